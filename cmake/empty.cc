@@ -1,0 +1,1 @@
+// An empty translation unit for areas that have no sources yet.

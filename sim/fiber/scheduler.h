@@ -1,0 +1,191 @@
+// The fiber scheduler both worlds run on: Boost.Context fibers, a ready list, and a
+// timer queue ordered by (time, tie-break, sequence).
+//
+// - Virtual time (the simulator): one scheduler for every node of a cluster; when no
+//   fiber is ready, time jumps to the next timer. Which ready fiber runs next and how
+//   timers at the same instant are ordered are decided by the seed. Every decision is
+//   folded into a 64-bit running hash (the trace hash).
+// - Real time (production): one scheduler per node thread; when no fiber is ready it
+//   asks its Poller to wait for I/O until the next timer is due.
+//
+// Fibers belong to a group (one node incarnation). kill_group() is a crash: the group's
+// timers are dropped, and each fiber, newest first, is unwound at its suspension point
+// by Boost.Context's forced_unwind (destructors run; nothing leaks). pause_group() is a
+// GC-like stall: its fibers and timers wait until resume_group().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/base/types.h"
+#include "core/env/executor.h"
+#include "core/env/random.h"
+
+namespace keel::fiber {
+
+using env::FiberId;
+using env::TimerId;
+using env::WakeReason;
+using GroupId = uint32_t;  // 0 is the scheduler's own group (sim machinery, never killed)
+
+// What kind of scheduling decision an event was (for traces and the hash).
+enum class EventKind : uint8_t { run = 1, timer = 2, spawn = 3, finish = 4, kill = 5 };
+
+// Sees every scheduling decision; the simulator's trace implements it.
+class SchedulerObserver {
+public:
+    virtual ~SchedulerObserver() = default;
+    virtual void on_event(EventKind kind, GroupId group, FiberId fiber, TimerId timer,
+                          Instant at) = 0;
+};
+
+// Production's I/O waiting. wait() returns when I/O is ready (it may unpark fibers or
+// schedule timers) or `until` passes; nullopt means no timer is pending.
+class Poller {
+public:
+    virtual ~Poller() = default;
+    virtual Instant now() const = 0;
+    virtual void wait(std::optional<Instant> until) = 0;
+};
+
+struct SchedulerOptions {
+    bool virtual_time = true;
+    uint64_t seed = 0;                    // tie-breaks (virtual time only)
+    size_t stack_bytes = 256 * 1024;      // per fiber, with a guard page
+    Poller* poller = nullptr;             // required for real time
+};
+
+class Scheduler {
+public:
+    explicit Scheduler(SchedulerOptions options);
+    ~Scheduler();
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    // Groups (node incarnations).
+    GroupId create_group(std::string name);
+    void kill_group(GroupId g);  // crash: see above. Deferred to between events if called from a fiber.
+    void pause_group(GroupId g);
+    void resume_group(GroupId g);
+    bool group_alive(GroupId g) const;
+    bool group_paused(GroupId g) const;
+    size_t group_fiber_count(GroupId g) const;
+
+    // Fibers.
+    FiberId spawn(GroupId g, std::string name, std::function<void()> fn);
+    FiberId current() const;
+    GroupId current_group() const;
+    const std::string& current_name() const;
+    void yield();
+    void sleep_for(Duration d);
+    WakeReason park(Instant deadline);
+    void unpark(FiberId f);
+
+    // Timers: fn runs outside fibers at `when` (or later, if the group is paused).
+    TimerId call_at(GroupId g, Instant when, std::function<void()> fn);
+    void cancel_timer(TimerId t);
+
+    Instant now() const;
+
+    // The run loop. run_one() runs one event (a fiber slice or a timer) and returns false
+    // when nothing is left. run_until(t) runs every event due at or before t, then (virtual
+    // time) sets the clock to t. run_while(pred) runs while pred() and events remain.
+    bool run_one();
+    void run_until(Instant t);
+    void run_while(const std::function<bool()>& pred);
+    // Real time only: runs until stop() is called (from any fiber or timer of this thread).
+    void run_forever();
+    void stop() { stopped_ = true; }
+
+    // Folds a value into the running hash (the simulator adds deliveries, draws, faults).
+    void mix(uint64_t v);
+    uint64_t hash() const { return hash_; }
+    uint64_t events() const { return events_; }
+    void set_observer(SchedulerObserver* o) { observer_ = o; }
+    size_t live_fibers() const { return fibers_.size(); }
+    size_t pending_timers() const { return timer_fns_.size(); }
+
+private:
+    struct Fiber;
+    struct Group;
+    struct TimerKey {
+        Instant when;
+        uint64_t tie;
+        TimerId id;
+        bool operator>(const TimerKey& o) const {
+            if (when != o.when) return when > o.when;
+            if (tie != o.tie) return tie > o.tie;
+            return id > o.id;
+        }
+    };
+    struct TimerEntry {
+        GroupId group;
+        std::function<void()> fn;
+    };
+
+    void resume(Fiber* f);
+    void suspend_current();
+    void make_ready(Fiber* f);
+    void destroy_fiber(Fiber* f);
+    void do_kill(GroupId g);
+    void process_pending_kills();
+    bool fire_next_timer();
+    void notify(EventKind k, GroupId g, FiberId f, TimerId t);
+    Fiber* find(FiberId f) const;
+
+    SchedulerOptions options_;
+    env::SeededRandom tie_rng_;
+    Instant virtual_now_{0};
+    std::unordered_map<FiberId, std::unique_ptr<Fiber>> fibers_;  // lookup only; never iterated
+    std::map<GroupId, Group> groups_;
+    std::vector<Fiber*> ready_;
+    std::priority_queue<TimerKey, std::vector<TimerKey>, std::greater<>> timers_;
+    std::unordered_map<TimerId, TimerEntry> timer_fns_;  // lookup only; never iterated
+    std::vector<GroupId> pending_kills_;
+    Fiber* current_ = nullptr;
+    FiberId next_fiber_ = 1;
+    TimerId next_timer_ = 1;
+    GroupId next_group_ = 1;
+    uint64_t hash_ = 0xcbf29ce484222325ULL;
+    uint64_t events_ = 0;
+    bool stopped_ = false;
+    SchedulerObserver* observer_ = nullptr;
+    void* sched_fake_stack_ = nullptr;
+    const void* sched_stack_bottom_ = nullptr;
+    size_t sched_stack_size_ = 0;
+};
+
+// env::Executor for one group of a scheduler.
+class GroupExecutor final : public env::Executor {
+public:
+    GroupExecutor(Scheduler& s, GroupId g) : s_(s), g_(g) {}
+    FiberId spawn(std::string name, std::function<void()> fn) override {
+        return s_.spawn(g_, std::move(name), std::move(fn));
+    }
+    FiberId current() const override { return s_.current(); }
+    Instant now() const override { return s_.now(); }
+    void yield() override { s_.yield(); }
+    void sleep_for(Duration d) override { s_.sleep_for(d); }
+    WakeReason park(Instant deadline) override { return s_.park(deadline); }
+    void unpark(FiberId f) override { s_.unpark(f); }
+    TimerId call_after(Duration d, std::function<void()> fn) override {
+        return s_.call_at(g_, s_.now() + d, std::move(fn));
+    }
+    void cancel_timer(TimerId t) override { s_.cancel_timer(t); }
+    GroupId group() const { return g_; }
+    Scheduler& scheduler() { return s_; }
+
+private:
+    Scheduler& s_;
+    GroupId g_;
+};
+
+}  // namespace keel::fiber

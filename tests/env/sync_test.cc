@@ -1,0 +1,153 @@
+// The fiber primitives of core/env/sync.h on the scheduler of sim/fiber, in virtual time.
+#include <gtest/gtest.h>
+
+#include "core/env/sync.h"
+#include "sim/fiber/scheduler.h"
+
+namespace keel {
+namespace {
+
+using fiber::GroupExecutor;
+using fiber::Scheduler;
+using fiber::SchedulerOptions;
+
+struct Fixture {
+    Scheduler s{SchedulerOptions{.virtual_time = true, .seed = 7}};
+    fiber::GroupId g = s.create_group("n1");
+    GroupExecutor ex{s, g};
+};
+
+TEST(Scheduler, SleepAdvancesVirtualTimeExactly) {
+    Fixture t;
+    Instant woke{};
+    t.ex.spawn("sleeper", [&] {
+        t.ex.sleep_for(1500ms);
+        woke = t.ex.now();
+    });
+    t.s.run_while([] { return true; });
+    EXPECT_EQ(woke.ns, Duration(1500ms).count());
+}
+
+TEST(Scheduler, FutureTimesOutAtItsDeadlineAndLaterValueIsSeen) {
+    Fixture t;
+    env::Promise<int> p(t.ex);
+    auto fut = p.future();
+    Result<int> first(Errc::unknown), second(Errc::unknown);
+    t.ex.spawn("waiter", [&] {
+        first = fut.get_for(100ms);
+        second = fut.get_for(10s);
+    });
+    t.ex.spawn("setter", [&] {
+        t.ex.sleep_for(250ms);
+        p.set(42);
+    });
+    t.s.run_while([] { return true; });
+    ASSERT_FALSE(first.ok());
+    EXPECT_EQ(first.code(), Errc::timeout);
+    ASSERT_TRUE(second.ok());
+    EXPECT_EQ(*second, 42);
+}
+
+TEST(Scheduler, BrokenPromiseCancelsTheWaiter) {
+    Fixture t;
+    auto p = std::make_unique<env::Promise<int>>(t.ex);
+    auto fut = p->future();
+    Result<int> got(Errc::unknown);
+    t.ex.spawn("waiter", [&] { got = fut.get(); });
+    t.ex.spawn("dropper", [&] { p.reset(); });
+    t.s.run_while([] { return true; });
+    EXPECT_EQ(got.code(), Errc::cancelled);
+}
+
+TEST(Scheduler, ChannelIsBoundedAndKeepsOrder) {
+    Fixture t;
+    env::Channel<int> ch(t.ex, 2);
+    std::vector<int> got;
+    t.ex.spawn("producer", [&] {
+        for (int i = 0; i < 10; i++) ASSERT_TRUE(ch.send(i).ok());
+        ch.close();
+    });
+    t.ex.spawn("consumer", [&] {
+        while (true) {
+            auto v = ch.receive();
+            if (!v.ok()) {
+                EXPECT_EQ(v.code(), Errc::closed);
+                break;
+            }
+            EXPECT_LE(ch.size(), 2u);
+            got.push_back(*v);
+        }
+    });
+    t.s.run_while([] { return true; });
+    ASSERT_EQ(got.size(), 10u);
+    for (int i = 0; i < 10; i++) EXPECT_EQ(got[i], i);
+}
+
+// A crash unwinds every fiber of the node: destructors run, timers are dropped.
+TEST(Scheduler, KillingAGroupUnwindsEveryFiberAndDropsItsTimers) {
+    Fixture t;
+    int destroyed = 0;
+    bool timer_ran = false;
+    struct Guard {
+        int* n;
+        ~Guard() { ++*n; }
+    };
+    for (int i = 0; i < 5; i++) {
+        t.ex.spawn("worker", [&] {
+            Guard guard{&destroyed};
+            auto big = std::make_unique<std::vector<int>>(1000, 1);  // ASan: no leak
+            t.ex.sleep_for(1h);
+            ADD_FAILURE() << "a killed fiber resumed";
+        });
+    }
+    t.ex.call_after(10s, [&] { timer_ran = true; });
+    t.s.run_until(Instant{Duration(1s).count()});
+    EXPECT_EQ(t.s.group_fiber_count(t.g), 5u);
+    t.s.kill_group(t.g);
+    EXPECT_EQ(destroyed, 5);
+    EXPECT_EQ(t.s.group_fiber_count(t.g), 0u);
+    t.s.run_while([] { return true; });
+    EXPECT_FALSE(timer_ran);
+}
+
+TEST(Scheduler, PausedGroupRunsNothingUntilResumed) {
+    Fixture t;
+    std::vector<int64_t> ticks;
+    t.ex.spawn("ticker", [&] {
+        for (int i = 0; i < 5; i++) {
+            t.ex.sleep_for(1s);
+            ticks.push_back(t.ex.now().ns / 1'000'000'000);
+        }
+    });
+    t.s.run_until(Instant{Duration(1500ms).count()});
+    t.s.pause_group(t.g);
+    t.s.run_until(Instant{Duration(10s).count()});
+    EXPECT_EQ(ticks.size(), 1u);
+    t.s.resume_group(t.g);
+    t.s.run_while([] { return true; });
+    ASSERT_EQ(ticks.size(), 5u);
+    EXPECT_EQ(ticks[1], 10);  // the overdue sleep ends at resume
+}
+
+TEST(Scheduler, SameSeedSameHashDifferentSeedDifferentHash) {
+    auto run = [](uint64_t seed) {
+        Scheduler s{SchedulerOptions{.virtual_time = true, .seed = seed}};
+        auto g = s.create_group("n");
+        GroupExecutor ex(s, g);
+        for (int i = 0; i < 20; i++) {
+            ex.spawn("f", [&ex, i] {
+                for (int k = 0; k < 10; k++) {
+                    ex.yield();
+                    ex.sleep_for(Duration((i * 7 + k) % 3 * 1000));
+                }
+            });
+        }
+        s.run_while([] { return true; });
+        return s.hash();
+    };
+    EXPECT_EQ(run(1), run(1));
+    EXPECT_NE(run(1), run(2));
+}
+
+}  // namespace
+}  // namespace keel
