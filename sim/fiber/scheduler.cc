@@ -3,6 +3,7 @@
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 #include <cstdio>
+#include <algorithm>
 #include <exception>
 
 #include "core/base/assert.h"
@@ -340,6 +341,14 @@ void Scheduler::run_until(Instant t) {
         run_one();
     }
     if (virtual_now_ < t) virtual_now_ = t;
+}
+
+std::optional<Instant> Scheduler::next_event_time() {
+    process_pending_kills();
+    if (!ready_.empty()) return now();
+    while (!timers_.empty() && timer_fns_.find(timers_.top().id) == timer_fns_.end()) timers_.pop();
+    if (timers_.empty()) return std::nullopt;
+    return std::max(timers_.top().when, now());
 }
 
 void Scheduler::run_while(const std::function<bool()>& pred) {

@@ -101,6 +101,9 @@ public:
     bool run_one();
     void run_until(Instant t);
     void run_while(const std::function<bool()>& pred);
+    // When the next event would run: now() if a fiber is ready, else the earliest live
+    // timer; nullopt if nothing is pending.
+    std::optional<Instant> next_event_time();
     // Real time only: runs until stop() is called (from any fiber or timer of this thread).
     void run_forever();
     void stop() { stopped_ = true; }

@@ -1,0 +1,31 @@
+#include "sim/buggify.h"
+
+namespace keel::sim {
+namespace {
+uint64_t fnv1a(std::string_view s) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+}  // namespace
+
+bool SimBuggify::fire(std::string_view site) {
+    auto it = sites_.find(site);
+    if (it == sites_.end()) {
+        BuggifySite s;
+        env::SeededRandom decide(env::SeededRandom::derive_seed(seed_, fnv1a(site)));
+        s.enabled = options_.enabled && decide.chance(options_.site_probability);
+        it = sites_.emplace(std::string(site), s).first;
+    }
+    BuggifySite& s = it->second;
+    s.passes++;
+    if (!s.enabled) return false;
+    bool fire = rng_.chance(options_.fire_probability);
+    if (fire) s.fired++;
+    return fire;
+}
+
+}  // namespace keel::sim
