@@ -1,0 +1,796 @@
+#include "sim/sim_disk.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+#include <utility>
+
+namespace keel::sim {
+namespace {
+
+using InodeId = uint64_t;
+constexpr InodeId kRootInode = 1;
+// The simulator holds every byte in memory; a write past this is refused (EFBIG).
+constexpr uint64_t kFileBytesMax = 1ULL << 32;
+
+struct DataOp {
+    bool is_truncate = false;
+    uint64_t offset = 0;  // write: where it starts; truncate: the new size
+    Bytes data;
+};
+
+struct Inode {
+    bool is_dir = false;
+    // Files.
+    Bytes current;
+    Bytes durable;
+    std::deque<DataOp> pending;
+    uint64_t pending_bytes = 0;
+    // Directories.
+    std::map<std::string, InodeId> current_entries;
+    std::map<std::string, InodeId> durable_entries;
+    uint32_t open_handles = 0;
+};
+
+enum class DirOpKind : uint8_t { create, mkdir, rename, remove };
+
+// One namespace change. (parent, name) is the entry created, renamed to, or removed;
+// a rename also names its source entry.
+struct DirOp {
+    DirOpKind kind;
+    InodeId parent;
+    std::string name;
+    InodeId inode;
+    InodeId from_parent = 0;
+    std::string from_name;
+};
+
+using EntryKey = std::pair<InodeId, std::string>;
+
+enum class View : uint8_t { current, durable };
+
+void apply_data_op(Bytes& bytes, const DataOp& op) {
+    if (op.is_truncate) {
+        bytes.resize(op.offset, 0);
+        return;
+    }
+    uint64_t end = op.offset + op.data.size();
+    if (bytes.size() < end) bytes.resize(end, 0);
+    std::copy(op.data.begin(), op.data.end(), bytes.begin() + static_cast<ptrdiff_t>(op.offset));
+}
+
+uint64_t written_bytes(const DataOp& op) { return op.is_truncate ? 0 : op.data.size(); }
+
+Error invalid(std::string message) { return Error{Errc::invalid_argument, std::move(message)}; }
+
+// "a/b/c" -> {"a","b","c"}; "" -> {} (the root) when allowed.
+Result<std::vector<std::string>> split_path(const std::string& path, bool allow_root) {
+    std::vector<std::string> parts;
+    if (path.empty()) {
+        if (allow_root) return parts;
+        return invalid("empty path");
+    }
+    size_t start = 0;
+    while (true) {
+        size_t slash = path.find('/', start);
+        std::string part =
+            path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        if (part.empty() || part == "." || part == "..") return invalid("bad path '" + path + "'");
+        parts.push_back(std::move(part));
+        if (slash == std::string::npos) return parts;
+        start = slash + 1;
+    }
+}
+
+}  // namespace
+
+class SimDisk::State {
+public:
+    explicit State(std::string node) : node_(std::move(node)) { reset(); }
+
+    std::string node_;
+    DiskFaultOptions faults_;
+    DiskCounters counters_;
+    uint64_t generation_ = 0;
+
+    // ---- Lookup -------------------------------------------------------------------
+
+    Inode& inode(InodeId id) {
+        auto it = inodes_.find(id);
+        KEEL_ASSERT(it != inodes_.end());
+        return it->second;
+    }
+    const Inode& inode(InodeId id) const {
+        auto it = inodes_.find(id);
+        KEEL_ASSERT(it != inodes_.end());
+        return it->second;
+    }
+    bool has_inode(InodeId id) const { return inodes_.count(id) != 0; }
+
+    static const std::map<std::string, InodeId>& entries(const Inode& dir, View v) {
+        return v == View::current ? dir.current_entries : dir.durable_entries;
+    }
+
+    // The inode at parts[0..count) in view v.
+    Result<InodeId> lookup(const std::vector<std::string>& parts, size_t count, View v) const {
+        InodeId id = kRootInode;
+        for (size_t i = 0; i < count; i++) {
+            const Inode& dir = inode(id);
+            if (!dir.is_dir) return invalid("'" + parts[i - 1] + "' is not a directory");
+            auto it = entries(dir, v).find(parts[i]);
+            if (it == entries(dir, v).end()) return Error{Errc::not_found, parts[i] + " not found"};
+            id = it->second;
+        }
+        return id;
+    }
+
+    Result<InodeId> resolve(const std::string& path, View v, bool allow_root) const {
+        KEEL_TRY_ASSIGN(auto parts, split_path(path, allow_root));
+        auto id = lookup(parts, parts.size(), v);
+        if (!id.ok()) return Error{id.code(), path + ": " + id.error().message};
+        return id;
+    }
+
+    Result<InodeId> resolve_dir(const std::string& path) const {
+        KEEL_TRY_ASSIGN(InodeId id, resolve(path, View::current, true));
+        if (!inode(id).is_dir) return invalid(path + " is not a directory");
+        return id;
+    }
+
+    struct EntryRef {
+        InodeId parent;
+        std::string name;
+        std::vector<std::string> parts;
+    };
+    // The (existing, current) parent directory of `path` and the last name.
+    Result<EntryRef> resolve_parent(const std::string& path) const {
+        KEEL_TRY_ASSIGN(auto parts, split_path(path, false));
+        auto parent = lookup(parts, parts.size() - 1, View::current);
+        if (!parent.ok()) return Error{parent.code(), path + ": " + parent.error().message};
+        if (!inode(*parent).is_dir) return invalid(path + ": parent is not a directory");
+        return EntryRef{*parent, parts.back(), std::move(parts)};
+    }
+
+    // Current entry (parent, name), or 0.
+    InodeId entry(InodeId parent, const std::string& name) const {
+        const auto& e = inode(parent).current_entries;
+        auto it = e.find(name);
+        return it == e.end() ? 0 : it->second;
+    }
+
+    // ---- Data ---------------------------------------------------------------------
+
+    uint64_t available_bytes() const {
+        return faults_.capacity_bytes > live_bytes_ ? faults_.capacity_bytes - live_bytes_ : 0;
+    }
+
+    // How many of `len` bytes at `offset` fit under the capacity (ending on a sector).
+    uint64_t fitting_bytes(const Inode& f, uint64_t offset, uint64_t len) const {
+        uint64_t end = offset + len;
+        uint64_t size = f.current.size();
+        if (end <= size || end - size <= available_bytes()) return len;
+        uint64_t limit = size + available_bytes();
+        limit -= limit % faults_.sector_bytes;
+        return limit > offset ? limit - offset : 0;
+    }
+
+    Status write(InodeId id, uint64_t offset, ByteView data) {
+        if (offset > kFileBytesMax || data.size() > kFileBytesMax - offset) {
+            return invalid("write past the simulated file size limit");
+        }
+        Inode& f = inode(id);
+        uint64_t fit = fitting_bytes(f, offset, data.size());
+        if (fit > 0) {
+            record_data_op(f, DataOp{false, offset, Bytes(data.begin(), data.begin() + fit)});
+        }
+        counters_.bytes_written += fit;
+        if (fit < data.size()) {
+            counters_.enospc_errors++;
+            return Error{Errc::disk_full, node_ + ": no space left on device"};
+        }
+        return ok_status();
+    }
+
+    Status truncate(InodeId id, uint64_t size) {
+        if (size > kFileBytesMax) return invalid("truncate past the simulated file size limit");
+        Inode& f = inode(id);
+        if (size > f.current.size() && size - f.current.size() > available_bytes()) {
+            counters_.enospc_errors++;
+            return Error{Errc::disk_full, node_ + ": no space left on device"};
+        }
+        record_data_op(f, DataOp{true, size, {}});
+        return ok_status();
+    }
+
+    void record_data_op(Inode& f, DataOp op) {
+        KEEL_ASSERT(!f.is_dir && f.open_handles > 0);  // data changes only through handles
+        uint64_t before = f.current.size();
+        apply_data_op(f.current, op);
+        // The file is open, so it is live: its growth or shrinkage is live growth.
+        live_bytes_ = live_bytes_ + f.current.size() - before;
+        f.pending_bytes += written_bytes(op);
+        f.pending.push_back(std::move(op));
+        writeback_excess(f);
+    }
+
+    // The kernel writes dirty pages back on its own: past a limit the oldest op lands.
+    void writeback_excess(Inode& f) {
+        while (f.pending.size() > faults_.pending_ops_max ||
+               f.pending_bytes > faults_.pending_bytes_max) {
+            const DataOp& op = f.pending.front();
+            apply_data_op(f.durable, op);
+            f.pending_bytes -= written_bytes(op);
+            f.pending.pop_front();
+            counters_.background_writebacks++;
+        }
+    }
+
+    void sync_file(InodeId id) {
+        Inode& f = inode(id);
+        for (const DataOp& op : f.pending) {
+            apply_data_op(f.durable, op);
+            counters_.bytes_synced += written_bytes(op);
+        }
+        f.pending.clear();
+        f.pending_bytes = 0;
+        counters_.syncs++;
+    }
+
+    // fsyncgate: the pages were marked clean although they never reached disk.
+    void fail_sync(InodeId id) {
+        Inode& f = inode(id);
+        counters_.unsynced_bytes_lost += f.pending_bytes;
+        f.pending.clear();
+        f.pending_bytes = 0;
+    }
+
+    // ---- Namespace ----------------------------------------------------------------
+
+    Result<InodeId> open(const std::string& path, env::OpenMode mode) {
+        KEEL_TRY_ASSIGN(EntryRef e, resolve_parent(path));
+        if (InodeId id = entry(e.parent, e.name); id != 0) {
+            if (inode(id).is_dir) return invalid(path + " is a directory");
+            if (mode == env::OpenMode::create_new) {
+                return Error{Errc::already_exists, path + " already exists"};
+            }
+            inode(id).open_handles++;
+            return id;
+        }
+        if (mode == env::OpenMode::read_only || mode == env::OpenMode::read_write) {
+            return Error{Errc::not_found, path + " not found"};
+        }
+        InodeId id = allocate(false);
+        inode(id).open_handles++;
+        record_dir_op(DirOp{DirOpKind::create, e.parent, e.name, id, 0, {}});
+        return id;
+    }
+
+    void close(InodeId id) {
+        Inode& f = inode(id);
+        KEEL_ASSERT(f.open_handles > 0);
+        if (--f.open_handles == 0) namespace_changed();
+    }
+
+    Status make_dirs(const std::string& path) {
+        KEEL_TRY_ASSIGN(auto parts, split_path(path, true));
+        InodeId dir = kRootInode;
+        for (const std::string& name : parts) {
+            InodeId id = entry(dir, name);
+            if (id != 0 && !inode(id).is_dir) {
+                return Error{Errc::already_exists, path + ": '" + name + "' is a file"};
+            }
+            if (id == 0) {
+                id = allocate(true);
+                record_dir_op(DirOp{DirOpKind::mkdir, dir, name, id, 0, {}});
+            }
+            dir = id;
+        }
+        return ok_status();
+    }
+
+    Result<std::vector<std::string>> list(const std::string& dir) const {
+        KEEL_TRY_ASSIGN(InodeId id, resolve_dir(dir));
+        std::vector<std::string> names;
+        for (const auto& [name, child] : inode(id).current_entries) names.push_back(name);
+        return names;
+    }
+
+    Result<bool> exists(const std::string& path) const {
+        KEEL_TRY(split_path(path, true));
+        return resolve(path, View::current, true).ok();
+    }
+
+    Status remove(const std::string& path) {
+        KEEL_TRY_ASSIGN(EntryRef e, resolve_parent(path));
+        InodeId id = entry(e.parent, e.name);
+        if (id == 0) return Error{Errc::not_found, path + " not found"};
+        if (inode(id).is_dir && !inode(id).current_entries.empty()) {
+            return invalid(path + " is a non-empty directory");
+        }
+        record_dir_op(DirOp{DirOpKind::remove, e.parent, e.name, id, 0, {}});
+        namespace_changed();
+        return ok_status();
+    }
+
+    Status rename(const std::string& from, const std::string& to) {
+        KEEL_TRY_ASSIGN(EntryRef src, resolve_parent(from));
+        KEEL_TRY_ASSIGN(EntryRef dst, resolve_parent(to));
+        InodeId id = entry(src.parent, src.name);
+        if (id == 0) return Error{Errc::not_found, from + " not found"};
+        if (src.parent == dst.parent && src.name == dst.name) return ok_status();
+        KEEL_TRY(check_rename_target(id, dst, to));
+        record_dir_op(DirOp{DirOpKind::rename, dst.parent, dst.name, id, src.parent, src.name});
+        namespace_changed();
+        return ok_status();
+    }
+
+    // POSIX rules: no directory into itself, no file over a directory or the reverse,
+    // no directory over a non-empty one.
+    Status check_rename_target(InodeId id, const EntryRef& dst, const std::string& to) const {
+        if (inode(id).is_dir) {
+            for (size_t n = 0; n < dst.parts.size(); n++) {
+                auto on_path = lookup(dst.parts, n, View::current);
+                if (on_path.ok() && *on_path == id) return invalid(to + " is inside the source");
+            }
+        }
+        InodeId old = entry(dst.parent, dst.name);
+        if (old == 0) return ok_status();
+        if (inode(old).is_dir != inode(id).is_dir) return invalid(to + " is of another kind");
+        if (inode(old).is_dir && !inode(old).current_entries.empty()) {
+            return invalid(to + " is a non-empty directory");
+        }
+        return ok_status();
+    }
+
+    Status sync_dir(const std::string& dir) {
+        KEEL_TRY_ASSIGN(InodeId id, resolve_dir(dir));
+        sync_dir_ops(id);
+        counters_.syncs++;
+        namespace_changed();
+        return ok_status();
+    }
+
+    // Makes durable the pending ops touching `dir`, with every earlier op on an entry
+    // they touch (transitively), in their original order. Scanning backwards, `keys`
+    // holds the entries of the ops already chosen, all of which come later.
+    void sync_dir_ops(InodeId dir) {
+        std::set<EntryKey> keys;
+        std::vector<bool> chosen(dir_pending_.size(), false);
+        for (size_t i = dir_pending_.size(); i-- > 0;) {
+            const DirOp& op = dir_pending_[i];
+            bool is_rename = op.kind == DirOpKind::rename;
+            EntryKey to{op.parent, op.name};
+            EntryKey from{op.from_parent, op.from_name};
+            bool touches = op.parent == dir || (is_rename && op.from_parent == dir) ||
+                           keys.count(to) != 0 || (is_rename && keys.count(from) != 0);
+            if (!touches) continue;
+            chosen[i] = true;
+            keys.insert(to);
+            if (is_rename) keys.insert(from);
+        }
+        std::deque<DirOp> rest;
+        for (size_t i = 0; i < dir_pending_.size(); i++) {
+            if (chosen[i]) {
+                apply_dir_op(dir_pending_[i], View::durable);
+            } else {
+                rest.push_back(std::move(dir_pending_[i]));
+            }
+        }
+        dir_pending_ = std::move(rest);
+    }
+
+    void record_dir_op(DirOp op) {
+        apply_dir_op(op, View::current);
+        dir_pending_.push_back(std::move(op));
+        while (dir_pending_.size() > faults_.pending_ops_max) {
+            apply_dir_op(dir_pending_.front(), View::durable);
+            dir_pending_.pop_front();
+            counters_.background_writebacks++;
+        }
+    }
+
+    void apply_dir_op(const DirOp& op, View v) {
+        auto& to = v == View::current ? inode(op.parent).current_entries
+                                      : inode(op.parent).durable_entries;
+        if (op.kind == DirOpKind::remove) {
+            // Invariant: ops reach disk in per-entry order, so the entry is still there.
+            KEEL_ASSERT(to.count(op.name) != 0 && to[op.name] == op.inode);
+            to.erase(op.name);
+            return;
+        }
+        to[op.name] = op.inode;
+        if (op.kind != DirOpKind::rename) return;
+        auto& from = v == View::current ? inode(op.from_parent).current_entries
+                                        : inode(op.from_parent).durable_entries;
+        KEEL_ASSERT(from.count(op.from_name) != 0 && from[op.from_name] == op.inode);
+        from.erase(op.from_name);
+    }
+
+    InodeId allocate(bool is_dir) {
+        InodeId id = next_inode_++;
+        inodes_[id].is_dir = is_dir;
+        return id;
+    }
+
+    // ---- Crash, wipe, space -------------------------------------------------------
+
+    void crash(env::Random& rng) {
+        counters_.crashes++;
+        generation_++;
+        for (auto& [id, node] : inodes_) {
+            if (!node.is_dir) crash_file(node, rng);
+            node.open_handles = 0;
+        }
+        crash_dir_ops(rng);
+        for (auto& [id, node] : inodes_) node.current_entries = node.durable_entries;
+        namespace_changed();
+    }
+
+    void crash_file(Inode& f, env::Random& rng) {
+        size_t n = f.pending.size();
+        size_t keep = 0;
+        double keep_p = faults_.crash_keeps_unsynced_probability;
+        double torn_p = faults_.torn_write_probability;
+        if (n > 0 && keep_p > 0 && rng.chance(keep_p)) keep = rng.uniform(1, n);
+        bool torn = n > 0 && torn_p > 0 && rng.chance(torn_p);
+        if (torn && keep < n) keep++;  // the write in flight when the power went
+        for (size_t i = 0; i < n; i++) {
+            const DataOp& op = f.pending[i];
+            if (i >= keep) {
+                counters_.unsynced_bytes_lost += written_bytes(op);
+            } else if (torn && i + 1 == keep && !op.is_truncate) {
+                tear_write(f.durable, op, rng);
+            } else {
+                apply_data_op(f.durable, op);
+                if (!op.is_truncate) counters_.unsynced_writes_kept++;
+            }
+        }
+        f.pending.clear();
+        f.pending_bytes = 0;
+        f.current = f.durable;
+    }
+
+    // Lands whole sectors [first, first + landed) of the write, then one sector of mixed
+    // old and new bytes; nothing after it.
+    void tear_write(Bytes& bytes, const DataOp& op, env::Random& rng) {
+        const uint64_t sector = faults_.sector_bytes;
+        const uint64_t end = op.offset + op.data.size();
+        KEEL_ASSERT(end > op.offset);
+        uint64_t first = op.offset / sector;
+        uint64_t landed = rng.uniform(0, (end - 1) / sector - first);
+        uint64_t mixed_begin = std::max(op.offset, (first + landed) * sector);
+        uint64_t mixed_end = std::min(end, (first + landed + 1) * sector);
+        if (bytes.size() < mixed_end) bytes.resize(mixed_end, 0);
+        uint64_t bits = 0;
+        for (uint64_t i = op.offset; i < mixed_end; i++) {
+            if (i >= mixed_begin && (i - mixed_begin) % 64 == 0) bits = rng.next_u64();
+            bool take_new = i < mixed_begin || ((bits >> ((i - mixed_begin) % 64)) & 1) != 0;
+            if (take_new) bytes[i] = op.data[i - op.offset];
+        }
+        counters_.torn_writes++;
+        counters_.unsynced_bytes_lost += end - mixed_begin;
+    }
+
+    void crash_dir_ops(env::Random& rng) {
+        size_t n = dir_pending_.size();
+        size_t keep = 0;
+        double keep_p = faults_.crash_keeps_unsynced_probability;
+        if (n > 0 && keep_p > 0 && rng.chance(keep_p)) keep = rng.uniform(1, n);
+        for (size_t i = 0; i < keep; i++) apply_dir_op(dir_pending_[i], View::durable);
+        counters_.dir_ops_lost += n - keep;
+        dir_pending_.clear();
+    }
+
+    void wipe() {
+        counters_.wipes++;
+        generation_++;
+        reset();
+    }
+
+    void reset() {
+        inodes_.clear();
+        inodes_[kRootInode].is_dir = true;
+        dir_pending_.clear();
+        live_bytes_ = 0;
+    }
+
+    // After a namespace change: free what nothing can reach and recount live bytes.
+    void namespace_changed() {
+        collect_garbage();
+        live_bytes_ = 0;
+        for (InodeId id : reachable(View::current, true)) {
+            if (!inode(id).is_dir) live_bytes_ += inode(id).current.size();
+        }
+    }
+
+    // An inode is kept while a current or durable entry of a kept directory, a pending
+    // op or an open handle refers to it.
+    void collect_garbage() {
+        std::vector<InodeId> roots{kRootInode};
+        for (const auto& [id, node] : inodes_) {
+            if (node.open_handles > 0) roots.push_back(id);
+        }
+        for (const DirOp& op : dir_pending_) {
+            roots.push_back(op.inode);
+            roots.push_back(op.parent);
+            if (op.kind == DirOpKind::rename) roots.push_back(op.from_parent);
+        }
+        std::set<InodeId> kept;
+        while (!roots.empty()) {
+            InodeId id = roots.back();
+            roots.pop_back();
+            if (!kept.insert(id).second) continue;
+            for (const auto& [name, child] : inode(id).current_entries) roots.push_back(child);
+            for (const auto& [name, child] : inode(id).durable_entries) roots.push_back(child);
+        }
+        for (auto it = inodes_.begin(); it != inodes_.end();) {
+            it = kept.count(it->first) != 0 ? std::next(it) : inodes_.erase(it);
+        }
+    }
+
+    // Inodes reachable from the root in view v (plus open files, if asked).
+    std::set<InodeId> reachable(View v, bool with_open) const {
+        std::vector<InodeId> stack{kRootInode};
+        if (with_open) {
+            for (const auto& [id, node] : inodes_) {
+                if (node.open_handles > 0) stack.push_back(id);
+            }
+        }
+        std::set<InodeId> seen;
+        while (!stack.empty()) {
+            InodeId id = stack.back();
+            stack.pop_back();
+            if (!seen.insert(id).second) continue;
+            for (const auto& [name, child] : entries(inode(id), v)) stack.push_back(child);
+        }
+        return seen;
+    }
+
+    void list_files(View v, InodeId dir, const std::string& prefix,
+                    std::vector<std::string>& out) const {
+        for (const auto& [name, child] : entries(inode(dir), v)) {
+            std::string path = env::join_path(prefix, name);
+            if (inode(child).is_dir) {
+                list_files(v, child, path, out);
+            } else {
+                out.push_back(path);
+            }
+        }
+    }
+
+    Result<Bytes> read_file(const std::string& path, View v) const {
+        KEEL_TRY_ASSIGN(InodeId id, resolve(path, v, false));
+        const Inode& f = inode(id);
+        if (f.is_dir) return invalid(path + " is a directory");
+        return v == View::current ? f.current : f.durable;
+    }
+
+    Status corrupt(const std::string& path, uint64_t offset, int bit) {
+        if (bit < 0 || bit > 7) return invalid("bit must be in 0..7");
+        KEEL_TRY_ASSIGN(InodeId id, resolve(path, View::current, false));
+        Inode& f = inode(id);
+        if (f.is_dir) return invalid(path + " is a directory");
+        if (offset >= f.current.size() && offset >= f.durable.size()) {
+            return invalid(path + ": offset past the end");
+        }
+        auto mask = static_cast<uint8_t>(1u << bit);
+        if (offset < f.durable.size()) f.durable[offset] ^= mask;
+        if (offset < f.current.size()) f.current[offset] ^= mask;
+        counters_.corruptions_injected++;
+        return ok_status();
+    }
+
+    uint64_t live_bytes() const { return live_bytes_; }
+    size_t pending_dir_ops() const { return dir_pending_.size(); }
+
+private:
+    std::map<InodeId, Inode> inodes_;
+    std::deque<DirOp> dir_pending_;
+    InodeId next_inode_ = kRootInode + 1;
+    uint64_t live_bytes_ = 0;
+};
+
+namespace {
+
+using State = SimDisk::State;
+
+// What every handle of one mount shares.
+struct Mount {
+    std::shared_ptr<State> state;
+    uint64_t generation;
+    env::Executor* ex;
+    env::Random* rng;
+
+    bool stale() const { return generation != state->generation_; }
+
+    // Counts the op, sleeps its latency, and refuses handles of an earlier incarnation.
+    Status enter() {
+        if (stale()) return stale_handle();
+        State& s = *state;
+        s.counters_.ops++;
+        if (s.faults_.latency_max.count() > 0 && ex->current() != 0) {
+            ex->sleep_for(rng->uniform(s.faults_.latency_min, s.faults_.latency_max));
+            if (stale()) return stale_handle();
+        }
+        return ok_status();
+    }
+
+    // Draws an injected EIO for this op.
+    bool io_error() {
+        double p = state->faults_.io_error_probability;
+        if (p <= 0 || !rng->chance(p)) return false;
+        state->counters_.io_errors++;
+        return true;
+    }
+
+    Status enter_fallible() {
+        KEEL_TRY(enter());
+        if (io_error()) return eio();
+        return ok_status();
+    }
+
+    Error stale_handle() const { return Error{Errc::io_error, state->node_ + ": stale handle"}; }
+    Error eio() const { return Error{Errc::io_error, state->node_ + ": input/output error"}; }
+};
+
+class SimFile final : public env::File {
+public:
+    SimFile(Mount m, InodeId id, std::string path, bool writable)
+        : m_(std::move(m)), id_(id), path_(std::move(path)), writable_(writable) {}
+
+    ~SimFile() override {
+        if (!m_.stale()) m_.state->close(id_);
+    }
+
+    Result<Bytes> read(uint64_t offset, size_t n) override {
+        KEEL_TRY(m_.enter_fallible());
+        const Bytes& b = m_.state->inode(id_).current;
+        uint64_t begin = std::min<uint64_t>(offset, b.size());
+        uint64_t end = begin + std::min<uint64_t>(n, b.size() - begin);
+        Bytes out(b.begin() + static_cast<ptrdiff_t>(begin),
+                  b.begin() + static_cast<ptrdiff_t>(end));
+        maybe_flip_bit(out);
+        return out;
+    }
+
+    Status write(uint64_t offset, ByteView data) override {
+        if (!writable_) return invalid(path_ + " is open read-only");
+        KEEL_TRY(m_.enter_fallible());
+        if (data.empty()) return ok_status();
+        return m_.state->write(id_, offset, data);
+    }
+
+    Result<uint64_t> append(ByteView data) override {
+        if (!writable_) return invalid(path_ + " is open read-only");
+        KEEL_TRY(m_.enter_fallible());
+        uint64_t offset = m_.state->inode(id_).current.size();
+        if (!data.empty()) KEEL_TRY(m_.state->write(id_, offset, data));
+        return offset;
+    }
+
+    Status sync() override {
+        KEEL_TRY(m_.enter());
+        if (m_.io_error()) {
+            m_.state->fail_sync(id_);
+            return m_.eio();
+        }
+        m_.state->sync_file(id_);
+        return ok_status();
+    }
+
+    Status truncate(uint64_t size) override {
+        if (!writable_) return invalid(path_ + " is open read-only");
+        KEEL_TRY(m_.enter_fallible());
+        return m_.state->truncate(id_, size);
+    }
+
+    Result<uint64_t> size() override {
+        KEEL_TRY(m_.enter());
+        return static_cast<uint64_t>(m_.state->inode(id_).current.size());
+    }
+
+    const std::string& path() const override { return path_; }
+
+private:
+    void maybe_flip_bit(Bytes& out) {
+        double p = m_.state->faults_.bit_flip_on_read_probability;
+        if (out.empty() || p <= 0 || !m_.rng->chance(p)) return;
+        uint64_t bit = m_.rng->uniform(0, out.size() * 8 - 1);
+        out[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+        m_.state->counters_.bit_flips_on_read++;
+    }
+
+    Mount m_;
+    InodeId id_;
+    std::string path_;
+    bool writable_;
+};
+
+class SimDiskView final : public env::Disk {
+public:
+    explicit SimDiskView(Mount m) : m_(std::move(m)) {}
+
+    Result<std::unique_ptr<env::File>> open(const std::string& path, env::OpenMode mode) override {
+        KEEL_TRY(m_.enter_fallible());
+        KEEL_TRY_ASSIGN(InodeId id, m_.state->open(path, mode));
+        bool writable = mode != env::OpenMode::read_only;
+        return std::unique_ptr<env::File>(std::make_unique<SimFile>(m_, id, path, writable));
+    }
+    Status make_dirs(const std::string& path) override {
+        KEEL_TRY(m_.enter_fallible());
+        return m_.state->make_dirs(path);
+    }
+    Result<std::vector<std::string>> list(const std::string& dir) override {
+        KEEL_TRY(m_.enter_fallible());
+        return m_.state->list(dir);
+    }
+    Result<bool> exists(const std::string& path) override {
+        KEEL_TRY(m_.enter());
+        return m_.state->exists(path);
+    }
+    Status remove(const std::string& path) override {
+        KEEL_TRY(m_.enter_fallible());
+        return m_.state->remove(path);
+    }
+    Status rename(const std::string& from, const std::string& to) override {
+        KEEL_TRY(m_.enter_fallible());
+        return m_.state->rename(from, to);
+    }
+    Status sync_dir(const std::string& dir) override {
+        KEEL_TRY(m_.enter_fallible());
+        return m_.state->sync_dir(dir);
+    }
+
+private:
+    Mount m_;
+};
+
+}  // namespace
+
+SimDisk::SimDisk(std::string node_name) : state_(std::make_shared<State>(std::move(node_name))) {}
+
+SimDisk::~SimDisk() {
+    // Mounts and files that outlive the disk see a stale handle.
+    state_->generation_++;
+}
+
+std::unique_ptr<env::Disk> SimDisk::mount(env::Executor& ex, env::Random& rng) {
+    return std::make_unique<SimDiskView>(Mount{state_, state_->generation_, &ex, &rng});
+}
+
+void SimDisk::crash(env::Random& rng) { state_->crash(rng); }
+void SimDisk::wipe() { state_->wipe(); }
+Status SimDisk::corrupt(const std::string& path, uint64_t offset, int bit) {
+    return state_->corrupt(path, offset, bit);
+}
+DiskFaultOptions& SimDisk::faults() { return state_->faults_; }
+const DiskCounters& SimDisk::counters() const { return state_->counters_; }
+const std::string& SimDisk::node_name() const { return state_->node_; }
+
+Result<Bytes> SimDisk::read_current(const std::string& path) const {
+    return state_->read_file(path, View::current);
+}
+Result<Bytes> SimDisk::read_durable(const std::string& path) const {
+    return state_->read_file(path, View::durable);
+}
+
+std::vector<std::string> SimDisk::list_files() const {
+    std::vector<std::string> out;
+    state_->list_files(View::current, kRootInode, "", out);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<std::string> SimDisk::list_durable_files() const {
+    std::vector<std::string> out;
+    state_->list_files(View::durable, kRootInode, "", out);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+uint64_t SimDisk::used_bytes() const { return state_->live_bytes(); }
+size_t SimDisk::pending_dir_ops() const { return state_->pending_dir_ops(); }
+uint64_t SimDisk::generation() const { return state_->generation_; }
+
+}  // namespace keel::sim
