@@ -74,8 +74,11 @@ Scheduler::Scheduler(SchedulerOptions options) : options_(options), tie_rng_(opt
     groups_[0] = Group{"sim", true, false, {}, {}, {}};
 }
 
-Scheduler::~Scheduler() {
+Scheduler::~Scheduler() { kill_all(); }
+
+void Scheduler::kill_all() {
     // Unwind every fiber, newest group first, so destructors run and nothing leaks.
+    KEEL_ASSERT(current_ == nullptr);
     std::vector<GroupId> ids;
     for (auto& [id, g] : groups_) ids.push_back(id);
     for (auto it = ids.rbegin(); it != ids.rend(); ++it) do_kill(*it);

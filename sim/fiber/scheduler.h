@@ -73,6 +73,8 @@ public:
     // Groups (node incarnations).
     GroupId create_group(std::string name);
     void kill_group(GroupId g);  // crash: see above. Deferred to between events if called from a fiber.
+    // Unwinds every fiber of every group, newest group first (teardown; call outside fibers).
+    void kill_all();
     void pause_group(GroupId g);
     void resume_group(GroupId g);
     bool group_alive(GroupId g) const;

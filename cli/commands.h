@@ -1,0 +1,12 @@
+// The keel subcommands. Each returns the process exit code: 0 success, 1 a failed check
+// (violations, nondeterminism), 2 a usage or input error.
+#pragma once
+
+namespace keel::cli {
+
+int cmd_sim(int argc, char** argv);
+int cmd_viz(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+const char* sim_help();
+
+}  // namespace keel::cli

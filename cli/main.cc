@@ -1,0 +1,46 @@
+// keel — one command, with subcommands.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace {
+
+const char* kHelp = R"(usage: keel <command> [options]
+
+Keel: a Kafka-compatible distributed log whose whole logic runs unchanged in a
+deterministic simulator and in production.
+
+commands:
+  sim        deterministic simulation: list, run, sweep, check-determinism
+  viz        draw traces and cluster state with Graphviz (spacetime, quorum)
+  bench      benchmarks printing figures (sim, log); --json FILE for machines
+  dump-log   print a partition log segment, index or checkpoint file
+  version    print the version
+
+'keel <command> --help' describes each one.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::fputs(kHelp, stderr);
+        return 2;
+    }
+    std::string cmd = argv[1];
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (cmd == "version" || cmd == "--version") {
+        std::printf("keel %s\n", KEEL_VERSION);
+        return 0;
+    }
+    if (cmd == "sim") return keel::cli::cmd_sim(argc, argv);
+    if (cmd == "viz") return keel::cli::cmd_viz(argc, argv);
+    if (cmd == "bench") return keel::cli::cmd_bench(argc, argv);
+    std::fprintf(stderr, "keel: unknown command '%s'\n(try 'keel --help')\n", cmd.c_str());
+    return 2;
+}

@@ -1,0 +1,155 @@
+#include "visualize/spacetime.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+
+namespace keel::viz {
+
+namespace {
+
+enum class Shape { message, fault, state, log };
+
+bool is_fault(const std::string& kind) {
+    return kind.rfind("node.", 0) == 0 || kind.rfind("clock.", 0) == 0 || kind.rfind("disk.", 0) == 0 ||
+           kind == "net.partition" || kind == "net.isolate" || kind == "net.heal" || kind == "net.heal_all" ||
+           kind == "net.clog" || kind == "net.reset" || kind.rfind("nemesis.", 0) == 0;
+}
+
+bool drawable(const TraceEvent& e, const SpacetimeOptions& o) {
+    if (e.kind.rfind("sched.", 0) == 0) return false;
+    if (e.kind == "log") return o.include_logs;
+    if (e.node == "sim" && e.kind.rfind("nemesis.", 0) == 0) return false;  // shown on the target's column
+    return true;
+}
+
+std::string esc(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+std::string time_label(int64_t ns) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.6fs", static_cast<double>(ns) / 1e9);
+    return buf;
+}
+
+std::string event_label(const TraceEvent& e) {
+    std::string label = e.kind;
+    for (const char* key : {"peer", "to", "from", "detail", "msg_kind", "level", "msg"}) {
+        auto it = e.fields.find(key);
+        if (it == e.fields.end()) continue;
+        if (e.kind.rfind("net.", 0) == 0 && std::string(key) == "msg") continue;
+        std::string v = it->second;
+        if (v.size() > 60) v = v.substr(0, 57) + "...";
+        label += "\\n" + std::string(key) + "=" + v;
+    }
+    return label;
+}
+
+}  // namespace
+
+std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, SpacetimeStats& stats) {
+    stats = SpacetimeStats{};
+    std::set<std::string> wanted(o.nodes.begin(), o.nodes.end());
+    std::vector<const TraceEvent*> chosen;
+    std::vector<std::string> columns;
+    for (const auto& e : trace.events) {
+        if (e.t_ns < o.from_ns || e.t_ns > o.to_ns || !drawable(e, o)) continue;
+        if (!wanted.empty() && wanted.count(e.node) == 0) continue;
+        if (chosen.size() >= o.max_events) {
+            stats.truncated = true;
+            break;
+        }
+        chosen.push_back(&e);
+        if (std::find(columns.begin(), columns.end(), e.node) == columns.end()) columns.push_back(e.node);
+    }
+    std::sort(columns.begin(), columns.end());
+    std::string dot = "digraph spacetime {\n  rankdir=TB; newrank=true; ranksep=0.25; nodesep=0.6;\n"
+                      "  node [fontname=\"Helvetica\", fontsize=9]; edge [fontname=\"Helvetica\", fontsize=8];\n";
+    // Time axis and headers.
+    std::map<int64_t, size_t> ranks;
+    for (const auto* e : chosen) ranks.emplace(e->t_ns, 0);
+    size_t r = 0;
+    for (auto& [t, idx] : ranks) idx = r++;
+    dot += "  t_head [shape=plaintext, label=\"virtual time\"];\n  { rank=same; t_head;";
+    for (const auto& c : columns) dot += " \"h_" + esc(c) + "\";";
+    dot += " }\n";
+    for (const auto& c : columns) dot += "  \"h_" + esc(c) + "\" [shape=box, style=filled, fillcolor=\"#dde7f7\", label=\"" + esc(c) + "\"];\n";
+    std::string prev = "t_head";
+    for (const auto& [t, idx] : ranks) {
+        std::string tn = "t" + std::to_string(idx);
+        dot += "  " + tn + " [shape=plaintext, label=\"" + time_label(t) + "\"];\n";
+        dot += "  " + prev + " -> " + tn + " [style=invis];\n";
+        prev = tn;
+    }
+    // Events.
+    std::map<std::string, std::string> last_on_column;
+    for (const auto& c : columns) last_on_column[c] = "\"h_" + esc(c) + "\"";
+    std::map<std::string, std::string> sends;  // msg id -> event node
+    std::map<size_t, std::vector<std::string>> same_rank;
+    for (const auto* e : chosen) {
+        std::string id = "e" + std::to_string(e->ev) + "_" + std::to_string(stats.events_drawn);
+        stats.events_drawn++;
+        bool message = e->kind == "net.send" || e->kind == "net.deliver";
+        if (message) {
+            dot += "  " + id + " [shape=point, width=0.08];\n";
+        } else if (is_fault(e->kind)) {
+            stats.faults_drawn++;
+            dot += "  " + id + " [shape=box, color=red, fontcolor=red, label=\"" + esc(event_label(*e)) + "\"];\n";
+        } else {
+            dot += "  " + id + " [shape=plaintext, fontcolor=\"#225522\", label=\"" + esc(event_label(*e)) + "\"];\n";
+        }
+        dot += "  " + last_on_column[e->node] + " -> " + id + " [arrowhead=none, color=gray60, weight=50];\n";
+        last_on_column[e->node] = id;
+        same_rank[ranks[e->t_ns]].push_back(id);
+        auto msg = e->fields.find("msg");
+        if (msg != e->fields.end() && e->kind == "net.send") sends[msg->second] = id;
+        if (msg != e->fields.end() && e->kind == "net.deliver") {
+            auto s = sends.find(msg->second);
+            if (s != sends.end()) {
+                stats.messages_drawn++;
+                std::string label;
+                if (auto k = e->fields.find("bytes"); k != e->fields.end()) label = k->second + "B";
+                dot += "  " + s->second + " -> " + id + " [color=\"#3355aa\", constraint=false, label=\"" + label + "\"];\n";
+            }
+        }
+    }
+    for (const auto& [rank, ids] : same_rank) {
+        dot += "  { rank=same; t" + std::to_string(rank) + ";";
+        for (const auto& id : ids) dot += " " + id + ";";
+        dot += " }\n";
+    }
+    dot += "}\n";
+    return dot;
+}
+
+std::string render_dot(const std::string& dot, const std::string& out_path) {
+    size_t dotpos = out_path.rfind('.');
+    std::string ext = dotpos == std::string::npos ? "" : out_path.substr(dotpos + 1);
+    if (ext == "dot" || ext == "gv") {
+        std::ofstream out(out_path);
+        out << dot;
+        return out ? "" : "cannot write " + out_path;
+    }
+    if (ext != "svg" && ext != "png" && ext != "pdf") return "output must end in .svg, .png, .pdf or .dot";
+    std::string dot_file = out_path + ".dot";
+    {
+        std::ofstream out(dot_file);
+        out << dot;
+        if (!out) return "cannot write " + dot_file;
+    }
+    std::string cmd = "dot -T" + ext + " '" + dot_file + "' -o '" + out_path + "' 2>&1";
+    int rc = std::system(cmd.c_str());
+    std::remove(dot_file.c_str());
+    if (rc != 0) return "Graphviz 'dot' failed (is graphviz installed?), exit status " + std::to_string(rc);
+    return "";
+}
+
+}  // namespace keel::viz
