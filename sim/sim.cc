@@ -1,2 +1,0 @@
-// Placeholder translation unit until the simulator world lands in this library.
-namespace keel::sim {}
