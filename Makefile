@@ -1,0 +1,54 @@
+# Keel — the two commands (see README.md):
+#   make demo   install missing Debian packages, build (release), run the demo simulation
+#   make test   install missing Debian packages, build, run the whole suite through ctest
+# Other targets: build, debug (ASan+UBSan), tsan, bench, format, clean.
+
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+WERROR   ?= $(if $(CI),ON,OFF)
+RELEASE  := build/release
+TESTDIR  := build/test
+OUT      := out
+
+.PHONY: deps demo test build debug tsan bench format clean
+
+deps:
+	@bash cmake/install_deps.sh
+
+$(RELEASE)/build.ninja:
+	cmake -S . -B $(RELEASE) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_WERROR=$(WERROR)
+
+build: deps $(RELEASE)/build.ninja
+	cmake --build $(RELEASE) -j $(JOBS) --target keel
+
+demo: build
+	@mkdir -p $(OUT)
+	$(RELEASE)/cli/keel sim run --seed 42 --trace $(OUT)/demo-trace.jsonl --summary-json $(OUT)/demo-summary.json
+	$(RELEASE)/cli/keel viz spacetime $(OUT)/demo-trace.jsonl --to 3s --out $(OUT)/demo-spacetime.svg
+	@echo
+	@echo "Demo outputs:"
+	@echo "  $(OUT)/demo-summary.json    the run summary (seed, events, trace hash, faults, result)"
+	@echo "  $(OUT)/demo-trace.jsonl     the trace, one JSON line per event"
+	@echo "  $(OUT)/demo-spacetime.svg   a space-time diagram of the first 3 simulated seconds"
+	@echo "  keel binary: $(RELEASE)/cli/keel  (try: $(RELEASE)/cli/keel --help)"
+
+# The whole suite: an optimized build with ASan+UBSan (assertions are always on), then ctest.
+test: deps
+	cmake -S . -B $(TESTDIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_SANITIZE=ON -DKEEL_WERROR=$(WERROR)
+	cmake --build $(TESTDIR) -j $(JOBS)
+	cd $(TESTDIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) --timeout 900
+
+debug: deps
+	cmake --preset debug && cmake --build --preset debug -j $(JOBS)
+
+tsan: deps
+	cmake --preset tsan && cmake --build --preset tsan -j $(JOBS)
+
+bench: build
+	$(RELEASE)/cli/keel bench sim
+	$(RELEASE)/cli/keel bench log
+
+format:
+	clang-format -i $$(git ls-files '*.h' '*.cc')
+
+clean:
+	rm -rf build $(OUT)
