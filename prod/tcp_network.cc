@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "core/env/sync.h"
@@ -37,13 +38,12 @@ struct SockAddr {
     sockaddr* get() { return reinterpret_cast<sockaddr*>(&storage); }
 };
 
-Result<SockAddr> resolve(const env::Address& addr, bool passive) {
+Result<SockAddr> resolve_family(const env::Address& addr, bool passive, int family) {
     addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = family;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
     bool any = addr.host.empty() || addr.host == "0.0.0.0";
-    if (any) hints.ai_family = AF_INET;
     std::string port = std::to_string(addr.port);
     addrinfo* found = nullptr;
     int rc = ::getaddrinfo(any ? nullptr : addr.host.c_str(), port.c_str(), &hints, &found);
@@ -56,6 +56,14 @@ Result<SockAddr> resolve(const env::Address& addr, bool passive) {
     out.len = found->ai_addrlen;
     ::freeaddrinfo(found);
     return out;
+}
+
+// IPv4 first ("localhost" then means 127.0.0.1, like the listeners in a test cluster),
+// then whatever the name has ("::1", IPv6-only hosts).
+Result<SockAddr> resolve(const env::Address& addr, bool passive) {
+    auto v4 = resolve_family(addr, passive, AF_INET);
+    if (v4.ok()) return v4;
+    return resolve_family(addr, passive, AF_UNSPEC);
 }
 
 env::Address to_address(const SockAddr& sa) {
@@ -421,7 +429,9 @@ Result<std::unique_ptr<env::Connection>> TcpListener::accept(Instant deadline) {
 
 TcpNetwork::TcpNetwork(env::Executor& executor, EpollPoller& poller, env::Tracer& tracer,
                        TcpOptions options)
-    : context_{executor, poller, tracer, options} {}
+    : context_{executor, poller, tracer, options} {
+    KEEL_ASSERT_MSG(options.frame_size_max <= INT32_MAX, "a frame length must fit Kafka's int32");
+}
 
 TcpNetwork::~TcpNetwork() = default;
 

@@ -6,7 +6,10 @@
 // Blocking: a fiber that would block (EAGAIN, connect in progress) parks on the socket's
 // wait queue; the poller's callback unparks it when the fd changes, and the fiber retries.
 // Deadlines are park deadlines. Everything runs on the node's thread; objects from one
-// TcpNetwork must be used only by fibers of that node and must not outlive it.
+// TcpNetwork must be used only by fibers of that node and must not outlive it. A
+// Connection or Listener must outlive every fiber blocked in it: close() wakes them (they
+// return Errc::closed), but they still touch the object when they next run, so share
+// ownership (std::shared_ptr) with fibers that may still be blocked.
 //
 // Failures (see core/env/network.h for the contract):
 // - peer closed or reset (EOF, ECONNRESET, EPIPE, TCP_USER_TIMEOUT) -> Errc::disconnected,
