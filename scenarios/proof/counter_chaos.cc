@@ -21,9 +21,14 @@ void start_counter(sim::World& w, CounterCluster& c, int ops, Duration quiet_at)
     w.add_node("n1", [&c](env::Env& env) { proof::run_counter_primary(env, c.config); });
     w.add_node("n2", [&c](env::Env& env) { proof::run_counter_backup(env, c.config, 9001); });
     w.add_node("n3", [&c](env::Env& env) { proof::run_counter_backup(env, c.config, 9001); });
+    // Disk operations take time, so a crash can land between a write and its sync.
+    for (const char* n : {"n1", "n2", "n3"}) {
+        w.node(n).disk().faults().latency_min = 20us;
+        w.node(n).disk().faults().latency_max = 2ms;
+    }
     Instant quiet = w.now() + quiet_at;
     w.add_node("cl", [&c, ops, quiet](env::Env& env) {
-        proof::run_counter_client(env, c.config, ops, 20ms, quiet, quiet + 60s, c.history);
+        proof::run_counter_client(env, c.config, ops, 5ms, quiet, quiet + 60s, c.history);
     });
 }
 
@@ -56,7 +61,7 @@ KEEL_SCENARIO("counter-chaos",
     o.mean_gap = 1500ms;
     auto schedule = ctx.faults_or(keel::sim::random_schedule(w.random(), {"n1", "n2", "n3"}, o));
     keel::Duration quiet = std::max(schedule.end(), o.end) + 2s;
-    keel::scenarios::start_counter(w, c, static_cast<int>(ctx.param_int("ops", 400)), quiet);
+    keel::scenarios::start_counter(w, c, static_cast<int>(ctx.param_int("ops", 1000000)), quiet);
     keel::sim::Nemesis nemesis(w);
     nemesis.install(schedule);
     keel::scenarios::finish(ctx, c, quiet + 90s);

@@ -354,7 +354,7 @@ void run_counter_client(env::Env& env, const CounterConfig& config, int ops, Dur
             if (m && m->a == id) return m;
         }
     };
-    for (int i = 0; i < ops; i++) {
+    for (int i = 0; i < ops && env.now() < final_read_not_before; i++) {
         CounterOp op;
         op.kind = i % 4 == 3 ? CounterOp::Kind::read : CounterOp::Kind::inc;
         op.invoked = env.now();

@@ -58,8 +58,9 @@ struct CounterHistory {
     std::optional<uint64_t> final_read;  // after the faults healed
 };
 
-// A client workload: `ops` sequential operations (mostly increments, every 4th a read),
-// then a final read retried until it succeeds or `final_read_deadline` passes.
+// A client workload: up to `ops` sequential operations (mostly increments, every 4th a
+// read) until `final_read_not_before`, then a final read retried until it succeeds or
+// `final_read_deadline` passes.
 void run_counter_client(env::Env& env, const CounterConfig& config, int ops,
                         Duration think_time, Instant final_read_not_before,
                         Instant final_read_deadline, CounterHistory& history);
