@@ -94,6 +94,7 @@ struct NetCore : std::enable_shared_from_this<NetCore> {
     std::map<Link, Clog> clogs;
     std::map<uint64_t, std::weak_ptr<Pipe>> pipes;  // every connection, by creation order
     uint64_t next_pipe_id = 1;
+    size_t prune_at = 64;  // forget dead connections when `pipes` grows past this
 
     // Links and latency.
     bool link_open(const std::string& from, const std::string& to) const {
@@ -446,6 +447,7 @@ Result<std::shared_ptr<Pipe>> NetCore::open_pipe(const std::string& a, fiber::Gr
     p->addr[0] = env::Address{a, ephemeral_port(host_state(a))};
     p->addr[1] = l->addr;
     p->group = {group, l->group};
+    if (pipes.size() >= prune_at) prune_at = 2 * live_pipes().size() + 64;
     pipes[p->id] = p;
     l->backlog.push_back(p);
     l->acceptors.notify_all();
