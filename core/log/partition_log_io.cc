@@ -1,0 +1,334 @@
+// PartitionLog: appends, rolls, flushes, reads and timestamp lookups.
+#include <algorithm>
+#include <limits>
+
+#include "core/log/checkpoint.h"
+#include "core/log/partition_log.h"
+#include "core/log/partition_log_internal.h"
+
+namespace keel::log {
+namespace {
+
+Error with_context(const Error& e, const std::string& context) {
+    return Error{e.code, context + ": " + e.message};
+}
+
+// Records of an uncompressed batch of a compacted topic must all have keys (Kafka
+// rejects such produce requests with INVALID_RECORD).
+Status check_keys_for_compaction(const BatchHeader& h, ByteView batch) {
+    if (h.compression() != Compression::none || h.is_control()) return ok_status();
+    KEEL_TRY_ASSIGN(auto records, parse_records(h, records_section(batch.first(h.size_bytes()))));
+    for (const Record& r : records) {
+        if (!r.key) return Status(Errc::invalid_record, "compacted topic: a record without a key");
+    }
+    return ok_status();
+}
+
+}  // namespace
+
+Result<AppendResult> PartitionLog::append(ByteView batches, LeaderEpoch epoch, AppendOrigin origin) {
+    KEEL_LOG_LOCK(guard);
+    if (batches.empty()) return Error{Errc::invalid_record, "no record batch"};
+    std::vector<BatchHeader> headers;
+    for (size_t pos = 0; pos < batches.size();) {
+        ByteView rest = batches.subspan(pos);
+        std::string where = options_.dir + " produce batch at byte " + std::to_string(pos);
+        auto h = read_batch(rest);
+        if (!h.ok()) return with_context(h.error(), where);
+        if (h->size_bytes() > static_cast<size_t>(options_.config.max_message_bytes)) {
+            return Error{Errc::message_too_large, where + ": " + std::to_string(h->size_bytes()) +
+                                                      " bytes > max.message.bytes"};
+        }
+        Status valid = validate_producer_batch(*h, rest);
+        if (!valid.ok()) return with_context(valid.error(), where);
+        if (origin == AppendOrigin::client && h->is_control()) {
+            return Error{Errc::invalid_record, where + ": clients may not write control batches"};
+        }
+        if (options_.config.cleanup_compact) {
+            Status keyed = check_keys_for_compaction(*h, rest);
+            if (!keyed.ok()) return with_context(keyed.error(), where);
+        }
+        headers.push_back(*h);
+        pos += h->size_bytes();
+    }
+    if (auto latest = epochs_.latest(); latest && epoch < latest->epoch) {
+        return Error{Errc::fenced_leader_epoch, "append at epoch " + std::to_string(epoch.value()) +
+                                                   " below the log's latest epoch " +
+                                                   std::to_string(latest->epoch.value())};
+    }
+    Bytes bytes(batches.begin(), batches.end());
+    Offset next = log_end_offset_;
+    int64_t now_ms = clock_.wall_now().ms();
+    bool append_time = options_.config.message_timestamp_type == TimestampType::log_append_time;
+    size_t pos = 0;
+    for (BatchHeader& h : headers) {
+        std::span<uint8_t> b(bytes.data() + pos, h.size_bytes());
+        h.base_offset = next;
+        h.partition_leader_epoch = epoch;
+        set_base_offset(b, next);
+        set_partition_leader_epoch(b, epoch);
+        if (append_time) {
+            set_log_append_time(b, now_ms);
+            h.max_timestamp = now_ms;
+        }
+        next = h.next_offset();
+        pos += h.size_bytes();
+    }
+    auto result = append_checked(std::move(bytes), std::move(headers));
+    if (result.ok() && append_time) result->log_append_time_ms = now_ms;
+    return result;
+}
+
+Result<AppendResult> PartitionLog::append_replicated(ByteView batches) {
+    KEEL_LOG_LOCK(guard);
+    if (batches.empty()) return Error{Errc::invalid_record, "no record batch"};
+    std::vector<BatchHeader> headers;
+    Offset expected = log_end_offset_;
+    for (size_t pos = 0; pos < batches.size();) {
+        std::string where = options_.dir + " replicated batch at byte " + std::to_string(pos);
+        auto h = read_batch(batches.subspan(pos));
+        if (!h.ok()) return with_context(h.error(), where);
+        if (h->base_offset < expected || h->last_offset_delta < 0 ||
+            h->last_offset() - h->base_offset > std::numeric_limits<int32_t>::max()) {
+            return Error{Errc::invalid_record, where + ": base offset " +
+                                                   std::to_string(h->base_offset.value()) +
+                                                   " is below the expected " +
+                                                   std::to_string(expected.value())};
+        }
+        expected = h->next_offset();
+        headers.push_back(*h);
+        pos += h->size_bytes();
+    }
+    return append_checked(Bytes(batches.begin(), batches.end()), std::move(headers));
+}
+
+Result<AppendResult> PartitionLog::append_checked(Bytes&& bytes, std::vector<BatchHeader>&& headers) {
+    KEEL_ASSERT(!headers.empty());
+    if (bytes.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max() / 2)) {
+        return Error{Errc::message_too_large, "append of " + std::to_string(bytes.size()) + " bytes"};
+    }
+    const BatchHeader& first = headers.front();
+    const BatchHeader& last = headers.back();
+    KEEL_TRY(maybe_roll(bytes.size(), first.base_offset, last.last_offset()));
+    KEEL_TRY(assign_epochs(headers));
+    std::vector<BatchSummary> summaries;
+    summaries.reserve(headers.size());
+    AppendResult r;
+    r.base_offset = first.base_offset;
+    r.last_offset = last.last_offset();
+    r.bytes = bytes.size();
+    for (const BatchHeader& h : headers) {
+        summaries.push_back({h.last_offset(), h.max_timestamp, static_cast<uint32_t>(h.size_bytes())});
+        r.max_timestamp = std::max(r.max_timestamp, h.max_timestamp);
+        r.record_count += h.records_count;
+    }
+    Segment& active = *segments_.rbegin()->second;
+    KEEL_TRY(active.append(bytes, summaries, static_cast<uint32_t>(options_.config.index_interval_bytes)));
+    log_end_offset_ = r.last_offset + 1;
+    KEEL_TRY(after_append(r.record_count));
+    return r;
+}
+
+Status PartitionLog::assign_epochs(const std::vector<BatchHeader>& headers) {
+    bool changed = false;
+    for (const BatchHeader& h : headers) {
+        LeaderEpoch e = h.partition_leader_epoch;
+        auto latest = epochs_.latest();
+        if (e.value() >= 0 && (!latest || e > latest->epoch)) changed |= epochs_.assign(e, h.base_offset);
+    }
+    if (!changed) return ok_status();
+    return write_epoch_checkpoint();
+}
+
+Status PartitionLog::assign_epoch_start_offset(LeaderEpoch epoch) {
+    KEEL_LOG_LOCK(guard);
+    if (epoch.value() < 0) return Status(Errc::invalid_argument, "negative leader epoch");
+    if (auto latest = epochs_.latest(); latest && epoch < latest->epoch) {
+        return Status(Errc::fenced_leader_epoch, "epoch below the latest in the log");
+    }
+    if (!epochs_.assign(epoch, log_end_offset_)) return ok_status();
+    return write_epoch_checkpoint();
+}
+
+// ---- rolling and flushing ----
+
+Status PartitionLog::maybe_roll(uint64_t bytes, Offset first_offset, Offset last_offset) {
+    Segment& active = *segments_.rbegin()->second;
+    bool offsets_overflow = last_offset - active.base_offset() > std::numeric_limits<int32_t>::max();
+    bool full = active.size() + bytes > static_cast<uint64_t>(options_.config.segment_bytes);
+    bool old = clock_.monotonic_now() - active.created() >= ms(options_.config.segment_ms);
+    if (offsets_overflow || (!active.empty() && (full || old))) {
+        return roll(first_offset);
+    }
+    return ok_status();
+}
+
+Status PartitionLog::roll(Offset new_base) {
+    std::shared_ptr<Segment> old = segments_.rbegin()->second;
+    KEEL_ASSERT(new_base >= old->next_offset());
+    old->seal();
+    // Kafka flushes a rolled segment (in the background); here at once, so every segment
+    // but the active one always lies below the recovery point.
+    Status flushed = old->flush();
+    if (!flushed.ok()) {
+        take_offline(flushed.error());
+        return flushed;
+    }
+    recovery_point_ = log_end_offset_;
+    unflushed_records_ = 0;
+    auto created = Segment::create(disk_, options_.dir, new_base, clock_.monotonic_now());
+    if (!created.ok()) {
+        // Leave no half-made segment behind (an empty one would still be harmless).
+        std::string stem = env::join_path(options_.dir, offset_file_stem(new_base));
+        for (const char* kind : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) (void)disk_.remove(stem + kind);
+        return created.error();
+    }
+    Status synced = disk_.sync_dir(options_.dir);
+    if (!synced.ok()) {
+        take_offline(synced.error());
+        return synced;
+    }
+    segments_[new_base] = std::move(created).value();
+    (void)persist_recovery_point(true);  // a stale checkpoint only costs recovery time
+    trace("log.roll", "{\"dir\":\"" + options_.dir + "\",\"base_offset\":" +
+                          std::to_string(new_base.value()) + "}");
+    return ok_status();
+}
+
+Status PartitionLog::after_append(int64_t records) {
+    unflushed_records_ += records;
+    bool by_count = unflushed_records_ >= options_.config.flush_messages;
+    bool by_time = options_.config.flush_ms != kNever &&
+                   clock_.monotonic_now() - last_flush_ >= ms(options_.config.flush_ms);
+    if (by_count || by_time) return flush_locked();
+    return ok_status();
+}
+
+Status PartitionLog::flush() {
+    KEEL_LOG_LOCK(guard);
+    return flush_locked();
+}
+
+Status PartitionLog::maybe_flush() {
+    KEEL_LOG_LOCK(guard);
+    if (options_.config.flush_ms == kNever || recovery_point_ == log_end_offset_) return ok_status();
+    if (clock_.monotonic_now() - last_flush_ < ms(options_.config.flush_ms)) return ok_status();
+    return flush_locked();
+}
+
+Status PartitionLog::flush_locked() {
+    auto it = segments_.upper_bound(recovery_point_);
+    if (it != segments_.begin()) --it;
+    for (; it != segments_.end(); ++it) {
+        Status st = it->second->flush();
+        if (!st.ok()) {
+            // After a failed fsync the kernel may have dropped the dirty pages: nothing
+            // since the last good sync can be trusted (fsyncgate). Stop until reopened.
+            take_offline(st.error());
+            return st;
+        }
+    }
+    recovery_point_ = log_end_offset_;
+    unflushed_records_ = 0;
+    last_flush_ = clock_.monotonic_now();
+    (void)persist_recovery_point(false);  // a stale checkpoint only costs recovery time
+    return ok_status();
+}
+
+// ---- reading ----
+
+Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::optional<Offset> max_offset) {
+    ReadResult r;
+    r.log_start_offset = log_start_offset_;
+    r.log_end_offset = log_end_offset_;
+    r.next_offset = from;
+    if (from < log_start_offset_ || from > log_end_offset_) {
+        return Error{Errc::offset_out_of_range,
+                     "offset " + std::to_string(from.value()) + " outside [" +
+                         std::to_string(log_start_offset_.value()) + ", " +
+                         std::to_string(log_end_offset_.value()) + "] of " + options_.dir};
+    }
+    std::shared_ptr<Segment> seg = segment_for(from);
+    while (seg != nullptr && from < log_end_offset_) {
+        KEEL_TRY_ASSIGN(auto position, seg->find_position(from));
+        if (position) {
+            KEEL_TRY_ASSIGN(Bytes raw, seg->read_batches(*position, max_bytes));
+            return collect_batches(std::move(r), *seg, *position, raw, max_offset);
+        }
+        auto next = segments_.upper_bound(seg->base_offset());
+        seg = next == segments_.end() ? nullptr : next->second;
+    }
+    return r;
+}
+
+Result<ReadResult> PartitionLog::collect_batches(ReadResult r, const Segment& seg, uint64_t position,
+                                                 const Bytes& raw, std::optional<Offset> max_offset) {
+    size_t used = 0;
+    while (used < raw.size()) {
+        ByteView rest(raw.data() + used, raw.size() - used);
+        auto h = read_batch(rest);
+        if (!h.ok()) {
+            if (r.batch_count > 0) break;  // serve what is good; the next read reports it
+            return Error{Errc::corrupt, seg.log_path() + " position " + std::to_string(position + used) +
+                                            ": stored batch fails its check, not served: " +
+                                            h.error().message};
+        }
+        if (max_offset && h->last_offset() >= *max_offset) break;
+        used += h->size_bytes();
+        r.batch_count++;
+        r.next_offset = h->next_offset();
+    }
+    r.records.assign(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(used));
+    return r;
+}
+
+Result<std::optional<TimestampOffset>> PartitionLog::offset_for_timestamp(int64_t target_ms) {
+    std::vector<std::shared_ptr<Segment>> segs;
+    for (const auto& [base, seg] : segments_) segs.push_back(seg);
+    Offset start = log_start_offset_;
+    for (const auto& seg : segs) {
+        if (seg->empty() || seg->next_offset() <= start) continue;
+        if (seg->max_timestamp() != batch_format::kNoTimestamp && seg->max_timestamp() < target_ms) continue;
+        uint64_t from = 0;
+        if (auto t = seg->time_index().lookup_before(target_ms)) {
+            if (auto o = seg->offset_index().lookup(t->offset)) from = o->position;
+        }
+        while (true) {
+            std::optional<ScannedBatch> candidate;
+            KEEL_TRY(seg->scan_headers(from, [&](const ScannedBatch& b) {
+                if (b.header.max_timestamp < target_ms || b.header.last_offset() < start) return true;
+                candidate = ScannedBatch{b.position, b.header, {}};
+                return false;
+            }));
+            if (!candidate) break;
+            KEEL_TRY_ASSIGN(auto found, first_record_at_or_after(*seg, candidate->position, target_ms, start));
+            if (found) return found;
+            from = candidate->position + candidate->header.size_bytes();
+        }
+    }
+    return std::optional<TimestampOffset>();
+}
+
+Result<std::optional<TimestampOffset>> PartitionLog::first_record_at_or_after(Segment& seg, uint64_t position,
+                                                                             int64_t target_ms, Offset start) {
+    KEEL_TRY_ASSIGN(Bytes raw, seg.read_batches(position, 0));
+    auto h = read_batch(raw);
+    if (!h.ok()) {
+        return Error{Errc::corrupt, seg.log_path() + " position " + std::to_string(position) + ": " +
+                                        h.error().message};
+    }
+    bool whole_batch = h->timestamp_type() == TimestampType::log_append_time ||
+                       (h->compression() != Compression::none && options_.codec == nullptr);
+    if (whole_batch) {
+        return std::optional<TimestampOffset>(TimestampOffset{h->max_timestamp, std::max(h->base_offset, start)});
+    }
+    KEEL_TRY_ASSIGN(DecodedBatch d, decode_batch(raw, options_.codec));
+    for (const Record& rec : d.records) {
+        if (rec.timestamp >= target_ms && rec.offset >= start) {
+            return std::optional<TimestampOffset>(TimestampOffset{rec.timestamp, rec.offset});
+        }
+    }
+    return std::optional<TimestampOffset>();
+}
+
+}  // namespace keel::log

@@ -1,0 +1,354 @@
+#include "core/log/segment.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+
+namespace keel::log {
+namespace {
+
+constexpr size_t kScanChunkBytes = size_t{1} << 20;
+
+std::string at(const std::string& path, uint64_t position) {
+    return path + " position " + std::to_string(position);
+}
+
+}  // namespace
+
+std::string offset_file_stem(Offset base_offset) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%020lld", static_cast<long long>(base_offset.value()));
+    return buf;
+}
+
+std::optional<Offset> parse_segment_file_name(const std::string& name, const std::string& suffix) {
+    if (name.size() != 20 + suffix.size() || name.compare(20, suffix.size(), suffix) != 0) {
+        return std::nullopt;
+    }
+    int64_t v = 0;
+    for (size_t i = 0; i < 20; i++) {
+        if (name[i] < '0' || name[i] > '9') return std::nullopt;
+        if (v > (std::numeric_limits<int64_t>::max() - (name[i] - '0')) / 10) return std::nullopt;
+        v = v * 10 + (name[i] - '0');
+    }
+    return Offset(v);
+}
+
+std::optional<ScanStop> scan_batches(ByteView bytes, uint64_t base,
+                                     const std::function<bool(const ScannedBatch&)>& visit) {
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+        auto h = read_batch(bytes.subspan(pos));
+        if (!h.ok()) return ScanStop{base + pos, h.error()};
+        ScannedBatch b{base + pos, *h, bytes.subspan(pos, h->size_bytes())};
+        if (!visit(b)) return std::nullopt;
+        pos += h->size_bytes();
+    }
+    return std::nullopt;
+}
+
+// ---- opening ----
+
+Result<std::unique_ptr<Segment>> Segment::create(env::Disk& disk, const std::string& dir,
+                                                 Offset base_offset, Instant now,
+                                                 const std::string& extra_suffix) {
+    std::unique_ptr<Segment> s(new Segment(base_offset, now));
+    s->stem_ = env::join_path(dir, offset_file_stem(base_offset));
+    s->log_path_ = s->path(kLogSuffix, extra_suffix);
+    s->index_path_ = s->path(kIndexSuffix, extra_suffix);
+    s->time_index_path_ = s->path(kTimeIndexSuffix, extra_suffix);
+    KEEL_TRY_ASSIGN(s->log_, disk.open(s->log_path_, env::OpenMode::create));
+    KEEL_TRY_ASSIGN(s->index_file_, disk.open(s->index_path_, env::OpenMode::create));
+    KEEL_TRY_ASSIGN(s->time_index_file_, disk.open(s->time_index_path_, env::OpenMode::create));
+    KEEL_TRY(s->log_->truncate(0));
+    KEEL_TRY(s->index_file_->truncate(0));
+    KEEL_TRY(s->time_index_file_->truncate(0));
+    return s;
+}
+
+std::string Segment::path(const char* kind_suffix, const std::string& extra) const {
+    return stem_ + kind_suffix + extra;
+}
+
+Result<std::unique_ptr<Segment>> Segment::open(env::Disk& disk, const std::string& dir,
+                                               Offset base_offset, Instant now) {
+    std::unique_ptr<Segment> s(new Segment(base_offset, now));
+    s->stem_ = env::join_path(dir, offset_file_stem(base_offset));
+    s->log_path_ = s->path(kLogSuffix);
+    s->index_path_ = s->path(kIndexSuffix);
+    s->time_index_path_ = s->path(kTimeIndexSuffix);
+    KEEL_TRY_ASSIGN(s->log_, disk.open(s->log_path_, env::OpenMode::read_write));
+    KEEL_TRY_ASSIGN(s->index_file_, disk.open(s->index_path_, env::OpenMode::create));
+    KEEL_TRY_ASSIGN(s->time_index_file_, disk.open(s->time_index_path_, env::OpenMode::create));
+    KEEL_TRY_ASSIGN(s->size_, s->log_->size());
+    if (s->size_ > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+        return Error{Errc::corrupt, s->log_path_ + " is larger than 2 GiB"};
+    }
+    return s;
+}
+
+Status Segment::load_indexes(Offset next_offset_hint) {
+    KEEL_TRY_ASSIGN(uint64_t index_size, index_file_->size());
+    KEEL_TRY_ASSIGN(uint64_t time_size, time_index_file_->size());
+    KEEL_TRY_ASSIGN(Bytes index_bytes, index_file_->read(0, index_size));
+    KEEL_TRY_ASSIGN(Bytes time_bytes, time_index_file_->read(0, time_size));
+    auto index = OffsetIndex::decode(base_offset_, index_bytes, size_);
+    if (!index.ok()) return Error{Errc::corrupt, index_path_ + ": " + index.error().message};
+    auto time_index = TimeIndex::decode(base_offset_, time_bytes, next_offset_hint);
+    if (!time_index.ok()) return Error{Errc::corrupt, time_index_path_ + ": " + time_index.error().message};
+    // A sealed, non-empty segment always has a final time-index entry; its absence means the
+    // index files are not the ones that were flushed with this segment.
+    if (size_ > 0 && time_index->empty()) {
+        return Error{Errc::corrupt, time_index_path_ + ": empty for a non-empty segment"};
+    }
+    index_ = std::move(index).value();
+    time_index_ = std::move(time_index).value();
+    index_entries_written_ = index_.size();
+    time_entries_written_ = time_index_.size();
+    next_offset_ = next_offset_hint;
+    max_timestamp_ = time_index_.empty() ? batch_format::kNoTimestamp : time_index_.last()->timestamp_ms;
+    bytes_since_index_entry_ = 0;
+    return ok_status();
+}
+
+// ---- recovery ----
+
+namespace {
+
+// Sequential reader over a file that keeps a window of it in memory.
+class Window {
+public:
+    Window(env::File& f, uint64_t file_size) : f_(f), file_size_(file_size) {}
+    // Makes [pos, pos + n) available (n bounded by the file's end); returns its view.
+    Result<ByteView> get(uint64_t pos, size_t n) {
+        n = static_cast<size_t>(std::min<uint64_t>(n, file_size_ - pos));
+        if (pos < start_ || pos + n > start_ + buf_.size()) {
+            size_t want = std::max(n, static_cast<size_t>(std::min<uint64_t>(kScanChunkBytes, file_size_ - pos)));
+            KEEL_TRY_ASSIGN(buf_, f_.read(pos, want));
+            start_ = pos;
+            if (buf_.size() < n) return Error{Errc::io_error, "short read of " + f_.path()};
+        }
+        return ByteView(buf_.data() + (pos - start_), n);
+    }
+
+private:
+    env::File& f_;
+    uint64_t file_size_;
+    uint64_t start_ = 0;
+    Bytes buf_;
+};
+
+}  // namespace
+
+Result<std::optional<ScanStop>> Segment::recover(uint32_t index_interval_bytes,
+                                                 const RecoverHooks& hooks) {
+    KEEL_TRY_ASSIGN(uint64_t file_size, log_->size());
+    file_size = std::min<uint64_t>(file_size, std::numeric_limits<int32_t>::max());
+    index_ = OffsetIndex(base_offset_);
+    time_index_ = TimeIndex(base_offset_);
+    next_offset_ = base_offset_;
+    max_timestamp_ = batch_format::kNoTimestamp;
+    bytes_since_index_entry_ = 0;
+    Window window(*log_, file_size);
+    uint64_t pos = 0;
+    std::optional<ScanStop> stop;
+    while (pos < file_size) {
+        KEEL_TRY_ASSIGN(ByteView head, window.get(pos, batch_format::kHeaderSize));
+        auto header = parse_batch_header(head);
+        if (!header.ok()) {
+            stop = ScanStop{pos, header.error()};
+            break;
+        }
+        KEEL_TRY_ASSIGN(ByteView bytes, window.get(pos, header->size_bytes()));
+        auto checked = read_batch(bytes);
+        if (checked.ok() && (checked->base_offset < next_offset_ ||
+                             checked->last_offset() < checked->base_offset ||
+                             checked->last_offset() - base_offset_ > std::numeric_limits<int32_t>::max())) {
+            checked = Error{Errc::invalid_record, "batch offsets out of order"};
+        }
+        if (!checked.ok()) {
+            ScanStop bad{pos, checked.error()};
+            bool skip = checked.code() == Errc::corrupt_record && header->base_offset >= next_offset_ &&
+                        header->last_offset() >= header->base_offset && hooks.skip_bad_crc &&
+                        hooks.skip_bad_crc(bad, *header);
+            if (!skip) {
+                stop = std::move(bad);
+                break;
+            }
+            // Kept in place but never served: every read checks the CRC again.
+        } else if (hooks.on_batch) {
+            hooks.on_batch(ScannedBatch{pos, *checked, bytes});
+        }
+        index_batch(pos, BatchSummary{header->last_offset(), header->max_timestamp,
+                                      static_cast<uint32_t>(header->size_bytes())},
+                    index_interval_bytes);
+        pos += header->size_bytes();
+    }
+    size_ = pos;
+    KEEL_TRY(write_index_files(/*rewrite=*/true));
+    return stop;
+}
+
+// ---- appending ----
+
+void Segment::index_batch(uint64_t position, const BatchSummary& s, uint32_t index_interval_bytes) {
+    if (bytes_since_index_entry_ > index_interval_bytes) {
+        index_.append(s.last_offset, static_cast<uint32_t>(position));
+        int64_t ts = std::max(max_timestamp_, s.max_timestamp);
+        time_index_.maybe_append(ts, s.last_offset);
+        bytes_since_index_entry_ = 0;
+    }
+    bytes_since_index_entry_ += s.size;
+    max_timestamp_ = std::max(max_timestamp_, s.max_timestamp);
+    next_offset_ = s.last_offset + 1;
+}
+
+Status Segment::append(ByteView batches, std::span<const BatchSummary> summaries,
+                       uint32_t index_interval_bytes) {
+    KEEL_ASSERT(!summaries.empty());
+    KEEL_ASSERT(summaries.back().last_offset - base_offset_ <= std::numeric_limits<int32_t>::max());
+    KEEL_ASSERT(size_ + batches.size() <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()));
+    Status written = log_->write(size_, batches);
+    if (!written.ok()) {
+        // Partly applied writes are cut off where possible; if that fails too, the next
+        // append overwrites them and recovery would find them torn past the recovery point.
+        (void)log_->truncate(size_);
+        return Error{written.code(), log_path_ + ": " + written.error().message};
+    }
+    uint64_t pos = size_;
+    for (const BatchSummary& s : summaries) {
+        index_batch(pos, s, index_interval_bytes);
+        pos += s.size;
+    }
+    KEEL_ASSERT(pos == size_ + batches.size());
+    size_ = pos;
+    return ok_status();
+}
+
+// ---- reading ----
+
+Result<Bytes> Segment::read(uint64_t position, size_t n) {
+    if (position >= size_) return Bytes{};
+    size_t len = static_cast<size_t>(std::min<uint64_t>(n, size_ - position));
+    KEEL_TRY_ASSIGN(Bytes b, log_->read(position, len));
+    if (b.size() != len) {
+        return Error{Errc::io_error, at(log_path_, position) + ": short read of " +
+                                         std::to_string(b.size()) + " of " + std::to_string(len)};
+    }
+    return b;
+}
+
+Result<Bytes> Segment::read_batches(uint64_t position, size_t max_bytes) {
+    if (position >= size_) return Bytes{};
+    KEEL_TRY_ASSIGN(Bytes buf, read(position, std::max(max_bytes, batch_format::kHeaderSize)));
+    size_t used = 0;
+    while (used < buf.size()) {
+        ByteView rest(buf.data() + used, buf.size() - used);
+        auto h = parse_batch_header(rest);
+        if (!h.ok() && rest.size() < batch_format::kHeaderSize && used > 0) break;
+        if (!h.ok() || position + used + h->size_bytes() > size_) {
+            return Error{Errc::corrupt, at(log_path_, position + used) + ": unreadable batch header" +
+                                            (h.ok() ? std::string(" (runs past the end)") : ": " + h.error().message)};
+        }
+        if (h->size_bytes() > rest.size()) {
+            if (used > 0) break;
+            KEEL_TRY_ASSIGN(buf, read(position, h->size_bytes()));  // one batch above max_bytes
+            return buf;
+        }
+        used += h->size_bytes();
+    }
+    buf.resize(used);
+    return buf;
+}
+
+Status Segment::scan_headers(uint64_t position,
+                             const std::function<bool(const ScannedBatch&)>& visit) {
+    uint64_t pos = position;
+    while (pos < size_) {
+        KEEL_TRY_ASSIGN(Bytes raw, read(pos, batch_format::kHeaderSize));
+        auto h = parse_batch_header(raw);
+        if (!h.ok() || pos + h->size_bytes() > size_) {
+            return Error{Errc::corrupt, at(log_path_, pos) + ": unreadable batch header" +
+                                            (h.ok() ? std::string(" (runs past the end)")
+                                                    : ": " + h.error().message)};
+        }
+        if (!visit(ScannedBatch{pos, *h, ByteView(raw.data(), raw.size())})) return ok_status();
+        pos += h->size_bytes();
+    }
+    return ok_status();
+}
+
+Result<std::optional<uint64_t>> Segment::find_position(Offset target) {
+    uint64_t start = 0;
+    if (auto e = index_.lookup(target)) start = e->position;
+    std::optional<uint64_t> found;
+    KEEL_TRY(scan_headers(start, [&](const ScannedBatch& b) {
+        if (b.header.last_offset() >= target) {
+            found = b.position;
+            return false;
+        }
+        return true;
+    }));
+    return found;
+}
+
+// ---- durability and shape ----
+
+Status Segment::write_index_files(bool rewrite) {
+    if (rewrite) {
+        KEEL_TRY(index_file_->truncate(0));
+        KEEL_TRY(time_index_file_->truncate(0));
+        index_entries_written_ = 0;
+        time_entries_written_ = 0;
+    }
+    if (index_entries_written_ < index_.size()) {
+        Bytes b = index_.encode(index_entries_written_);
+        KEEL_TRY(index_file_->write(index_entries_written_ * OffsetIndex::kEntryBytes, b));
+        index_entries_written_ = index_.size();
+    }
+    if (time_entries_written_ < time_index_.size()) {
+        Bytes b = time_index_.encode(time_entries_written_);
+        KEEL_TRY(time_index_file_->write(time_entries_written_ * TimeIndex::kEntryBytes, b));
+        time_entries_written_ = time_index_.size();
+    }
+    return ok_status();
+}
+
+Status Segment::flush() {
+    KEEL_TRY(write_index_files(false));
+    KEEL_TRY(log_->sync());
+    KEEL_TRY(index_file_->sync());
+    KEEL_TRY(time_index_file_->sync());
+    return ok_status();
+}
+
+void Segment::seal() {
+    if (!empty()) time_index_.maybe_append(max_timestamp_, next_offset_ - 1);
+}
+
+Status Segment::truncate_to_position(uint64_t position, uint32_t index_interval_bytes) {
+    KEEL_ASSERT(position <= size_);
+    KEEL_TRY(log_->truncate(position));
+    KEEL_TRY(log_->sync());
+    // Recompute offsets, timestamps and indexes from what remains.
+    size_ = position;
+    KEEL_TRY_ASSIGN(auto stop, recover(index_interval_bytes, {}));
+    if (stop) {
+        return Error{Errc::corrupt, at(log_path_, stop->position) + ": " + stop->error.message};
+    }
+    KEEL_TRY(index_file_->sync());
+    KEEL_TRY(time_index_file_->sync());
+    return ok_status();
+}
+
+Status Segment::remove_files(env::Disk& disk) {
+    KEEL_TRY(disk.remove(log_path_));
+    // Index files may be missing after a crash between removals; a later open drops orphans.
+    auto r1 = disk.remove(index_path_);
+    auto r2 = disk.remove(time_index_path_);
+    if (!r1.ok() && r1.code() != Errc::not_found) return r1;
+    if (!r2.ok() && r2.code() != Errc::not_found) return r2;
+    return ok_status();
+}
+
+}  // namespace keel::log
