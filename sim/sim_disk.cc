@@ -167,6 +167,7 @@ public:
 
     // How many of `len` bytes at `offset` fit under the capacity (ending on a sector).
     uint64_t fitting_bytes(const Inode& f, uint64_t offset, uint64_t len) const {
+        KEEL_ASSERT(faults_.sector_bytes > 0);
         uint64_t end = offset + len;
         uint64_t size = f.current.size();
         if (end <= size || end - size <= available_bytes()) return len;
@@ -455,6 +456,7 @@ public:
     // old and new bytes; nothing after it.
     void tear_write(Bytes& bytes, const DataOp& op, env::Random& rng) {
         const uint64_t sector = faults_.sector_bytes;
+        KEEL_ASSERT(sector > 0);
         const uint64_t end = op.offset + op.data.size();
         KEEL_ASSERT(end > op.offset);
         uint64_t first = op.offset / sector;

@@ -34,6 +34,8 @@
 // - Then current := durable everywhere, inodes reachable from the root through no
 //   durable path are freed, and every handle of an earlier mount fails with
 //   Errc::io_error ("stale handle").
+// - A process crash that spares the machine (kill -9, the OS keeps its page cache) is not
+//   a crash(): kill the node's fibers and mount() again; nothing is lost.
 // - Background writeback: when an inode has more than pending_ops_max pending ops or
 //   pending_bytes_max pending bytes (or the directory list more than pending_ops_max),
 //   the oldest ones reach disk, as a kernel flushing dirty pages would. Tests that want
@@ -103,7 +105,7 @@ struct DiskCounters {
     uint64_t bytes_written = 0;         // accepted by write/append (into the page cache)
     uint64_t bytes_synced = 0;          // written bytes made durable by File::sync
     uint64_t syncs = 0;                 // successful File::sync and Disk::sync_dir
-    uint64_t unsynced_bytes_lost = 0;   // written bytes that never reached disk (crash, failed sync)
+    uint64_t unsynced_bytes_lost = 0;   // written bytes that never landed (crash, failed sync)
     uint64_t unsynced_writes_kept = 0;  // pending writes that reached disk whole in a crash
     uint64_t torn_writes = 0;
     uint64_t bit_flips_on_read = 0;

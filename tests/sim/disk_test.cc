@@ -435,6 +435,18 @@ TEST(SimDisk, FailedSyncLosesItsWritesEvenAfterALaterSyncSucceeds) {
     EXPECT_EQ(w.disk.counters().unsynced_bytes_lost, 4u);
 }
 
+TEST(SimDisk, FailedSyncDirLeavesItsOpsPending) {
+    World w;
+    w.open("a");
+    w.disk.faults().io_error_probability = 1.0;
+    EXPECT_EQ(w.d->sync_dir("").code(), Errc::io_error);
+    EXPECT_EQ(w.disk.pending_dir_ops(), 1u);
+    w.disk.faults().io_error_probability = 0.0;
+    ASSERT_TRUE(w.d->sync_dir("").ok());
+    w.crash_and_remount();
+    EXPECT_TRUE(w.exists("a"));
+}
+
 // ---- Latency ----------------------------------------------------------------------
 
 TEST(SimDisk, LatencyIsSleptInVirtualTime) {
@@ -458,6 +470,24 @@ TEST(SimDisk, LatencyIsSleptInVirtualTime) {
     EXPECT_EQ(seen, "");
     EXPECT_TRUE(w.d->open("b", OpenMode::create).ok());  // outside fibers: no sleep
     EXPECT_EQ(w.s.now().ns, Duration(15ms).count());
+}
+
+TEST(SimDisk, OpInFlightDuringACrashNeverLands) {
+    World w;
+    w.durable_file("a", "old");
+    w.disk.faults().latency_min = 10ms;
+    w.disk.faults().latency_max = 10ms;
+    auto f = w.open("a");  // outside fibers: no sleep
+    Status write_status;
+    w.ex.spawn("writer", [&] { write_status = f->write(0, as_bytes("new")); });
+    w.ex.spawn("power", [&] {
+        w.ex.sleep_for(5ms);
+        w.disk.crash(w.rng);
+    });
+    w.s.run_while([] { return true; });
+    EXPECT_EQ(write_status.code(), Errc::io_error);
+    EXPECT_EQ(w.content("a"), "old");
+    EXPECT_EQ(w.disk.counters().bytes_written, 3u);  // only durable_file's write
 }
 
 TEST(SimDisk, LatencyIsDrawnBetweenItsBounds) {
