@@ -300,8 +300,9 @@ bool NetCore::reset_pipe(Pipe& p, ResetCause cause) {
         if (dir.pump_timer != 0) s.cancel_timer(dir.pump_timer);
         dir.pump_timer = 0;
         if (cause == ResetCause::crash) {
-            counters.frames_dropped_by_crash += static_cast<uint64_t>(std::count_if(
-                dir.in_flight.begin(), dir.in_flight.end(), [](const InFlight& f) { return !f.fin; }));
+            auto is_data = [](const InFlight& f) { return !f.fin; };
+            counters.frames_dropped_by_crash += static_cast<uint64_t>(
+                std::count_if(dir.in_flight.begin(), dir.in_flight.end(), is_data));
         }
         dir.in_flight.clear();
         dir.held = false;
@@ -425,7 +426,8 @@ Status NetCore::await_handshake(const std::string& a, const std::string& b, Inst
         }
         Duration rtt = draw_latency() + clog_extra(a, b) + draw_latency() + clog_extra(b, a);
         Instant back = s.now() + rtt;
-        if (!sleep_until(s, std::min(back, give_up))) return Status(Errc::cancelled, "node is stopping");
+        if (!sleep_until(s, std::min(back, give_up)))
+            return Status(Errc::cancelled, "node is stopping");
         if (back > give_up) {
             counters.connects_timed_out++;
             return Status(Errc::timeout, "handshake with " + b + " timed out");

@@ -472,6 +472,35 @@ TEST(SimNetwork, CrashIsTheSameWhenFibersUnwindBeforeTheNetworkIsTold) {
     EXPECT_EQ(t.counters().connections_reset_by_crash, 1u);
 }
 
+// A destructor that runs while the node's fibers unwind must not block: blocking calls
+// return Errc::cancelled at once.
+TEST(SimNetwork, ReceiveDuringACrashReturnsCancelledWithoutBlocking) {
+    Net t;
+    t.add("c1");
+    t.add("c2");
+    t.listen("c2", 9092);
+    std::optional<Errc> in_unwind;
+    struct ReceiveOnUnwind {
+        env::Connection* c;
+        std::optional<Errc>* out;
+        ~ReceiveOnUnwind() {
+            auto r = c->receive();
+            *out = r.ok() ? Errc::unknown : r.code();
+        }
+    };
+    t.spawn("c1", [&] {
+        auto c = t.network("c1").connect({"c2", 9092}, Instant::max());
+        ASSERT_TRUE(c.ok());
+        ReceiveOnUnwind guard{c->get(), &in_unwind};  // destroyed before the connection
+        t.s.sleep_for(1h);
+    });
+    t.run_for(1s);
+    t.s.kill_group(t.group("c1"));  // the connection is still healthy when the guard runs
+    t.net.node_crashed("c1");
+    EXPECT_EQ(in_unwind, Errc::cancelled);
+    EXPECT_EQ(t.counters().connections_reset_by_crash, 1u);
+}
+
 TEST(SimNetwork, PausedReceiverGetsQueuedFramesOnResume) {
     Net t;
     t.add("c1");
@@ -542,7 +571,8 @@ TEST(SimNetwork, OversizedFrameIsRejected) {
     });
     Inbox& at_c1 = t.drain("c1", p.server);
     t.run();
-    EXPECT_EQ(codes, (std::vector<Errc>{Errc::unknown, Errc::message_too_large, Errc::disconnected}));
+    EXPECT_EQ(codes,
+              (std::vector<Errc>{Errc::unknown, Errc::message_too_large, Errc::disconnected}));
     EXPECT_EQ(at_c1.end, Errc::disconnected);
     EXPECT_LE(at_c1.frames.size(), 1u);  // the good frame may or may not have arrived first
     EXPECT_EQ(t.counters().frames_rejected_too_large, 1u);
@@ -670,7 +700,9 @@ TEST(SimNetwork, ConnectionsOutliveTheNetworkSafely) {
     auto l = network->listen({"c1", 1});
     ASSERT_TRUE(l.ok());
     std::unique_ptr<env::Connection> c;
-    s->spawn(g, "connect", [&] { c = std::move(network->connect({"c1", 1}, Instant::max())).value(); });
+    s->spawn(g, "connect", [&] {
+        c = std::move(network->connect({"c1", 1}, Instant::max())).value();
+    });
     s->run_while([&] { return c == nullptr; });
     ASSERT_NE(c, nullptr);
     net.reset();
@@ -716,7 +748,9 @@ TEST(SimNetwork, EveryConnectionDeliversAPrefixOfWhatWasSentUnderRandomPartition
                 }
             });
         }
-        const auto faults = *rc::gen::nonEmpty(rc::gen::container<std::vector<std::tuple<int, size_t, size_t, int>>>(
+        // (kind: 0 partition, 1 one-way, 2 heal a-b, 3 heal all; host a; host b; then wait ms)
+        using Fault = std::tuple<int, size_t, size_t, int>;
+        const auto faults = *rc::gen::nonEmpty(rc::gen::container<std::vector<Fault>>(
             rc::gen::tuple(rc::gen::inRange(0, 4), rc::gen::inRange<size_t>(0, 3),
                            rc::gen::inRange<size_t>(0, 3), rc::gen::inRange(1, 4000))));
         for (const auto& [kind, a, b, wait_ms] : faults) {
