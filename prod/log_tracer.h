@@ -18,7 +18,7 @@ struct LogOptions {
     bool trace_events = false;
     // Receives each finished line (with its '\n') instead of stderr; called on the node's
     // thread. Empty: stderr.
-    std::function<void(std::string_view line)> sink;
+    std::function<void(std::string_view line)> sink{};
 };
 
 class LogTracer final : public env::Tracer {

@@ -36,9 +36,9 @@ namespace keel::prod {
 class PosixDisk;
 
 struct ProdNodeOptions {
-    LogOptions log;
-    TcpOptions tcp;
-    std::optional<uint64_t> seed;  // env.random()'s seed; default: from the OS (and logged)
+    LogOptions log{};
+    TcpOptions tcp{};
+    std::optional<uint64_t> seed{};  // env.random()'s seed; default: from the OS (and logged)
     size_t stack_bytes = 256 * 1024;
     int events_per_poll = 64;
     bool stop_when_main_returns = false;
