@@ -82,6 +82,7 @@ void ProdNode::request_stop() {
 
 void ProdNode::stop() {
     request_stop();
+    std::lock_guard lock(join_mu_);
     if (!thread_.joinable()) return;
     KEEL_ASSERT_MSG(thread_.get_id() != std::this_thread::get_id(),
                     "ProdNode::stop from the node's own thread; use request_stop");

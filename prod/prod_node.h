@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -67,7 +68,8 @@ public:
     void request_stop();
 
     // request_stop(), then waits until every fiber is unwound and the thread has exited.
-    // Idempotent. Must not be called from the node's own thread (use request_stop()).
+    // Idempotent; callable from several threads at once. Must not be called from the node's
+    // own thread (use request_stop()).
     void stop();
 
     // True from start() until the node's loop has finished unwinding.
@@ -88,6 +90,7 @@ private:
     ProdNodeOptions options_;
     EpollPoller poller_;  // outlives the scheduler (made in run) and anything registered
     std::unique_ptr<PosixDisk> disk_;
+    std::mutex join_mu_;  // one joiner at a time
     std::thread thread_;
     std::atomic<bool> started_{false};
     std::atomic<bool> running_{false};

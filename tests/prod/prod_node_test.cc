@@ -73,7 +73,9 @@ TEST(ProdNode, StopUnwindsEveryFiber) {
     ASSERT_TRUE(wait_until([&] { return started.load() == kFibers; }));
     EXPECT_TRUE(node.running());
     EXPECT_EQ(destroyed.load(), 0);
+    std::thread other([&] { node.stop(); });  // stop is safe from several threads at once
     node.stop();
+    other.join();
     EXPECT_FALSE(node.running());
     EXPECT_EQ(destroyed.load(), kFibers);
     node.stop();  // idempotent
