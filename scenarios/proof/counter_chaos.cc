@@ -19,8 +19,8 @@ void start_counter(sim::World& w, CounterCluster& c, int ops, Duration quiet_at)
     c.config.primary = env::Address{"n1", 9000};
     c.config.backups = {env::Address{"n2", 9001}, env::Address{"n3", 9001}};
     w.add_node("n1", [&c](env::Env& env) { proof::run_counter_primary(env, c.config); });
-    w.add_node("n2", [&c](env::Env& env) { proof::run_counter_backup(env, c.config, 9001); });
-    w.add_node("n3", [&c](env::Env& env) { proof::run_counter_backup(env, c.config, 9001); });
+    w.add_node("n2", [&c](env::Env& env) { proof::run_counter_backup(env, c.config.backups[0]); });
+    w.add_node("n3", [&c](env::Env& env) { proof::run_counter_backup(env, c.config.backups[1]); });
     // Disk operations take time, so a crash can land between a write and its sync.
     for (const char* n : {"n1", "n2", "n3"}) {
         w.node(n).disk().faults().latency_min = 20us;

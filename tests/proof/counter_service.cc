@@ -271,7 +271,8 @@ private:
 
 class Backup {
 public:
-    Backup(env::Env& env, uint16_t port) : env_(env), port_(port), store_(env.disk()), mutex_(env.executor()) {}
+    Backup(env::Env& env, env::Address listen)
+        : env_(env), listen_(std::move(listen)), store_(env.disk()), mutex_(env.executor()) {}
 
     void run() {
         while (true) {
@@ -282,7 +283,7 @@ public:
             }
             env_.executor().sleep_for(200ms);
         }
-        auto listener = env_.network().listen(env::Address{env_.node_name(), port_});
+        auto listener = env_.network().listen(listen_);
         if (!listener.ok()) return;
         while (true) {
             auto conn = (*listener)->accept();
@@ -314,7 +315,7 @@ private:
     }
 
     env::Env& env_;
-    uint16_t port_;
+    env::Address listen_;
     CounterStore store_;
     env::Mutex mutex_;
     uint64_t value_ = 0;
@@ -324,10 +325,10 @@ private:
 
 void run_counter_primary(env::Env& env, const CounterConfig& config) { Primary(env, config).run(); }
 
-void run_counter_backup(env::Env& env, const CounterConfig&, uint16_t port) { Backup(env, port).run(); }
+void run_counter_backup(env::Env& env, const env::Address& listen) { Backup(env, listen).run(); }
 
 void run_counter_client(env::Env& env, const CounterConfig& config, int ops, Duration think_time,
-                        Instant final_read_not_before, Instant final_read_deadline,
+                        Instant ops_until, Instant final_read_deadline,
                         CounterHistory& history) {
     std::unique_ptr<env::Connection> conn;
     uint64_t req = 0;
@@ -354,7 +355,7 @@ void run_counter_client(env::Env& env, const CounterConfig& config, int ops, Dur
             if (m && m->a == id) return m;
         }
     };
-    for (int i = 0; i < ops && env.now() < final_read_not_before; i++) {
+    for (int i = 0; i < ops && env.now() < ops_until; i++) {
         CounterOp op;
         op.kind = i % 4 == 3 ? CounterOp::Kind::read : CounterOp::Kind::inc;
         op.invoked = env.now();
@@ -370,7 +371,6 @@ void run_counter_client(env::Env& env, const CounterConfig& config, int ops, Dur
         history.ops.push_back(op);
         env.executor().sleep_for(reply ? think_time : think_time + 100ms);
     }
-    if (env.now() < final_read_not_before) env.executor().sleep_for(final_read_not_before - env.now());
     while (env.now() < final_read_deadline) {
         auto reply = call(kRead, 1s);
         if (reply && reply->type == kValue) {

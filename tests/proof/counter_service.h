@@ -40,7 +40,7 @@ struct CounterConfig {
 
 // Node mains.
 void run_counter_primary(env::Env& env, const CounterConfig& config);
-void run_counter_backup(env::Env& env, const CounterConfig& config, uint16_t port);
+void run_counter_backup(env::Env& env, const env::Address& listen);
 
 // One client operation as the history records it (Jepsen style: ok / fail / info).
 struct CounterOp {
@@ -59,10 +59,10 @@ struct CounterHistory {
 };
 
 // A client workload: up to `ops` sequential operations (mostly increments, every 4th a
-// read) until `final_read_not_before`, then a final read retried until it succeeds or
+// read) until `ops_until`, then a final read retried until it succeeds or
 // `final_read_deadline` passes.
 void run_counter_client(env::Env& env, const CounterConfig& config, int ops,
-                        Duration think_time, Instant final_read_not_before,
+                        Duration think_time, Instant ops_until,
                         Instant final_read_deadline, CounterHistory& history);
 
 // The checker. Violations found, each a sentence:
