@@ -93,7 +93,7 @@ std::vector<SegmentInfo> PartitionLog::segments() const {
     return out;
 }
 
-Status PartitionLog::remove_segment(const std::shared_ptr<Segment>& seg) {
+Status PartitionLog::remove_segment(std::shared_ptr<Segment> seg) {
     Offset base = seg->base_offset();
     segments_.erase(base);
     return seg->remove_files(disk_);

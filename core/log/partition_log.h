@@ -245,7 +245,7 @@ private:
                                                                     int64_t target_ms, Offset start);
 
     // Shape changes.
-    Status remove_segment(const std::shared_ptr<Segment>& seg);
+    Status remove_segment(std::shared_ptr<Segment> seg);  // by value: it erases the map entry
     Status write_offset_checkpoint(const char* name, Offset offset);
     Status write_epoch_checkpoint();
     Status persist_recovery_point(bool force);
