@@ -1,6 +1,7 @@
 #include "sim/sim_disk.h"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <set>
@@ -30,6 +31,10 @@ struct Inode {
     // Directories.
     std::map<std::string, InodeId> current_entries;
     std::map<std::string, InodeId> durable_entries;
+    // References; the inode is freed when all are zero (the root never is).
+    uint32_t current_links = 0;  // current entries naming it
+    uint32_t durable_links = 0;  // durable entries (of live directories) naming it
+    uint32_t pending_refs = 0;   // pending directory ops naming it (as entry or parent)
     uint32_t open_handles = 0;
 };
 
@@ -206,10 +211,7 @@ public:
 
     void record_data_op(Inode& f, DataOp op) {
         KEEL_ASSERT(!f.is_dir && f.open_handles > 0);  // data changes only through handles
-        uint64_t before = f.current.size();
-        apply_data_op(f.current, op);
-        // The file is open, so it is live: its growth or shrinkage is live growth.
-        live_bytes_ = live_bytes_ + f.current.size() - before;
+        update_live(f, [&] { apply_data_op(f.current, op); });
         f.pending_bytes += written_bytes(op);
         f.pending.push_back(std::move(op));
         writeback_excess(f);
@@ -255,14 +257,14 @@ public:
             if (mode == env::OpenMode::create_new) {
                 return Error{Errc::already_exists, path + " already exists"};
             }
-            inode(id).open_handles++;
+            update_live(inode(id), [&] { inode(id).open_handles++; });
             return id;
         }
         if (mode == env::OpenMode::read_only || mode == env::OpenMode::read_write) {
             return Error{Errc::not_found, path + " not found"};
         }
         InodeId id = allocate(false);
-        inode(id).open_handles++;
+        update_live(inode(id), [&] { inode(id).open_handles++; });
         record_dir_op(DirOp{DirOpKind::create, e.parent, e.name, id, 0, {}});
         return id;
     }
@@ -270,7 +272,8 @@ public:
     void close(InodeId id) {
         Inode& f = inode(id);
         KEEL_ASSERT(f.open_handles > 0);
-        if (--f.open_handles == 0) namespace_changed();
+        update_live(f, [&] { f.open_handles--; });
+        maybe_free(id);
     }
 
     Status make_dirs(const std::string& path) {
@@ -310,7 +313,6 @@ public:
             return invalid(path + " is a non-empty directory");
         }
         record_dir_op(DirOp{DirOpKind::remove, e.parent, e.name, id, 0, {}});
-        namespace_changed();
         return ok_status();
     }
 
@@ -322,7 +324,6 @@ public:
         if (src.parent == dst.parent && src.name == dst.name) return ok_status();
         KEEL_TRY(check_rename_target(id, dst, to));
         record_dir_op(DirOp{DirOpKind::rename, dst.parent, dst.name, id, src.parent, src.name});
-        namespace_changed();
         return ok_status();
     }
 
@@ -348,7 +349,6 @@ public:
         KEEL_TRY_ASSIGN(InodeId id, resolve_dir(dir));
         sync_dir_ops(id);
         counters_.syncs++;
-        namespace_changed();
         return ok_status();
     }
 
@@ -370,42 +370,114 @@ public:
             keys.insert(to);
             if (is_rename) keys.insert(from);
         }
-        std::deque<DirOp> rest;
-        for (size_t i = 0; i < dir_pending_.size(); i++) {
+        std::deque<DirOp> pending = std::move(dir_pending_);
+        dir_pending_.clear();
+        for (size_t i = 0; i < pending.size(); i++) {
             if (chosen[i]) {
-                apply_dir_op(dir_pending_[i], View::durable);
+                apply_dir_op(pending[i], View::durable);
+                release(pending[i]);
             } else {
-                rest.push_back(std::move(dir_pending_[i]));
+                dir_pending_.push_back(std::move(pending[i]));
             }
         }
-        dir_pending_ = std::move(rest);
     }
 
     void record_dir_op(DirOp op) {
+        retain(op);  // first, so that unlinking the current entry frees nothing it names
         apply_dir_op(op, View::current);
         dir_pending_.push_back(std::move(op));
         while (dir_pending_.size() > faults_.pending_ops_max) {
-            apply_dir_op(dir_pending_.front(), View::durable);
+            DirOp oldest = std::move(dir_pending_.front());
             dir_pending_.pop_front();
+            apply_dir_op(oldest, View::durable);
+            release(oldest);
             counters_.background_writebacks++;
         }
     }
 
     void apply_dir_op(const DirOp& op, View v) {
-        auto& to = v == View::current ? inode(op.parent).current_entries
-                                      : inode(op.parent).durable_entries;
         if (op.kind == DirOpKind::remove) {
-            // Invariant: ops reach disk in per-entry order, so the entry is still there.
-            KEEL_ASSERT(to.count(op.name) != 0 && to[op.name] == op.inode);
-            to.erase(op.name);
+            unlink(op.parent, op.name, op.inode, v);
             return;
         }
-        to[op.name] = op.inode;
-        if (op.kind != DirOpKind::rename) return;
-        auto& from = v == View::current ? inode(op.from_parent).current_entries
-                                        : inode(op.from_parent).durable_entries;
-        KEEL_ASSERT(from.count(op.from_name) != 0 && from[op.from_name] == op.inode);
-        from.erase(op.from_name);
+        link(op.parent, op.name, op.inode, v);
+        if (op.kind == DirOpKind::rename) unlink(op.from_parent, op.from_name, op.inode, v);
+    }
+
+    // ---- References ---------------------------------------------------------------
+
+    static std::map<std::string, InodeId>& entries(Inode& dir, View v) {
+        return v == View::current ? dir.current_entries : dir.durable_entries;
+    }
+    static uint32_t& links(Inode& node, View v) {
+        return v == View::current ? node.current_links : node.durable_links;
+    }
+
+    // Sets entry `name` of `dir` to `id` in view v (replacing what it named).
+    void link(InodeId dir, const std::string& name, InodeId id, View v) {
+        update_live(inode(id), [&] { links(inode(id), v)++; });
+        auto [it, inserted] = entries(inode(dir), v).try_emplace(name, id);
+        if (inserted) return;
+        InodeId old = std::exchange(it->second, id);
+        drop_link(old, v);
+    }
+
+    void unlink(InodeId dir, const std::string& name, InodeId id, View v) {
+        auto& e = entries(inode(dir), v);
+        auto it = e.find(name);
+        // Invariant: ops reach disk in per-entry order, so the entry is still there.
+        KEEL_ASSERT(it != e.end() && it->second == id);
+        e.erase(it);
+        drop_link(id, v);
+    }
+
+    void drop_link(InodeId id, View v) {
+        Inode& node = inode(id);
+        KEEL_ASSERT(links(node, v) > 0);
+        update_live(node, [&] { links(node, v)--; });
+        maybe_free(id);
+    }
+
+    void retain(const DirOp& op) {
+        inode(op.inode).pending_refs++;
+        inode(op.parent).pending_refs++;
+        if (op.kind == DirOpKind::rename) inode(op.from_parent).pending_refs++;
+    }
+
+    void release(const DirOp& op) {
+        InodeId from = op.kind == DirOpKind::rename ? op.from_parent : 0;
+        for (InodeId id : {op.inode, op.parent, from}) {
+            if (id == 0) continue;
+            KEEL_ASSERT(inode(id).pending_refs > 0);
+            inode(id).pending_refs--;
+            maybe_free(id);
+        }
+    }
+
+    // Frees an inode nothing refers to, and what only it referred to.
+    void maybe_free(InodeId id) {
+        const Inode& node = inode(id);
+        if (id == kRootInode || node.current_links > 0 || node.durable_links > 0 ||
+            node.pending_refs > 0 || node.open_handles > 0) {
+            return;
+        }
+        auto it = inodes_.find(id);
+        Inode gone = std::move(it->second);
+        inodes_.erase(it);
+        for (const auto& [name, child] : gone.current_entries) drop_link(child, View::current);
+        for (const auto& [name, child] : gone.durable_entries) drop_link(child, View::durable);
+    }
+
+    // Live bytes: current sizes of files named by a current entry or held open.
+    static uint64_t live_size(const Inode& n) {
+        bool live = !n.is_dir && (n.current_links > 0 || n.open_handles > 0);
+        return live ? n.current.size() : 0;
+    }
+    template <typename Fn>
+    void update_live(Inode& node, Fn&& change) {
+        uint64_t before = live_size(node);
+        change();
+        live_bytes_ = live_bytes_ - before + live_size(node);
     }
 
     InodeId allocate(bool is_dir) {
@@ -421,11 +493,30 @@ public:
         generation_++;
         for (auto& [id, node] : inodes_) {
             if (!node.is_dir) crash_file(node, rng);
-            node.open_handles = 0;
         }
         crash_dir_ops(rng);
-        for (auto& [id, node] : inodes_) node.current_entries = node.durable_entries;
-        namespace_changed();
+        // What survives is what the durable namespace reaches from the root.
+        std::set<InodeId> kept = reachable(View::durable);
+        for (auto it = inodes_.begin(); it != inodes_.end();) {
+            it = kept.count(it->first) != 0 ? std::next(it) : inodes_.erase(it);
+        }
+        for (auto& [id, node] : inodes_) {
+            node.current_entries = node.durable_entries;
+            node.open_handles = 0;
+        }
+        recount();
+    }
+
+    // Recomputes every link count and the live bytes from the entries (after a crash;
+    // and to check the incremental bookkeeping). Pending ops and handles stay as they are.
+    void recount() {
+        for (auto& [id, node] : inodes_) node.current_links = node.durable_links = 0;
+        for (auto& [id, node] : inodes_) {
+            for (const auto& [name, child] : node.current_entries) inode(child).current_links++;
+            for (const auto& [name, child] : node.durable_entries) inode(child).durable_links++;
+        }
+        live_bytes_ = 0;
+        for (const auto& [id, node] : inodes_) live_bytes_ += live_size(node);
     }
 
     void crash_file(Inode& f, env::Random& rng) {
@@ -474,14 +565,31 @@ public:
         counters_.unsynced_bytes_lost += end - mixed_begin;
     }
 
+    // Applies op to the durable entries alone: crash() recounts the references after.
+    void apply_entries(const DirOp& op) {
+        auto& to = inode(op.parent).durable_entries;
+        if (op.kind == DirOpKind::remove) {
+            KEEL_ASSERT(to.count(op.name) != 0 && to.at(op.name) == op.inode);
+            to.erase(op.name);
+            return;
+        }
+        to[op.name] = op.inode;
+        if (op.kind != DirOpKind::rename) return;
+        auto& from = inode(op.from_parent).durable_entries;
+        KEEL_ASSERT(from.count(op.from_name) != 0 && from.at(op.from_name) == op.inode);
+        from.erase(op.from_name);
+    }
+
     void crash_dir_ops(env::Random& rng) {
         size_t n = dir_pending_.size();
         size_t keep = 0;
         double keep_p = faults_.crash_keeps_unsynced_probability;
         if (n > 0 && keep_p > 0 && rng.chance(keep_p)) keep = rng.uniform(1, n);
-        for (size_t i = 0; i < keep; i++) apply_dir_op(dir_pending_[i], View::durable);
+        // Link counts and references are recounted by crash(); only the entries matter here.
+        for (size_t i = 0; i < keep; i++) apply_entries(dir_pending_[i]);
         counters_.dir_ops_lost += n - keep;
         dir_pending_.clear();
+        for (auto& [id, node] : inodes_) node.pending_refs = 0;
     }
 
     void wipe() {
@@ -497,48 +605,9 @@ public:
         live_bytes_ = 0;
     }
 
-    // After a namespace change: free what nothing can reach and recount live bytes.
-    void namespace_changed() {
-        collect_garbage();
-        live_bytes_ = 0;
-        for (InodeId id : reachable(View::current, true)) {
-            if (!inode(id).is_dir) live_bytes_ += inode(id).current.size();
-        }
-    }
-
-    // An inode is kept while a current or durable entry of a kept directory, a pending
-    // op or an open handle refers to it.
-    void collect_garbage() {
-        std::vector<InodeId> roots{kRootInode};
-        for (const auto& [id, node] : inodes_) {
-            if (node.open_handles > 0) roots.push_back(id);
-        }
-        for (const DirOp& op : dir_pending_) {
-            roots.push_back(op.inode);
-            roots.push_back(op.parent);
-            if (op.kind == DirOpKind::rename) roots.push_back(op.from_parent);
-        }
-        std::set<InodeId> kept;
-        while (!roots.empty()) {
-            InodeId id = roots.back();
-            roots.pop_back();
-            if (!kept.insert(id).second) continue;
-            for (const auto& [name, child] : inode(id).current_entries) roots.push_back(child);
-            for (const auto& [name, child] : inode(id).durable_entries) roots.push_back(child);
-        }
-        for (auto it = inodes_.begin(); it != inodes_.end();) {
-            it = kept.count(it->first) != 0 ? std::next(it) : inodes_.erase(it);
-        }
-    }
-
-    // Inodes reachable from the root in view v (plus open files, if asked).
-    std::set<InodeId> reachable(View v, bool with_open) const {
+    // Inodes reachable from the root in view v.
+    std::set<InodeId> reachable(View v) const {
         std::vector<InodeId> stack{kRootInode};
-        if (with_open) {
-            for (const auto& [id, node] : inodes_) {
-                if (node.open_handles > 0) stack.push_back(id);
-            }
-        }
         std::set<InodeId> seen;
         while (!stack.empty()) {
             InodeId id = stack.back();
@@ -547,6 +616,31 @@ public:
             for (const auto& [name, child] : entries(inode(id), v)) stack.push_back(child);
         }
         return seen;
+    }
+
+    // Recomputes the reference counts and live bytes from scratch and asserts that the
+    // incremental bookkeeping agrees, and that nothing unreferenced is kept.
+    void check_invariants() const {
+        std::map<InodeId, std::array<uint32_t, 3>> refs;  // current, durable, pending
+        for (const auto& [id, node] : inodes_) {
+            for (const auto& [name, child] : node.current_entries) refs[child][0]++;
+            for (const auto& [name, child] : node.durable_entries) refs[child][1]++;
+        }
+        for (const DirOp& op : dir_pending_) {
+            refs[op.inode][2]++;
+            refs[op.parent][2]++;
+            if (op.kind == DirOpKind::rename) refs[op.from_parent][2]++;
+        }
+        uint64_t live = 0;
+        for (const auto& [id, node] : inodes_) {
+            const auto& r = refs[id];
+            KEEL_ASSERT(node.current_links == r[0] && node.durable_links == r[1]);
+            KEEL_ASSERT(node.pending_refs == r[2]);
+            KEEL_ASSERT(id == kRootInode || r[0] + r[1] + r[2] + node.open_handles > 0);
+            live += live_size(node);
+        }
+        for (const auto& [id, r] : refs) KEEL_ASSERT(inodes_.count(id) != 0);
+        KEEL_ASSERT(live == live_bytes_);
     }
 
     void list_files(View v, InodeId dir, const std::string& prefix,
@@ -794,5 +888,6 @@ std::vector<std::string> SimDisk::list_durable_files() const {
 uint64_t SimDisk::used_bytes() const { return state_->live_bytes(); }
 size_t SimDisk::pending_dir_ops() const { return state_->pending_dir_ops(); }
 uint64_t SimDisk::generation() const { return state_->generation_; }
+void SimDisk::check_invariants() const { state_->check_invariants(); }
 
 }  // namespace keel::sim

@@ -155,6 +155,9 @@ public:
     size_t pending_dir_ops() const;
     // Increments at every crash and wipe; a mount belongs to one generation.
     uint64_t generation() const;
+    // Recomputes the internal bookkeeping (reference counts, live bytes) from scratch and
+    // KEEL_ASSERTs that it matches. O(inodes); for tests.
+    void check_invariants() const;
 
     class State;  // the shared state behind mounts and files (sim_disk.cc)
 

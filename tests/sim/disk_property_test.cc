@@ -143,13 +143,16 @@ TEST(SimDiskProperty, CrashLeavesDurableContentExtendedByAPrefixOfPendingOps) {
                                    : files[f]->write(op.offset, as_bytes(op.data)))
                           .ok());
             model[f].pending.push_back(op);
+            n.disk.check_invariants();
         }
         for (size_t f = 0; f < paths.size(); f++) {
             RC_ASSERT(n.current(paths[f]) == model[f].current());
             RC_ASSERT(std::string(as_chars(n.disk.read_durable(paths[f]).value())) ==
                       model[f].durable);
         }
+        n.disk.check_invariants();
         n.disk.crash(n.rng);
+        n.disk.check_invariants();
         for (size_t f = 0; f < paths.size(); f++) {
             std::string got = n.current(paths[f]);
             if (!is_prefix_outcome(model[f].durable, model[f].pending, got, 8)) {
@@ -235,10 +238,13 @@ TEST(SimDiskProperty, CrashLeavesTheSyncedNamespaceExtendedByAPrefixOfPendingOps
             }
             Listing before = model;
             random_dir_op(n, model, {"d"}, i);
+            n.disk.check_invariants();
             if (model != before) since_sync.push_back(model);
         }
         RC_ASSERT(listing(n) == model);
+        n.disk.check_invariants();
         n.disk.crash(n.rng);
+        n.disk.check_invariants();
         Listing got = listing(n);
         bool is_prefix = false;
         for (const auto& state : since_sync) is_prefix |= got == state;
@@ -268,6 +274,7 @@ TEST(SimDiskProperty, CrossDirectoryRenamesNeverDuplicateOrInventFiles) {
                 continue;
             }
             random_dir_op(n, model, {"d", "e"}, i);
+            n.disk.check_invariants();
             for (const auto& [p, c] : model) ever.insert({p, c});
         }
         const bool sync_all = *rc::gen::arbitrary<bool>();
@@ -276,7 +283,9 @@ TEST(SimDiskProperty, CrossDirectoryRenamesNeverDuplicateOrInventFiles) {
             RC_ASSERT(n.d->sync_dir("e").ok());
             RC_ASSERT(n.disk.pending_dir_ops() == 0u);
         }
+        n.disk.check_invariants();
         n.disk.crash(n.rng);
+        n.disk.check_invariants();
         Listing got = listing(n);
         std::set<std::string> contents;
         for (const auto& [p, c] : got) {

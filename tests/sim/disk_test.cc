@@ -22,9 +22,13 @@ struct World {
     SimDisk disk{"n1"};
     std::unique_ptr<env::Disk> d = disk.mount(ex, rng);
 
+    ~World() { disk.check_invariants(); }
+
     // Power loss, then the node mounts its disk again.
     void crash_and_remount() {
+        disk.check_invariants();
         disk.crash(rng);
+        disk.check_invariants();
         d = disk.mount(ex, rng);
     }
     std::unique_ptr<env::File> open(const std::string& path, OpenMode mode = OpenMode::create) {
