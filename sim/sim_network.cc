@@ -25,6 +25,7 @@ enum class ResetCause : uint8_t { local, partition, fault, crash };
 struct InFlight {
     Bytes frame;
     Instant deliver_at{0};
+    uint64_t msg = 0;   // network-wide frame number (for traces)
     bool fin = false;   // the sender closed: after this the receiver sees disconnected
     bool held = false;  // counted in frames_held_by_partition already
 };
@@ -94,6 +95,8 @@ struct NetCore : std::enable_shared_from_this<NetCore> {
     std::map<Link, Clog> clogs;
     std::map<uint64_t, std::weak_ptr<Pipe>> pipes;  // every connection, by creation order
     uint64_t next_pipe_id = 1;
+    uint64_t next_msg = 1;
+    SimNetwork::Observer observer;
     size_t prune_at = 64;  // forget dead connections when `pipes` grows past this
 
     // Links and latency.
@@ -231,6 +234,7 @@ void NetCore::deliver(Pipe& p, int d, InFlight f) {
     }
     counters.frames_delivered++;
     counters.bytes_delivered += f.frame.size();
+    if (observer) observer("net.deliver", p.host(d), p.host(to), f.msg, f.frame.size());
     dir.inbox.push_back(std::move(f.frame));
     dir.readers.notify_all();
 }
@@ -347,7 +351,9 @@ Status NetCore::send(const std::shared_ptr<Pipe>& p, int side, Bytes frame) {
             return Status(Errc::cancelled, "node is stopping");
     }
     counters.frames_sent++;
-    enqueue(p, side, InFlight{.frame = std::move(frame), .deliver_at = {}, .fin = false});
+    uint64_t msg = next_msg++;
+    if (observer) observer("net.send", p->host(side), p->host(1 - side), msg, frame.size());
+    enqueue(p, side, InFlight{.frame = std::move(frame), .deliver_at = {}, .msg = msg, .fin = false});
     return {};
 }
 
@@ -664,5 +670,7 @@ bool SimNetwork::reachable(const std::string& from, const std::string& to) const
 NetworkOptions& SimNetwork::options() { return core_->options; }
 
 const NetworkCounters& SimNetwork::counters() const { return core_->counters; }
+
+void SimNetwork::set_observer(Observer observer) { core_->observer = std::move(observer); }
 
 }  // namespace keel::sim

@@ -33,7 +33,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <string>
 
 #include "core/base/types.h"
@@ -118,6 +120,13 @@ public:
     // Changes apply to what happens next (latency draws, new holds, new sends).
     NetworkOptions& options();
     const NetworkCounters& counters() const;
+
+    // Sees every data frame sent and delivered (the World turns these into trace lines):
+    // kind is "net.send" or "net.deliver"; msg numbers frames across the whole network, so
+    // a send and its delivery share it.
+    using Observer = std::function<void(std::string_view kind, const std::string& from,
+                                        const std::string& to, uint64_t msg, size_t bytes)>;
+    void set_observer(Observer observer);
 
 private:
     std::shared_ptr<detail::NetCore> core_;

@@ -91,6 +91,14 @@ World::World(WorldOptions options)
     scheduler_.set_observer(&trace_);
     scheduler_.mix(options.seed);
     network_ = std::make_unique<SimNetwork>(scheduler_, random_, options_.network);
+    network_->set_observer([this](std::string_view kind, const std::string& from, const std::string& to,
+                                  uint64_t msg, size_t bytes) {
+        if (!trace_.enabled()) return;
+        bool send = kind == "net.send";
+        trace_.event(send ? from : to, kind,
+                     "\"msg\":" + std::to_string(msg) + ",\"" + (send ? "to" : "from") + "\":\"" +
+                         json_escape(send ? to : from) + "\",\"bytes\":" + std::to_string(bytes));
+    });
 }
 
 World::~World() {

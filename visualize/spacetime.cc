@@ -71,44 +71,52 @@ std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, Spa
         if (std::find(columns.begin(), columns.end(), e.node) == columns.end()) columns.push_back(e.node);
     }
     std::sort(columns.begin(), columns.end());
-    std::string dot = "digraph spacetime {\n  rankdir=TB; newrank=true; ranksep=0.25; nodesep=0.6;\n"
+    std::map<std::string, size_t> column_index;
+    for (size_t i = 0; i < columns.size(); i++) column_index[columns[i]] = i;
+    // Fixed positions (neato -n): x by column, y by time rank, so every column is a
+    // straight vertical line and time reads top to bottom.
+    constexpr int kColumnWidth = 200, kRowHeight = 42, kLeft = 110;
+    auto pos = [](int x, int y) { return "pos=\"" + std::to_string(x) + "," + std::to_string(y) + "!\""; };
+    std::string dot = "digraph spacetime {\n  layout=neato; splines=false; outputorder=edgesfirst;\n"
                       "  node [fontname=\"Helvetica\", fontsize=9]; edge [fontname=\"Helvetica\", fontsize=8];\n";
-    // Time axis and headers.
-    std::map<int64_t, size_t> ranks;
+    std::map<int64_t, int> ranks;
     for (const auto* e : chosen) ranks.emplace(e->t_ns, 0);
-    size_t r = 0;
-    for (auto& [t, idx] : ranks) idx = r++;
-    dot += "  t_head [shape=plaintext, label=\"virtual time\"];\n  { rank=same; t_head;";
-    for (const auto& c : columns) dot += " \"h_" + esc(c) + "\";";
-    dot += " }\n";
-    for (const auto& c : columns) dot += "  \"h_" + esc(c) + "\" [shape=box, style=filled, fillcolor=\"#dde7f7\", label=\"" + esc(c) + "\"];\n";
-    std::string prev = "t_head";
-    for (const auto& [t, idx] : ranks) {
-        std::string tn = "t" + std::to_string(idx);
-        dot += "  " + tn + " [shape=plaintext, label=\"" + time_label(t) + "\"];\n";
-        dot += "  " + prev + " -> " + tn + " [style=invis];\n";
-        prev = tn;
+    int r = 0;
+    for (auto& [t, idx] : ranks) idx = ++r;
+    dot += "  t_head [shape=plaintext, label=\"virtual time\", " + pos(40, 0) + "];\n";
+    for (const auto& c : columns) {
+        int x = kLeft + static_cast<int>(column_index[c]) * kColumnWidth;
+        dot += "  \"h_" + esc(c) + "\" [shape=box, style=filled, fillcolor=\"#dde7f7\", label=\"" + esc(c) +
+               "\", " + pos(x, 0) + "];\n";
     }
-    // Events.
+    for (const auto& [t, idx] : ranks) {
+        dot += "  t" + std::to_string(idx) + " [shape=plaintext, label=\"" + time_label(t) + "\", " +
+               pos(40, -idx * kRowHeight) + "];\n";
+    }
     std::map<std::string, std::string> last_on_column;
     for (const auto& c : columns) last_on_column[c] = "\"h_" + esc(c) + "\"";
     std::map<std::string, std::string> sends;  // msg id -> event node
-    std::map<size_t, std::vector<std::string>> same_rank;
+    std::map<std::pair<size_t, int>, int> crowd;  // (column, rank) -> events already there
     for (const auto* e : chosen) {
         std::string id = "e" + std::to_string(e->ev) + "_" + std::to_string(stats.events_drawn);
         stats.events_drawn++;
+        size_t col = column_index[e->node];
+        int rank = ranks[e->t_ns];
+        int k = crowd[{col, rank}]++;
+        std::string p = pos(kLeft + static_cast<int>(col) * kColumnWidth + k * 16, -rank * kRowHeight);
         bool message = e->kind == "net.send" || e->kind == "net.deliver";
         if (message) {
-            dot += "  " + id + " [shape=point, width=0.08];\n";
+            dot += "  " + id + " [shape=point, width=0.08, " + p + "];\n";
         } else if (is_fault(e->kind)) {
             stats.faults_drawn++;
-            dot += "  " + id + " [shape=box, color=red, fontcolor=red, label=\"" + esc(event_label(*e)) + "\"];\n";
+            dot += "  " + id + " [shape=box, color=red, fontcolor=red, " + p + ", label=\"" + esc(event_label(*e)) +
+                   "\"];\n";
         } else {
-            dot += "  " + id + " [shape=plaintext, fontcolor=\"#225522\", label=\"" + esc(event_label(*e)) + "\"];\n";
+            dot += "  " + id + " [shape=plaintext, fontcolor=\"#225522\", " + p + ", label=\"" +
+                   esc(event_label(*e)) + "\"];\n";
         }
-        dot += "  " + last_on_column[e->node] + " -> " + id + " [arrowhead=none, color=gray60, weight=50];\n";
+        dot += "  " + last_on_column[e->node] + " -> " + id + " [arrowhead=none, color=gray70];\n";
         last_on_column[e->node] = id;
-        same_rank[ranks[e->t_ns]].push_back(id);
         auto msg = e->fields.find("msg");
         if (msg != e->fields.end() && e->kind == "net.send") sends[msg->second] = id;
         if (msg != e->fields.end() && e->kind == "net.deliver") {
@@ -116,15 +124,10 @@ std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, Spa
             if (s != sends.end()) {
                 stats.messages_drawn++;
                 std::string label;
-                if (auto k = e->fields.find("bytes"); k != e->fields.end()) label = k->second + "B";
-                dot += "  " + s->second + " -> " + id + " [color=\"#3355aa\", constraint=false, label=\"" + label + "\"];\n";
+                if (auto b = e->fields.find("bytes"); b != e->fields.end()) label = b->second + "B";
+                dot += "  " + s->second + " -> " + id + " [color=\"#3355aa\", label=\"" + label + "\"];\n";
             }
         }
-    }
-    for (const auto& [rank, ids] : same_rank) {
-        dot += "  { rank=same; t" + std::to_string(rank) + ";";
-        for (const auto& id : ids) dot += " " + id + ";";
-        dot += " }\n";
     }
     dot += "}\n";
     return dot;
@@ -145,7 +148,7 @@ std::string render_dot(const std::string& dot, const std::string& out_path) {
         out << dot;
         if (!out) return "cannot write " + dot_file;
     }
-    std::string cmd = "dot -T" + ext + " '" + dot_file + "' -o '" + out_path + "' 2>&1";
+    std::string cmd = "dot -n -T" + ext + " '" + dot_file + "' -o '" + out_path + "' 2>&1";
     int rc = std::system(cmd.c_str());
     std::remove(dot_file.c_str());
     if (rc != 0) return "Graphviz 'dot' failed (is graphviz installed?), exit status " + std::to_string(rc);
