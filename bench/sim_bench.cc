@@ -107,14 +107,14 @@ int run_sim_bench(int argc, char** argv) {
             "usage: keel bench sim [--json FILE] [--quick] [--scenario NAME] [--seed N]\n\n"
             "Measures the simulator on this machine (one core): fiber switch time, scheduler\n"
             "events per second, simulated messages per second, and one scenario run's events\n"
-            "per second and simulated/real time ratio (default scenario: counter-calm).");
+            "per second and simulated/real time ratio (default scenario: counter-chaos).");
         return 0;
     }
     if (!a.ok()) return cli::usage_error("bench", a.error());
     uint64_t seed = a.u64("--seed").value_or(1);
     if (!a.ok()) return cli::usage_error("bench", a.error());
     bool quick = a.flag("--quick");
-    std::string scenario = a.value("--scenario").value_or("counter-calm");
+    std::string scenario = a.value("--scenario").value_or("counter-chaos");
     const sim::Scenario* s = sim::ScenarioRegistry::find(scenario);
     if (s == nullptr) return cli::usage_error("bench", "no scenario named '" + scenario + "'");
 

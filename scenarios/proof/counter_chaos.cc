@@ -72,7 +72,7 @@ KEEL_SCENARIO("counter-calm", "primary-backup counter with no faults: every incr
     auto& w = ctx.world();
     CounterCluster c;
     auto schedule = ctx.faults_or({});
-    keel::scenarios::start_counter(w, c, static_cast<int>(ctx.param_int("ops", 200)), 1s);
+    keel::scenarios::start_counter(w, c, static_cast<int>(ctx.param_int("ops", 200)), 60s);
     keel::sim::Nemesis nemesis(w);
     nemesis.install(schedule);
     keel::scenarios::finish(ctx, c, 120s);
