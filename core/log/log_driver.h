@@ -20,7 +20,7 @@ struct LogDriverOptions {
     Duration flush_check_interval = std::chrono::seconds(1);      // log.flush.scheduler.interval.ms
     Duration cleaner_backoff = std::chrono::seconds(15);          // log.cleaner.backoff.ms
     // Retention may delete only below this (the high watermark); nullopt: no bound.
-    std::function<std::optional<Offset>()> high_watermark;
+    std::function<std::optional<Offset>()> high_watermark = nullptr;
 };
 
 class LogDriver {
