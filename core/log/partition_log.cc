@@ -291,10 +291,21 @@ Status PartitionLog::finish_open() {
     const auto& active = segments_.rbegin()->second;
     log_end_offset_ = active->next_offset();
     log_start_offset_ = std::min(log_start_offset_, log_end_offset_);
-    // Everything up to the end was validated; make it durable before trusting it.
+    // Everything up to the end was validated; make it durable before trusting it. What lies
+    // past the checkpointed recovery point is written again first: if the last incarnation
+    // died after a failed fsync, those bytes may sit in pages the kernel thinks are clean.
     auto holding_recovery_point = segments_.upper_bound(recovery_point_);
     if (holding_recovery_point != segments_.begin()) --holding_recovery_point;
-    for (auto it = holding_recovery_point; it != segments_.end(); ++it) KEEL_TRY(it->second->flush());
+    for (auto it = holding_recovery_point; it != segments_.end(); ++it) {
+        Segment& seg = *it->second;
+        uint64_t from = 0;
+        if (seg.base_offset() < recovery_point_) {
+            KEEL_TRY_ASSIGN(auto pos, seg.find_position(recovery_point_));
+            from = pos.value_or(seg.size());
+        }
+        KEEL_TRY(seg.rewrite_from(from));
+        KEEL_TRY(seg.flush());
+    }
     recovery_point_ = log_end_offset_;
     KEEL_TRY(persist_recovery_point(true));
     KEEL_TRY(write_offset_checkpoint(kLogStartOffsetCheckpoint, log_start_offset_));

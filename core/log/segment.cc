@@ -314,6 +314,16 @@ Status Segment::write_index_files(bool rewrite) {
     return ok_status();
 }
 
+Status Segment::rewrite_from(uint64_t position) {
+    for (uint64_t pos = position; pos < size_;) {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(kScanChunkBytes, size_ - pos));
+        KEEL_TRY_ASSIGN(Bytes chunk, read(pos, n));
+        KEEL_TRY(log_->write(pos, chunk));
+        pos += n;
+    }
+    return ok_status();
+}
+
 Status Segment::flush() {
     KEEL_TRY(write_index_files(false));
     KEEL_TRY(log_->sync());

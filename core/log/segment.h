@@ -121,6 +121,11 @@ public:
     // chunks, until visit returns false or the end; Errc::corrupt on a broken header.
     Status scan_headers(uint64_t position, const std::function<bool(const ScannedBatch&)>& visit);
 
+    // Writes the bytes [position, size()) again, as read back. After a failed fsync the
+    // kernel may have marked unwritten pages clean ("fsyncgate"): a later fsync would
+    // not write them, so recovery rewrites what it validated before trusting it.
+    Status rewrite_from(uint64_t position);
+
     // Writes pending index entries and syncs the three files.
     Status flush();
     // Adds the final time-index entry (the segment's largest timestamp) before it stops

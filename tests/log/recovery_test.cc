@@ -237,3 +237,30 @@ TEST(Recovery, SegmentsBelowTheCheckpointedLogStartAreRemovedOnOpen) {
 
 }  // namespace
 }  // namespace keel::log
+
+namespace keel::log {
+namespace {
+
+// fsyncgate: after a failed fsync the kernel may drop the dirty pages' "dirty" mark; the
+// data is readable but no later fsync writes it. Reopening rewrites what it validated.
+TEST(Recovery, DataReadBackAfterAFailedSyncIsRewrittenBeforeItIsTrusted) {
+    testing::LogWorld w;
+    auto log = w.open();
+    ASSERT_TRUE(log->append(testing::numbered_batch(0, 3), LeaderEpoch(0)).ok());
+    ASSERT_TRUE(log->flush().ok());
+    ASSERT_TRUE(log->append(testing::numbered_batch(3, 3), LeaderEpoch(0)).ok());
+    w.disk.faults().io_error_probability = 1.0;
+    EXPECT_EQ(log->flush().code(), Errc::io_error);
+    w.disk.faults().io_error_probability = 0.0;
+    log.reset();  // the process restarts; the machine does not
+    log = w.open();
+    EXPECT_EQ(log->log_end_offset(), Offset(6));
+    EXPECT_EQ(log->recovery_point(), Offset(6));
+    log.reset();
+    w.crash();  // now power fails: what open() called durable must be there
+    log = w.open();
+    EXPECT_EQ(log->log_end_offset(), Offset(6));
+}
+
+}  // namespace
+}  // namespace keel::log
