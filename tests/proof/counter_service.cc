@@ -90,9 +90,11 @@ public:
         return std::optional<uint64_t>(best);
     }
 
-    // Makes `value` durable: append + sync (compacting now and then).
-    Status persist(uint64_t value) {
-        if (!file_ || records_ >= kCompactAfterRecords) return rewrite(value);
+    // Makes `value` durable: append + sync (compacting now and then; buggify: often).
+    Status persist(uint64_t value, env::Env& env) {
+        bool compact = records_ >= kCompactAfterRecords ||
+                       (records_ >= 2 && KEEL_BUGGIFY(env, "counter.store.compact_early"));
+        if (!file_ || compact) return rewrite(value);
         Bytes rec = record(value);
         KEEL_TRY_ASSIGN(uint64_t size, file_->size());
         uint64_t aligned = size - size % kRecordBytes;
@@ -165,7 +167,7 @@ private:
                 std::optional<uint64_t> from_backups = query_backups(/*need_all=*/!v.has_value());
                 if (v || from_backups) {
                     value_ = std::max(v.value_or(0), from_backups.value_or(0));
-                    if (store_.persist(value_).ok()) {
+                    if (store_.persist(value_, env_).ok()) {
                         committed_ = value_;
                         env_.tracer().log(env::Level::info, "primary recovered value " + std::to_string(value_));
                         return true;
@@ -205,6 +207,10 @@ private:
             } else {
                 return;
             }
+            // Buggify: a slow reply, so the client's timeout and the next request overlap.
+            if (KEEL_BUGGIFY(env_, "counter.primary.slow_reply")) {
+                env_.executor().sleep_for(env_.random().uniform(Duration(1ms), Duration(3s)));
+            }
             if (!conn.send(std::move(reply)).ok()) return;
         }
     }
@@ -218,7 +224,7 @@ private:
             committed_ = next;
             return message(kOk, req, next);
         }
-        if (!store_.persist(next).ok()) return message(kErr, req);
+        if (!store_.persist(next, env_).ok()) return message(kErr, req);
         if (!replicate(next)) return message(kErr, req);
         committed_ = std::max(committed_, next);
         return message(kOk, req, next);
@@ -304,7 +310,7 @@ private:
                 env::LockGuard lock(mutex_);
                 if (!lock.held()) return;
                 if (m->a > value_) {
-                    if (!store_.persist(m->a).ok()) return;  // no ACK for what is not durable
+                    if (!store_.persist(m->a, env_).ok()) return;  // no ACK for what is not durable
                     value_ = m->a;
                 }
             } else if (m->type != kQuery) {
@@ -332,7 +338,15 @@ void run_counter_client(env::Env& env, const CounterConfig& config, int ops, Dur
                         CounterHistory& history) {
     std::unique_ptr<env::Connection> conn;
     uint64_t req = 0;
-    env.executor().sleep_for(200ms);  // let the service come up before the first request
+    // Wait for the service to come up (listening) before the first operation.
+    for (Instant give_up = env.now() + 30s; env.now() < give_up;) {
+        auto c = env.network().connect(config.primary, env.now() + 1s);
+        if (c.ok()) {
+            conn = std::move(*c);
+            break;
+        }
+        env.executor().sleep_for(100ms);
+    }
     auto call = [&](Type type, Duration timeout) -> std::optional<Message> {
         Instant deadline = env.now() + timeout;
         if (!conn) {

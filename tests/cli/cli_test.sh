@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The keel command end to end: help everywhere, clear errors with a non-zero exit, and the
+# machine-readable outputs whose keys are a contract.
+set -u
+keel=${1:?usage: cli_test.sh PATH_TO_KEEL}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail=0
+check() {  # check NAME EXPECTED_EXIT COMMAND...
+    local name=$1 want=$2
+    shift 2
+    "$@" >"$work/out" 2>"$work/err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$work/out" "$work/err" | head -20
+        fail=1
+    else
+        echo "ok   $name"
+    fi
+}
+has() {  # has NAME FILE PATTERN
+    if grep -q -- "$3" "$2"; then echo "ok   $1"; else echo "FAIL $1: '$3' not in $2"; fail=1; fi
+}
+
+check "keel --help" 0 "$keel" --help
+check "keel with no command" 2 "$keel"
+check "unknown command" 2 "$keel" frobnicate
+check "keel version" 0 "$keel" version
+for sub in sim viz bench; do check "keel $sub --help" 0 "$keel" $sub --help; done
+check "sim run --help" 0 "$keel" sim run --help
+check "sim run without --seed" 2 "$keel" sim run counter-calm
+check "sim run with a bad seed" 2 "$keel" sim run counter-calm --seed abc
+check "sim run unknown option" 2 "$keel" sim run counter-calm --seed 1 --bogus
+check "sim run unknown scenario" 2 "$keel" sim run no-such-scenario --seed 1
+check "sim run bad --faults" 2 "$keel" sim run counter-calm --seed 1 --faults "1s explode n1"
+check "sim sweep without --seeds" 2 "$keel" sim sweep counter-calm
+check "sim sweep bad range" 2 "$keel" sim sweep counter-calm --seeds 9-3
+check "viz spacetime missing trace" 2 "$keel" viz spacetime "$work/none.jsonl" --out "$work/x.svg"
+
+check "sim list" 0 "$keel" sim list
+has "sim list shows the demo" "$work/out" "\[demo\]"
+check "sim run writes trace and summary" 0 "$keel" sim run counter-calm --seed 3 --trace "$work/t.jsonl" --summary-json "$work/s.json"
+has "run prints its seed" "$work/out" "seed 3"
+has "run prints its replay command" "$work/out" "replay: keel sim run counter-calm --seed 3"
+for key in seed events sim_time_ns wall_ns trace_hash faults ok; do has "summary has $key" "$work/s.json" "\"$key\":"; done
+check "a failing run exits 1" 1 "$keel" sim run counter-bug-ack-before-persist --seed 1
+check "sweep" 0 "$keel" sim sweep counter-calm --seeds 1-6 --jobs 2 --json "$work/w.json"
+for key in runs failures failed_seeds; do has "sweep json has $key" "$work/w.json" "\"$key\":"; done
+has "sweep counted six runs" "$work/w.json" '"runs":6'
+check "sweep reports failing seeds" 1 "$keel" sim sweep counter-bug-ack-before-persist --seeds 1-3 --jobs 2 --json "$work/f.json"
+has "failing sweep lists replay commands" "$work/out" "replay: keel sim run counter-bug-ack-before-persist --seed"
+check "check-determinism" 0 "$keel" sim check-determinism counter-calm --seed 5
+has "check-determinism agrees" "$work/out" "deterministic"
+check "viz spacetime" 0 "$keel" viz spacetime "$work/t.jsonl" --to 1s --out "$work/t.svg"
+has "spacetime is an svg" "$work/t.svg" "<svg"
+check "same seed, same summary hash" 0 "$keel" sim run counter-calm --seed 3 --summary-json "$work/s2.json"
+h1=$(grep -o '"trace_hash":"[0-9a-f]*"' "$work/s.json"); h2=$(grep -o '"trace_hash":"[0-9a-f]*"' "$work/s2.json")
+if [ -n "$h1" ] && [ "$h1" = "$h2" ]; then echo "ok   trace hash repeats"; else echo "FAIL trace hash differs: $h1 vs $h2"; fail=1; fi
+
+exit $fail
