@@ -171,6 +171,7 @@ Status PartitionLog::load_checkpoints() {
         auto cache = LeaderEpochCache::decode(as_chars(*epochs));
         if (cache.ok()) {
             epochs_ = std::move(cache).value();
+            epochs_on_disk_ = epochs_.encode();
         } else {
             // Every stored batch carries its epoch: rebuild from all of them.
             report_.notes.push_back(cache.error().message + "; rebuilding from batch headers");
@@ -201,7 +202,10 @@ Status PartitionLog::load_segments(const std::vector<Offset>& bases) {
                                             std::to_string(bases[i + 1].value())};
         }
         if (truncate_from.value() >= 0) {
-            if (!last) KEEL_TRY(drop_segments_from(bases[i + 1]));
+            // Later segments hold nothing that can follow the cut: remove their files,
+            // newest first, so a crash part-way still leaves a prefix.
+            for (size_t j = bases.size(); j-- > i + 1;) KEEL_TRY(remove_segment_files(bases[j]));
+            KEEL_TRY(disk_.sync_dir(options_.dir));
             break;
         }
     }
@@ -264,13 +268,15 @@ Status PartitionLog::recover_segment(Segment& seg, Offset& truncate_from) {
     return ok_status();
 }
 
-Status PartitionLog::drop_segments_from(Offset base) {
-    while (!segments_.empty() && segments_.rbegin()->first >= base) {
-        std::shared_ptr<Segment> seg = segments_.rbegin()->second;
-        KEEL_TRY(remove_segment(seg));
-        report_.segments_dropped++;
+Status PartitionLog::remove_segment_files(Offset base) {
+    std::string stem = env::join_path(options_.dir, offset_file_stem(base));
+    KEEL_TRY(disk_.remove(stem + kLogSuffix));
+    for (const char* kind : {kIndexSuffix, kTimeIndexSuffix}) {
+        Status st = disk_.remove(stem + kind);
+        if (!st.ok() && st.code() != Errc::not_found) return st;
     }
-    return disk_.sync_dir(options_.dir);
+    report_.segments_dropped++;
+    return ok_status();
 }
 
 // After the segments are loaded: log start and end, segments below the start, durability
@@ -310,10 +316,9 @@ Status PartitionLog::finish_open() {
     KEEL_TRY(persist_recovery_point(true));
     KEEL_TRY(write_offset_checkpoint(kLogStartOffsetCheckpoint, log_start_offset_));
     cleaner_point_ = std::clamp(cleaner_point_, log_start_offset_, log_end_offset_);
-    std::string before = epochs_.encode();
     epochs_.truncate_from_end(log_end_offset_);
     epochs_.truncate_from_start(log_start_offset_);
-    if (epochs_.encode() != before || rebuild_all_epochs_) KEEL_TRY(write_epoch_checkpoint());
+    if (epochs_.encode() != epochs_on_disk_) KEEL_TRY(write_epoch_checkpoint());
     rebuild_all_epochs_ = false;
     last_flush_ = now;
     last_recovery_point_write_ = now;

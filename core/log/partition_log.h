@@ -223,7 +223,7 @@ private:
     Status load_trusted_segment(Segment& seg, Offset next_base, Offset& truncate_from);
     Status recover_segment(Segment& seg, Offset& truncate_from);
     void note_batch_epoch(const BatchHeader& h);
-    Status drop_segments_from(Offset base);
+    Status remove_segment_files(Offset base);
     Status finish_open();
 
     // Appending.
@@ -282,6 +282,7 @@ private:
     uint64_t layout_version_ = 0;  // bumped when segments are removed or replaced
     bool offline_ = false;
     bool rebuild_all_epochs_ = false;
+    std::string epochs_on_disk_ = "0\n0\n";  // the checkpoint as open() found it
     Error offline_reason_{Errc::io_error, {}};
     std::unique_ptr<CleanerState> cleaner_;
 };

@@ -130,6 +130,7 @@ Result<AppendResult> PartitionLog::append_checked(Bytes&& bytes, std::vector<Bat
 }
 
 Status PartitionLog::assign_epochs(const std::vector<BatchHeader>& headers) {
+    LeaderEpochCache before = epochs_;
     bool changed = false;
     for (const BatchHeader& h : headers) {
         LeaderEpoch e = h.partition_leader_epoch;
@@ -137,7 +138,9 @@ Status PartitionLog::assign_epochs(const std::vector<BatchHeader>& headers) {
         if (e.value() >= 0 && (!latest || e > latest->epoch)) changed |= epochs_.assign(e, h.base_offset);
     }
     if (!changed) return ok_status();
-    return write_epoch_checkpoint();
+    Status written = write_epoch_checkpoint();
+    if (!written.ok()) epochs_ = std::move(before);  // memory never runs ahead of the checkpoint
+    return written;
 }
 
 Status PartitionLog::assign_epoch_start_offset(LeaderEpoch epoch) {
@@ -146,8 +149,11 @@ Status PartitionLog::assign_epoch_start_offset(LeaderEpoch epoch) {
     if (auto latest = epochs_.latest(); latest && epoch < latest->epoch) {
         return Status(Errc::fenced_leader_epoch, "epoch below the latest in the log");
     }
+    LeaderEpochCache before = epochs_;
     if (!epochs_.assign(epoch, log_end_offset_)) return ok_status();
-    return write_epoch_checkpoint();
+    Status written = write_epoch_checkpoint();
+    if (!written.ok()) epochs_ = std::move(before);
+    return written;
 }
 
 // ---- rolling and flushing ----
@@ -168,25 +174,23 @@ Status PartitionLog::roll(Offset new_base) {
     KEEL_ASSERT(new_base >= old->next_offset());
     old->seal();
     // Kafka flushes a rolled segment (in the background); here at once, so every segment
-    // but the active one always lies below the recovery point.
-    Status flushed = old->flush();
-    if (!flushed.ok()) {
-        take_offline(flushed.error());
-        return flushed;
+    // but the active one always lies below the recovery point with complete indexes.
+    KEEL_TRY(old->write_indexes());  // a full disk fails this roll; nothing is lost
+    Status synced_old = old->sync();
+    if (!synced_old.ok()) {
+        take_offline(synced_old.error());
+        return synced_old;
     }
     recovery_point_ = log_end_offset_;
     unflushed_records_ = 0;
     auto created = Segment::create(disk_, options_.dir, new_base, clock_.monotonic_now());
-    if (!created.ok()) {
+    Status named = created.ok() ? disk_.sync_dir(options_.dir) : Status(created.error());
+    if (!named.ok()) {
         // Leave no half-made segment behind (an empty one would still be harmless).
+        created = Error{Errc::cancelled, {}};  // closes its files first
         std::string stem = env::join_path(options_.dir, offset_file_stem(new_base));
         for (const char* kind : {kLogSuffix, kIndexSuffix, kTimeIndexSuffix}) (void)disk_.remove(stem + kind);
-        return created.error();
-    }
-    Status synced = disk_.sync_dir(options_.dir);
-    if (!synced.ok()) {
-        take_offline(synced.error());
-        return synced;
+        return named;
     }
     segments_[new_base] = std::move(created).value();
     (void)persist_recovery_point(true);  // a stale checkpoint only costs recovery time
@@ -217,10 +221,17 @@ Status PartitionLog::maybe_flush() {
 }
 
 Status PartitionLog::flush_locked() {
-    auto it = segments_.upper_bound(recovery_point_);
-    if (it != segments_.begin()) --it;
-    for (; it != segments_.end(); ++it) {
-        Status st = it->second->flush();
+    auto first = segments_.upper_bound(recovery_point_);
+    if (first != segments_.begin()) --first;
+    for (auto it = first; it != segments_.end(); ++it) {
+        Status written = it->second->write_indexes();
+        // The active segment's indexes are rebuilt by recovery anyway: a full disk must not
+        // stop its data from being synced. A sealed segment's indexes must be complete.
+        bool active = std::next(it) == segments_.end();
+        if (!written.ok() && !active) return written;
+    }
+    for (auto it = first; it != segments_.end(); ++it) {
+        Status st = it->second->sync();
         if (!st.ok()) {
             // After a failed fsync the kernel may have dropped the dirty pages: nothing
             // since the last good sync can be trusted (fsyncgate). Stop until reopened.

@@ -324,12 +324,18 @@ Status Segment::rewrite_from(uint64_t position) {
     return ok_status();
 }
 
-Status Segment::flush() {
-    KEEL_TRY(write_index_files(false));
+Status Segment::write_indexes() { return write_index_files(false); }
+
+Status Segment::sync() {
     KEEL_TRY(log_->sync());
     KEEL_TRY(index_file_->sync());
     KEEL_TRY(time_index_file_->sync());
     return ok_status();
+}
+
+Status Segment::flush() {
+    KEEL_TRY(write_indexes());
+    return sync();
 }
 
 void Segment::seal() {

@@ -126,7 +126,12 @@ public:
     // not write them, so recovery rewrites what it validated before trusting it.
     Status rewrite_from(uint64_t position);
 
-    // Writes pending index entries and syncs the three files.
+    // Writes pending index entries to the index files. A failure (disk_full, io_error)
+    // loses nothing: the entries stay pending for the next call.
+    Status write_indexes();
+    // Syncs the three files. A failure means written bytes may be lost (fsyncgate).
+    Status sync();
+    // write_indexes() then sync().
     Status flush();
     // Adds the final time-index entry (the segment's largest timestamp) before it stops
     // being the active segment.
