@@ -108,6 +108,9 @@ void RaftNode::leave_role() {
 
 void RaftNode::become_unattached(QuorumEpoch epoch, std::optional<NodeId> voted_for) {
     KEEL_ASSERT(epoch >= qs_.epoch);
+    // An election timer already running keeps running: otherwise a candidate that keeps
+    // losing (and bumping the epoch) would reset everyone's timer forever (livelock).
+    Instant pending = std::min(election_deadline_, backoff_until_);
     leave_role();
     if (epoch > qs_.epoch) qs_.voted_for.reset();
     if (voted_for) qs_.voted_for = voted_for;
@@ -115,7 +118,7 @@ void RaftNode::become_unattached(QuorumEpoch epoch, std::optional<NodeId> voted_
     qs_.leader_id.reset();
     persist();
     role_ = Role::unattached;
-    election_deadline_ = now_ + random_election_timeout();
+    election_deadline_ = std::min(pending, now_ + random_election_timeout());
     next_fetch_at_ = now_;  // observers and catching-up voters look for the leader
 }
 

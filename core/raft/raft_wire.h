@@ -8,6 +8,7 @@
 
 #include "core/base/bytes.h"
 #include "core/base/result.h"
+#include "core/protocol/frame.h"
 #include "core/raft/raft_types.h"
 
 namespace keel::raft {

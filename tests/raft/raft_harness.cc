@@ -318,6 +318,9 @@ void Cluster::deliver_all(size_t max_steps) {
         if (it == network_.end()) return;
         deliver(static_cast<size_t>(it - network_.begin()));
     }
+    // Without time passing, traffic must die down (fetches park, elections wait for
+    // timers): endless ping-pong is a livelock.
+    violated("message storm: " + std::to_string(max_steps) + " deliveries without quiescence");
 }
 
 bool Cluster::deliver_until(const std::function<bool()>& done, size_t max_steps) {
@@ -364,6 +367,15 @@ void Cluster::run_for(Duration d) {
         deliver_all();
     }
     check_invariants();
+}
+
+void Cluster::advance(Duration d) {
+    now_ = now_ + d;
+    for (auto& [id, n] : nodes_) {
+        if (!n.up || n.paused) continue;
+        n.raft->tick(now_);
+        process_ready(n);
+    }
 }
 
 void Cluster::tick_node(NodeId id, Duration d) {

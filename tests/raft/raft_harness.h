@@ -81,6 +81,8 @@ public:
     // Advances the clock and ticks only `id`; the caller must not deliver to the others
     // afterwards without running them (their clocks would be stale).
     void tick_node(NodeId id, Duration d);
+    // Advances the clock and ticks every running node, delivering nothing.
+    void advance(Duration d);
 
     // --- Network
     size_t in_flight() const { return network_.size(); }
@@ -88,8 +90,9 @@ public:
     void deliver(size_t index);                       // one message, any order
     void drop(size_t index) { network_.erase(network_.begin() + static_cast<std::ptrdiff_t>(index)); }
     void duplicate(size_t index) { network_.push_back(network_[index]); }
-    // Delivers (in send order) until nothing is left; stops after max_steps.
-    void deliver_all(size_t max_steps = 100'000);
+    // Delivers (in send order) until nothing is left; more than max_steps deliveries
+    // without quiescence is reported as a livelock ("message storm").
+    void deliver_all(size_t max_steps = 20'000);
     // Delivers in send order, one at a time, until `done()` holds; false if it never did.
     bool deliver_until(const std::function<bool()>& done, size_t max_steps = 10'000);
     // Hands `m` straight to its addressee (through the wire codec), as if just received.
