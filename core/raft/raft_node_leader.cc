@@ -63,6 +63,8 @@ void RaftNode::on_fetch_request(const Message& m, const FetchRequest& req) {
 
     FetchPosition pos = validate_fetch_position(log_, p->fetch_offset, QuorumEpoch(p->last_fetched_epoch));
     if (pos.kind != FetchPosition::valid) {
+        // Alive, though not acknowledging anything yet (check-quorum counts it).
+        if (auto it = voter_progress_.find(m.from); it != voter_progress_.end()) it->second.last_fetch = now_;
         FetchResponse::PartitionData pd;
         pd.high_watermark = high_watermark_ > epoch_start_offset_ ? high_watermark_ : Offset(-1);
         pd.log_start_offset = log_.start();

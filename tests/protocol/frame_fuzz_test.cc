@@ -101,14 +101,14 @@ Bytes mutate(Bytes b) {
 }
 
 TEST(FrameFuzz, RandomBytesNeverCrashTheRequestDecoder) {
-    rc::check([] {
+    EXPECT_TRUE(rc::check([] {
         Bytes b = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
         expect_named(decode_any_request(b));
-    });
+    }));
 }
 
 TEST(FrameFuzz, RandomBytesWithAValidHeaderNeverCrashAnyBodyDecoder) {
-    rc::check([] {
+    EXPECT_TRUE(rc::check([] {
         int16_t key = *rc::gen::element<int16_t>(1, 52, 53, 54, 59);
         auto info = api_info(key);
         RequestHeader h{info->key, *rc::gen::inRange<int16_t>(0, 20), 1, std::nullopt};
@@ -118,31 +118,31 @@ TEST(FrameFuzz, RandomBytesWithAValidHeaderNeverCrashAnyBodyDecoder) {
         Bytes body = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
         frame.insert(frame.end(), body.begin(), body.end());
         expect_named(decode_any_request(frame));
-    });
+    }));
 }
 
 TEST(FrameFuzz, MutatedValidRequestFramesNeverCrashAndRejectionsNameAReason) {
-    rc::check([] {
+    EXPECT_TRUE(rc::check([] {
         Bytes frame = gen_valid_request_frame();
         RC_ASSERT(decode_any_request(frame).ok());
         Bytes bad = mutate(frame);
         expect_named(decode_any_request(bad));
-    });
+    }));
 }
 
 TEST(FrameFuzz, RandomAndMutatedResponseFramesNeverCrash) {
-    rc::check([] {
+    EXPECT_TRUE(rc::check([] {
         Bytes b = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>());
         for (const Status& s : decode_as_every_response(b)) expect_named(s);
         Bytes valid = encode_response(i32(), 17, gen_fetch_response());
         for (const Status& s : decode_as_every_response(mutate(valid))) expect_named(s);
         Bytes vote = encode_response(i32(), 2, gen_vote_response());
         for (const Status& s : decode_as_every_response(mutate(vote))) expect_named(s);
-    });
+    }));
 }
 
 TEST(FrameFuzz, EveryTruncationOfAValidFrameIsRejected) {
-    rc::check([] {
+    EXPECT_TRUE(rc::check([] {
         Bytes frame = gen_valid_request_frame();
         for (size_t n = 0; n < frame.size(); n++) {
             Bytes cut(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
@@ -150,7 +150,7 @@ TEST(FrameFuzz, EveryTruncationOfAValidFrameIsRejected) {
             RC_ASSERT(!s.ok());
             expect_named(s);
         }
-    });
+    }));
 }
 
 }  // namespace
