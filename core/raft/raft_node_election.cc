@@ -69,13 +69,15 @@ void RaftNode::on_vote_request(const Message& m, const VoteRequest& req) {
     if (p->candidate_epoch < qs_.epoch) {
         return respond(ErrorCode::none, ErrorCode::fenced_leader_epoch, false);
     }
-    bool granted = false;
-    if (p->pre_vote) {
-        granted = grant_pre_vote(*p);  // changes nothing, persists nothing
-    } else {
-        if (p->candidate_epoch > qs_.epoch) become_unattached(p->candidate_epoch, std::nullopt);
-        granted = grant_vote(*p);
-    }
+    // The requester's own epoch: the candidate's, or the one a prospective is in (it asks
+    // about the next). A later epoch always wins, as in any RPC. For a prospective this is
+    // what lets a node stranded in a higher epoch (it passed a pre-vote round, then its
+    // vote requests were lost while the others elected a leader in a lower epoch) bring
+    // the quorum up to its epoch instead of asking in vain forever.
+    QuorumEpoch requester_epoch = p->pre_vote ? p->candidate_epoch - 1 : p->candidate_epoch;
+    if (requester_epoch > qs_.epoch) become_unattached(requester_epoch, std::nullopt);
+    // A pre-vote changes nothing else and persists nothing.
+    bool granted = p->pre_vote ? grant_pre_vote(*p) : grant_vote(*p);
     respond(ErrorCode::none, ErrorCode::none, granted);
 }
 

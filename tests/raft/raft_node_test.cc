@@ -279,6 +279,32 @@ TEST(RaftPreVote, APreVoteChangesNothingAndIsRefusedWhileTheLeaderIsAlive) {
     EXPECT_EQ(c.raft(f).epoch(), before.epoch) << "prospective: the epoch is not bumped";
 }
 
+TEST(RaftPreVote, ANodeStrandedInAHigherEpochBringsTheQuorumUpToIt) {
+    // Node 1 follows node 2, then reaches epoch 5 on its own (it won a pre-vote round,
+    // then its vote requests were lost). Its pre-votes never move the others' epoch, it
+    // may not follow a leader of an older epoch, and the leader (which saw it fetch in
+    // this epoch) sends it nothing: unless its epoch travels, it is stranded forever.
+    Cluster c(favouring(n2, 3));
+    NodeId leader = await_leader(c);
+    ASSERT_EQ(leader, n2);
+    c.run_for(ms(500));
+    QuorumEpoch epoch = c.raft(n2).epoch();
+    c.crash(n1);
+    c.node(n1).disk.quorum_state = QuorumState{QuorumEpoch(5), n1, std::nullopt, false};
+    normal_timers(c, n1);
+    c.restart(n1);
+    c.run_for(ms(10'000));
+    auto now_leader = c.leader();
+    ASSERT_TRUE(now_leader) << c.dump();
+    for (NodeId id : c.ids()) {
+        EXPECT_EQ(c.raft(id).epoch(), c.raft(*now_leader).epoch()) << c.dump();
+        EXPECT_EQ(c.raft(id).leader(), *now_leader);
+    }
+    EXPECT_GT(c.raft(*now_leader).epoch(), QuorumEpoch(5));
+    EXPECT_GT(c.raft(*now_leader).epoch(), epoch);
+    EXPECT_EQ(c.raft(n1).high_watermark(), c.raft(*now_leader).high_watermark());
+}
+
 // ------------------------------------------------------------- check-quorum
 
 TEST(RaftCheckQuorum, ALeaderCutOffFromTheMajorityResigns) {

@@ -115,7 +115,13 @@ TEST(RaftProperty, RandomSchedulesNeverBreakSafety) {
         auto off = c.propose(*leader, "final");
         RC_ASSERT(off.ok());
         c.run_for(ms(2'000));
-        c.expect_state_machines_agree_up_to(*off + 1);
+        try {
+            c.expect_state_machines_agree_up_to(*off + 1);
+        } catch (const std::exception&) {
+            for (const auto& line : chaos.log) RC_LOG() << line << "\n";
+            RC_LOG() << c.dump();
+            throw;
+        }
         RC_ASSERT(c.committed().at(*off).payload == to_bytes("final"));
     }));
 }
