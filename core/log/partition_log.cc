@@ -334,6 +334,8 @@ Status PartitionLog::close() {
     if (!g.held()) return Status(Errc::cancelled, "node is stopping");
     KEEL_TRY(check_online());
     KEEL_TRY(flush_locked());
+    // Leave the active segment's indexes on disk too, for tools like `keel dump-log`.
+    (void)segments_.rbegin()->second->flush();
     KEEL_TRY(persist_recovery_point(true));
     return write_offset_checkpoint(kCleanerOffsetCheckpoint, cleaner_point_);
 }

@@ -240,7 +240,7 @@ private:
     // Reading.
     std::shared_ptr<Segment> segment_for(Offset offset) const;
     Result<ReadResult> collect_batches(ReadResult r, const Segment& seg, uint64_t position,
-                                       const Bytes& raw, std::optional<Offset> max_offset);
+                                       Bytes raw, std::optional<Offset> max_offset);
     Result<std::optional<TimestampOffset>> first_record_at_or_after(Segment& seg, uint64_t position,
                                                                     int64_t target_ms, Offset start);
 

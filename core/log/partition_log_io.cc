@@ -223,15 +223,12 @@ Status PartitionLog::maybe_flush() {
 Status PartitionLog::flush_locked() {
     auto first = segments_.upper_bound(recovery_point_);
     if (first != segments_.begin()) --first;
+    // Sealed segments need their indexes durable (open() trusts them below the recovery
+    // point); the active segment's are rebuilt by every open(), so only its data is synced.
+    for (auto it = first; std::next(it) != segments_.end(); ++it) KEEL_TRY(it->second->write_indexes());
     for (auto it = first; it != segments_.end(); ++it) {
-        Status written = it->second->write_indexes();
-        // The active segment's indexes are rebuilt by recovery anyway: a full disk must not
-        // stop its data from being synced. A sealed segment's indexes must be complete.
         bool active = std::next(it) == segments_.end();
-        if (!written.ok() && !active) return written;
-    }
-    for (auto it = first; it != segments_.end(); ++it) {
-        Status st = it->second->sync();
+        Status st = active ? it->second->sync_log() : it->second->sync();
         if (!st.ok()) {
             // After a failed fsync the kernel may have dropped the dirty pages: nothing
             // since the last good sync can be trusted (fsyncgate). Stop until reopened.
@@ -264,7 +261,7 @@ Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::option
         KEEL_TRY_ASSIGN(auto position, seg->find_position(from));
         if (position) {
             KEEL_TRY_ASSIGN(Bytes raw, seg->read_batches(*position, max_bytes));
-            return collect_batches(std::move(r), *seg, *position, raw, max_offset);
+            return collect_batches(std::move(r), *seg, *position, std::move(raw), max_offset);
         }
         auto next = segments_.upper_bound(seg->base_offset());
         seg = next == segments_.end() ? nullptr : next->second;
@@ -273,7 +270,7 @@ Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::option
 }
 
 Result<ReadResult> PartitionLog::collect_batches(ReadResult r, const Segment& seg, uint64_t position,
-                                                 const Bytes& raw, std::optional<Offset> max_offset) {
+                                                 Bytes raw, std::optional<Offset> max_offset) {
     size_t used = 0;
     while (used < raw.size()) {
         ByteView rest(raw.data() + used, raw.size() - used);
@@ -289,7 +286,8 @@ Result<ReadResult> PartitionLog::collect_batches(ReadResult r, const Segment& se
         r.batch_count++;
         r.next_offset = h->next_offset();
     }
-    r.records.assign(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(used));
+    r.records = std::move(raw);
+    r.records.resize(used);
     return r;
 }
 

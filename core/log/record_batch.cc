@@ -78,25 +78,6 @@ Result<BatchHeader> read_batch(ByteView bytes) {
     return h;
 }
 
-Status validate_producer_batch(const BatchHeader& h, ByteView batch) {
-    if ((h.attributes & kCompressionMask) > static_cast<int16_t>(Compression::zstd)) {
-        return invalid("unknown compression codec " + std::to_string(h.attributes & kCompressionMask));
-    }
-    if (h.records_count <= 0) return invalid("batch holds no records");
-    if (h.last_offset_delta != h.records_count - 1) {
-        return invalid("lastOffsetDelta " + std::to_string(h.last_offset_delta) +
-                       " disagrees with recordsCount " + std::to_string(h.records_count));
-    }
-    if (h.compression() != Compression::none) return ok_status();
-    KEEL_TRY_ASSIGN(auto records, parse_records(h, records_section(batch.first(h.size_bytes()))));
-    for (size_t i = 0; i < records.size(); i++) {
-        if (records[i].offset != h.base_offset + static_cast<int64_t>(i)) {
-            return invalid("record offset deltas must run 0..n-1");
-        }
-    }
-    return ok_status();
-}
-
 void set_base_offset(std::span<uint8_t> batch, Offset base_offset) {
     KEEL_ASSERT(batch.size() >= kHeaderSize);
     put_be(batch, kBaseOffsetPos, static_cast<uint64_t>(base_offset.value()), 8);
@@ -138,8 +119,9 @@ std::optional<ByteView> read_nullable(ByteReader& r, bool& ok) {
     return v;
 }
 
-// One record's body (after its length prefix). False if malformed.
-bool parse_record_body(ByteReader& r, const BatchHeader& h, Record& rec) {
+// One record's body (after its length prefix); `rec` gets the fields, its headers only
+// if keep_headers (validation walks records without allocating). False if malformed.
+bool parse_record_body(ByteReader& r, const BatchHeader& h, Record& rec, bool keep_headers) {
     rec.attributes = r.i8();
     int64_t ts_delta = r.varint();
     int32_t offset_delta = 0;
@@ -152,28 +134,28 @@ bool parse_record_body(ByteReader& r, const BatchHeader& h, Record& rec) {
     int32_t header_count = 0;
     if (!ok || !read_length(r, 0, header_count)) return false;
     if (static_cast<size_t>(header_count) > r.remaining()) return false;  // >= 2 bytes each
-    rec.headers.reserve(static_cast<size_t>(header_count));
+    if (keep_headers) rec.headers.reserve(static_cast<size_t>(header_count));
     for (int32_t i = 0; i < header_count; i++) {
         int32_t key_len = 0;
         if (!read_length(r, 0, key_len)) return false;
         std::string_view key = as_chars(r.raw(static_cast<size_t>(key_len)));
         auto value = read_nullable(r, ok);
         if (!ok || !r.ok()) return false;
-        rec.headers.push_back(RecordHeader{key, value});
+        if (keep_headers) rec.headers.push_back(RecordHeader{key, value});
     }
     return r.ok() && r.at_end();
 }
 
-}  // namespace
-
-Result<std::vector<Record>> parse_records(const BatchHeader& h, ByteView records) {
+// Walks the records section, handing each record to visit (if any). Errc::invalid_record
+// unless it holds exactly h.records_count well-formed records with increasing offset deltas
+// no larger than lastOffsetDelta.
+template <typename Visit>
+Status walk_records(const BatchHeader& h, ByteView records, bool keep_headers, Visit&& visit) {
     if (h.records_count < 0) return invalid("negative recordsCount");
     // Each record takes at least 7 bytes; a larger count is a lie, not an allocation.
     if (static_cast<size_t>(h.records_count) > records.size() / 7 + 1) {
         return invalid("recordsCount " + std::to_string(h.records_count) + " exceeds the bytes");
     }
-    std::vector<Record> out;
-    out.reserve(static_cast<size_t>(h.records_count));
     ByteReader r(records);
     int64_t last_delta = -1;
     for (int32_t i = 0; i < h.records_count; i++) {
@@ -183,7 +165,7 @@ Result<std::vector<Record>> parse_records(const BatchHeader& h, ByteView records
         }
         ByteReader body(r.raw(static_cast<size_t>(len)));
         Record rec;
-        if (!parse_record_body(body, h, rec)) {
+        if (!parse_record_body(body, h, rec, keep_headers)) {
             return invalid("record " + std::to_string(i) + " is malformed");
         }
         int64_t delta = rec.offset - h.base_offset;
@@ -191,9 +173,77 @@ Result<std::vector<Record>> parse_records(const BatchHeader& h, ByteView records
             return invalid("record " + std::to_string(i) + ": offset delta out of order");
         }
         last_delta = delta;
-        out.push_back(std::move(rec));
+        visit(std::move(rec), i);
     }
     if (!r.at_end()) return invalid("bytes left after the last record");
+    return ok_status();
+}
+
+// The append path's check, without building records: true if `section` holds exactly
+// `count` well-formed records with offset deltas 0..count-1. Mirrors walk_records, which
+// explains a failure.
+bool varint_in(const uint8_t*& p, const uint8_t* end, int64_t& out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && p < end; shift += 7) {
+        uint8_t b = *p++;
+        v |= static_cast<uint64_t>(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            out = static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+            return true;
+        }
+    }
+    return false;
+}
+
+bool skip_bytes(const uint8_t*& p, const uint8_t* end, bool nullable) {
+    int64_t n = 0;
+    if (!varint_in(p, end, n) || n < (nullable ? -1 : 0) || n > end - p) return false;
+    if (n > 0) p += n;
+    return true;
+}
+
+bool records_are_sequential(ByteView section, int32_t count) {
+    const uint8_t* p = section.data();
+    const uint8_t* end = p + section.size();
+    for (int32_t i = 0; i < count; i++) {
+        int64_t len = 0, ts = 0, delta = 0, headers = 0;
+        if (!varint_in(p, end, len) || len < 1 || len > end - p) return false;
+        const uint8_t* rec_end = p + len;
+        p++;  // attributes
+        if (!varint_in(p, rec_end, ts) || !varint_in(p, rec_end, delta) || delta != i) return false;
+        if (!skip_bytes(p, rec_end, true) || !skip_bytes(p, rec_end, true)) return false;  // key, value
+        if (!varint_in(p, rec_end, headers) || headers < 0 || headers > rec_end - p) return false;
+        for (int64_t h = 0; h < headers; h++) {
+            if (!skip_bytes(p, rec_end, false) || !skip_bytes(p, rec_end, true)) return false;
+        }
+        if (p != rec_end) return false;
+    }
+    return p == end;
+}
+
+}  // namespace
+
+Status validate_producer_batch(const BatchHeader& h, ByteView batch) {
+    if ((h.attributes & kCompressionMask) > static_cast<int16_t>(Compression::zstd)) {
+        return invalid("unknown compression codec " + std::to_string(h.attributes & kCompressionMask));
+    }
+    if (h.records_count <= 0) return invalid("batch holds no records");
+    if (h.last_offset_delta != h.records_count - 1) {
+        return invalid("lastOffsetDelta " + std::to_string(h.last_offset_delta) +
+                       " disagrees with recordsCount " + std::to_string(h.records_count));
+    }
+    if (h.compression() != Compression::none) return ok_status();
+    ByteView section = records_section(batch.first(h.size_bytes()));
+    if (records_are_sequential(section, h.records_count)) return ok_status();
+    // Slow path, only to say what is wrong.
+    KEEL_TRY(walk_records(h, section, false, [](Record&&, int32_t) {}));
+    return invalid("record offset deltas must run 0..n-1");
+}
+
+Result<std::vector<Record>> parse_records(const BatchHeader& h, ByteView records) {
+    std::vector<Record> out;
+    out.reserve(static_cast<size_t>(std::max(0, std::min<int32_t>(h.records_count, static_cast<int32_t>(records.size() / 7 + 1)))));
+    KEEL_TRY(walk_records(h, records, true, [&](Record&& rec, int32_t) { out.push_back(std::move(rec)); }));
     return out;
 }
 

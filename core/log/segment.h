@@ -131,6 +131,9 @@ public:
     Status write_indexes();
     // Syncs the three files. A failure means written bytes may be lost (fsyncgate).
     Status sync();
+    // Syncs the .log file only: the active segment's indexes are rebuilt by recovery, so
+    // its flushes need not pay for them.
+    Status sync_log() { return log_->sync(); }
     // write_indexes() then sync().
     Status flush();
     // Adds the final time-index entry (the segment's largest timestamp) before it stops

@@ -41,6 +41,18 @@ TEST(Crc32c, HardwareAndPortablePathsAgreeOnEveryLengthAndAlignment) {
     }
 }
 
+TEST(Crc32c, TheThreeStreamHardwarePathAgreesOnLargeBuffers) {
+    Bytes data(60'000);
+    for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<uint8_t>((i * 2654435761u) >> 13);
+    for (size_t len : {767u, 768u, 769u, 12'287u, 12'288u, 12'289u, 16'384u, 40'000u, 60'000u}) {
+        for (size_t start : {0u, 3u}) {
+            if (start + len > data.size()) continue;
+            ByteView v(data.data() + start, len);
+            EXPECT_EQ(crc32c(v), crc32c_portable_extend(0, v)) << "len " << len << " start " << start;
+        }
+    }
+}
+
 TEST(Crc32c, ExtendingEqualsComputingOverTheConcatenation) {
     std::string a = "Kafka record batch ", b = "covered from attributes on";
     EXPECT_EQ(crc32c_extend(crc32c(as_bytes(a)), as_bytes(b)), crc32c(as_bytes(a + b)));

@@ -153,6 +153,22 @@ TEST(RecordBatch, ProducerBatchChecksCatchCountsThatDisagree) {
     EXPECT_EQ(validate_producer_batch(*h, empty).code(), Errc::invalid_record);
 }
 
+TEST(RecordBatch, RecordOffsetDeltasOutOfSequenceAreInvalidRecord) {
+    Bytes batch = testing::numbered_batch(0, 2);
+    // The second record's offset delta (zigzag 2 = 1) becomes 0: a duplicate delta.
+    auto h = read_batch(batch);
+    size_t first_len = static_cast<size_t>(batch[batch_format::kRecordsPos] >> 1) + 1;
+    size_t second = batch_format::kRecordsPos + first_len;
+    ASSERT_EQ(batch[second + 3], 2);  // length, attributes, timestamp delta, offset delta
+    batch[second + 3] = 0;
+    uint32_t crc = compute_batch_crc(batch);
+    for (int i = 0; i < 4; i++) batch[batch_format::kCrcPos + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+    h = read_batch(batch);
+    ASSERT_TRUE(h.ok());
+    auto st = validate_producer_batch(*h, batch);
+    EXPECT_EQ(st.code(), Errc::invalid_record);
+}
+
 TEST(RecordBatch, RecordsThatDoNotParseAreInvalidRecord) {
     Bytes batch = testing::numbered_batch(0, 2);
     // Claim a huge record length in the first record; fix the CRC.
