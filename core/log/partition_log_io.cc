@@ -32,21 +32,21 @@ Result<AppendResult> PartitionLog::append(ByteView batches, LeaderEpoch epoch, A
     std::vector<BatchHeader> headers;
     for (size_t pos = 0; pos < batches.size();) {
         ByteView rest = batches.subspan(pos);
-        std::string where = options_.dir + " produce batch at byte " + std::to_string(pos);
+        auto where = [&] { return options_.dir + " produce batch at byte " + std::to_string(pos); };
         auto h = read_batch(rest);
-        if (!h.ok()) return with_context(h.error(), where);
+        if (!h.ok()) return with_context(h.error(), where());
         if (h->size_bytes() > static_cast<size_t>(options_.config.max_message_bytes)) {
-            return Error{Errc::message_too_large, where + ": " + std::to_string(h->size_bytes()) +
+            return Error{Errc::message_too_large, where() + ": " + std::to_string(h->size_bytes()) +
                                                       " bytes > max.message.bytes"};
         }
         Status valid = validate_producer_batch(*h, rest);
-        if (!valid.ok()) return with_context(valid.error(), where);
+        if (!valid.ok()) return with_context(valid.error(), where());
         if (origin == AppendOrigin::client && h->is_control()) {
-            return Error{Errc::invalid_record, where + ": clients may not write control batches"};
+            return Error{Errc::invalid_record, where() + ": clients may not write control batches"};
         }
         if (options_.config.cleanup_compact) {
             Status keyed = check_keys_for_compaction(*h, rest);
-            if (!keyed.ok()) return with_context(keyed.error(), where);
+            if (!keyed.ok()) return with_context(keyed.error(), where());
         }
         headers.push_back(*h);
         pos += h->size_bytes();
@@ -85,12 +85,12 @@ Result<AppendResult> PartitionLog::append_replicated(ByteView batches) {
     std::vector<BatchHeader> headers;
     Offset expected = log_end_offset_;
     for (size_t pos = 0; pos < batches.size();) {
-        std::string where = options_.dir + " replicated batch at byte " + std::to_string(pos);
+        auto where = [&] { return options_.dir + " replicated batch at byte " + std::to_string(pos); };
         auto h = read_batch(batches.subspan(pos));
-        if (!h.ok()) return with_context(h.error(), where);
+        if (!h.ok()) return with_context(h.error(), where());
         if (h->base_offset < expected || h->last_offset_delta < 0 ||
             h->last_offset() - h->base_offset > std::numeric_limits<int32_t>::max()) {
-            return Error{Errc::invalid_record, where + ": base offset " +
+            return Error{Errc::invalid_record, where() + ": base offset " +
                                                    std::to_string(h->base_offset.value()) +
                                                    " is below the expected " +
                                                    std::to_string(expected.value())};

@@ -182,7 +182,12 @@ Status walk_records(const BatchHeader& h, ByteView records, bool keep_headers, V
 // The append path's check, without building records: true if `section` holds exactly
 // `count` well-formed records with offset deltas 0..count-1. Mirrors walk_records, which
 // explains a failure.
-bool varint_in(const uint8_t*& p, const uint8_t* end, int64_t& out) {
+inline bool varint_in(const uint8_t*& p, const uint8_t* end, int64_t& out) {
+    if (p < end && (*p & 0x80) == 0) {  // most record fields fit one byte
+        uint64_t v = *p++;
+        out = static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+        return true;
+    }
     uint64_t v = 0;
     for (int shift = 0; shift < 64 && p < end; shift += 7) {
         uint8_t b = *p++;
@@ -195,7 +200,7 @@ bool varint_in(const uint8_t*& p, const uint8_t* end, int64_t& out) {
     return false;
 }
 
-bool skip_bytes(const uint8_t*& p, const uint8_t* end, bool nullable) {
+inline bool skip_bytes(const uint8_t*& p, const uint8_t* end, bool nullable) {
     int64_t n = 0;
     if (!varint_in(p, end, n) || n < (nullable ? -1 : 0) || n > end - p) return false;
     if (n > 0) p += n;
