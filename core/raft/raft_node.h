@@ -77,6 +77,10 @@ public:
 
     // Whether take_ready() would return anything.
     bool has_ready() const;
+    // The earliest instant at which tick() may act (an election, fetch, check-quorum or
+    // request timer, a parked fetch to answer); Instant::max() if none. A driver sleeps
+    // until then or until an input arrives (raft_node_deadline.cc).
+    Instant next_deadline() const;
     Ready take_ready();
 
     // --- Introspection (for the driver, the state machine and tests).

@@ -1,0 +1,38 @@
+// quorum-chaos: the KRaft quorum (3 controllers, 3 broker observers) under random faults
+// of every type the simulator has, with Raft's timers randomized from the seed; then a
+// quiet phase in which it must elect a leader and bring everyone up to date.
+#include "scenarios/raft/quorum_cluster.h"
+
+using namespace keel;
+using namespace std::chrono_literals;
+
+KEEL_SCENARIO("quorum-chaos",
+              "KRaft quorum (3 controllers, 3 brokers) under random crashes, pauses, partitions, clogs, "
+              "resets, clock jumps, disk faults and one disk loss; safety on every event, then liveness") {
+    auto& w = ctx.world();
+    scenarios::QuorumOptions o;
+    std::string knobs;
+    o.config = scenarios::randomized_raft_config(w.random(), knobs);
+    o.snapshot_interval_entries = w.random().uniform(30, 500);
+    ctx.note("raft knobs: " + knobs + " snapshot_interval=" + std::to_string(o.snapshot_interval_entries));
+    auto cluster_ptr = scenarios::QuorumCluster::create(ctx, o);
+    scenarios::QuorumCluster& cluster = *cluster_ptr;
+    if (scenarios::maybe_probe_status(ctx, cluster)) return;
+
+    sim::RandomScheduleOptions so;
+    so.start = 3s;
+    so.end = Duration(std::chrono::seconds(ctx.param_int("fault_seconds", 30)));
+    so.mean_gap = 1500ms;
+    so.roles = {"@leader", "@leader", "@follower"};
+    auto schedule = ctx.faults_or(sim::random_schedule(w.random(), cluster.nodes(), so));
+    sim::Nemesis nemesis(w, cluster.resolver());
+    nemesis.install(schedule);
+
+    // Faults run until the schedule ends; every fault has been undone by then.
+    w.run_for(std::max(schedule.end(), so.end));
+    w.heal_all();
+    auto recovered = cluster.await_quiet_liveness(60s);
+    if (recovered) ctx.metric("recover_ms", static_cast<double>(to_ms(*recovered)));
+    ctx.metric("faults_fired", static_cast<double>(nemesis.fired()));
+    cluster.report();
+}
