@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bench/log_bench.h"
 #include "bench/sim_bench.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -25,6 +26,7 @@ int cmd_bench(int argc, char** argv) {
     }
     std::string name = argv[2];
     if (name == "sim") return bench::run_sim_bench(argc, argv);
+    if (name == "log") return bench::run_log_bench(argc, argv);
     return usage_error("bench", "unknown benchmark '" + name + "'");
 }
 
