@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/dump_log.h"
 
 namespace {
 
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     if (cmd == "sim") return keel::cli::cmd_sim(argc, argv);
     if (cmd == "viz") return keel::cli::cmd_viz(argc, argv);
     if (cmd == "bench") return keel::cli::cmd_bench(argc, argv);
+    if (cmd == "dump-log") return keel::cli::run_dump_log(argc, argv);
     std::fprintf(stderr, "keel: unknown command '%s'\n(try 'keel --help')\n", cmd.c_str());
     return 2;
 }

@@ -57,4 +57,11 @@ check "same seed, same summary hash" 0 "$keel" sim run counter-calm --seed 3 --s
 h1=$(grep -o '"trace_hash":"[0-9a-f]*"' "$work/s.json"); h2=$(grep -o '"trace_hash":"[0-9a-f]*"' "$work/s2.json")
 if [ -n "$h1" ] && [ "$h1" = "$h2" ]; then echo "ok   trace hash repeats"; else echo "FAIL trace hash differs: $h1 vs $h2"; fail=1; fi
 
+check "bench log (small)" 0 "$keel" bench log --mb 2 --dir "$work/bl" --keep --json "$work/bl.json"
+for key in append_mb_per_sec raw_write_mb_per_sec append_ratio read_mb_per_sec; do has "bench log json has $key" "$work/bl.json" "\"$key\""; done
+seg=$(ls "$work"/bl/*/00000000000000000000.log | head -1)
+check "dump-log of a kept segment" 0 "$keel" dump-log "$seg"
+has "dump-log shows CRC status" "$work/out" "crc"
+check "dump-log of a missing file" 2 "$keel" dump-log "$work/none.log"
+
 exit $fail
