@@ -78,7 +78,12 @@ KEEL_SCENARIO("counter-calm", "primary-backup counter with no faults: every incr
     keel::scenarios::finish(ctx, c, 120s);
     size_t acked = 0;
     for (const auto& op : c.history.ops) acked += op.outcome == keel::proof::CounterOp::Outcome::ok ? 1 : 0;
-    if (!ctx.options().faults) ctx.expect(acked == c.history.ops.size(), "with no faults every operation succeeds");
+    // Buggify's slow replies can outlast the client's timeout; otherwise nothing may fail.
+    bool buggify_fired = false;
+    for (const auto& [site, info] : w.buggify().sites()) buggify_fired |= info.fired > 0;
+    if (!ctx.options().faults && !buggify_fired) {
+        ctx.expect(acked == c.history.ops.size(), "with no faults every operation succeeds");
+    }
 }
 
 KEEL_SCENARIO("counter-bug-ack-before-persist",

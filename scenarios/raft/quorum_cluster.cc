@@ -169,6 +169,7 @@ void QuorumCluster::node_main(const std::string& name, env::Env& env) {
     raft::RaftDriverOptions o;
     o.id = s.id;
     o.config = options_.config;
+    if (options_.tweak) options_.tweak(name, o.config);
     o.voter_addresses = addresses_;
     if (s.voter) o.listen = addresses_.at(s.id);
     o.state_machine = &sm;

@@ -67,6 +67,8 @@ struct QuorumOptions {
     Duration propose_interval = ms(20);    // a proposer's pause between records
     Duration disk_latency_max = ms(2);     // per disk op, so crashes land mid-write
     Duration restart_after_disk_error = ms(1000);
+    // Adjusts one node's Raft config (e.g. slow timers, so that it never campaigns first).
+    std::function<void(const std::string& node, raft::RaftConfig&)> tweak;
 };
 
 // Kafka's timers, or seed-randomized ones within bounds (quorum-chaos).

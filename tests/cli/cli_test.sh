@@ -62,6 +62,6 @@ for key in append_mb_per_sec raw_write_mb_per_sec append_ratio read_mb_per_sec; 
 seg=$(ls "$work"/bl/*/00000000000000000000.log | head -1)
 check "dump-log of a kept segment" 0 "$keel" dump-log "$seg"
 has "dump-log shows CRC status" "$work/out" "crc"
-check "dump-log of a missing file" 2 "$keel" dump-log "$work/none.log"
+check "dump-log of a missing file" 1 "$keel" dump-log "$work/none.log"
 
 exit $fail

@@ -1,0 +1,144 @@
+// Planted bugs the RaftMonitor must catch (property_tests/negative/). Each is a scripted
+// schedule — roles resolved at run time, so a seed replays exactly — that exposes one bug
+// when `--param bug=1` (the default) and passes safely with `--param bug=0`.
+#include "scenarios/raft/quorum_cluster.h"
+
+using namespace keel;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string name_of(const scenarios::QuorumCluster& c, NodeId id) {
+    for (const auto& n : c.controllers()) {
+        if (c.id_of(n) == id) return n;
+    }
+    return "";
+}
+
+// Waits for a leader with some commits; its name, or "" (a violation is recorded).
+std::string steady_leader(sim::ScenarioContext& ctx, scenarios::QuorumCluster& c) {
+    bool steady = ctx.world().run_until(
+        [&] { return c.leader() && c.monitor().committed_end().value() > 10; }, 30s);
+    if (!steady || !c.leader()) {
+        ctx.violation("no steady leader within 30 s");
+        return "";
+    }
+    return *c.leader();
+}
+
+void finish(sim::ScenarioContext& ctx, scenarios::QuorumCluster& c, bool bug) {
+    if (!bug) {
+        // Without the bug the same schedule is safe, and the quorum recovers.
+        ctx.world().heal_all();
+        for (const auto& n : c.controllers()) {
+            if (!ctx.world().node(n).running()) ctx.world().start(n);
+        }
+        c.await_quiet_liveness(60s);
+    }
+    c.report();
+}
+
+}  // namespace
+
+KEEL_SCENARIO("raft-bug-forget-vote",
+              "planted bug (--param bug=1): a voter forgets its persisted vote on restart and votes twice "
+              "in one epoch; the monitor must report it") {
+    auto& w = ctx.world();
+    bool bug = ctx.param_int("bug", 1) != 0;
+    scenarios::QuorumOptions o;
+    o.brokers = 0;
+    o.config.pre_vote = false;
+    o.bug_forget_vote = bug;
+    // c3 is the voter V of the story: its slow timers mean it never campaigns itself.
+    o.tweak = [](const std::string& node, raft::RaftConfig& config) {
+        if (node == "c3") config.election_timeout = config.fetch_timeout = config.check_quorum_timeout = 20s;
+    };
+    auto cluster_ptr = scenarios::QuorumCluster::create(ctx, o);
+    auto& c = *cluster_ptr;
+    auto& m = c.monitor();
+    std::string l = steady_leader(ctx, c);
+    if (l.empty()) return c.report();
+    QuorumEpoch e = c.status(l)->epoch;
+    if (l == "c3") {
+        ctx.note("c3 leads; the schedule did not go as planned");
+        return c.report();
+    }
+    // 1. The leader L dies; the other fast voter B campaigns in epoch e+1 and V (c3) votes for it...
+    std::string v = "c3", b = l == "c1" ? "c2" : "c1";
+    w.crash(l);
+    QuorumEpoch epoch = e + 1;
+    auto voted = [&] {
+        auto it = m.votes().find({c.id_of(v), epoch});
+        return it != m.votes().end() && it->second == c.id_of(b);
+    };
+    if (!w.run_until(voted, 10s)) {
+        ctx.note("c3 did not vote for " + b + " in epoch " + std::to_string(epoch.value()) +
+                 "; the schedule did not go as planned");
+        return c.report();
+    }
+    ctx.note(v + " voted for " + b + " in epoch " + std::to_string(epoch.value()));
+    // 2. ...but the vote never reaches B, and V restarts (forgetting it, with the bug) just
+    //    before L, back at its old epoch e, campaigns in epoch e+1 too.
+    w.isolate(b);
+    w.crash(v);
+    w.start(l);
+    w.run_for(900ms);
+    w.start(v);
+    w.run_until([&] { return !m.ok(); }, 10s);
+    finish(ctx, c, bug);
+}
+
+KEEL_SCENARIO("raft-bug-figure8",
+              "planted bug (--param bug=1): a leader commits an earlier epoch's entry by counting replicas "
+              "(Raft's figure 8, five voters); the monitor must report the lost entry") {
+    auto& w = ctx.world();
+    bool bug = ctx.param_int("bug", 1) != 0;
+    scenarios::QuorumOptions o;
+    o.controllers = 5;
+    o.brokers = 0;
+    o.config.fetch_bytes_max = 1;  // one entry per fetch: a follower can hold part of a tail
+    o.config.bug_commit_by_counting_older_epochs = bug;
+    auto cluster_ptr = scenarios::QuorumCluster::create(ctx, o);
+    auto& c = *cluster_ptr;
+    auto& m = c.monitor();
+    std::string l1 = steady_leader(ctx, c);
+    if (l1.empty()) return c.report();
+    QuorumEpoch e = c.status(l1)->epoch;
+    auto plan_failed = [&](const std::string& why) {
+        ctx.note("the schedule did not go as planned: " + why);
+        c.report();
+    };
+    // 1. L1 is cut off: what it appends now (x) reaches no one.
+    w.isolate(l1);
+    // 2. The others elect L2; it is cut off the moment it wins, so its epoch's entries stay on it.
+    if (!w.run_until([&] { return m.highest_leader_epoch() > e; }, 15s)) return plan_failed("no second leader");
+    QuorumEpoch e2 = m.highest_leader_epoch();
+    std::string l2 = name_of(c, *m.leader_of(e2));
+    w.isolate(l2);
+    std::vector<std::string> rest;
+    for (const auto& n : c.controllers()) {
+        if (n != l1 && n != l2) rest.push_back(n);
+    }
+    std::string p = rest[0], q = rest[1], r = rest[2];
+    // 3. L1 returns with P and Q only: its log is the longest there, so it wins an epoch > e2.
+    w.heal_all();
+    w.isolate(l2);
+    w.isolate(r);
+    Offset kx = std::min(c.status(p) ? c.status(p)->log_end : Offset(0), c.status(q) ? c.status(q)->log_end : Offset(0));
+    if (!w.run_until([&] { return m.highest_leader_epoch() > e2 && m.leader_of(m.highest_leader_epoch()) == c.id_of(l1); },
+                     20s)) {
+        return plan_failed(l1 + " did not win the third election");
+    }
+    // 4. The first commit past what P and Q held: L1 dies at once (its answers in flight are lost).
+    if (!w.run_until([&] { return m.committed_end() > kx; }, 10s)) return plan_failed("nothing committed past x");
+    w.crash(l1);
+    ctx.note("L1 " + l1 + " committed past " + std::to_string(kx.value()) + " and crashed; L2 " + l2);
+    // 5. L2 returns with R and with whichever of P, Q lacks L1's newest epoch.
+    Offset p_end = c.status(p) ? c.status(p)->log_end : Offset(0);
+    Offset q_end = c.status(q) ? c.status(q)->log_end : Offset(0);
+    std::string away = p_end <= q_end ? q : p;
+    w.heal_all();
+    w.isolate(away);
+    w.run_until([&] { return !m.ok(); }, 20s);
+    finish(ctx, c, bug);
+}
