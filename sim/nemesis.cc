@@ -447,8 +447,12 @@ void Nemesis::apply(const FaultOp& op) {
         case FaultKind::disk_slow: {
             for (const auto& n : a) {
                 DiskFaultOptions& f = world_.node(n).disk().faults();
-                DiskFaultOptions before = f;
-                switch (op.kind) {
+                // Undo restores only this fault's fields, to the node's values from before
+                // the nemesis touched its disk: overlapping faults on one node never leave a
+                // fault behind (e.g. a disk that stays full).
+                const DiskFaultOptions base = disk_baseline_.emplace(n, f).first->second;
+                FaultKind kind = op.kind;
+                switch (kind) {
                     case FaultKind::disk_torn:
                         f.torn_write_probability = op.probability;
                         f.crash_keeps_unsynced_probability = std::max(f.crash_keeps_unsynced_probability, 0.5);
@@ -462,7 +466,21 @@ void Nemesis::apply(const FaultOp& op) {
                 }
                 world_.faults().disk_faults_set++;
                 world_.fault_event(n, std::string("disk.") + std::string(fault_kind_name(op.kind)));
-                later([this, n, before] { world_.node(n).disk().faults() = before; });
+                later([this, n, base, kind] {
+                    DiskFaultOptions& g = world_.node(n).disk().faults();
+                    switch (kind) {
+                        case FaultKind::disk_torn:
+                            g.torn_write_probability = base.torn_write_probability;
+                            g.crash_keeps_unsynced_probability = base.crash_keeps_unsynced_probability;
+                            break;
+                        case FaultKind::disk_bitflip: g.bit_flip_on_read_probability = base.bit_flip_on_read_probability; break;
+                        case FaultKind::disk_full: g.capacity_bytes = base.capacity_bytes; break;
+                        default:
+                            g.latency_min = base.latency_min;
+                            g.latency_max = base.latency_max;
+                            break;
+                    }
+                });
             }
             break;
         }

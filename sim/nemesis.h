@@ -23,6 +23,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,7 @@
 #include "core/base/result.h"
 #include "core/base/types.h"
 #include "core/env/random.h"
+#include "sim/sim_disk.h"
 
 namespace keel::sim {
 
@@ -97,6 +99,7 @@ private:
 
     World& world_;
     RoleResolver resolver_;
+    std::map<std::string, DiskFaultOptions> disk_baseline_;  // per node, before any disk fault
     size_t fired_ = 0;
     size_t skipped_ = 0;
 };

@@ -121,3 +121,27 @@ TEST(Nemesis, DiskFaultsTakeEffectOnTheTargetDisk) {
 
 }  // namespace
 }  // namespace keel::sim
+
+namespace keel::sim {
+namespace {
+
+// Two overlapping disk faults on one node: when both have ended, the disk is healthy again
+// (a regression: the second fault's undo once restored the first fault's setting).
+TEST(Nemesis, OverlappingDiskFaultsOnOneNodeAllEnd) {
+    World w({.seed = 6});
+    w.add_node("n1", [](env::Env& env) {
+        while (true) env.executor().sleep_for(1s);
+    });
+    Nemesis n(w);
+    n.install(FaultSchedule::parse("1s disk-full n1 for 2s; 2s disk-full n1 for 3s; 1s disk-slow n1 5ms for 1s; "
+                                   "1500ms disk-slow n1 9ms for 3s")
+                  .value());
+    w.run_for(2500ms);
+    EXPECT_NE(w.node("n1").disk().faults().capacity_bytes, UINT64_MAX);
+    w.run_for(5s);
+    EXPECT_EQ(w.node("n1").disk().faults().capacity_bytes, UINT64_MAX);
+    EXPECT_EQ(w.node("n1").disk().faults().latency_max, Duration(0));
+}
+
+}  // namespace
+}  // namespace keel::sim
