@@ -174,16 +174,19 @@ void RaftNode::on_fetch_snapshot_response(const Outstanding& out, NodeId from,
 void RaftNode::install_downloaded_snapshot() {
     SnapshotDownload d = std::move(*download_);
     download_.reset();
-    // A leader offers a snapshot only past our log end; anything else is stale.
-    if (d.id.end_offset <= log_.end() || d.id.end_offset < applied_) return;
+    // The leader's snapshot holds only committed entries. It replaces our whole log even
+    // when our log is longer: the leader sends one only when our position is below its log
+    // start or our last epoch is older than the snapshot's, i.e. our entries past it
+    // diverge. It must never roll back what we know to be committed.
+    if (d.id.end_offset < high_watermark_ || d.id.end_offset < applied_) return;
     log_.reset_to(d.id);
     snapshot_ = Snapshot{d.id, std::move(d.data)};
     pending_install_ = snapshot_;
     pending_truncate_.reset();
     pending_log_start_.reset();
     unsynced_from_ = log_.end();
-    durable_end_ = std::min(durable_end_, log_.start());
-    handed_end_ = std::min(handed_end_, log_.start());
+    // Nothing of the new log is durable until the Ready carrying the snapshot is done.
+    durable_end_ = handed_end_ = Offset(-1);
     // The snapshot holds only committed entries: the state machine loads it in place of
     // applying them.
     high_watermark_ = std::max(high_watermark_, d.id.end_offset);

@@ -320,7 +320,10 @@ void Cluster::deliver_all(size_t max_steps) {
     }
     // Without time passing, traffic must die down (fetches park, elections wait for
     // timers): endless ping-pong is a livelock.
-    violated("message storm: " + std::to_string(max_steps) + " deliveries without quiescence");
+    std::string tail;
+    for (size_t i = 0; i < std::min<size_t>(network_.size(), 6); i++) tail += describe(network_[i]) + "; ";
+    violated("message storm: " + std::to_string(max_steps) + " deliveries without quiescence; next: " +
+             tail + "\n" + dump());
 }
 
 bool Cluster::deliver_until(const std::function<bool()>& done, size_t max_steps) {

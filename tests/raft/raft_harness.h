@@ -92,7 +92,7 @@ public:
     void duplicate(size_t index) { network_.push_back(network_[index]); }
     // Delivers (in send order) until nothing is left; more than max_steps deliveries
     // without quiescence is reported as a livelock ("message storm").
-    void deliver_all(size_t max_steps = 20'000);
+    void deliver_all(size_t max_steps = 50'000);
     // Delivers in send order, one at a time, until `done()` holds; false if it never did.
     bool deliver_until(const std::function<bool()>& done, size_t max_steps = 10'000);
     // Hands `m` straight to its addressee (through the wire codec), as if just received.

@@ -558,6 +558,38 @@ TEST(RaftSnapshots, ALaggingFollowerCatchesUpThroughFetchSnapshot) {
     for (const LogEntry& e : c.node(lagger).disk.log) EXPECT_GE(e.offset, start);
 }
 
+TEST(RaftSnapshots, AFollowerWithALongerStaleLogInstallsTheLeadersSnapshot) {
+    // Node 3 holds seven entries of epoch 2 that nobody committed; nodes 1 and 2 hold
+    // [1 3 3 3]. Node 1 leads epoch 4, commits and snapshots. Node 3's position (offset 7,
+    // epoch 2) is past the leader's log start but its epoch predates the snapshot's: it
+    // gets the snapshot and must install it although its own log is longer.
+    ClusterOptions o = favouring(n1, 3);
+    Cluster c(o);
+    auto disk = [](std::vector<int> epochs) {
+        testing::Disk d;
+        d.quorum_state = QuorumState{QuorumEpoch(3), std::nullopt, std::nullopt, false};
+        for (size_t i = 0; i < epochs.size(); i++) {
+            d.log.push_back(LogEntry{Offset(static_cast<int64_t>(i)), QuorumEpoch(epochs[i]),
+                                     EntryKind::data, to_bytes("e" + std::to_string(epochs[i]))});
+        }
+        return d;
+    };
+    c.start_with(n1, disk({1, 3, 3, 3}));
+    c.start_with(n2, disk({1, 3, 3, 3}));
+    c.start_with(n3, disk({1, 2, 2, 2, 2, 2, 2}));
+    c.isolate(n3);
+    NodeId leader = await_leader(c);
+    ASSERT_EQ(leader, n1);
+    c.run_for(ms(200));
+    ASSERT_TRUE(c.take_snapshot(n1).ok());
+    ASSERT_EQ(c.raft(n1).log().start(), Offset(5));
+    c.heal();
+    c.run_for(ms(3000));  // the leader repeats BeginQuorumEpoch every request timeout
+    EXPECT_EQ(c.raft(n3).log().start(), Offset(5)) << c.dump();
+    EXPECT_EQ(c.raft(n3).log().end(), c.raft(n1).log().end());
+    EXPECT_EQ(c.node(n3).sm.data(), c.node(n1).sm.data());
+}
+
 TEST(RaftSnapshots, ASnapshotMustCoverOnlyAppliedEntries) {
     Cluster c(opts(1));
     await_leader(c);

@@ -94,7 +94,7 @@ TEST(RaftProperty, RandomSchedulesNeverBreakSafety) {
         o.seed = *rc::gen::arbitrary<uint64_t>();
         o.config.pre_vote = *rc::gen::arbitrary<bool>();
         if (*rc::gen::arbitrary<bool>()) o.config.fetch_bytes_max = 1;  // one entry per fetch
-        o.config.snapshot_chunk_bytes_max = *rc::gen::inRange<size_t>(1, 200);
+        o.config.snapshot_chunk_bytes_max = *rc::gen::inRange<size_t>(16, 200);
         Cluster c(o);
         Chaos chaos{c, 0, false, {}};
         int steps = *rc::gen::inRange(50, 600);
