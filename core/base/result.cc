@@ -35,6 +35,14 @@ std::string_view errc_name(Errc e) {
         case Errc::broker_fenced: return "broker_fenced";
         case Errc::invalid_partition_epoch: return "invalid_partition_epoch";
         case Errc::ineligible_replica: return "ineligible_replica";
+        case Errc::invalid_partitions: return "invalid_partitions";
+        case Errc::invalid_topic: return "invalid_topic";
+        case Errc::invalid_replica_assignment: return "invalid_replica_assignment";
+        case Errc::invalid_config: return "invalid_config";
+        case Errc::unknown_topic_id: return "unknown_topic_id";
+        case Errc::duplicate_broker_registration: return "duplicate_broker_registration";
+        case Errc::broker_not_registered: return "broker_not_registered";
+        case Errc::inconsistent_cluster_id: return "inconsistent_cluster_id";
         case Errc::unknown: return "unknown";
     }
     return "unknown";

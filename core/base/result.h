@@ -49,6 +49,15 @@ enum class Errc : uint16_t {
     broker_fenced,
     invalid_partition_epoch,
     ineligible_replica,
+    // Controller
+    invalid_partitions,             // partition count < 1 or above the limit
+    invalid_topic,                  // an illegal topic name
+    invalid_replica_assignment,     // a manual assignment that cannot be used
+    invalid_config,                 // an unknown or malformed topic config
+    unknown_topic_id,
+    duplicate_broker_registration,  // another live incarnation holds the broker id
+    broker_not_registered,
+    inconsistent_cluster_id,
     unknown,
 };
 

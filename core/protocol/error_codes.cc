@@ -127,6 +127,15 @@ ErrorCode to_error_code(Errc e) {
         // The partition epoch is AlterPartition's optimistic-concurrency version.
         case Errc::invalid_partition_epoch: return ErrorCode::invalid_update_version;
         case Errc::ineligible_replica: return ErrorCode::ineligible_replica;
+        // Controller
+        case Errc::invalid_partitions: return ErrorCode::invalid_partitions;
+        case Errc::invalid_topic: return ErrorCode::invalid_topic_exception;
+        case Errc::invalid_replica_assignment: return ErrorCode::invalid_replica_assignment;
+        case Errc::invalid_config: return ErrorCode::invalid_config;
+        case Errc::unknown_topic_id: return ErrorCode::unknown_topic_id;
+        case Errc::duplicate_broker_registration: return ErrorCode::duplicate_broker_registration;
+        case Errc::broker_not_registered: return ErrorCode::broker_id_not_registered;
+        case Errc::inconsistent_cluster_id: return ErrorCode::inconsistent_cluster_id;
         case Errc::unknown: return ErrorCode::unknown_server_error;
     }
     return ErrorCode::unknown_server_error;
@@ -159,8 +168,14 @@ Errc to_errc(ErrorCode code) {
         case ErrorCode::invalid_replication_factor: return Errc::invalid_replication_factor;
         case ErrorCode::not_controller: return Errc::not_controller;
         case ErrorCode::stale_broker_epoch: return Errc::stale_broker_epoch;
-        // An unregistered broker is, to the controller, a fenced one.
-        case ErrorCode::broker_id_not_registered: return Errc::broker_fenced;
+        case ErrorCode::broker_id_not_registered: return Errc::broker_not_registered;
+        case ErrorCode::invalid_partitions: return Errc::invalid_partitions;
+        case ErrorCode::invalid_topic_exception: return Errc::invalid_topic;
+        case ErrorCode::invalid_replica_assignment: return Errc::invalid_replica_assignment;
+        case ErrorCode::invalid_config: return Errc::invalid_config;
+        case ErrorCode::unknown_topic_id: return Errc::unknown_topic_id;
+        case ErrorCode::duplicate_broker_registration: return Errc::duplicate_broker_registration;
+        case ErrorCode::inconsistent_cluster_id: return Errc::inconsistent_cluster_id;
         case ErrorCode::invalid_update_version: return Errc::invalid_partition_epoch;
         case ErrorCode::ineligible_replica: return Errc::ineligible_replica;
         default: return Errc::unknown;
