@@ -1,0 +1,475 @@
+#include "core/controller/controller_logic.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/controller/partition_change.h"
+
+namespace keel::controller {
+namespace {
+
+std::string n(NodeId id) { return std::to_string(id.value()); }
+
+Election election_for(const MetadataImage& image, const TopicState& t) {
+    return image.unclean_leader_election_enabled(t.name) ? Election::unclean : Election::clean;
+}
+
+std::vector<NodeId> without(const std::vector<NodeId>& v, NodeId x) {
+    std::vector<NodeId> out;
+    for (NodeId e : v) {
+        if (e != x) out.push_back(e);
+    }
+    return out;
+}
+
+// Partition changes that take `b` out of every ISR it is in (but a last-standing one) and
+// away from every leadership, electing replacements.
+void remove_from_isrs(const MetadataImage& image, NodeId b, std::vector<MetadataRecord>& out) {
+    auto acceptable = [&image, b](NodeId r) { return r != b && image.is_active(r); };
+    for (const TopicPartition& tp : image.partitions_with_isr_member(b)) {
+        const TopicState& t = *image.topic(tp.topic_id);
+        const PartitionState& p = t.partitions.at(tp.partition);
+        PartitionChangeBuilder builder(tp.topic_id, tp.partition, p, acceptable);
+        builder.set_target_isr(without(p.isr, b)).set_election(election_for(image, t));
+        if (auto r = builder.build()) out.push_back(*r);
+    }
+}
+
+// Elections for leaderless partitions, counting `extra` (a broker being unfenced in the
+// same batch) as active.
+void elect_leaderless_into(const MetadataImage& image, std::optional<NodeId> extra,
+                           std::vector<MetadataRecord>& out) {
+    auto acceptable = [&image, extra](NodeId r) { return (extra && r == *extra) || image.is_active(r); };
+    for (const TopicPartition& tp : image.leaderless_partitions()) {
+        const TopicState& t = *image.topic(tp.topic_id);
+        PartitionChangeBuilder builder(tp.topic_id, tp.partition, t.partitions.at(tp.partition), acceptable);
+        builder.set_election(election_for(image, t));
+        if (auto r = builder.build()) out.push_back(*r);
+    }
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------- registration
+
+Result<ControllerResult<BrokerEpoch>> register_broker(const MetadataImage& image, const RegistrationInput& in,
+                                                      BrokerEpoch new_epoch, bool has_live_session,
+                                                      const ControllerConfig& config) {
+    if (in.cluster_id != config.cluster_id) {
+        return Error{Errc::inconsistent_cluster_id,
+                     "expected cluster id " + config.cluster_id + ", got " + in.cluster_id};
+    }
+    if (in.broker_id.value() < 0) return Error{Errc::invalid_request, "negative broker id"};
+    const BrokerRegistration* old = image.broker(in.broker_id);
+    if (old != nullptr && has_live_session && old->incarnation_id != in.incarnation_id) {
+        return Error{Errc::duplicate_broker_registration,
+                     "another incarnation of broker " + n(in.broker_id) + " has a live session"};
+    }
+    KEEL_ASSERT(old == nullptr || new_epoch > old->epoch);
+    ControllerResult<BrokerEpoch> out{{}, new_epoch};
+    if (old != nullptr) remove_from_isrs(image, in.broker_id, out.records);
+    RegisterBrokerRecord r;
+    r.broker_id = in.broker_id;
+    r.incarnation_id = in.incarnation_id;
+    r.broker_epoch = new_epoch;
+    r.endpoints = in.listeners;
+    r.features = in.features;
+    r.rack = in.rack;
+    r.fenced = true;
+    out.records.push_back(std::move(r));
+    return out;
+}
+
+// ------------------------------------------------------------------------ heartbeat
+
+std::vector<MetadataRecord> fence_broker(const MetadataImage& image, NodeId b) {
+    const BrokerRegistration* reg = image.broker(b);
+    KEEL_ASSERT(reg != nullptr && !reg->fenced);
+    std::vector<MetadataRecord> out;
+    remove_from_isrs(image, b, out);
+    out.push_back(FenceBrokerRecord{b, reg->epoch});
+    return out;
+}
+
+std::vector<MetadataRecord> elect_leaderless(const MetadataImage& image) {
+    std::vector<MetadataRecord> out;
+    elect_leaderless_into(image, std::nullopt, out);
+    return out;
+}
+
+Result<ControllerResult<HeartbeatReply>> broker_heartbeat(const MetadataImage& image, const HeartbeatInput& in) {
+    const BrokerRegistration* b = image.broker(in.broker_id);
+    if (b == nullptr) return Error{Errc::broker_not_registered, "broker " + n(in.broker_id) + " is not registered"};
+    if (b->epoch != in.broker_epoch) {
+        return Error{Errc::stale_broker_epoch, "broker " + n(in.broker_id) + " has epoch " +
+                                                   std::to_string(b->epoch.value()) + ", not " +
+                                                   std::to_string(in.broker_epoch.value())};
+    }
+    ControllerResult<HeartbeatReply> out;
+    // Caught up: the broker has applied its own registration record.
+    out.reply.is_caught_up = in.current_metadata_offset.value() >= b->epoch.value();
+    out.reply.is_fenced = b->fenced;
+    if (b->fenced) {
+        if (in.want_shut_down) {
+            out.reply.should_shut_down = true;
+        } else if (!in.want_fence && out.reply.is_caught_up && !b->in_controlled_shutdown) {
+            out.records.push_back(UnfenceBrokerRecord{b->id, b->epoch});
+            elect_leaderless_into(image, b->id, out.records);
+            out.reply.is_fenced = false;
+        }
+        return out;
+    }
+    if (b->in_controlled_shutdown) {
+        if (in.want_shut_down || in.want_fence) {
+            out.records = fence_broker(image, b->id);
+            out.reply.is_fenced = true;
+            out.reply.should_shut_down = in.want_shut_down;
+        }
+        return out;
+    }
+    if (in.want_shut_down) {
+        remove_from_isrs(image, b->id, out.records);
+        BrokerRegistrationChangeRecord r;
+        r.broker_id = b->id;
+        r.broker_epoch = b->epoch;
+        r.in_controlled_shutdown = 1;
+        out.records.push_back(r);
+    } else if (in.want_fence) {
+        out.records = fence_broker(image, b->id);
+        out.reply.is_fenced = true;
+    }
+    return out;
+}
+
+// -------------------------------------------------------------------- create topics
+
+std::vector<std::vector<NodeId>> place_replicas(const std::vector<NodeId>& brokers, int32_t partitions,
+                                                int16_t replication_factor, size_t start, size_t shift) {
+    size_t count = brokers.size();
+    auto rf = static_cast<size_t>(replication_factor);
+    KEEL_ASSERT(rf >= 1 && rf <= count);
+    std::vector<std::vector<NodeId>> out;
+    for (int32_t p = 0; p < partitions; p++) {
+        auto pi = static_cast<size_t>(p);
+        if (p > 0 && pi % count == 0) shift++;
+        size_t first = (pi + start) % count;
+        std::vector<NodeId> replicas{brokers[first]};
+        for (size_t j = 0; j + 1 < rf; j++) {
+            // The followers sit at a shift in [1, count-1] from the first replica, so no
+            // broker appears twice; the shift moves every `count` partitions.
+            size_t offset = 1 + (shift + j) % (count - 1);
+            replicas.push_back(brokers[(first + offset) % count]);
+        }
+        out.push_back(std::move(replicas));
+    }
+    return out;
+}
+
+Status validate_topic_name(const std::string& name) {
+    if (name.empty()) return Status(Errc::invalid_topic, "topic name is empty");
+    if (name == "." || name == "..") return Status(Errc::invalid_topic, "topic name cannot be '.' or '..'");
+    if (name.size() > 249) return Status(Errc::invalid_topic, "topic name is longer than 249 characters");
+    for (char c : name) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-';
+        if (!ok) return Status(Errc::invalid_topic, "topic name " + name + " has a character outside [a-zA-Z0-9._-]");
+    }
+    return ok_status();
+}
+
+namespace {
+
+bool is_integer(const std::string& v, int64_t min) {
+    if (v.empty() || v.size() > 19) return false;
+    size_t i = v[0] == '-' ? 1 : 0;
+    if (i == v.size()) return false;
+    for (size_t k = i; k < v.size(); k++) {
+        if (v[k] < '0' || v[k] > '9') return false;
+    }
+    return std::stoll(v) >= min;
+}
+
+bool one_of(const std::string& v, std::initializer_list<const char*> options) {
+    for (const char* o : options) {
+        if (v == o) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+Status validate_topic_config(const std::string& name, const std::optional<std::string>& value) {
+    if (!value) return Status(Errc::invalid_config, "config " + name + " has a null value");
+    const std::string& v = *value;
+    bool ok = true;
+    if (name == unclean_leader_election_config) {
+        ok = one_of(v, {"true", "false"});
+    } else if (name == "min.insync.replicas") {
+        ok = is_integer(v, 1);
+    } else if (name == "cleanup.policy") {
+        ok = one_of(v, {"delete", "compact", "compact,delete", "delete,compact"});
+    } else if (name == "compression.type") {
+        ok = one_of(v, {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"});
+    } else if (name == "message.timestamp.type") {
+        ok = one_of(v, {"CreateTime", "LogAppendTime"});
+    } else if (one_of(name, {"retention.ms", "retention.bytes"})) {
+        ok = is_integer(v, -1);
+    } else if (one_of(name, {"segment.bytes", "segment.ms", "max.message.bytes", "min.compaction.lag.ms",
+                             "max.compaction.lag.ms", "delete.retention.ms", "flush.ms", "flush.messages",
+                             "segment.index.bytes", "file.delete.delay.ms"})) {
+        ok = is_integer(v, 0);
+    } else {
+        return Status(Errc::invalid_config, "unknown topic config " + name);
+    }
+    if (!ok) return Status(Errc::invalid_config, "invalid value " + v + " for config " + name);
+    return ok_status();
+}
+
+namespace {
+
+struct TopicPlan {
+    std::vector<std::vector<NodeId>> replicas;
+    int16_t replication_factor = 0;
+};
+
+Result<TopicPlan> plan_manual(const MetadataImage& image, const CreatableTopic& t) {
+    if (t.num_partitions != -1 || t.replication_factor != -1) {
+        return Error{Errc::invalid_request, "both a replica assignment and a partition count or "
+                                            "replication factor were given"};
+    }
+    TopicPlan plan;
+    int32_t expected = 0;
+    for (const auto& [index, replicas] : t.assignments) {
+        if (index != expected++) {
+            return Error{Errc::invalid_replica_assignment, "partitions must be numbered 0..n-1 without gaps"};
+        }
+        std::set<NodeId> seen(replicas.begin(), replicas.end());
+        if (replicas.empty() || seen.size() != replicas.size()) {
+            return Error{Errc::invalid_replica_assignment,
+                         "partition " + std::to_string(index) + " has no replicas or a duplicate"};
+        }
+        bool any_active = false;
+        for (NodeId r : replicas) {
+            if (image.broker(r) == nullptr) {
+                return Error{Errc::invalid_replica_assignment, "broker " + n(r) + " is not registered"};
+            }
+            any_active = any_active || image.is_active(r);
+        }
+        if (!any_active) {
+            return Error{Errc::invalid_replica_assignment, "every replica of partition " + std::to_string(index) +
+                                                               " is fenced or shutting down"};
+        }
+        plan.replicas.push_back(replicas);
+    }
+    plan.replication_factor = static_cast<int16_t>(plan.replicas[0].size());
+    return plan;
+}
+
+Result<TopicPlan> plan_topic(const MetadataImage& image, const CreatableTopic& t, const ControllerConfig& config,
+                             env::Random& random) {
+    if (!t.assignments.empty()) return plan_manual(image, t);
+    int32_t partitions = t.num_partitions == -1 ? config.default_num_partitions : t.num_partitions;
+    int16_t rf = t.replication_factor == -1 ? config.default_replication_factor : t.replication_factor;
+    if (partitions < 1 || partitions > config.partitions_per_request_max) {
+        return Error{Errc::invalid_partitions, "number of partitions must be in [1, " +
+                                                   std::to_string(config.partitions_per_request_max) + "], not " +
+                                                   std::to_string(partitions)};
+    }
+    if (rf < 1) return Error{Errc::invalid_replication_factor, "replication factor must be at least 1"};
+    std::vector<NodeId> usable;
+    for (const auto& [id, b] : image.brokers()) {
+        if (b.active()) usable.push_back(id);
+    }
+    if (static_cast<size_t>(rf) > usable.size()) {
+        return Error{Errc::invalid_replication_factor,
+                     "replication factor " + std::to_string(rf) + " is larger than the " +
+                         std::to_string(usable.size()) + " unfenced broker(s)"};
+    }
+    size_t start = random.uniform(0, usable.size() - 1);
+    size_t shift = random.uniform(0, usable.size() - 1);
+    return TopicPlan{place_replicas(usable, partitions, rf, start, shift), rf};
+}
+
+Status validate_configs(const CreatableTopic& t) {
+    std::set<std::string> names;
+    for (const auto& [name, value] : t.configs) {
+        if (!names.insert(name).second) return Status(Errc::invalid_config, "config " + name + " given twice");
+        KEEL_TRY(validate_topic_config(name, value));
+    }
+    return ok_status();
+}
+
+void append_topic_records(const MetadataImage& image, const CreatableTopic& t, const Uuid& id,
+                          const TopicPlan& plan, std::vector<MetadataRecord>& out) {
+    out.push_back(TopicRecord{t.name, id});
+    for (const auto& [name, value] : t.configs) {
+        out.push_back(ConfigRecord{config_resource_topic, t.name, name, value});
+    }
+    for (size_t p = 0; p < plan.replicas.size(); p++) {
+        PartitionRecord r;
+        r.partition_id = PartitionIndex(static_cast<int32_t>(p));
+        r.topic_id = id;
+        r.replicas = plan.replicas[p];
+        for (NodeId b : r.replicas) {
+            if (image.is_active(b)) r.isr.push_back(b);
+        }
+        r.leader = r.isr.front();
+        r.leader_epoch = LeaderEpoch(0);
+        r.partition_epoch = PartitionEpoch(0);
+        out.push_back(std::move(r));
+    }
+}
+
+}  // namespace
+
+ControllerResult<std::vector<CreatableTopicResult>> create_topics(const MetadataImage& image,
+                                                                  const std::vector<CreatableTopic>& topics,
+                                                                  bool validate_only, const ControllerConfig& config,
+                                                                  env::Random& random) {
+    ControllerResult<std::vector<CreatableTopicResult>> out;
+    std::map<std::string, int> occurrences;
+    for (const auto& t : topics) occurrences[t.name]++;
+    std::set<Uuid> new_ids;
+    int64_t partitions_total = 0;
+    for (const auto& t : topics) {
+        CreatableTopicResult r{t.name, ok_status(), {}, -1, -1};
+        auto done = [&](Status s) {
+            r.status = std::move(s);
+            out.reply.push_back(r);
+        };
+        if (Status s = validate_topic_name(t.name); !s.ok()) { done(s); continue; }
+        if (occurrences[t.name] > 1) { done(Status(Errc::invalid_request, "topic " + t.name + " appears twice")); continue; }
+        if (image.topic_by_name(t.name) != nullptr) {
+            done(Status(Errc::topic_already_exists, "topic " + t.name + " already exists"));
+            continue;
+        }
+        if (Status s = validate_configs(t); !s.ok()) { done(s); continue; }
+        auto plan = plan_topic(image, t, config, random);
+        if (!plan.ok()) { done(plan.error()); continue; }
+        partitions_total += static_cast<int64_t>(plan->replicas.size());
+        if (partitions_total > config.partitions_per_request_max) {
+            done(Status(Errc::invalid_partitions, "the request creates more than " +
+                                                      std::to_string(config.partitions_per_request_max) + " partitions"));
+            continue;
+        }
+        Uuid id = random_uuid(random);
+        while (image.topic(id) != nullptr || new_ids.count(id) != 0) id = random_uuid(random);
+        new_ids.insert(id);
+        r.topic_id = id;
+        r.num_partitions = static_cast<int32_t>(plan->replicas.size());
+        r.replication_factor = plan->replication_factor;
+        if (!validate_only) append_topic_records(image, t, id, *plan, out.records);
+        done(ok_status());
+    }
+    return out;
+}
+
+// ------------------------------------------------------------------ alter partition
+
+namespace {
+
+using PartitionResult = AlterPartitionResult::Partition;
+
+Status validate_alter(const MetadataImage& image, NodeId requester, const PartitionState& p,
+                      const AlterPartitionInput::Partition& in) {
+    // Newer epochs than ours: this controller is behind; the leader should find the new one.
+    if (in.leader_epoch > p.leader_epoch || in.partition_epoch > p.partition_epoch) {
+        return Status(Errc::not_controller, "the request carries newer epochs than this controller knows");
+    }
+    if (in.leader_epoch < p.leader_epoch) {
+        return Status(Errc::fenced_leader_epoch, "leader epoch " + std::to_string(in.leader_epoch.value()) +
+                                                     " is older than " + std::to_string(p.leader_epoch.value()));
+    }
+    if (requester != p.leader) return Status(Errc::invalid_request, "broker " + n(requester) + " is not the leader");
+    if (in.partition_epoch < p.partition_epoch) {
+        return Status(Errc::invalid_partition_epoch, "partition epoch " + std::to_string(in.partition_epoch.value()) +
+                                                         " is older than " +
+                                                         std::to_string(p.partition_epoch.value()));
+    }
+    std::set<NodeId> seen;
+    for (const IsrMember& m : in.new_isr) {
+        if (!seen.insert(m.broker_id).second || !p.is_replica(m.broker_id)) {
+            return Status(Errc::invalid_request, "the new ISR has a duplicate or a non-replica " + n(m.broker_id));
+        }
+    }
+    if (seen.count(p.leader) == 0) return Status(Errc::invalid_request, "the new ISR does not contain the leader");
+    if (in.leader_recovery_state != leader_recovered && in.leader_recovery_state != leader_recovering) {
+        return Status(Errc::invalid_request, "unknown leader recovery state");
+    }
+    if (in.leader_recovery_state == leader_recovering && in.new_isr.size() > 1) {
+        return Status(Errc::invalid_request, "a recovering leader cannot have other ISR members");
+    }
+    if (p.leader_recovery_state == leader_recovered && in.leader_recovery_state == leader_recovering) {
+        return Status(Errc::invalid_request, "a recovered leader cannot become recovering");
+    }
+    // KIP-903: only active brokers of the current incarnation may be in an ISR.
+    for (const IsrMember& m : in.new_isr) {
+        const BrokerRegistration* b = image.broker(m.broker_id);
+        if (b == nullptr || !b->active() || (m.broker_epoch.value() != -1 && m.broker_epoch != b->epoch)) {
+            return Status(Errc::ineligible_replica, "broker " + n(m.broker_id) +
+                                                        " is not registered, fenced, shutting down, or of "
+                                                        "another incarnation");
+        }
+    }
+    return ok_status();
+}
+
+PartitionResult alter_one(const MetadataImage& image, NodeId requester, const Uuid& topic_id,
+                          const PartitionState& p, const AlterPartitionInput::Partition& in,
+                          std::vector<MetadataRecord>& records) {
+    PartitionResult r;
+    r.partition = in.partition;
+    r.status = validate_alter(image, requester, p, in);
+    if (!r.status.ok()) return r;
+    std::vector<NodeId> isr;
+    for (const IsrMember& m : in.new_isr) isr.push_back(m.broker_id);
+    PartitionChangeBuilder builder(topic_id, in.partition, p, [&image](NodeId b) { return image.is_active(b); });
+    builder.set_target_isr(isr).set_target_leader_recovery_state(in.leader_recovery_state);
+    PartitionState next = p;
+    if (auto change = builder.build()) {
+        next = merge(p, *change);
+        records.push_back(*change);
+    }
+    r.leader = next.leader;
+    r.leader_epoch = next.leader_epoch;
+    r.isr = next.isr;
+    r.leader_recovery_state = next.leader_recovery_state;
+    r.partition_epoch = next.partition_epoch;
+    return r;
+}
+
+}  // namespace
+
+Result<ControllerResult<AlterPartitionResult>> alter_partition(const MetadataImage& image,
+                                                               const AlterPartitionInput& in) {
+    const BrokerRegistration* b = image.broker(in.broker_id);
+    if (b == nullptr || b->epoch != in.broker_epoch) {
+        return Error{Errc::stale_broker_epoch, "broker " + n(in.broker_id) + " epoch " +
+                                                   std::to_string(in.broker_epoch.value()) + " is not current"};
+    }
+    ControllerResult<AlterPartitionResult> out;
+    std::set<TopicPartition> seen;
+    for (const auto& t : in.topics) {
+        AlterPartitionResult::Topic rt{t.topic_id, {}};
+        const TopicState* topic = image.topic(t.topic_id);
+        for (const auto& p : t.partitions) {
+            PartitionResult r;
+            r.partition = p.partition;
+            const PartitionState* state = topic ? image.partition(t.topic_id, p.partition) : nullptr;
+            if (topic == nullptr) {
+                r.status = Status(Errc::unknown_topic_id, "unknown topic id " + uuid_to_string(t.topic_id));
+            } else if (state == nullptr) {
+                r.status = Status(Errc::unknown_topic_or_partition, "unknown partition");
+            } else if (!seen.insert(TopicPartition{t.topic_id, p.partition}).second) {
+                r.status = Status(Errc::invalid_request, "the partition appears twice in the request");
+            } else {
+                r = alter_one(image, in.broker_id, t.topic_id, *state, p, out.records);
+            }
+            rt.partitions.push_back(std::move(r));
+        }
+        out.reply.topics.push_back(std::move(rt));
+    }
+    return out;
+}
+
+}  // namespace keel::controller

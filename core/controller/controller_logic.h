@@ -1,0 +1,210 @@
+// The controller's decisions, as pure functions: given the metadata image (and, where
+// noted, the controller's soft state or a Random), which records to write and what to
+// answer once they are committed. Nothing here does I/O or reads a clock; the
+// ControllerService runs these on the active controller, proposes the records as one
+// atomic batch through Raft, and answers after commit.
+//
+// The records of one result are written in an order that keeps every image invariant
+// true after each record (metadata_image.h): ISR and leadership changes that take a broker
+// out come before the record that fences it (or shuts it down, or re-registers it fenced);
+// the record that unfences a broker comes before the elections it enables.
+//
+// Broker epochs: Kafka makes a broker's epoch the offset of its RegisterBrokerRecord, so
+// epochs are unique and increase with every registration, and "caught up" means the
+// broker has applied its own registration (current metadata offset >= broker epoch). Keel
+// does the same: register_broker takes the offset the batch will get (`new_epoch`).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/base/result.h"
+#include "core/base/types.h"
+#include "core/controller/metadata_image.h"
+#include "core/controller/metadata_records.h"
+#include "core/env/random.h"
+
+namespace keel::controller {
+
+// Tunables. Defaults are Kafka's where Kafka has one.
+struct ControllerConfig {
+    std::string cluster_id = "keel-cluster";
+    Duration session_timeout = ms(9000);        // broker.session.timeout.ms
+    Duration heartbeat_interval = ms(2000);     // broker.heartbeat.interval.ms (brokers)
+    int32_t default_num_partitions = 1;         // num.partitions (CreateTopics with -1)
+    int16_t default_replication_factor = 1;     // default.replication.factor
+    int32_t partitions_per_request_max = 10'000;
+    size_t topics_per_request_max = 1'000;
+};
+
+// What a command writes and answers. `records` are one atomic batch (empty: nothing to
+// write, answer at once).
+template <typename Reply>
+struct ControllerResult {
+    std::vector<MetadataRecord> records;
+    Reply reply;
+};
+
+// ---------------------------------------------------------------- broker registration
+
+struct RegistrationInput {
+    NodeId broker_id{-1};
+    std::string cluster_id;
+    Uuid incarnation_id;
+    std::vector<BrokerEndpoint> listeners;
+    std::vector<BrokerFeature> features;
+    std::optional<std::string> rack;
+};
+
+// A broker (re)registers. The new registration is fenced; if an older one of the same id
+// still leads or sits in ISRs, those partitions are changed first (it is not acceptable as
+// a leader any more). Requires new_epoch > the old registration's epoch.
+// Errors: inconsistent_cluster_id; invalid_request (negative id);
+// duplicate_broker_registration (another incarnation of this id has a live session).
+Result<ControllerResult<BrokerEpoch>> register_broker(const MetadataImage& image, const RegistrationInput& in,
+                                                      BrokerEpoch new_epoch, bool has_live_session,
+                                                      const ControllerConfig& config);
+
+// -------------------------------------------------------------------- broker heartbeat
+
+struct HeartbeatInput {
+    NodeId broker_id{-1};
+    BrokerEpoch broker_epoch{-1};
+    Offset current_metadata_offset{-1};  // the last metadata offset the broker applied
+    bool want_fence = false;
+    bool want_shut_down = false;
+};
+
+struct HeartbeatReply {
+    bool is_caught_up = false;
+    bool is_fenced = true;
+    bool should_shut_down = false;
+    bool operator==(const HeartbeatReply&) const = default;
+};
+
+// A heartbeat (the caller has refreshed the broker's session). Transitions:
+//   fenced, caught up (offset >= epoch), not wanting fence  → unfenced; leaderless
+//       partitions it can lead get elections
+//   unfenced, want_fence                                    → fenced (as on session expiry)
+//   active, want_shut_down                                  → controlled shutdown: it leaves
+//       every ISR (but the last-standing ones) and leads nothing
+//   in controlled shutdown (its moves committed), want_shut_down → fenced; should_shut_down
+//   fenced, want_shut_down                                  → should_shut_down
+// Kafka also waits for the broker to apply the controlled-shutdown records before answering
+// should_shut_down; here the previous heartbeat's answer came only after they committed,
+// one heartbeat interval earlier.
+// Errors: broker_not_registered, stale_broker_epoch.
+Result<ControllerResult<HeartbeatReply>> broker_heartbeat(const MetadataImage& image, const HeartbeatInput& in);
+
+// The records that fence broker `b` (session expired or asked to be fenced): it leaves
+// every ISR (but the last-standing ones), partitions it led elect new leaders, then
+// FenceBrokerRecord. Requires `b` registered and unfenced.
+std::vector<MetadataRecord> fence_broker(const MetadataImage& image, NodeId b);
+
+// Elections for every leaderless partition that could get a leader now (an ISR member is
+// back, or unclean election was enabled). Kafka runs this on unfence and periodically.
+std::vector<MetadataRecord> elect_leaderless(const MetadataImage& image);
+
+// ----------------------------------------------------------------------- create topics
+
+struct CreatableTopic {
+    std::string name;
+    int32_t num_partitions = -1;     // -1: ControllerConfig default (or the assignment's)
+    int16_t replication_factor = -1; // -1: ControllerConfig default (or the assignment's)
+    std::map<int32_t, std::vector<NodeId>> assignments;  // manual: partition -> replicas
+    std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+};
+
+struct CreatableTopicResult {
+    std::string name;
+    Status status;  // ok, or why this topic was not created
+    Uuid topic_id;
+    int32_t num_partitions = -1;
+    int16_t replication_factor = -1;
+};
+
+// Creates topics. Each topic succeeds or fails on its own; the successful ones are written
+// as one batch: TopicRecord, its ConfigRecords, its PartitionRecords (ISR = the active
+// replicas, leader = the first of them in replica order, epochs 0). Automatic placement
+// spreads replicas and leaders evenly over the active brokers (sorted by id), Kafka's
+// rack-unaware round robin: partition p's first replica is broker (p + start) mod n, the
+// others follow at a shift that grows every n partitions; `start` and the shift are drawn
+// from `random`, as Kafka draws them. Topic ids come from `random` too.
+// Per-topic errors: invalid_topic (illegal name), invalid_request (duplicated in the
+// request; assignments together with a count), topic_already_exists, invalid_partitions,
+// invalid_replication_factor (< 1 or more than the active brokers),
+// invalid_replica_assignment, invalid_config. validate_only: answer, write nothing.
+ControllerResult<std::vector<CreatableTopicResult>> create_topics(const MetadataImage& image,
+                                                                  const std::vector<CreatableTopic>& topics,
+                                                                  bool validate_only, const ControllerConfig& config,
+                                                                  env::Random& random);
+
+// The placement alone: replicas for `partitions` partitions over `brokers` (which must
+// hold at least `replication_factor` ids), Kafka's round robin from `start` and `shift`.
+std::vector<std::vector<NodeId>> place_replicas(const std::vector<NodeId>& brokers, int32_t partitions,
+                                                int16_t replication_factor, size_t start, size_t shift);
+
+// Kafka's topic-name rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
+Status validate_topic_name(const std::string& name);
+// Known topic configs and their value syntax. Errors: invalid_config.
+Status validate_topic_config(const std::string& name, const std::optional<std::string>& value);
+
+// ---------------------------------------------------------------------- alter partition
+
+struct IsrMember {
+    NodeId broker_id{-1};
+    BrokerEpoch broker_epoch{-1};  // -1: do not check (AlterPartition < v3)
+};
+
+struct AlterPartitionInput {
+    struct Partition {
+        PartitionIndex partition{0};
+        LeaderEpoch leader_epoch{0};
+        std::vector<IsrMember> new_isr;
+        int8_t leader_recovery_state = leader_recovered;
+        PartitionEpoch partition_epoch{0};
+    };
+    struct Topic {
+        Uuid topic_id;
+        std::vector<Partition> partitions;
+    };
+    NodeId broker_id{-1};
+    BrokerEpoch broker_epoch{-1};
+    std::vector<Topic> topics;
+};
+
+struct AlterPartitionResult {
+    struct Partition {
+        PartitionIndex partition{0};
+        Status status;
+        // The partition's state once the change is applied (on success).
+        NodeId leader{no_leader};
+        LeaderEpoch leader_epoch{-1};
+        std::vector<NodeId> isr;
+        int8_t leader_recovery_state = leader_recovered;
+        PartitionEpoch partition_epoch{-1};
+    };
+    struct Topic {
+        Uuid topic_id;
+        std::vector<Partition> partitions;
+    };
+    std::vector<Topic> topics;
+};
+
+// A partition leader proposes a new ISR (KIP-497, KIP-841, KIP-903). Accepted only from
+// the current leader at the current leader epoch and partition epoch; the new ISR must be
+// replicas, contain the leader, and hold only active brokers whose epochs match.
+// Whole-request error: stale_broker_epoch (unknown broker or epoch mismatch). Per
+// partition: unknown_topic_id, unknown_topic_or_partition, not_controller (the request has
+// newer epochs than this image: this controller is behind), fenced_leader_epoch (older
+// leader epoch), invalid_request (not the leader; bad ISR; ISR without the leader; bad
+// recovery state), invalid_partition_epoch (INVALID_UPDATE_VERSION: older partition
+// epoch), ineligible_replica (a fenced, shutting-down, unknown or stale-epoch member).
+Result<ControllerResult<AlterPartitionResult>> alter_partition(const MetadataImage& image,
+                                                               const AlterPartitionInput& in);
+
+}  // namespace keel::controller
