@@ -43,6 +43,11 @@ struct RaftConfig {
     size_t apply_entries_max = 1'024;          // committed entries per Ready
     size_t observers_max = 1'024;              // observers the leader tracks progress for
     size_t outstanding_requests_max = 4'096;   // requests awaiting a response
+
+    // Test only, planted bug (property_tests/negative/raft_figure8.cc): the leader commits
+    // entries of earlier epochs by counting replicas, before its own epoch's first entry
+    // is on a majority (Raft's figure 8). Never set outside that test.
+    bool bug_commit_by_counting_older_epochs = false;
 };
 
 // Persisted before anything that depends on it is sent (Kafka's quorum-state file).

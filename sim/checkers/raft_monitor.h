@@ -72,6 +72,8 @@ public:
     std::optional<Instant> first_commit_after_epoch(QuorumEpoch epoch) const;
     std::optional<Instant> first_data_commit_after_epoch(QuorumEpoch epoch) const;
     Offset applied_end(NodeId node) const;  // next offset the node's state machine expects
+    // Every durable vote seen: (voter, epoch) → candidate.
+    const std::map<std::pair<NodeId, QuorumEpoch>, NodeId>& votes() const { return votes_; }
 
 private:
     struct Slot {
