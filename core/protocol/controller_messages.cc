@@ -1,0 +1,352 @@
+#include "core/protocol/controller_messages.h"
+
+namespace keel::protocol {
+namespace {
+
+void write_error(Writer& w, ErrorCode e) { w.i16(static_cast<int16_t>(e)); }
+ErrorCode read_error(Reader& r) { return static_cast<ErrorCode>(r.i16()); }
+
+void write_ids(Writer& w, const std::vector<NodeId>& ids) {
+    w.array(ids, [&](NodeId n) { w.i32(n.value()); });
+}
+void read_ids(Reader& r, std::vector<NodeId>& ids) {
+    r.array(ids, [&](NodeId& n) { n = NodeId(r.i32()); });
+}
+void write_uuids(Writer& w, const std::vector<Uuid>& ids) {
+    w.array(ids, [&](const Uuid& u) { w.uuid(u); });
+}
+void read_uuids(Reader& r, std::vector<Uuid>& ids) {
+    r.array(ids, [&](Uuid& u) { u = r.uuid(); });
+}
+
+}  // namespace
+
+// --------------------------------------------------------------- BrokerRegistration
+
+void BrokerRegistrationRequest::encode(Writer& w, int16_t version) const {
+    w.i32(broker_id.value());
+    w.str(cluster_id);
+    w.uuid(incarnation_id);
+    w.array(listeners, [&](const Listener& l) {
+        w.str(l.name);
+        w.str(l.host);
+        w.u16(l.port);
+        w.i16(l.security_protocol);
+        w.empty_tagged_fields();
+    });
+    w.array(features, [&](const Feature& f) {
+        w.str(f.name);
+        w.i16(f.min_supported_version);
+        w.i16(f.max_supported_version);
+        w.empty_tagged_fields();
+    });
+    w.nullable_str(rack);
+    if (version >= 1) w.boolean(is_migrating_zk_broker);
+    if (version >= 2) write_uuids(w, log_dirs);
+    if (version >= 3) w.i64(previous_broker_epoch);
+    w.empty_tagged_fields();
+}
+
+BrokerRegistrationRequest BrokerRegistrationRequest::decode(Reader& r, int16_t version) {
+    BrokerRegistrationRequest m;
+    m.broker_id = NodeId(r.i32());
+    m.cluster_id = r.str();
+    m.incarnation_id = r.uuid();
+    r.array(m.listeners, [&](Listener& l) {
+        l.name = r.str();
+        l.host = r.str();
+        l.port = r.u16();
+        l.security_protocol = r.i16();
+        r.skip_tagged_fields();
+    });
+    r.array(m.features, [&](Feature& f) {
+        f.name = r.str();
+        f.min_supported_version = r.i16();
+        f.max_supported_version = r.i16();
+        r.skip_tagged_fields();
+    });
+    m.rack = r.nullable_str();
+    if (version >= 1) m.is_migrating_zk_broker = r.boolean();
+    if (version >= 2) read_uuids(r, m.log_dirs);
+    if (version >= 3) m.previous_broker_epoch = r.i64();
+    r.skip_tagged_fields();
+    return m;
+}
+
+void BrokerRegistrationResponse::encode(Writer& w, int16_t) const {
+    w.i32(throttle_time_ms);
+    write_error(w, error_code);
+    w.i64(broker_epoch);
+    w.empty_tagged_fields();
+}
+
+BrokerRegistrationResponse BrokerRegistrationResponse::decode(Reader& r, int16_t) {
+    BrokerRegistrationResponse m;
+    m.throttle_time_ms = r.i32();
+    m.error_code = read_error(r);
+    m.broker_epoch = r.i64();
+    r.skip_tagged_fields();
+    return m;
+}
+
+// ------------------------------------------------------------------ BrokerHeartbeat
+
+void BrokerHeartbeatRequest::encode(Writer& w, int16_t version) const {
+    w.i32(broker_id.value());
+    w.i64(broker_epoch);
+    w.i64(current_metadata_offset);
+    w.boolean(want_fence);
+    w.boolean(want_shut_down);
+    std::vector<Writer::TaggedField> tags;
+    if (version >= 1 && !offline_log_dirs.empty()) {
+        tags.push_back(tagged(0, [&](Writer& t) { write_uuids(t, offline_log_dirs); }));
+    }
+    w.tagged_fields(tags);
+}
+
+BrokerHeartbeatRequest BrokerHeartbeatRequest::decode(Reader& r, int16_t version) {
+    BrokerHeartbeatRequest m;
+    m.broker_id = NodeId(r.i32());
+    m.broker_epoch = r.i64();
+    m.current_metadata_offset = r.i64();
+    m.want_fence = r.boolean();
+    m.want_shut_down = r.boolean();
+    r.tagged_fields([&](uint32_t tag, Reader& t) {
+        if (tag != 0 || version < 1) return false;
+        read_uuids(t, m.offline_log_dirs);
+        return true;
+    });
+    return m;
+}
+
+void BrokerHeartbeatResponse::encode(Writer& w, int16_t) const {
+    w.i32(throttle_time_ms);
+    write_error(w, error_code);
+    w.boolean(is_caught_up);
+    w.boolean(is_fenced);
+    w.boolean(should_shut_down);
+    w.empty_tagged_fields();
+}
+
+BrokerHeartbeatResponse BrokerHeartbeatResponse::decode(Reader& r, int16_t) {
+    BrokerHeartbeatResponse m;
+    m.throttle_time_ms = r.i32();
+    m.error_code = read_error(r);
+    m.is_caught_up = r.boolean();
+    m.is_fenced = r.boolean();
+    m.should_shut_down = r.boolean();
+    r.skip_tagged_fields();
+    return m;
+}
+
+// ------------------------------------------------------------------- AlterPartition
+
+void AlterPartitionRequest::encode(Writer& w, int16_t version) const {
+    w.i32(broker_id.value());
+    w.i64(broker_epoch);
+    w.array(topics, [&](const TopicData& t) {
+        if (version <= 1) w.str(t.topic_name);
+        if (version >= 2) w.uuid(t.topic_id);
+        w.array(t.partitions, [&](const PartitionData& p) {
+            w.i32(p.partition_index);
+            w.i32(p.leader_epoch);
+            if (version <= 2) write_ids(w, p.new_isr);
+            if (version >= 3) {
+                w.array(p.new_isr_with_epochs, [&](const BrokerState& b) {
+                    w.i32(b.broker_id.value());
+                    w.i64(b.broker_epoch);
+                    w.empty_tagged_fields();
+                });
+            }
+            if (version >= 1) w.i8(p.leader_recovery_state);
+            w.i32(p.partition_epoch);
+            w.empty_tagged_fields();
+        });
+        w.empty_tagged_fields();
+    });
+    w.empty_tagged_fields();
+}
+
+AlterPartitionRequest AlterPartitionRequest::decode(Reader& r, int16_t version) {
+    AlterPartitionRequest m;
+    m.broker_id = NodeId(r.i32());
+    m.broker_epoch = r.i64();
+    r.array(m.topics, [&](TopicData& t) {
+        if (version <= 1) t.topic_name = r.str();
+        if (version >= 2) t.topic_id = r.uuid();
+        r.array(t.partitions, [&](PartitionData& p) {
+            p.partition_index = r.i32();
+            p.leader_epoch = r.i32();
+            if (version <= 2) read_ids(r, p.new_isr);
+            if (version >= 3) {
+                r.array(p.new_isr_with_epochs, [&](BrokerState& b) {
+                    b.broker_id = NodeId(r.i32());
+                    b.broker_epoch = r.i64();
+                    r.skip_tagged_fields();
+                });
+            }
+            if (version >= 1) p.leader_recovery_state = r.i8();
+            p.partition_epoch = r.i32();
+            r.skip_tagged_fields();
+        });
+        r.skip_tagged_fields();
+    });
+    r.skip_tagged_fields();
+    return m;
+}
+
+void AlterPartitionResponse::encode(Writer& w, int16_t version) const {
+    w.i32(throttle_time_ms);
+    write_error(w, error_code);
+    w.array(topics, [&](const TopicData& t) {
+        if (version <= 1) w.str(t.topic_name);
+        if (version >= 2) w.uuid(t.topic_id);
+        w.array(t.partitions, [&](const PartitionData& p) {
+            w.i32(p.partition_index);
+            write_error(w, p.error_code);
+            w.i32(p.leader_id.value());
+            w.i32(p.leader_epoch);
+            write_ids(w, p.isr);
+            if (version >= 1) w.i8(p.leader_recovery_state);
+            w.i32(p.partition_epoch);
+            w.empty_tagged_fields();
+        });
+        w.empty_tagged_fields();
+    });
+    w.empty_tagged_fields();
+}
+
+AlterPartitionResponse AlterPartitionResponse::decode(Reader& r, int16_t version) {
+    AlterPartitionResponse m;
+    m.throttle_time_ms = r.i32();
+    m.error_code = read_error(r);
+    r.array(m.topics, [&](TopicData& t) {
+        if (version <= 1) t.topic_name = r.str();
+        if (version >= 2) t.topic_id = r.uuid();
+        r.array(t.partitions, [&](PartitionData& p) {
+            p.partition_index = r.i32();
+            p.error_code = read_error(r);
+            p.leader_id = NodeId(r.i32());
+            p.leader_epoch = r.i32();
+            read_ids(r, p.isr);
+            if (version >= 1) p.leader_recovery_state = r.i8();
+            p.partition_epoch = r.i32();
+            r.skip_tagged_fields();
+        });
+        r.skip_tagged_fields();
+    });
+    r.skip_tagged_fields();
+    return m;
+}
+
+// --------------------------------------------------------------------- CreateTopics
+
+void CreateTopicsRequest::encode(Writer& w, int16_t version) const {
+    w.array(topics, [&](const Topic& t) {
+        w.str(t.name);
+        w.i32(t.num_partitions);
+        w.i16(t.replication_factor);
+        w.array(t.assignments, [&](const Assignment& a) {
+            w.i32(a.partition_index);
+            write_ids(w, a.broker_ids);
+            w.empty_tagged_fields();
+        });
+        w.array(t.configs, [&](const Config& c) {
+            w.str(c.name);
+            w.nullable_str(c.value);
+            w.empty_tagged_fields();
+        });
+        w.empty_tagged_fields();
+    });
+    w.i32(timeout_ms);
+    if (version >= 1) w.boolean(validate_only);
+    w.empty_tagged_fields();
+}
+
+CreateTopicsRequest CreateTopicsRequest::decode(Reader& r, int16_t version) {
+    CreateTopicsRequest m;
+    r.array(m.topics, [&](Topic& t) {
+        t.name = r.str();
+        t.num_partitions = r.i32();
+        t.replication_factor = r.i16();
+        r.array(t.assignments, [&](Assignment& a) {
+            a.partition_index = r.i32();
+            read_ids(r, a.broker_ids);
+            r.skip_tagged_fields();
+        });
+        r.array(t.configs, [&](Config& c) {
+            c.name = r.str();
+            c.value = r.nullable_str();
+            r.skip_tagged_fields();
+        });
+        r.skip_tagged_fields();
+    });
+    m.timeout_ms = r.i32();
+    if (version >= 1) m.validate_only = r.boolean();
+    r.skip_tagged_fields();
+    return m;
+}
+
+void CreateTopicsResponse::encode(Writer& w, int16_t version) const {
+    if (version >= 2) w.i32(throttle_time_ms);
+    w.array(topics, [&](const Topic& t) {
+        w.str(t.name);
+        if (version >= 7) w.uuid(t.topic_id);
+        write_error(w, t.error_code);
+        if (version >= 1) w.nullable_str(t.error_message);
+        if (version >= 5) {
+            w.i32(t.num_partitions);
+            w.i16(t.replication_factor);
+            if (!t.configs) {
+                w.null_array();
+            } else {
+                w.array(*t.configs, [&](const Config& c) {
+                    w.str(c.name);
+                    w.nullable_str(c.value);
+                    w.boolean(c.read_only);
+                    w.i8(c.config_source);
+                    w.boolean(c.is_sensitive);
+                    w.empty_tagged_fields();
+                });
+            }
+        }
+        std::vector<Writer::TaggedField> tags;
+        if (version >= 5 && t.topic_config_error_code != ErrorCode::none) {
+            tags.push_back(tagged(0, [&](Writer& x) { write_error(x, t.topic_config_error_code); }));
+        }
+        w.tagged_fields(tags);
+    });
+    w.empty_tagged_fields();
+}
+
+CreateTopicsResponse CreateTopicsResponse::decode(Reader& r, int16_t version) {
+    CreateTopicsResponse m;
+    if (version >= 2) m.throttle_time_ms = r.i32();
+    r.array(m.topics, [&](Topic& t) {
+        t.name = r.str();
+        if (version >= 7) t.topic_id = r.uuid();
+        t.error_code = read_error(r);
+        if (version >= 1) t.error_message = r.nullable_str();
+        if (version >= 5) {
+            t.num_partitions = r.i32();
+            t.replication_factor = r.i16();
+            r.nullable_array(t.configs, [&](Config& c) {
+                c.name = r.str();
+                c.value = r.nullable_str();
+                c.read_only = r.boolean();
+                c.config_source = r.i8();
+                c.is_sensitive = r.boolean();
+                r.skip_tagged_fields();
+            });
+        }
+        r.tagged_fields([&](uint32_t tag, Reader& x) {
+            if (tag != 0 || version < 5) return false;
+            t.topic_config_error_code = read_error(x);
+            return true;
+        });
+    });
+    r.skip_tagged_fields();
+    return m;
+}
+
+}  // namespace keel::protocol
