@@ -9,6 +9,8 @@
 
 namespace keel::cli {
 
+int cmd_viz_quorum(int argc, char** argv);
+
 namespace {
 
 const char* kHelp = R"(usage: keel viz <command> [options]
@@ -21,6 +23,9 @@ commands:
         [--logs]                     include node log lines
      Make a trace with: keel sim run NAME --seed N --trace run.jsonl
      Output: .svg, .png, .pdf (through Graphviz) or .dot.
+  quorum --scenario NAME --seed N --at 12s --out FILE.svg
+                                     a KRaft quorum at one instant: roles, epochs, votes,
+                                     logs, high watermarks (keel viz quorum --help)
 )";
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -89,6 +94,7 @@ int cmd_viz(int argc, char** argv) {
     }
     std::string sub = argv[2];
     if (sub == "spacetime") return cmd_spacetime(argc, argv);
+    if (sub == "quorum") return cmd_viz_quorum(argc, argv);  // cmd_viz_quorum.cc
     return usage_error("viz", "unknown command '" + sub + "'");
 }
 

@@ -61,12 +61,19 @@ Status RaftDriver::persist_ready(Ready& r) {
         bool new_vote = qs.voted_for && (!persisted_qs_ || persisted_qs_->epoch != qs.epoch ||
                                          persisted_qs_->voted_for != qs.voted_for);
         if (new_vote && obs != nullptr) obs->on_vote_persisted(options_.id, qs.epoch, *qs.voted_for);
+        if (new_vote && env_.tracer().enabled()) {
+            env_.tracer().event("raft.vote", "{\"epoch\":" + std::to_string(qs.epoch.value()) + ",\"candidate\":" +
+                                                 std::to_string(qs.voted_for->value()) + "}");
+        }
         persisted_qs_ = qs;
     }
     if (r.install_snapshot) KEEL_TRY(install_snapshot(*r.install_snapshot));
     if (r.truncate_to) {
         KEEL_TRY(storage_->truncate_to(*r.truncate_to));
         if (obs != nullptr) obs->on_truncated(options_.id, *r.truncate_to);
+        if (env_.tracer().enabled()) {
+            env_.tracer().event("raft.truncate", "{\"to\":" + std::to_string(r.truncate_to->value()) + "}");
+        }
     }
     if (!r.append.empty()) {
         KEEL_TRY(storage_->append(r.append));

@@ -121,22 +121,25 @@ KEEL_SCENARIO("raft-bug-figure8",
     }
     std::string p = rest[0], q = rest[1], r = rest[2];
     // 3. L1 returns with P and Q only: its log is the longest there, so it wins an epoch > e2.
+    //    L1's answers to Q are slow (a clog): Q learns each entry 300 ms after P does.
     w.heal_all();
     w.isolate(l2);
     w.isolate(r);
+    w.clog(l1, q, 300ms, 30s);
     Offset kx = std::min(c.status(p) ? c.status(p)->log_end : Offset(0), c.status(q) ? c.status(q)->log_end : Offset(0));
     if (!w.run_until([&] { return m.highest_leader_epoch() > e2 && m.leader_of(m.highest_leader_epoch()) == c.id_of(l1); },
                      20s)) {
         return plan_failed(l1 + " did not win the third election");
     }
-    // 4. The first commit past what P and Q held: L1 dies at once (its answers in flight are lost).
+    // 4. The first commit past what P and Q held. With the bug it comes when Q reports
+    //    holding x's first entry; L1's (slow) answer carrying its epoch's LeaderChange is
+    //    then still in flight, and L1 dies at once, so Q never gets it. Without the bug the
+    //    commit waits until Q has that LeaderChange.
     if (!w.run_until([&] { return m.committed_end() > kx; }, 10s)) return plan_failed("nothing committed past x");
     w.crash(l1);
     ctx.note("L1 " + l1 + " committed past " + std::to_string(kx.value()) + " and crashed; L2 " + l2);
-    // 5. L2 returns with R and with whichever of P, Q lacks L1's newest epoch.
-    Offset p_end = c.status(p) ? c.status(p)->log_end : Offset(0);
-    Offset q_end = c.status(q) ? c.status(q)->log_end : Offset(0);
-    std::string away = p_end <= q_end ? q : p;
+    // 5. L2 returns with R and Q; P (which has L1's newest epoch) stays away.
+    std::string away = p;
     w.heal_all();
     w.isolate(away);
     w.run_until([&] { return !m.ok(); }, 20s);
