@@ -69,7 +69,7 @@ void MetadataImage::apply_batch(Offset offset, const std::vector<MetadataRecord>
     KEEL_ASSERT_MSG(offset >= end_offset_, "metadata entries must be applied in offset order");
     for (const auto& r : records) apply_record(r);
     end_offset_ = offset + 1;
-    if (observer_.fn) observer_.fn(*this);
+    if (observer_.fn) observer_.fn(*this, false);
 }
 
 void MetadataImage::apply_record(const MetadataRecord& r) {
@@ -112,7 +112,7 @@ Status MetadataImage::restore_snapshot(Offset end_offset, ByteView data) {
     Observer keep = std::move(observer_.fn);
     *this = std::move(fresh);
     observer_.fn = std::move(keep);
-    if (observer_.fn) observer_.fn(*this);
+    if (observer_.fn) observer_.fn(*this, true);
     return ok_status();
 }
 

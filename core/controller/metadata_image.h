@@ -148,9 +148,9 @@ public:
     // Multi-line text (test failures, `keel` dumps).
     std::string describe() const;
 
-    // Called after every applied entry (and after a restore) with the image and the new
-    // end offset. For checkers; not part of the state (not compared, not copied).
-    using Observer = std::function<void(const MetadataImage&)>;
+    // Called after every applied entry (restored = false) and after every snapshot restore
+    // (restored = true). For checkers; not part of the state (not compared, not copied).
+    using Observer = std::function<void(const MetadataImage&, bool restored)>;
     void set_observer(Observer o) { observer_.fn = std::move(o); }
 
 

@@ -179,12 +179,15 @@ TEST(MetadataImage, RestoreRejectsCorruptOrInconsistentSnapshotsAndKeepsItsState
 TEST(MetadataImage, TheObserverSeesEveryAppliedEntryButIsNotCopied) {
     MetadataImage m;
     std::vector<int64_t> seen;
-    m.set_observer([&](const MetadataImage& img) { seen.push_back(img.end_offset().value()); });
+    m.set_observer([&](const MetadataImage& img, bool restored) {
+        seen.push_back(restored ? -img.end_offset().value() : img.end_offset().value());
+    });
     m.apply_batch(Offset(0), {reg(1, 0, true)});
     m.apply_batch(Offset(3), {NoOpRecord{}});
     MetadataImage copy = m;
     copy.apply_batch(Offset(4), {NoOpRecord{}});
-    EXPECT_EQ(seen, (std::vector<int64_t>{1, 4}));
+    ASSERT_TRUE(m.restore_snapshot(Offset(9), copy.take_snapshot(Offset(9))).ok());
+    EXPECT_EQ(seen, (std::vector<int64_t>{1, 4, -9}));
 }
 
 TEST(MetadataImage, TheStateMachineInterfaceDecodesEntries) {

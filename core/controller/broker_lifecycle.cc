@@ -1,0 +1,112 @@
+#include "core/controller/broker_lifecycle.h"
+
+namespace keel::controller {
+
+using protocol::ErrorCode;
+
+BrokerLifecycle::BrokerLifecycle(env::Env& env, const MetadataImage& image, BrokerLifecycleOptions options,
+                                 std::function<std::optional<NodeId>()> leader_hint, BrokerLifecycleHooks hooks)
+    : env_(env),
+      image_(image),
+      options_(std::move(options)),
+      leader_hint_(std::move(leader_hint)),
+      hooks_(std::move(hooks)),
+      client_(env, "broker-" + std::to_string(options_.broker_id.value())),
+      admin_client_(env, "broker-" + std::to_string(options_.broker_id.value()) + "-isr"),
+      incarnation_id_(random_uuid(env.random())) {
+    KEEL_ASSERT(!options_.controllers.empty());
+    current_ = options_.controllers.begin()->first;
+}
+
+// The hinted quorum leader, unless a call to it just failed (the hint may be stale, or
+// the path to it broken); then the controllers in turn.
+const env::Address& BrokerLifecycle::controller() {
+    std::optional<NodeId> hint = leader_hint_ ? leader_hint_() : std::nullopt;
+    if (hint && *hint != failed_ && options_.controllers.count(*hint) != 0) current_ = *hint;
+    return options_.controllers.at(current_);
+}
+
+void BrokerLifecycle::next_controller() {
+    failed_ = current_;
+    auto it = options_.controllers.upper_bound(current_);
+    current_ = it == options_.controllers.end() ? options_.controllers.begin()->first : it->first;
+}
+
+void BrokerLifecycle::run() {
+    while (!stopping_ && !shut_down_) {
+        if (!epoch_) {
+            if (!register_once()) continue;
+        }
+        bool ok = heartbeat_once();
+        if (shut_down_) break;
+        Duration pause = !ok ? options_.retry_backoff
+                         : fenced_ && !want_shut_down_ ? options_.fenced_heartbeat_interval
+                                                       : options_.heartbeat_interval;
+        env_.executor().sleep_for(pause);
+    }
+}
+
+bool BrokerLifecycle::register_once() {
+    protocol::BrokerRegistrationRequest req;
+    req.broker_id = options_.broker_id;
+    req.cluster_id = options_.cluster_id;
+    req.incarnation_id = incarnation_id_;
+    for (const auto& l : options_.listeners) req.listeners.push_back({l.name, l.host, l.port, l.security_protocol});
+    req.rack = options_.rack;
+    const env::Address& to = controller();
+    auto r = client_.call<protocol::BrokerRegistrationResponse>(to, req, 4, deadline());
+    if (!r.ok() || r->error_code == ErrorCode::not_controller) {
+        next_controller();
+        env_.executor().sleep_for(options_.retry_backoff);
+        return false;
+    }
+    if (r->error_code != ErrorCode::none) {
+        bool duplicate = r->error_code == ErrorCode::duplicate_broker_registration;
+        env_.executor().sleep_for(duplicate ? options_.duplicate_registration_backoff : options_.retry_backoff);
+        return false;
+    }
+    failed_ = NodeId(-1);
+    epoch_ = BrokerEpoch(r->broker_epoch);
+    fenced_ = true;
+    if (hooks_.on_registered) hooks_.on_registered(options_.broker_id, *epoch_, env_.now());
+    return true;
+}
+
+bool BrokerLifecycle::heartbeat_once() {
+    protocol::BrokerHeartbeatRequest req;
+    req.broker_id = options_.broker_id;
+    req.broker_epoch = epoch_->value();
+    req.current_metadata_offset = image_.end_offset().value() - 1;
+    req.want_shut_down = want_shut_down_;
+    auto r = client_.call<protocol::BrokerHeartbeatResponse>(controller(), req, 1, deadline());
+    if (!r.ok() || r->error_code == ErrorCode::not_controller) {
+        next_controller();
+        return false;
+    }
+    if (r->error_code == ErrorCode::stale_broker_epoch || r->error_code == ErrorCode::broker_id_not_registered) {
+        epoch_.reset();
+        fenced_ = true;
+        return false;
+    }
+    failed_ = NodeId(-1);
+    if (r->error_code != ErrorCode::none) return false;
+    fenced_ = r->is_fenced;
+    if (r->should_shut_down) shut_down_ = true;
+    if (hooks_.on_heartbeat) hooks_.on_heartbeat(options_.broker_id, env_.now(), *r);
+    return true;
+}
+
+Result<protocol::AlterPartitionResponse> BrokerLifecycle::alter_partition(protocol::AlterPartitionRequest req) {
+    if (!epoch_) return Error{Errc::broker_not_registered, "not registered yet"};
+    req.broker_id = options_.broker_id;
+    req.broker_epoch = epoch_->value();
+    auto r = admin_client_.call<protocol::AlterPartitionResponse>(controller(), req, 3, deadline());
+    if (!r.ok()) {
+        next_controller();
+        return r;
+    }
+    if (r->error_code == ErrorCode::not_controller) next_controller();
+    return r;
+}
+
+}  // namespace keel::controller

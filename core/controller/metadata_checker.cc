@@ -1,0 +1,158 @@
+#include "core/controller/metadata_checker.h"
+
+#include <algorithm>
+
+namespace keel::controller {
+namespace {
+
+std::string n(NodeId id) { return std::to_string(id.value()); }
+
+std::string name_of(const TopicPartition& tp, const ImageView::Partition& p) {
+    return p.topic + "-" + std::to_string(tp.partition.value());
+}
+
+bool contains(const std::vector<NodeId>& v, NodeId x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+std::string at(const std::string& node, const ImageView& v) {
+    return node + " at offset " + std::to_string(v.end_offset.value());
+}
+
+}  // namespace
+
+uint64_t image_digest(const MetadataImage& image) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const MetadataRecord& r : image.to_records()) {
+        for (uint8_t b : encode_record(r)) h = (h ^ b) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+ImageView view_of(const MetadataImage& image) {
+    ImageView v;
+    v.end_offset = image.end_offset();
+    for (const auto& [id, b] : image.brokers()) v.brokers[id] = {b.epoch, b.fenced, b.in_controlled_shutdown};
+    for (const auto& [id, t] : image.topics()) {
+        bool unclean = image.unclean_leader_election_enabled(t.name);
+        for (const auto& [index, p] : t.partitions) {
+            v.partitions[TopicPartition{id, index}] = {t.name, p.replicas, p.isr, p.leader, p.leader_epoch,
+                                                       p.partition_epoch, unclean};
+        }
+    }
+    v.digest = image_digest(image);
+    return v;
+}
+
+void MetadataChecker::violation(std::string what) {
+    violation_count_++;
+    if (violations_.size() < options_.violations_max) violations_.push_back(std::move(what));
+}
+
+void MetadataChecker::on_image(const std::string& node, const ImageView& view, bool restored, Instant) {
+    images_checked_++;
+    auto [it, fresh] = digests_.try_emplace(view.end_offset, view.digest, node);
+    if (!fresh && it->second.first != view.digest) {
+        violation("same-prefix: " + at(node, view) + " holds another image than " + it->second.second +
+                  " held at that offset");
+    }
+    check_view(node, view);
+    auto prev = last_.find(node);
+    if (prev != last_.end()) check_transition(node, prev->second, view, restored);
+    last_[node] = view;
+}
+
+void MetadataChecker::check_view(const std::string& node, const ImageView& v) {
+    auto inactive = [&](NodeId b) {
+        auto it = v.brokers.find(b);
+        return it == v.brokers.end() || it->second.fenced || it->second.in_controlled_shutdown;
+    };
+    for (const auto& [tp, p] : v.partitions) {
+        if (p.leader.value() >= 0 && !contains(p.isr, p.leader)) {
+            violation("leader-in-isr: " + at(node, v) + ": leader " + n(p.leader) + " of " + name_of(tp, p) +
+                      " is not in its ISR");
+        }
+        if (p.leader.value() >= 0 && inactive(p.leader)) {
+            violation("isr: " + at(node, v) + ": fenced or shutting-down broker " + n(p.leader) + " leads " +
+                      name_of(tp, p));
+        }
+        for (NodeId m : p.isr) {
+            bool last_standing = p.isr.size() == 1 && p.leader.value() < 0;
+            if (inactive(m) && !last_standing) {
+                violation("isr: " + at(node, v) + ": fenced or shutting-down broker " + n(m) + " is in the ISR of " +
+                          name_of(tp, p));
+            }
+        }
+    }
+}
+
+void MetadataChecker::check_transition(const std::string& node, const ImageView& before, const ImageView& after,
+                                       bool restored) {
+    for (const auto& [tp, p] : after.partitions) {
+        auto old = before.partitions.find(tp);
+        if (old == before.partitions.end()) continue;
+        const ImageView::Partition& o = old->second;
+        if (p.leader_epoch < o.leader_epoch || p.partition_epoch < o.partition_epoch) {
+            violation("epochs: " + at(node, after) + ": " + name_of(tp, p) + " went from leader/partition epoch " +
+                      std::to_string(o.leader_epoch.value()) + "/" + std::to_string(o.partition_epoch.value()) +
+                      " to " + std::to_string(p.leader_epoch.value()) + "/" + std::to_string(p.partition_epoch.value()));
+        }
+        if (p.leader != o.leader && p.leader_epoch <= o.leader_epoch) {
+            violation("epochs: " + at(node, after) + ": " + name_of(tp, p) + " changed leader " + n(o.leader) + " → " +
+                      n(p.leader) + " without a leader-epoch bump");
+        }
+        // One applied entry changes a partition at most once, so the election is visible
+        // exactly here; a snapshot may hide intermediate steps.
+        if (restored || p.leader == o.leader || p.leader.value() < 0) continue;
+        bool first_sighting = seen_elections_.insert({tp, p.leader_epoch}).second;
+        elections_ += first_sighting ? 1 : 0;
+        if (!contains(o.isr, p.leader)) {
+            unclean_elections_ += first_sighting ? 1 : 0;
+            if (!p.unclean_allowed) {
+                violation("unclean: " + at(node, after) + ": " + n(p.leader) + " became leader of " + name_of(tp, p) +
+                          " from outside the ISR while unclean.leader.election.enable is off");
+            }
+        }
+    }
+}
+
+void MetadataChecker::on_heartbeat(NodeId broker, Instant t) {
+    Instant& last = last_heartbeat_[broker];
+    last = std::max(last, t);
+}
+
+void MetadataChecker::on_activated(Instant t) { active_since_ = t; }
+
+void MetadataChecker::on_session_fence(NodeId broker, Instant last_contact, Instant t) {
+    Duration latency = t - last_contact;
+    fence_latencies_.push_back(latency);
+    if (latency < options_.session_timeout) {
+        violation("session: broker " + n(broker) + " was fenced " + std::to_string(to_ms(latency)) +
+                  " ms after its last heartbeat, before the session timeout");
+    }
+}
+
+void MetadataChecker::check_sessions(const std::optional<ImageView>& active, Instant now) {
+    if (!active || !active_since_) return;
+    Duration bound = options_.session_timeout + options_.fence_grace;
+    if (now - *active_since_ < bound) return;
+    for (const auto& [id, b] : active->brokers) {
+        if (b.fenced) continue;
+        auto hb = last_heartbeat_.find(id);
+        Instant last = hb == last_heartbeat_.end() ? *active_since_ : std::max(hb->second, *active_since_);
+        if (now - last > bound) {
+            violation("session: broker " + n(id) + " has been silent for " + std::to_string(to_ms(now - last)) +
+                      " ms but is still unfenced at offset " + std::to_string(active->end_offset.value()));
+            last_heartbeat_[id] = now;  // report once per silence
+        }
+    }
+}
+
+void MetadataChecker::check_converged(const std::string& reference_node, const ImageView& reference,
+                                      const std::map<std::string, ImageView>& nodes) {
+    for (const auto& [node, v] : nodes) {
+        if (v.end_offset != reference.end_offset || v.digest != reference.digest) {
+            violation("converged: " + at(node, v) + " differs from " + at(reference_node, reference) + " after healing");
+        }
+    }
+}
+
+}  // namespace keel::controller
