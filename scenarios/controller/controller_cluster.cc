@@ -26,6 +26,8 @@ struct ControllerCluster::Slot {
     bool formatted = false;
     raft::RaftDriver* driver = nullptr;
     MetadataImage* image = nullptr;
+    controller::ControllerService* service = nullptr;
+    controller::BrokerLifecycle* lifecycle = nullptr;
     uint32_t exited_incarnation = 0;  // the incarnation whose driver stopped on an error
     Instant exited_at{};
 };
@@ -147,10 +149,12 @@ void ControllerCluster::controller_main(Slot& s, env::Env& env) {
         ~Registration() {
             slot.driver = nullptr;
             slot.image = nullptr;
+            slot.service = nullptr;
         }
     } registration{s};
     s.driver = &driver;
     s.image = &image;
+    s.service = &service;
     env::Event service_done(env.executor());
     if (env.executor().spawn("controller-service", [&service, &service_done] {
             struct Done {
@@ -192,10 +196,12 @@ void ControllerCluster::broker_main(Slot& s, env::Env& env) {
         ~Registration() {
             slot.driver = nullptr;
             slot.image = nullptr;
+            slot.lifecycle = nullptr;
         }
     } registration{s};
     s.driver = &driver;
     s.image = &image;
+    s.lifecycle = &lifecycle;
     env::Event lifecycle_done(env.executor());
     env::Event shrinker_done(env.executor());
     bool stopping = false;
@@ -315,6 +321,23 @@ raft::RaftDriver* ControllerCluster::driver(const std::string& name) {
     auto it = slots_.find(name);
     if (it == slots_.end() || !world_.node(name).running()) return nullptr;
     return it->second->driver;
+}
+
+controller::ControllerService* ControllerCluster::service(const std::string& name) {
+    auto it = slots_.find(name);
+    if (it == slots_.end() || !world_.node(name).running()) return nullptr;
+    return it->second->service;
+}
+
+controller::BrokerLifecycle* ControllerCluster::lifecycle(const std::string& name) {
+    auto it = slots_.find(name);
+    if (it == slots_.end() || !world_.node(name).running()) return nullptr;
+    return it->second->lifecycle;
+}
+
+void ControllerCluster::begin_controlled_shutdown(const std::string& broker) {
+    controller::BrokerLifecycle* l = lifecycle(broker);
+    if (l != nullptr) l->begin_controlled_shutdown();  // a flag; no fiber needed
 }
 
 std::optional<std::string> ControllerCluster::quorum_leader() {

@@ -67,9 +67,14 @@ public:
     NodeId id_of(const std::string& name) const;
     std::string name_of(NodeId id) const;
 
-    // A running node's image and driver (nullptr when down).
+    // A running node's image, driver, service (controllers) or lifecycle (brokers); nullptr
+    // when down. Call the service and lifecycle only from that node's fibers.
     const controller::MetadataImage* image(const std::string& name);
     raft::RaftDriver* driver(const std::string& name);
+    controller::ControllerService* service(const std::string& name);
+    controller::BrokerLifecycle* lifecycle(const std::string& name);
+    // Starts a controlled shutdown of a running broker (its next heartbeats ask for it).
+    void begin_controlled_shutdown(const std::string& broker);
     // The running, unpaused controller that leads the highest Raft epoch.
     std::optional<std::string> quorum_leader();
     // The controller that last became active, if it still leads that epoch.
