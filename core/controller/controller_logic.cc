@@ -61,7 +61,9 @@ Result<ControllerResult<BrokerEpoch>> register_broker(const MetadataImage& image
     }
     if (in.broker_id.value() < 0) return Error{Errc::invalid_request, "negative broker id"};
     const BrokerRegistration* old = image.broker(in.broker_id);
-    if (old != nullptr && has_live_session && old->incarnation_id != in.incarnation_id) {
+    // A fenced registration has no session to protect (Kafka's hasValidSession is false
+    // for a fenced broker): a restart after a fence or a controlled shutdown registers at once.
+    if (old != nullptr && !old->fenced && has_live_session && old->incarnation_id != in.incarnation_id) {
         return Error{Errc::duplicate_broker_registration,
                      "another incarnation of broker " + n(in.broker_id) + " has a live session"};
     }

@@ -64,7 +64,8 @@ struct RegistrationInput {
 // still leads or sits in ISRs, those partitions are changed first (it is not acceptable as
 // a leader any more). Requires new_epoch > the old registration's epoch.
 // Errors: inconsistent_cluster_id; invalid_request (negative id);
-// duplicate_broker_registration (another incarnation of this id has a live session).
+// duplicate_broker_registration (another incarnation of this id is unfenced and has a
+// live session; a fenced one has none).
 Result<ControllerResult<BrokerEpoch>> register_broker(const MetadataImage& image, const RegistrationInput& in,
                                                       BrokerEpoch new_epoch, bool has_live_session,
                                                       const ControllerConfig& config);

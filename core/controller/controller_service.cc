@@ -117,8 +117,17 @@ Status ControllerService::write(const std::vector<MetadataRecord>& records) {
     }
     stats_.write_failures++;
     // Still pending: whatever this controller decides next in this epoch could conflict
-    // with it, so it decides nothing more until the next epoch.
-    if (r.code() == Errc::timeout) blocked_epoch_ = epoch;
+    // with it, so it decides nothing more in this epoch and renounces it (Kafka's
+    // QuorumController.renounce): the quorum elects a leader that can decide again, instead
+    // of this one answering NOT_CONTROLLER for as long as it keeps its majority.
+    if (r.code() == Errc::timeout) {
+        blocked_epoch_ = epoch;
+        stats_.renounced++;
+        if (env_.tracer().enabled()) {
+            env_.tracer().event("controller.renounce", "{\"epoch\":" + std::to_string(epoch.value()) + "}");
+        }
+        driver_.resign();
+    }
     if (r.code() == Errc::not_leader || r.code() == Errc::closed || r.code() == Errc::timeout) {
         return Status(Errc::not_controller, "the metadata write did not commit here: " + r.error().message);
     }

@@ -73,6 +73,7 @@ struct ControllerServiceStats {
     uint64_t session_fences = 0;
     uint64_t activations = 0;   // times this controller became able to decide
     uint64_t not_controller = 0;  // requests answered NOT_CONTROLLER
+    uint64_t renounced = 0;       // epochs resigned after a write of unknown outcome
 };
 
 class ControllerService {

@@ -49,6 +49,7 @@ void MetadataChecker::violation(std::string what) {
 
 void MetadataChecker::on_image(const std::string& node, const ImageView& view, bool restored, Instant) {
     images_checked_++;
+    images_restored_ += restored ? 1 : 0;
     auto [it, fresh] = digests_.try_emplace(view.end_offset, view.digest, node);
     if (!fresh && it->second.first != view.digest) {
         violation("same-prefix: " + at(node, view) + " holds another image than " + it->second.second +

@@ -95,6 +95,7 @@ public:
     uint64_t elections() const { return elections_; }
     uint64_t unclean_elections() const { return unclean_elections_; }
     uint64_t images_checked() const { return images_checked_; }
+    uint64_t images_restored() const { return images_restored_; }  // from snapshots
 
 private:
     void violation(std::string what);
@@ -113,6 +114,7 @@ private:
     uint64_t elections_ = 0;
     uint64_t unclean_elections_ = 0;
     uint64_t images_checked_ = 0;
+    uint64_t images_restored_ = 0;
 };
 
 }  // namespace keel::controller

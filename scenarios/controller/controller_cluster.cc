@@ -498,6 +498,7 @@ void ControllerCluster::report() {
     ctx_.metric("partition_elections", static_cast<double>(checker_.elections()));
     ctx_.metric("unclean_elections", static_cast<double>(checker_.unclean_elections()));
     ctx_.metric("images_checked", static_cast<double>(checker_.images_checked()));
+    ctx_.metric("images_restored_from_snapshots", static_cast<double>(checker_.images_restored()));
     ctx_.metric("controller_activations", static_cast<double>(activations_));
     ctx_.metric("broker_registrations", static_cast<double>(registrations_));
     auto a = active_controller();

@@ -37,7 +37,7 @@ struct ControllerClusterOptions {
     int brokers = 4;
     raft::RaftConfig raft;                     // voters and cluster id are filled in
     controller::ControllerConfig config;       // cluster id is filled in
-    size_t snapshot_interval_entries = 64;     // small, so that snapshots happen
+    size_t snapshot_interval_entries = 16;     // small, so that snapshots happen
     int64_t segment_bytes = 64 << 10;
     Duration disk_latency_max = ms(2);
     Duration noop_interval = ms(3000);

@@ -290,7 +290,7 @@ sim::RoleResolver QuorumCluster::resolver() {
 
 // ------------------------------------------------------------------------ liveness
 
-bool QuorumCluster::caught_up(std::string& why) {
+bool QuorumCluster::caught_up(std::string& why, int64_t slack) {
     auto l = leader();
     if (!l) {
         why = "no leader";
@@ -303,7 +303,7 @@ bool QuorumCluster::caught_up(std::string& why) {
             why = n + " is not running";
             return false;
         }
-        if (s->applied < hw) {
+        if (s->applied + slack < hw) {
             why = n + " applied up to " + std::to_string(s->applied.value()) + " of the leader's high watermark " +
                   std::to_string(hw.value());
             return false;

@@ -103,8 +103,9 @@ public:
     uint64_t proposals_committed() const { return proposals_ok_; }
     uint64_t proposals_failed() const { return proposals_failed_; }
 
-    // Every voter and broker running and applied up to the leader's high watermark.
-    bool caught_up(std::string& why);
+    // Every voter and broker running and applied up to the leader's high watermark
+    // (within `slack` entries, for a cluster that is still taking writes).
+    bool caught_up(std::string& why, int64_t slack = 0);
     // Stops proposing, then waits (up to `limit`) for a leader and for everyone to catch
     // up; records "not live after faults stopped: ..." otherwise. Returns the time taken.
     std::optional<Duration> await_quiet_liveness(Duration limit);

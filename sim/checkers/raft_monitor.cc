@@ -53,9 +53,14 @@ void RaftMonitor::violation(std::string what) {
 void RaftMonitor::on_vote_persisted(NodeId node, QuorumEpoch epoch, NodeId candidate) {
     events_++;
     auto [it, inserted] = votes_.try_emplace({node, epoch}, candidate);
+    if (inserted) vote_disk_[{node, epoch}] = disk_losses_[node];
     if (!inserted && it->second != candidate) {
+        bool across_loss = vote_disk_[{node, epoch}] != disk_losses_[node];
         violation("one vote per epoch: " + node_text(node) + " voted for " + node_text(it->second) + " and then for " +
-                  node_text(candidate) + " in " + epoch_text(epoch));
+                  node_text(candidate) + " in " + epoch_text(epoch) +
+                  (across_loss ? " (it came back with an empty disk in between: with a static voter set a lost "
+                                 "disk cannot remember its vote; KIP-853 gives a new disk a new voter identity)"
+                               : ""));
     }
 }
 
@@ -114,6 +119,12 @@ void RaftMonitor::check_position(NodeId node, const NodeLog& log, Offset offset,
 void RaftMonitor::on_recovered(NodeId node, Offset snapshot_end, QuorumEpoch /*snapshot_epoch*/,
                                const std::vector<raft::ObservedEntry>& entries) {
     events_++;
+    bool voted_before = false;
+    for (auto it = votes_.lower_bound({node, QuorumEpoch(0)}); it != votes_.end() && it->first.first == node; ++it) {
+        voted_before = true;
+        break;
+    }
+    if (voted_before && entries.empty() && snapshot_end.value() == 0) disk_losses_[node]++;
     NodeLog& log = logs_[node];
     log = NodeLog{};
     log.base = log.next_apply = log.checked_high_watermark = snapshot_end;

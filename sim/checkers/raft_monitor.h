@@ -117,6 +117,11 @@ private:
     std::optional<NodeId> last_leader_;
     size_t leader_changes_ = 0;
     std::map<std::pair<NodeId, QuorumEpoch>, NodeId> votes_;
+    // Per node, how many times it came back with an empty disk after having voted, and
+    // that count when each vote was cast: a second vote across a disk loss is the
+    // KIP-853 hazard a static voter set cannot fully close (the violation says so).
+    std::map<NodeId, int> disk_losses_;
+    std::map<std::pair<NodeId, QuorumEpoch>, int> vote_disk_;
     std::vector<std::optional<Committed>> committed_;  // by offset; nullopt: under a snapshot
     Offset committed_end_{0};
     std::optional<Instant> last_commit_at_;

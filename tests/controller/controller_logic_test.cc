@@ -39,6 +39,7 @@ TEST(BrokerRegistration, WithAnotherClusterIdIsRejected) {
 TEST(BrokerRegistration, OfANewIncarnationIsRejectedWhileTheOldOneHasALiveSession) {
     LogModel m;
     m.register_broker(1, /*incarnation=*/1);
+    m.heartbeat(1);  // unfenced: its session is one to protect
     RegistrationInput in{NodeId(1), m.config().cluster_id, Uuid{1, 2}, {}, {}, std::nullopt};
     auto r = register_broker(m.image(), in, BrokerEpoch(5), /*has_live_session=*/true, m.config());
     ASSERT_FALSE(r.ok());
@@ -49,6 +50,20 @@ TEST(BrokerRegistration, OfANewIncarnationIsRejectedWhileTheOldOneHasALiveSessio
     EXPECT_TRUE(register_broker(m.image(), in, BrokerEpoch(5), true, m.config()).ok());
     in.incarnation_id = Uuid{1, 2};
     EXPECT_TRUE(register_broker(m.image(), in, BrokerEpoch(5), false, m.config()).ok());
+}
+
+TEST(BrokerRegistration, OfANewIncarnationIsAcceptedAtOnceWhenTheOldOneIsFenced) {
+    // Kafka's hasValidSession is false for a fenced broker: after a fence (or the end of a
+    // controlled shutdown) a restarted broker need not wait out the old session. Before
+    // this rule, controller failovers (each gives every broker a fresh session) kept a
+    // crashed incarnation's id taken for as long as they kept coming.
+    LogModel m;
+    m.start_brokers(1, 1);
+    m.fence(1);
+    RegistrationInput in{NodeId(1), m.config().cluster_id, Uuid{1, 2}, {}, {}, std::nullopt};
+    auto r = register_broker(m.image(), in, BrokerEpoch(50), /*has_live_session=*/true, m.config());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->reply, BrokerEpoch(50));
 }
 
 TEST(BrokerRegistration, OfARestartedActiveBrokerTakesItOutOfEveryIsrBeforeFencingIt) {

@@ -74,6 +74,16 @@ TEST(RaftMonitor, ReportsASecondVoteInAnEpochEvenAfterARestart) {
     EXPECT_TRUE(mentions(m, "one vote per epoch: node 3 voted for node 1 and then for node 2 in epoch 2")) << all(m);
 }
 
+TEST(RaftMonitor, SaysWhenASecondVoteFollowsADiskLoss) {
+    RaftMonitor m;
+    m.on_appended(n3, entry(0, e1, 10, true));
+    m.on_vote_persisted(n3, e2, n3);
+    m.on_recovered(n3, Offset(0), QuorumEpoch(0), {});  // back with nothing: the disk is gone
+    m.on_vote_persisted(n3, e2, n1);
+    EXPECT_TRUE(mentions(m, "one vote per epoch: node 3 voted for node 3 and then for node 1 in epoch 2 "
+                            "(it came back with an empty disk in between")) << all(m);
+}
+
 TEST(RaftMonitor, ReportsDifferentEntriesAtTheSameOffsetAndEpoch) {
     RaftMonitor m;
     m.on_appended(n1, entry(0, e1, 10));
