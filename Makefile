@@ -1,7 +1,7 @@
 # Keel — the two commands (see README.md):
 #   make demo   install missing Debian packages, build (release), run the demo simulation
 #   make test   install missing Debian packages, build, run the whole suite through ctest
-# Other targets: build, debug (ASan+UBSan), tsan, bench, format, clean.
+# Other targets: build, debug (ASan+UBSan), tsan, bench, soak, format, clean.
 
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR   ?= $(if $(CI),ON,OFF)
@@ -9,7 +9,7 @@ RELEASE  := build/release
 TESTDIR  := build/test
 OUT      := out
 
-.PHONY: deps demo test build debug tsan bench format clean
+.PHONY: deps demo test build debug tsan bench soak format clean
 
 deps:
 	@bash cmake/install_deps.sh
@@ -48,6 +48,20 @@ tsan: deps
 bench: build
 	$(RELEASE)/cli/keel bench sim
 	$(RELEASE)/cli/keel bench log
+
+# The longer sweeps that CI runs only a slice of (SEEDS scales them; about 10 minutes on
+# 2 cores with the default). Each prints its failing seeds with replay commands and writes
+# out/soak-<scenario>.json; make stops at the first scenario with a failure.
+SEEDS ?= 10000
+soak: build
+	@mkdir -p $(OUT)
+	$(RELEASE)/cli/keel sim sweep quorum-chaos --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-quorum-chaos.json
+	$(RELEASE)/cli/keel sim sweep quorum-chaos --seeds 1-$(SEEDS) --jobs $(JOBS) --param controllers_only=1 --json $(OUT)/soak-quorum-chaos-controllers.json
+	$(RELEASE)/cli/keel sim sweep controller-brokers --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-controller-brokers.json
+	$(RELEASE)/cli/keel sim sweep controller-failover --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-controller-failover.json
+	$(RELEASE)/cli/keel sim sweep quorum-disk-loss --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-quorum-disk-loss.json
+	$(RELEASE)/cli/keel sim sweep unclean-election --seeds 1-1000 --jobs $(JOBS) --json $(OUT)/soak-unclean-election.json
+	$(RELEASE)/cli/keel sim sweep counter-chaos --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-counter-chaos.json
 
 format:
 	clang-format -i $$(git ls-files '*.h' '*.cc')
