@@ -1,9 +1,9 @@
-// How log entries travel in the Records field of a Fetch response.
-//
-// Interim format, until the RecordBatch v2 codec (core/log/record_batch.h) is in: a
-// sequence of {offset int64, epoch int32, kind int8, payload (int32 length + bytes)}.
-// Only this file knows the format; switching to RecordBatch v2 (one batch per entry,
-// partitionLeaderEpoch = epoch, control bit for LeaderChange) changes nothing else.
+// How Raft log entries are encoded, on the wire (the Records field of a KRaft Fetch
+// response) and on disk (the __cluster_metadata-0 partition log): RecordBatch v2, as
+// Kafka's KRaft does, one batch per entry. baseOffset = the entry's offset,
+// partitionLeaderEpoch = its epoch, one record whose value is the payload; a LeaderChange
+// entry is a control batch whose record key is Kafka's control key (version 0, type 2).
+// Every batch carries its CRC-32C, so a damaged frame or disk block is caught here.
 #pragma once
 
 #include <span>
@@ -15,9 +15,16 @@
 
 namespace keel::raft {
 
-Bytes encode_entries(std::span<const LogEntry> entries);
+// One entry as one batch; `timestamp_ms` is the record's timestamp (the leader's append
+// time on disk; the wire does not need one, and the follower stamps its own).
+Bytes encode_entry_batch(const LogEntry& e, int64_t timestamp_ms);
+// Errc::invalid_record (with the reason) unless `batch` is exactly one valid batch that
+// holds exactly one entry record.
+Result<LogEntry> decode_entry_batch(ByteView batch);
 
-// Errc::invalid_record (with the reason) for malformed bytes or an unknown entry kind.
+// A run of entries as consecutive batches (timestamps 0), and back.
+Bytes encode_entries(std::span<const LogEntry> entries);
+// Errc::invalid_record (with the reason) for a cut, damaged or foreign batch.
 Result<std::vector<LogEntry>> decode_entries(ByteView bytes);
 
 }  // namespace keel::raft

@@ -16,8 +16,6 @@ namespace {
 constexpr uint32_t kSnapshotMagic = 0x4b534e50;  // 'KSNP'
 constexpr uint16_t kSnapshotVersion = 1;
 constexpr size_t kSnapshotHeaderBytes = 4 + 2 + 8 + 4 + 4;
-// Kafka's control record key: version int16 = 0, type int16 = 2 (LEADER_CHANGE).
-constexpr uint8_t kLeaderChangeKey[4] = {0, 0, 0, 2};
 
 std::string crc_line(std::string_view covered) {
     char buf[32];
@@ -188,39 +186,5 @@ Result<Snapshot> decode_snapshot_file(ByteView bytes) {
 }
 
 // ---------------------------------------------------------------------- log entries
-
-Bytes encode_entry_batch(const LogEntry& e, int64_t timestamp_ms) {
-    log::RecordBatchBuilder::Fields f;
-    f.base_offset = e.offset;
-    f.partition_leader_epoch = LeaderEpoch(e.epoch.value());
-    f.control = e.kind == EntryKind::leader_change;
-    log::RecordBatchBuilder b(f);
-    std::optional<ByteView> key;
-    if (f.control) key = ByteView(kLeaderChangeKey, sizeof kLeaderChangeKey);
-    b.add(timestamp_ms, key, ByteView(e.payload));
-    return b.build();
-}
-
-Result<LogEntry> decode_entry_batch(ByteView batch) {
-    auto decoded = log::decode_batch(batch, nullptr);
-    if (!decoded.ok()) return Error{Errc::corrupt, "metadata log batch: " + decoded.error().message};
-    const log::BatchHeader& h = decoded->header;
-    if (decoded->records.size() != 1 || !decoded->records[0].value || h.last_offset_delta != 0) {
-        return Error{Errc::corrupt, "metadata log batch at " + std::to_string(h.base_offset.value()) +
-                                        " does not hold exactly one entry"};
-    }
-    const log::Record& rec = decoded->records[0];
-    LogEntry e;
-    e.offset = h.base_offset;
-    e.epoch = QuorumEpoch(h.partition_leader_epoch.value());
-    if (h.is_control()) {
-        bool leader_change = rec.key && rec.key->size() == 4 &&
-                             std::equal(rec.key->begin(), rec.key->end(), kLeaderChangeKey);
-        if (!leader_change) return Error{Errc::corrupt, "unknown control record in the metadata log"};
-        e.kind = EntryKind::leader_change;
-    }
-    e.payload.assign(rec.value->begin(), rec.value->end());
-    return e;
-}
 
 }  // namespace keel::raft

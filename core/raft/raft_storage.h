@@ -65,11 +65,7 @@ std::optional<SnapshotId> parse_snapshot_file_name(std::string_view name);
 Bytes encode_snapshot_file(const Snapshot& s);
 Result<Snapshot> decode_snapshot_file(ByteView bytes);  // Errc::corrupt
 
-// Log entries as RecordBatch v2: one batch per entry, baseOffset = offset,
-// partitionLeaderEpoch = epoch, one record whose value is the payload; a LeaderChange is
-// a control batch whose record key is Kafka's control key (version 0, type 2).
-Bytes encode_entry_batch(const LogEntry& e, int64_t timestamp_ms);
-Result<LogEntry> decode_entry_batch(ByteView batch);  // Errc::corrupt
+// Log entries are RecordBatch v2, one batch per entry: core/raft/entry_codec.h.
 
 struct RaftStorageOptions {
     env::Disk* disk = nullptr;          // required

@@ -3,6 +3,7 @@
 
 #include "core/log/checkpoint.h"
 #include "core/log/record_batch.h"
+#include "core/raft/entry_codec.h"
 #include "core/raft/raft_storage.h"
 
 namespace keel::raft {
@@ -126,7 +127,9 @@ Result<std::vector<LogEntry>> RaftStorage::read_log(Offset from) {
         ByteView bytes(read->records);
         for (size_t pos = 0; pos < bytes.size();) {
             KEEL_TRY_ASSIGN(log::BatchHeader h, log::read_batch(bytes.subspan(pos)));
-            KEEL_TRY_ASSIGN(LogEntry e, decode_entry_batch(bytes.subspan(pos, h.size_bytes())));
+            auto decoded = decode_entry_batch(bytes.subspan(pos, h.size_bytes()));
+            if (!decoded.ok()) return Error{Errc::corrupt, dir_ + ": " + decoded.error().message};
+            LogEntry e = std::move(*decoded);
             if (e.offset != next) {
                 return Error{Errc::corrupt, dir_ + ": expected an entry at " + std::to_string(next.value()) +
                                                 ", found " + std::to_string(e.offset.value())};

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/log/record_batch.h"
 #include "core/raft/entry_codec.h"
 #include "core/raft/raft_log.h"
 #include "core/raft/raft_wire.h"
@@ -88,11 +89,22 @@ TEST(EntryCodec, RoundTripsAndRejectsDamage) {
     EXPECT_TRUE(decode_entries(Bytes{})->empty());
     Bytes cut(b.begin(), b.end() - 1);
     EXPECT_EQ(decode_entries(cut).code(), Errc::invalid_record);
-    Bytes bad_kind = b;
-    bad_kind[12] = 9;  // the kind byte of the first entry
-    auto r = decode_entries(bad_kind);
+    Bytes flipped = b;
+    flipped[b.size() - 2] ^= 0x40;  // inside the second batch's record: its CRC catches it
+    auto r = decode_entries(flipped);
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.error().message.find("kind"), std::string::npos);
+    EXPECT_EQ(r.code(), Errc::invalid_record);
+    EXPECT_NE(r.error().message.find("batch 1"), std::string::npos) << r.error().message;
+    // Kafka's shape: each entry is one RecordBatch v2 whose partitionLeaderEpoch is the
+    // entry's epoch; a LeaderChange is a control batch.
+    auto first = log::read_batch(b);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->base_offset, Offset(7));
+    EXPECT_EQ(first->partition_leader_epoch, LeaderEpoch(2));
+    EXPECT_FALSE(first->is_control());
+    auto second = log::read_batch(ByteView(b).subspan(first->size_bytes()));
+    ASSERT_TRUE(second.ok());
+    EXPECT_TRUE(second->is_control());
 }
 
 TEST(RaftWire, MessagesSurviveTheKafkaFraming) {

@@ -2,6 +2,7 @@
 // that damaged files are detected rather than trusted.
 #include <gtest/gtest.h>
 
+#include "core/raft/entry_codec.h"
 #include "core/raft/raft_storage.h"
 #include "sim/fiber/scheduler.h"
 #include "sim/sim_disk.h"
@@ -104,7 +105,7 @@ TEST(RaftStorageFormat, EntriesAreRecordBatchesWithTheEpochAsPartitionLeaderEpoc
     EXPECT_EQ(*decode_entry_batch(encode_entry_batch(d, 0)), d);
     Bytes bad = encode_entry_batch(d, 0);
     bad.back() ^= 1;  // the CRC catches it
-    EXPECT_EQ(decode_entry_batch(bad).code(), Errc::corrupt);
+    EXPECT_EQ(decode_entry_batch(bad).code(), Errc::invalid_record);
 }
 
 TEST(RaftStorage, EverythingSyncedSurvivesAPowerLoss) {
