@@ -6,7 +6,8 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "scenarios/raft/quorum_cluster.h"
+#include "scenarios/quorum_probe.h"
+#include "sim/nemesis.h"
 #include "sim/scenario.h"
 #include "visualize/quorum.h"
 #include "visualize/spacetime.h"
@@ -25,10 +26,15 @@ snapshot, green: committed, yellow: not yet committed) with log start, high
 watermark, applied offset and snapshot, and the leader's view of each voter's
 fetch offset; arrows show who fetches from whom and (dashed) who voted for whom.
 
-The first form runs a quorum scenario (quorum-chaos, controller-failover,
-quorum-disk-loss, ...) with that seed up to simulated time T (e.g. 12s, 4500ms),
-takes the status there, and stops. --json-out also writes the status JSON, which
-the second form draws again. Output: .svg, .png, .pdf (through Graphviz) or .dot.
+The first form runs a scenario built on the Raft quorum (quorum-chaos,
+controller-failover, quorum-disk-loss, controller-brokers, unclean-election,
+raft-bug-figure8, ...) with that seed, faults and all, and takes the status at
+simulated time T (e.g. 12s, 4500ms); the run itself is the same as without the
+picture. --json-out also writes the status JSON, which the second form draws
+again. Output: .svg, .png, .pdf (through Graphviz) or .dot.
+
+Example: the quorum-chaos demo 20 s in, then its end state:
+  keel viz quorum --scenario quorum-chaos --seed 42 --at 20s --out q.svg
 )";
 
 bool read_file(const std::string& path, std::string& out) {
@@ -47,6 +53,10 @@ std::string status_from_scenario(Args& a, std::string& error) {
     auto seed = a.u64("--seed");
     if (!name || !at || !seed) {
         error = "quorum needs --scenario NAME --seed N --at T (or --status FILE)";
+        return "";
+    }
+    if (auto d = sim::parse_duration(*at); !d.ok()) {
+        error = "--at: " + d.error().message;
         return "";
     }
     const sim::Scenario* s = sim::ScenarioRegistry::find(*name);
@@ -70,7 +80,8 @@ std::string status_from_scenario(Args& a, std::string& error) {
     sim::RunResult r = sim::run_scenario(*s, o);
     scenarios::set_quorum_status_probe({});
     if (json.empty()) {
-        error = "scenario '" + *name + "' produced no quorum status (is it a quorum scenario?)" +
+        error = "scenario '" + *name + "' produced no quorum status at " + *at + " (it is not built on the Raft " +
+                "quorum, or its run ended at " + std::to_string(r.sim_time_ns / 1'000'000) + " ms)" +
                 (r.violations.empty() ? "" : ": " + r.violations[0]);
     }
     return json;

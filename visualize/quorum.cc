@@ -213,6 +213,13 @@ QuorumView parse_quorum_status(const std::string& json, std::string& error) {
         error = "not a quorum status JSON object";
         return v;
     }
+    for (const char* key : {"t_ns", "seed", "committed_end", "monitor_violations"}) {
+        const Json* f = root.get(key);
+        if (f != nullptr && f->kind != Json::number) {
+            error = std::string("\"") + key + "\" is not a number";
+            return v;
+        }
+    }
     v.t_ns = num(root, "t_ns");
     v.seed = static_cast<uint64_t>(num(root, "seed"));
     v.committed_end = num(root, "committed_end");
@@ -222,8 +229,33 @@ QuorumView parse_quorum_status(const std::string& json, std::string& error) {
         error = "the status has no \"nodes\" array";
         return v;
     }
-    for (const Json& n : nodes->items) {
-        if (n.kind == Json::object) v.nodes.push_back(node_view(n));
+    for (size_t i = 0; i < nodes->items.size(); i++) {
+        const Json& n = nodes->items[i];
+        std::string where = "node " + std::to_string(i) + ": ";
+        if (n.kind != Json::object) {
+            error = where + "not an object";
+            return v;
+        }
+        QuorumNodeView view = node_view(n);
+        // Names go into DOT ids and HTML labels: keep them to what node names are.
+        bool name_ok = !view.name.empty() && view.name.size() <= 64 &&
+                       std::all_of(view.name.begin(), view.name.end(), [](char c) {
+                           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+                       });
+        if (!name_ok) {
+            error = where + "\"name\" must be 1-64 characters of [A-Za-z0-9._-]";
+            return v;
+        }
+        const Json* id = n.get("id");
+        if (id == nullptr || id->kind != Json::number) {
+            error = where + "\"id\" must be a number";
+            return v;
+        }
+        if (view.state != "up" && view.state != "down" && view.state != "paused" && view.state != "stopped") {
+            error = where + "\"state\" must be up, down, paused or stopped";
+            return v;
+        }
+        v.nodes.push_back(std::move(view));
     }
     return v;
 }

@@ -1,7 +1,7 @@
 // A picture of a KRaft quorum at one instant: each node's role, epoch, vote, log (start,
 // high watermark, applied, end, snapshot) and who fetches from whom, as Graphviz DOT.
 //
-// Input: the status JSON the quorum scenarios write (scenarios/raft/quorum_cluster.h,
+// Input: the status JSON the Raft scenarios write (scenarios/quorum_probe.h,
 // quorum_status_json), e.g.
 //   {"t_ns":12000000000,"seed":7,"committed_end":612,"monitor_violations":0,"nodes":[
 //     {"name":"c1","id":1,"voter":true,"state":"up","role":"leader","epoch":5,"leader":1,

@@ -4,6 +4,7 @@
 
 #include "core/env/sync.h"
 #include "core/raft/raft_storage.h"
+#include "scenarios/quorum_probe.h"
 
 namespace keel::scenarios {
 
@@ -59,6 +60,26 @@ std::shared_ptr<ControllerCluster> ControllerCluster::create(sim::ScenarioContex
                                                              ControllerClusterOptions options) {
     auto c = std::make_shared<ControllerCluster>(ctx, std::move(options));
     c->start();
+    // `keel viz quorum` can draw the metadata quorum of any controller scenario.
+    QuorumProbeSource src;
+    src.nodes = c->nodes();
+    src.voters = c->controllers();
+    src.id_of = [raw = c.get()](const std::string& n) { return raw->id_of(n); };
+    src.status = [c](const std::string& n) -> std::optional<raft::RaftStatus> {
+        raft::RaftDriver* d = c->driver(n);
+        if (d == nullptr) return std::nullopt;
+        return d->status();
+    };
+    src.committed_end = [c] {
+        int64_t hw = 0;
+        for (const std::string& n : c->controllers()) {
+            raft::RaftDriver* d = c->driver(n);
+            if (d != nullptr && d->status().role == raft::Role::leader) hw = std::max(hw, d->status().high_watermark.value());
+        }
+        return hw;
+    };
+    src.violations = [c] { return static_cast<uint64_t>(c->checker().violations().size()); };
+    install_quorum_probe(ctx, std::move(src));
     return c;
 }
 

@@ -18,7 +18,6 @@ KEEL_SCENARIO("controller-failover",
     o.brokers = static_cast<int>(ctx.param_int("brokers", 3));
     auto cluster_ptr = scenarios::QuorumCluster::create(ctx, o);
     scenarios::QuorumCluster& cluster = *cluster_ptr;
-    if (scenarios::maybe_probe_status(ctx, cluster)) return;
 
     // Steady state: a leader and a stream of commits.
     bool steady = w.run_until([&] { return cluster.leader() && cluster.monitor().committed_end().value() > 20; }, 30s);

@@ -18,7 +18,6 @@ KEEL_SCENARIO("quorum-chaos",
     ctx.note("raft knobs: " + knobs + " snapshot_interval=" + std::to_string(o.snapshot_interval_entries));
     auto cluster_ptr = scenarios::QuorumCluster::create(ctx, o);
     scenarios::QuorumCluster& cluster = *cluster_ptr;
-    if (scenarios::maybe_probe_status(ctx, cluster)) return;
 
     sim::RandomScheduleOptions so;
     so.start = 3s;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/env/sync.h"
+#include "scenarios/quorum_probe.h"
 #include "sim/trace.h"
 
 namespace keel::scenarios {
@@ -16,11 +17,6 @@ const char* const kClusterId = "keel-sim-cluster";
 uint64_t mix(uint64_t digest, Offset offset, ByteView record) {
     uint64_t h = raft::payload_hash(record) ^ (static_cast<uint64_t>(offset.value()) * 0x9e3779b97f4a7c15ULL);
     return (digest ^ h) * 0x100000001b3ULL + 0x7f4a7c15ULL;
-}
-
-QuorumStatusProbe& probe_slot() {
-    static QuorumStatusProbe probe;
-    return probe;
 }
 
 }  // namespace
@@ -135,6 +131,7 @@ QuorumCluster::QuorumCluster(sim::ScenarioContext& ctx, QuorumOptions options)
 std::shared_ptr<QuorumCluster> QuorumCluster::create(sim::ScenarioContext& ctx, QuorumOptions options) {
     auto c = std::make_shared<QuorumCluster>(ctx, std::move(options));
     c->start();
+    install_quorum_probe(ctx, c);
     return c;
 }
 
@@ -366,61 +363,15 @@ void QuorumCluster::report() {
 
 // -------------------------------------------------------------------- viz probe
 
-void set_quorum_status_probe(QuorumStatusProbe probe) { probe_slot() = std::move(probe); }
-
-std::string quorum_status_json(QuorumCluster& cluster) {
-    auto opt = [](const std::optional<NodeId>& n) { return std::to_string(n ? n->value() : -1); };
-    std::string out = "{\"t_ns\":" + std::to_string(cluster.world().now().ns) +
-                      ",\"seed\":" + std::to_string(cluster.world().seed()) +
-                      ",\"committed_end\":" + std::to_string(cluster.monitor().committed_end().value()) +
-                      ",\"monitor_violations\":" + std::to_string(cluster.monitor().violation_count()) + ",\"nodes\":[";
-    bool first = true;
-    for (const std::string& n : cluster.nodes()) {
-        out += first ? "" : ",";
-        first = false;
-        auto s = cluster.status(n);
-        sim::SimNode& node = cluster.world().node(n);
-        std::string state = !node.running() ? "down" : node.paused() ? "paused" : s ? "up" : "stopped";
-        out += "{\"name\":\"" + n + "\",\"id\":" + std::to_string(cluster.id_of(n).value()) +
-               ",\"voter\":" + (std::find(cluster.controllers().begin(), cluster.controllers().end(), n) !=
-                                        cluster.controllers().end() ? "true" : "false") +
-               ",\"state\":\"" + state + "\"";
-        if (s) {
-            out += ",\"role\":\"" + std::string(raft::role_name(s->role)) + "\",\"epoch\":" +
-                   std::to_string(s->epoch.value()) + ",\"leader\":" + opt(s->leader) + ",\"voted_for\":" +
-                   opt(s->voted_for) + ",\"catching_up\":" + (s->catching_up ? "true" : "false") +
-                   ",\"log_start\":" + std::to_string(s->log_start.value()) +
-                   ",\"log_end\":" + std::to_string(s->log_end.value()) +
-                   ",\"high_watermark\":" + std::to_string(s->high_watermark.value()) +
-                   ",\"applied\":" + std::to_string(s->applied.value()) +
-                   ",\"snapshot_end\":" + std::to_string(s->snapshot ? s->snapshot->end_offset.value() : -1);
-            out += ",\"fetch_offsets\":{";
-            bool f1 = true;
-            for (const auto& [v, off] : s->voter_fetch_offsets) {
-                out += (f1 ? "\"" : ",\"") + std::to_string(v.value()) + "\":" +
-                       std::to_string(off ? off->value() : -1);
-                f1 = false;
-            }
-            out += "}";
-        }
-        out += "}";
-    }
-    return out + "]}";
-}
-
-bool maybe_probe_status(sim::ScenarioContext& ctx, QuorumCluster& cluster) {
-    std::string at = ctx.param("viz_at", "");
-    if (at.empty() || !probe_slot()) return false;
-    auto d = sim::parse_duration(at);
-    if (!d.ok()) {
-        ctx.violation("bad viz_at: " + d.error().message);
-        return true;
-    }
-    sim::World& w = ctx.world();
-    if (*d > Duration(w.now().ns)) w.run_for(*d - Duration(w.now().ns));
-    probe_slot()(quorum_status_json(cluster));
-    ctx.note("stopped at " + at + " for keel viz quorum");
-    return true;
+void install_quorum_probe(sim::ScenarioContext& ctx, const std::shared_ptr<QuorumCluster>& cluster) {
+    QuorumProbeSource src;
+    src.nodes = cluster->nodes();
+    src.voters = cluster->controllers();
+    src.id_of = [c = cluster.get()](const std::string& n) { return c->id_of(n); };
+    src.status = [cluster](const std::string& n) { return cluster->status(n); };
+    src.committed_end = [cluster] { return cluster->monitor().committed_end().value(); };
+    src.violations = [cluster] { return static_cast<uint64_t>(cluster->monitor().violation_count()); };
+    install_quorum_probe(ctx, std::move(src));
 }
 
 }  // namespace keel::scenarios

@@ -133,13 +133,7 @@ private:
     uint64_t proposals_failed_ = 0;
 };
 
-// Set by `keel viz quorum`: called with a JSON status of the cluster at the `viz_at`
-// param's instant (then the scenario stops early). See visualize/quorum.h for the shape.
-using QuorumStatusProbe = std::function<void(const std::string& json)>;
-void set_quorum_status_probe(QuorumStatusProbe probe);
-// Runs the world to `viz_at` if the param is set and a probe is installed; true if it did
-// (the scenario should then return).
-bool maybe_probe_status(sim::ScenarioContext& ctx, QuorumCluster& cluster);
-std::string quorum_status_json(QuorumCluster& cluster);
+// create() installs the `keel viz quorum` probe (scenarios/quorum_probe.h) for it.
+void install_quorum_probe(sim::ScenarioContext& ctx, const std::shared_ptr<QuorumCluster>& cluster);
 
 }  // namespace keel::scenarios

@@ -23,7 +23,6 @@ KEEL_SCENARIO("quorum-disk-loss",
     o.protect_empty_disk = ctx.param_int("protect", 1) != 0;
     auto cluster_ptr = scenarios::QuorumCluster::create(ctx, o);
     scenarios::QuorumCluster& cluster = *cluster_ptr;
-    if (scenarios::maybe_probe_status(ctx, cluster)) return;
     auto& m = cluster.monitor();
 
     bool steady = w.run_until([&] { return cluster.leader() && m.committed_end().value() > 10; }, 30s);

@@ -290,7 +290,10 @@ bool Scheduler::fire_next_timer() {
         }
         if (!options_.virtual_time && k.when > now()) return false;
         timers_.pop();
-        if (options_.virtual_time && k.when > virtual_now_) virtual_now_ = k.when;
+        if (options_.virtual_time && k.when > virtual_now_) {
+            fire_watches(k.when);
+            virtual_now_ = k.when;
+        }
         GroupId g = it->second.group;
         Group& grp = groups_[g];
         if (grp.paused) {  // a stalled node's timer waits for resume
@@ -343,7 +346,21 @@ void Scheduler::run_until(Instant t) {
         if (timers_.empty() || timers_.top().when > t) break;
         run_one();
     }
+    if (options_.virtual_time) fire_watches(Instant{t.ns + 1});
     if (virtual_now_ < t) virtual_now_ = t;
+}
+
+void Scheduler::watch_time(Instant at, std::function<void()> fn) {
+    KEEL_ASSERT_MSG(options_.virtual_time, "watch_time is for virtual time");
+    watches_.emplace(at, std::move(fn));
+}
+
+void Scheduler::fire_watches(Instant before) {
+    while (!watches_.empty() && watches_.begin()->first < before) {
+        auto node = watches_.extract(watches_.begin());
+        if (node.key() > virtual_now_) virtual_now_ = node.key();
+        node.mapped()();
+    }
 }
 
 std::optional<Instant> Scheduler::next_event_time() {

@@ -110,6 +110,12 @@ public:
     void run_forever();
     void stop() { stopped_ = true; }
 
+    // Virtual time only: calls `fn` once, when every event due at or before `at` has run
+    // and before anything later does (the clock reads `at` during the call). A watch is
+    // an observer: it is not an event, is not hashed, and must only read state (no
+    // spawn, sleep, timer, draw or fault), so a watched run is the same run.
+    void watch_time(Instant at, std::function<void()> fn);
+
     // Folds a value into the running hash (the simulator adds deliveries, draws, faults).
     void mix(uint64_t v);
     uint64_t hash() const { return hash_; }
@@ -143,12 +149,14 @@ private:
     void do_kill(GroupId g);
     void process_pending_kills();
     bool fire_next_timer();
+    void fire_watches(Instant before);  // every watch whose time is before `before`
     void notify(EventKind k, GroupId g, FiberId f, TimerId t);
     Fiber* find(FiberId f) const;
 
     SchedulerOptions options_;
     env::SeededRandom tie_rng_;
     Instant virtual_now_{0};
+    std::multimap<Instant, std::function<void()>> watches_;
     std::unordered_map<FiberId, std::unique_ptr<Fiber>> fibers_;  // lookup only; never iterated
     std::map<GroupId, Group> groups_;
     std::vector<Fiber*> ready_;

@@ -53,6 +53,16 @@ check "check-determinism" 0 "$keel" sim check-determinism counter-calm --seed 5
 has "check-determinism agrees" "$work/out" "deterministic"
 check "viz spacetime" 0 "$keel" viz spacetime "$work/t.jsonl" --to 1s --out "$work/t.svg"
 has "spacetime is an svg" "$work/t.svg" "<svg"
+check "viz quorum mid-run" 0 "$keel" viz quorum --scenario quorum-chaos --seed 4 --at 12s --out "$work/q.dot" --json-out "$work/q.json"
+has "viz quorum draws the voters" "$work/q.dot" "controllers (voters)"
+has "viz quorum status has high watermarks" "$work/q.json" '"high_watermark":'
+check "viz quorum from a status file" 0 "$keel" viz quorum --status "$work/q.json" --out "$work/q2.svg"
+has "viz quorum svg" "$work/q2.svg" "<svg"
+check "viz quorum of a controller scenario" 0 "$keel" viz quorum --scenario controller-brokers --seed 2 --at 25s --out "$work/cq.dot"
+check "viz quorum of a non-quorum scenario" 2 "$keel" viz quorum --scenario counter-calm --seed 1 --at 1s --out "$work/x.dot"
+check "viz quorum past the run's end" 2 "$keel" viz quorum --scenario controller-failover --seed 1 --at 900s --out "$work/x.dot"
+check "viz quorum bad --at" 2 "$keel" viz quorum --scenario quorum-chaos --seed 1 --at soon --out "$work/x.dot"
+check "viz quorum without --out" 2 "$keel" viz quorum --scenario quorum-chaos --seed 1 --at 1s
 check "same seed, same summary hash" 0 "$keel" sim run counter-calm --seed 3 --summary-json "$work/s2.json"
 h1=$(grep -o '"trace_hash":"[0-9a-f]*"' "$work/s.json"); h2=$(grep -o '"trace_hash":"[0-9a-f]*"' "$work/s2.json")
 if [ -n "$h1" ] && [ "$h1" = "$h2" ]; then echo "ok   trace hash repeats"; else echo "FAIL trace hash differs: $h1 vs $h2"; fail=1; fi

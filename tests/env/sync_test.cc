@@ -129,6 +129,45 @@ TEST(Scheduler, PausedGroupRunsNothingUntilResumed) {
     EXPECT_EQ(ticks[1], 10);  // the overdue sleep ends at resume
 }
 
+TEST(Scheduler, AWatchSeesEverythingDueByItsTimeAndChangesNothing) {
+    auto run = [](bool watch, std::vector<std::string>& seen) {
+        Scheduler s{SchedulerOptions{.virtual_time = true, .seed = 3}};
+        auto g = s.create_group("n");
+        GroupExecutor ex(s, g);
+        for (int i = 0; i < 4; i++) {
+            ex.spawn("f", [&ex, &seen, i] {
+                for (int k = 1; k <= 3; k++) {
+                    ex.sleep_for(Duration(std::chrono::milliseconds(500 * k + i)));
+                    seen.push_back("f" + std::to_string(i) + "@" + std::to_string(ex.now().ns / 1'000'000));
+                }
+            });
+        }
+        Instant watched_at{-1};
+        size_t seen_then = 0;
+        if (watch) {
+            s.watch_time(Instant{Duration(1501ms).count()}, [&] {
+                watched_at = s.now();
+                seen_then = seen.size();
+                seen.push_back("watch");
+            });
+        }
+        s.run_while([] { return true; });
+        if (watch) {
+            EXPECT_EQ(watched_at.ns, Duration(1501ms).count());
+            // Due by 1501 ms: each fiber's first wake (500 + i ms) and f0's second
+            // (wakes add up: 500 + i + 1000 + i, so f0 at 1500 ms, f1 at 1502 ms).
+            EXPECT_EQ(seen_then, 5u);
+        }
+        return std::make_pair(s.hash(), s.events());
+    };
+    std::vector<std::string> a, b;
+    auto plain = run(false, a);
+    auto watched = run(true, b);
+    EXPECT_EQ(plain, watched) << "a watch is not an event and is not hashed";
+    std::erase(b, "watch");
+    EXPECT_EQ(a, b);
+}
+
 TEST(Scheduler, SameSeedSameHashDifferentSeedDifferentHash) {
     auto run = [](uint64_t seed) {
         Scheduler s{SchedulerOptions{.virtual_time = true, .seed = seed}};
