@@ -38,7 +38,6 @@ struct ControllerConfig {
     int32_t default_num_partitions = 1;         // num.partitions (CreateTopics with -1)
     int16_t default_replication_factor = 1;     // default.replication.factor
     int32_t partitions_per_request_max = 10'000;
-    size_t topics_per_request_max = 1'000;
 };
 
 // What a command writes and answers. `records` are one atomic batch (empty: nothing to

@@ -54,7 +54,7 @@ struct BrokerRegistration {
     bool fenced = true;
     bool in_controlled_shutdown = false;
 
-    // May lead and join ISRs: neither fenced nor shutting down (KIP-903).
+    // May lead and join ISRs: neither fenced nor shutting down (KIP-841).
     bool active() const { return !fenced && !in_controlled_shutdown; }
     bool operator==(const BrokerRegistration&) const = default;
 };
@@ -145,7 +145,7 @@ public:
         return end_offset_ == o.end_offset_ && brokers_ == o.brokers_ && topics_ == o.topics_ &&
                configs_ == o.configs_;
     }
-    // Multi-line text (test failures, `keel` dumps).
+    // Multi-line text (test failures and scenario notes).
     std::string describe() const;
 
     // Called after every applied entry (restored = false) and after every snapshot restore
