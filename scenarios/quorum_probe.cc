@@ -64,7 +64,7 @@ void install_quorum_probe(sim::ScenarioContext& ctx, QuorumProbeSource source) {
     // A scheduler watch, not a fiber: it reads the cluster between events, so the run is
     // the same run (same events, same hash) with or without the picture.
     w.scheduler().watch_time(Instant{d->count()}, [&w, source = std::move(source)] {
-        if (probe_slot()) probe_slot()(quorum_status_json(w, source));
+        if (probe_slot() && source.alive()) probe_slot()(quorum_status_json(w, source));
     });
 }
 

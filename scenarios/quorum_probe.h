@@ -17,7 +17,10 @@
 
 namespace keel::scenarios {
 
+// The callbacks must not own the cluster (the watch may outlive it when the run ends
+// before the instant): capture a weak_ptr and answer `alive` with whether it is still there.
 struct QuorumProbeSource {
+    std::function<bool()> alive;
     std::vector<std::string> nodes;   // voters first, then observers
     std::vector<std::string> voters;
     std::function<NodeId(const std::string&)> id_of;

@@ -62,23 +62,26 @@ std::shared_ptr<ControllerCluster> ControllerCluster::create(sim::ScenarioContex
     c->start();
     // `keel viz quorum` can draw the metadata quorum of any controller scenario.
     QuorumProbeSource src;
+    std::weak_ptr<ControllerCluster> weak = c;
+    src.alive = [weak] { return !weak.expired(); };
     src.nodes = c->nodes();
     src.voters = c->controllers();
-    src.id_of = [raw = c.get()](const std::string& n) { return raw->id_of(n); };
-    src.status = [c](const std::string& n) -> std::optional<raft::RaftStatus> {
-        raft::RaftDriver* d = c->driver(n);
+    src.id_of = [weak](const std::string& n) { return weak.lock()->id_of(n); };
+    src.status = [weak](const std::string& n) -> std::optional<raft::RaftStatus> {
+        raft::RaftDriver* d = weak.lock()->driver(n);
         if (d == nullptr) return std::nullopt;
         return d->status();
     };
-    src.committed_end = [c] {
+    src.committed_end = [weak] {
+        auto cluster = weak.lock();
         int64_t hw = 0;
-        for (const std::string& n : c->controllers()) {
-            raft::RaftDriver* d = c->driver(n);
+        for (const std::string& n : cluster->controllers()) {
+            raft::RaftDriver* d = cluster->driver(n);
             if (d != nullptr && d->status().role == raft::Role::leader) hw = std::max(hw, d->status().high_watermark.value());
         }
         return hw;
     };
-    src.violations = [c] { return static_cast<uint64_t>(c->checker().violations().size()); };
+    src.violations = [weak] { return static_cast<uint64_t>(weak.lock()->checker().violations().size()); };
     install_quorum_probe(ctx, std::move(src));
     return c;
 }

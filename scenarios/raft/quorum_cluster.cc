@@ -365,12 +365,14 @@ void QuorumCluster::report() {
 
 void install_quorum_probe(sim::ScenarioContext& ctx, const std::shared_ptr<QuorumCluster>& cluster) {
     QuorumProbeSource src;
+    std::weak_ptr<QuorumCluster> weak = cluster;
+    src.alive = [weak] { return !weak.expired(); };
     src.nodes = cluster->nodes();
     src.voters = cluster->controllers();
-    src.id_of = [c = cluster.get()](const std::string& n) { return c->id_of(n); };
-    src.status = [cluster](const std::string& n) { return cluster->status(n); };
-    src.committed_end = [cluster] { return cluster->monitor().committed_end().value(); };
-    src.violations = [cluster] { return static_cast<uint64_t>(cluster->monitor().violation_count()); };
+    src.id_of = [weak](const std::string& n) { return weak.lock()->id_of(n); };
+    src.status = [weak](const std::string& n) { return weak.lock()->status(n); };
+    src.committed_end = [weak] { return weak.lock()->monitor().committed_end().value(); };
+    src.violations = [weak] { return static_cast<uint64_t>(weak.lock()->monitor().violation_count()); };
     install_quorum_probe(ctx, std::move(src));
 }
 
