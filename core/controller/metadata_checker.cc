@@ -136,13 +136,20 @@ void MetadataChecker::check_sessions(const std::optional<ImageView>& active, Ins
     Duration bound = options_.session_timeout + options_.fence_grace;
     if (now - *active_since_ < bound) return;
     for (const auto& [id, b] : active->brokers) {
-        if (b.fenced) continue;
         auto hb = last_heartbeat_.find(id);
         Instant last = hb == last_heartbeat_.end() ? *active_since_ : std::max(hb->second, *active_since_);
-        if (now - last > bound) {
+        if (b.fenced || now - last <= options_.session_timeout) {
+            expired_at_offset_.erase(id);
+            continue;
+        }
+        Offset expired_at = expired_at_offset_.try_emplace(id, active->end_offset).first->second;
+        int64_t progress = active->end_offset.value() - expired_at.value();
+        if (now - last > bound && progress >= options_.fence_progress_entries) {
             violation("session: broker " + n(id) + " has been silent for " + std::to_string(to_ms(now - last)) +
-                      " ms but is still unfenced at offset " + std::to_string(active->end_offset.value()));
+                      " ms but is still unfenced at offset " + std::to_string(active->end_offset.value()) + " (" +
+                      std::to_string(progress) + " entries committed since its session expired)");
             last_heartbeat_[id] = now;  // report once per silence
+            expired_at_offset_.erase(id);
         }
     }
 }

@@ -63,6 +63,11 @@ struct MetadataCheckerOptions {
     Duration session_timeout = ms(9000);
     // Slack for the silent-broker check: the controller's tick, a write, a failover.
     Duration fence_grace = ms(3000);
+    // ... and progress: the silent-broker check also needs the active controller to have
+    // committed this many entries since the broker's session expired. A controller whose
+    // commits crawl (a clogged link to its only live follower) is slow, not wrong; one
+    // that keeps committing (its NoOps alone, every few seconds) and never fences is.
+    int64_t fence_progress_entries = 3;
     size_t violations_max = 50;  // listed; all are counted
 };
 
@@ -83,7 +88,9 @@ public:
     void on_activated(Instant at);
     // A controller committed a fence for a lapsed session.
     void on_session_fence(NodeId broker, Instant last_contact, Instant at);
-    // Periodically: `active` is the active controller's image (nullopt if none).
+    // Periodically: `active` is the active controller's image (nullopt if none). Reports
+    // an unfenced broker silent for longer than session timeout + grace, once the active
+    // controller has committed `fence_progress_entries` entries since its session expired.
     void check_sessions(const std::optional<ImageView>& active, Instant now);
     // After healing: every node's view must equal the reference's (digest and offset).
     void check_converged(const std::string& reference_node, const ImageView& reference,
@@ -106,6 +113,7 @@ private:
     std::map<std::string, ImageView> last_;           // by node incarnation
     std::map<Offset, std::pair<uint64_t, std::string>> digests_;  // end offset → (digest, first node)
     std::map<NodeId, Instant> last_heartbeat_;
+    std::map<NodeId, Offset> expired_at_offset_;  // active end offset when the session was first seen expired
     std::set<std::pair<TopicPartition, LeaderEpoch>> seen_elections_;
     std::optional<Instant> active_since_;
     std::vector<std::string> violations_;

@@ -163,8 +163,12 @@ void ControllerCluster::controller_main(Slot& s, env::Env& env) {
     hooks.on_heartbeat = [this](NodeId b, Instant at) { checker_.on_heartbeat(b, at); };
     hooks.on_session_fence = [this](NodeId b, Instant last, Instant at) { checker_.on_session_fence(b, last, at); };
     hooks.on_activated = [this, name = s.name](QuorumEpoch epoch, Instant at) {
-        active_ = std::make_pair(name, epoch);
         activations_++;
+        // A stale leader (paused or cut off through a newer election) may still activate in
+        // its old epoch; it can decide nothing that commits. The active controller is the
+        // one of the newest epoch.
+        if (active_ && epoch <= active_->second) return;
+        active_ = std::make_pair(name, epoch);
         checker_.on_activated(at);
     };
     controller::ControllerService service(env, driver, image, so, hooks);

@@ -137,12 +137,16 @@ TEST(MetadataChecker, ReportsASilentBrokerLeftUnfencedOnlyOnceTheControllerHadTi
     c.on_heartbeat(NodeId(2), t(1000));
     c.on_heartbeat(NodeId(3), t(1000));
     ImageView v = healthy();
+    c.check_sessions(v, t(10'100));  // every session expired: the offset is noted
     c.check_sessions(v, t(12'500));
     EXPECT_FALSE(reported(c, "session"));  // silent 11.5 s: within timeout + grace
     c.on_heartbeat(NodeId(1), t(12'000));
     c.on_heartbeat(NodeId(2), t(12'000));
     c.check_sessions(v, t(13'100));
-    EXPECT_TRUE(reported(c, "session"));  // broker 3: silent 12.1 s, unfenced
+    EXPECT_FALSE(reported(c, "session")) << "no commits since the expiry: a slow controller, not a wrong one";
+    v.end_offset = Offset(v.end_offset.value() + 3);  // three NoOps later
+    c.check_sessions(v, t(13'200));
+    EXPECT_TRUE(reported(c, "session"));  // broker 3: silent 12.2 s, unfenced while committing
     EXPECT_EQ(c.violation_count(), 1u);
     // A recent failover gives the new controller a full session first.
     MetadataChecker d;
