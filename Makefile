@@ -59,6 +59,7 @@ soak: build
 	$(RELEASE)/cli/keel sim sweep quorum-chaos --seeds 1-$(SEEDS) --jobs $(JOBS) --param controllers_only=1 --json $(OUT)/soak-quorum-chaos-controllers.json
 	$(RELEASE)/cli/keel sim sweep controller-brokers --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-controller-brokers.json
 	$(RELEASE)/cli/keel sim sweep controller-failover --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-controller-failover.json
+	$(RELEASE)/cli/keel sim sweep active-controller-failover --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-active-controller-failover.json
 	$(RELEASE)/cli/keel sim sweep quorum-disk-loss --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-quorum-disk-loss.json
 	$(RELEASE)/cli/keel sim sweep unclean-election --seeds 1-1000 --jobs $(JOBS) --json $(OUT)/soak-unclean-election.json
 	$(RELEASE)/cli/keel sim sweep counter-chaos --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-counter-chaos.json

@@ -85,6 +85,8 @@ public:
     // Queues topics for the admin node; returns once each was created (or already
     // existed), or after `limit`. Errors other than retryable ones become violations.
     bool create_topics(const std::vector<TopicSpec>& topics, Duration limit);
+    // The admin has seen `topic` created (or already there).
+    bool topic_done(const std::string& topic) const { return topics_done_.count(topic) > 0; }
     // Queues topics without waiting (callable from control fibers).
     void queue_topics(const std::vector<TopicSpec>& topics) {
         admin_queue_.insert(admin_queue_.end(), topics.begin(), topics.end());

@@ -65,5 +65,18 @@ TEST(ControllerScenarios, UncleanElectionShowsBothSettingsOverTenSeeds) {
     }
 }
 
+TEST(ControllerScenarios, ActiveControllerFailoverTakesSecondsAndFencesNoBroker) {
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        sim::RunResult r = run("active-controller-failover", seed);
+        EXPECT_TRUE(r.ok) << "seed " << seed << ": " << first_violation(r);
+        // Detection (fetch timeout 2 s, less the parked fetch) plus an election; a
+        // ZooKeeper-mode controller needed 6-18 s to notice, then a full reload.
+        EXPECT_GT(r.metrics["activation_ms"], 1000) << "seed " << seed;
+        EXPECT_LT(r.metrics["activation_ms"], 6000) << "seed " << seed;
+        EXPECT_GE(r.metrics["create_topic_ms"], r.metrics["activation_ms"]) << "seed " << seed;
+        EXPECT_EQ(r.metrics["session_fences"], 0) << "seed " << seed;
+    }
+}
+
 }  // namespace
 }  // namespace keel::controller
