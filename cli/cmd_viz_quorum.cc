@@ -24,7 +24,9 @@ Draws a KRaft quorum at one instant: for every controller (voter) and broker
 (observer) its role, epoch, vote and leader, its log as a bar (grey: covered by a
 snapshot, green: committed, yellow: not yet committed) with log start, high
 watermark, applied offset and snapshot, and the leader's view of each voter's
-fetch offset; arrows show who fetches from whom and (dashed) who voted for whom.
+fetch offset; arrows show who fetches from whom and (dashed) who voted for whom;
+red marks what the network's faults block at that instant (a fetch link, or the
+nodes a node cannot send to).
 
 The first form runs a scenario built on the Raft quorum (quorum-chaos,
 controller-failover, quorum-disk-loss, controller-brokers, unclean-election,

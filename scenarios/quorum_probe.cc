@@ -30,6 +30,15 @@ std::string quorum_status_json(sim::World& w, const QuorumProbeSource& source) {
         bool voter = std::find(source.voters.begin(), source.voters.end(), n) != source.voters.end();
         out += "{\"name\":\"" + n + "\",\"id\":" + std::to_string(source.id_of(n).value()) +
                ",\"voter\":" + (voter ? "true" : "false") + ",\"state\":\"" + state + "\"";
+        // The nodes this one cannot send to right now (partitions, isolation).
+        out += ",\"unreachable\":[";
+        bool u1 = true;
+        for (const std::string& other : source.nodes) {
+            if (other == n || w.network().reachable(n, other)) continue;
+            out += (u1 ? "\"" : ",\"") + other + "\"";
+            u1 = false;
+        }
+        out += "]";
         if (s) {
             out += ",\"role\":\"" + std::string(raft::role_name(s->role)) + "\",\"epoch\":" +
                    std::to_string(s->epoch.value()) + ",\"leader\":" + opt(s->leader) + ",\"voted_for\":" +

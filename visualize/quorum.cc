@@ -143,6 +143,11 @@ QuorumNodeView node_view(const Json& j) {
     n.high_watermark = num(j, "high_watermark");
     n.applied = num(j, "applied");
     n.snapshot_end = num(j, "snapshot_end", -1);
+    if (const Json* u = j.get("unreachable"); u != nullptr && u->kind == Json::array) {
+        for (const Json& x : u->items) {
+            if (x.kind == Json::string) n.unreachable.push_back(x.s);
+        }
+    }
     if (const Json* f = j.get("fetch_offsets"); f != nullptr && f->kind == Json::object) {
         for (const auto& [k, v] : f->members) {
             if (v.kind == Json::number && !k.empty() && k.size() < 10 &&
@@ -196,6 +201,11 @@ std::string node_label(const QuorumNodeView& n, int64_t scale_end) {
     rows += "<TR><TD>log [" + std::to_string(n.log_start) + ", " + std::to_string(n.log_end) + ") · hw " +
             std::to_string(n.high_watermark) + " · applied " + std::to_string(n.applied) + "</TD></TR>";
     if (n.snapshot_end >= 0) rows += "<TR><TD>snapshot up to " + std::to_string(n.snapshot_end) + "</TD></TR>";
+    if (!n.unreachable.empty()) {
+        std::string cut = "cannot send to:";
+        for (const auto& u : n.unreachable) cut += " " + u;
+        rows += "<TR><TD><FONT COLOR=\"#cc0000\">" + cut + "</FONT></TD></TR>";
+    }
     if (!n.fetch_offsets.empty()) {
         std::string f = "fetch offsets:";
         for (const auto& [id, off] : n.fetch_offsets) f += " " + std::to_string(id) + "→" + std::to_string(off);
@@ -238,11 +248,16 @@ QuorumView parse_quorum_status(const std::string& json, std::string& error) {
         }
         QuorumNodeView view = node_view(n);
         // Names go into DOT ids and HTML labels: keep them to what node names are.
-        bool name_ok = !view.name.empty() && view.name.size() <= 64 &&
-                       std::all_of(view.name.begin(), view.name.end(), [](char c) {
-                           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-                       });
-        if (!name_ok) {
+        auto valid = [](const std::string& name) {
+            return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+            });
+        };
+        if (!std::all_of(view.unreachable.begin(), view.unreachable.end(), valid)) {
+            error = where + "\"unreachable\" holds a name outside [A-Za-z0-9._-]";
+            return v;
+        }
+        if (!valid(view.name)) {
             error = where + "\"name\" must be 1-64 characters of [A-Za-z0-9._-]";
             return v;
         }
@@ -258,6 +273,13 @@ QuorumView parse_quorum_status(const std::string& json, std::string& error) {
         v.nodes.push_back(std::move(view));
     }
     return v;
+}
+
+static bool cannot_reach(const QuorumView& view, const std::string& from, const std::string& to) {
+    for (const auto& n : view.nodes) {
+        if (n.name == from) return std::find(n.unreachable.begin(), n.unreachable.end(), to) != n.unreachable.end();
+    }
+    return false;
 }
 
 std::string quorum_dot(const QuorumView& view, const std::string& title) {
@@ -285,7 +307,13 @@ std::string quorum_dot(const QuorumView& view, const std::string& title) {
     for (const auto& n : view.nodes) {
         if (n.state != "up") continue;
         if (n.role == "follower" && by_id.contains(n.leader)) {
-            dot += "  \"" + n.name + "\" -> \"" + by_id[n.leader] + "\" [label=\"fetch\"];\n";
+            const std::string& leader = by_id[n.leader];
+            if (cannot_reach(view, n.name, leader) || cannot_reach(view, leader, n.name)) {
+                dot += "  \"" + n.name + "\" -> \"" + leader +
+                       "\" [label=\"fetch (blocked)\", color=\"#cc0000\", fontcolor=\"#cc0000\", style=dashed];\n";
+            } else {
+                dot += "  \"" + n.name + "\" -> \"" + leader + "\" [label=\"fetch\"];\n";
+            }
         }
         bool vote_edge = n.voted_for >= 0 && n.voted_for != n.id && n.voter && by_id.contains(n.voted_for);
         if (vote_edge) {

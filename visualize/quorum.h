@@ -7,7 +7,8 @@
 //     {"name":"c1","id":1,"voter":true,"state":"up","role":"leader","epoch":5,"leader":1,
 //      "voted_for":1,"catching_up":false,"log_start":400,"log_end":612,"high_watermark":610,
 //      "applied":610,"snapshot_end":400,"fetch_offsets":{"1":612,"2":610,"3":598}}, ...]}
-// A node whose "state" is "down", "paused" or "stopped" carries no Raft fields.
+// A node whose "state" is "down", "paused" or "stopped" carries no Raft fields. Optional
+// "unreachable": ["c2", ...] lists the nodes it cannot send to at that instant.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@ struct QuorumNodeView {
     bool catching_up = false;
     int64_t log_start = 0, log_end = 0, high_watermark = 0, applied = 0, snapshot_end = -1;
     std::map<int64_t, int64_t> fetch_offsets;  // leader only: voter id → fetch offset
+    std::vector<std::string> unreachable;      // nodes it cannot send to (network faults)
 };
 
 struct QuorumView {

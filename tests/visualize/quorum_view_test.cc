@@ -14,7 +14,9 @@ const char* kStatus = R"({"t_ns":12000000000,"seed":7,"committed_end":610,"monit
  {"name":"c2","id":2,"voter":true,"state":"up","role":"follower","epoch":5,"leader":1,"voted_for":1,
   "catching_up":false,"log_start":400,"log_end":610,"high_watermark":610,"applied":610,"snapshot_end":400,
   "fetch_offsets":{}},
- {"name":"c3","id":3,"voter":true,"state":"down"},
+ {"name":"c3","id":3,"voter":true,"state":"down","unreachable":["c1","c2"]},
+ {"name":"c4","id":4,"voter":true,"state":"up","role":"follower","epoch":5,"leader":1,"voted_for":1,
+  "log_start":400,"log_end":600,"high_watermark":600,"applied":600,"unreachable":["c1"]},
  {"name":"b1","id":101,"voter":false,"state":"paused"}]})";
 
 TEST(QuorumView, ParsesEveryNodeAndItsRaftFields) {
@@ -24,7 +26,7 @@ TEST(QuorumView, ParsesEveryNodeAndItsRaftFields) {
     EXPECT_EQ(v.t_ns, 12'000'000'000);
     EXPECT_EQ(v.seed, 7u);
     EXPECT_EQ(v.committed_end, 610);
-    ASSERT_EQ(v.nodes.size(), 4u);
+    ASSERT_EQ(v.nodes.size(), 5u);
     EXPECT_EQ(v.nodes[0].role, "leader");
     EXPECT_EQ(v.nodes[0].epoch, 5);
     EXPECT_EQ(v.nodes[0].high_watermark, 610);
@@ -32,7 +34,8 @@ TEST(QuorumView, ParsesEveryNodeAndItsRaftFields) {
     EXPECT_EQ(v.nodes[1].voted_for, 1);
     EXPECT_EQ(v.nodes[2].state, "down");
     EXPECT_TRUE(v.nodes[2].role.empty());
-    EXPECT_FALSE(v.nodes[3].voter);
+    EXPECT_EQ(v.nodes[2].unreachable, (std::vector<std::string>{"c1", "c2"}));
+    EXPECT_FALSE(v.nodes[4].voter);
 }
 
 TEST(QuorumView, DrawsRolesVotesFetchesAndState) {
@@ -49,6 +52,10 @@ TEST(QuorumView, DrawsRolesVotesFetchesAndState) {
     EXPECT_NE(dot.find("down"), std::string::npos);
     EXPECT_NE(dot.find("paused"), std::string::npos);
     EXPECT_NE(dot.find("hw 610"), std::string::npos) << dot;
+    // c4 cannot send to its leader: its fetch is drawn blocked, and its label says so.
+    EXPECT_NE(dot.find("\"c4\" -> \"c1\" [label=\"fetch (blocked)\""), std::string::npos) << dot;
+    EXPECT_NE(dot.find("\"c2\" -> \"c1\" [label=\"fetch\"]"), std::string::npos) << dot;
+    EXPECT_NE(dot.find("cannot send to: c1"), std::string::npos) << dot;
 }
 
 TEST(QuorumView, BadJsonIsAnErrorNotACrash) {
@@ -57,7 +64,8 @@ TEST(QuorumView, BadJsonIsAnErrorNotACrash) {
                             "{\"nodes\":[{\"id\":1,\"state\":\"up\"}]}",
                             "{\"nodes\":[{\"name\":\"a\\\"];evil\",\"id\":1,\"state\":\"up\"}]}",
                             "{\"nodes\":[{\"name\":\"c1\",\"state\":\"up\"}]}",
-                            "{\"nodes\":[{\"name\":\"c1\",\"id\":1,\"state\":\"sleeping\"}]}"}) {
+                            "{\"nodes\":[{\"name\":\"c1\",\"id\":1,\"state\":\"sleeping\"}]}",
+                            "{\"nodes\":[{\"name\":\"c1\",\"id\":1,\"state\":\"up\",\"unreachable\":[\"<b>\"]}]}"}) {
         std::string error;
         (void)parse_quorum_status(bad, error);
         EXPECT_FALSE(error.empty()) << "accepted: " << bad;
