@@ -1,9 +1,6 @@
 // The proof service, unchanged, on real sockets (loopback) and real files (a temporary
 // directory), including a primary restart on its surviving directory.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,22 +8,13 @@
 
 #include "prod/prod_node.h"
 #include "prod/temp_dir.h"
+#include "tests/prod/loopback_util.h"
 #include "tests/proof/counter_service.h"
 
 namespace keel {
 namespace {
 
-uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+using loopback::free_port;
 
 TEST(CounterOnLoopback, ServesIncrementsAndSurvivesAPrimaryRestart) {
     prod::TempDir dir("keel-counter-");

@@ -8,9 +8,6 @@
 // thread was joined. Waits poll with a generous limit; nothing depends on how long a step
 // takes, only on it happening before the limit (a busy 2-core CI machine under ASan).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -32,6 +29,7 @@
 #include "core/raft/raft_storage.h"
 #include "prod/prod_node.h"
 #include "prod/temp_dir.h"
+#include "tests/prod/loopback_util.h"
 
 namespace keel {
 namespace {
@@ -41,25 +39,10 @@ const char* const kClusterId = "keel-prod-test-cluster";
 constexpr int32_t kBrokerIdBase = 100;
 constexpr size_t kBrokersMax = 2;
 
-uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
+using loopback::free_port;
 
 bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit = kWaitLimit) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
+    return loopback::wait_until(done, limit);
 }
 
 // ------------------------------------------------------------------------- probes
