@@ -24,11 +24,13 @@ demo: build
 	@mkdir -p $(OUT)
 	$(RELEASE)/cli/keel sim run --seed 42 --trace $(OUT)/demo-trace.jsonl --summary-json $(OUT)/demo-summary.json
 	$(RELEASE)/cli/keel viz spacetime $(OUT)/demo-trace.jsonl --to 3s --out $(OUT)/demo-spacetime.svg
+	$(RELEASE)/cli/keel viz quorum --scenario quorum-chaos --seed 42 --at 20s --out $(OUT)/demo-quorum.svg
 	@echo
 	@echo "Demo outputs:"
 	@echo "  $(OUT)/demo-summary.json    the run summary (seed, events, trace hash, faults, result)"
 	@echo "  $(OUT)/demo-trace.jsonl     the trace, one JSON line per event"
 	@echo "  $(OUT)/demo-spacetime.svg   a space-time diagram of the first 3 simulated seconds"
+	@echo "  $(OUT)/demo-quorum.svg      the KRaft quorum 20 s into the run: roles, epochs, logs, faults"
 	@echo "  keel binary: $(RELEASE)/cli/keel  (try: $(RELEASE)/cli/keel --help)"
 
 # The whole suite: an -O1 build with ASan+UBSan (KEEL_ASSERT is always on), then ctest.
