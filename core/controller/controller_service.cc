@@ -127,6 +127,7 @@ Status ControllerService::write(const std::vector<MetadataRecord>& records) {
             env_.tracer().event("controller.renounce", "{\"epoch\":" + std::to_string(epoch.value()) + "}");
         }
         driver_.resign();
+        if (hooks_.on_renounced) hooks_.on_renounced(epoch, env_.now());
     }
     if (r.code() == Errc::not_leader || r.code() == Errc::closed || r.code() == Errc::timeout) {
         return Status(Errc::not_controller, "the metadata write did not commit here: " + r.error().message);

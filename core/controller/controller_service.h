@@ -65,6 +65,8 @@ struct ControllerServiceHooks {
     std::function<void(NodeId broker, Instant last_contact, Instant at)> on_session_fence;
     // This controller became able to decide in Raft epoch `epoch` at `at`.
     std::function<void(QuorumEpoch epoch, Instant at)> on_activated;
+    // A write of unknown outcome made this controller renounce `epoch` (resign) at `at`.
+    std::function<void(QuorumEpoch epoch, Instant at)> on_renounced;
 };
 
 struct ControllerServiceStats {

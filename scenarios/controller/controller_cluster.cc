@@ -159,7 +159,9 @@ void ControllerCluster::controller_main(Slot& s, env::Env& env) {
     so.config = options_.config;
     so.listen = controller_addresses_.at(s.id);
     so.noop_interval = options_.noop_interval;
+    so.request_timeout = options_.request_timeout;
     controller::ControllerServiceHooks hooks;
+    hooks.on_renounced = [this](QuorumEpoch, Instant) { renounces_++; };
     hooks.on_heartbeat = [this](NodeId b, Instant at) { checker_.on_heartbeat(b, at); };
     hooks.on_session_fence = [this](NodeId b, Instant last, Instant at) { checker_.on_session_fence(b, last, at); };
     hooks.on_activated = [this, name = s.name](QuorumEpoch epoch, Instant at) {
@@ -528,6 +530,7 @@ void ControllerCluster::report() {
     ctx_.metric("images_checked", static_cast<double>(checker_.images_checked()));
     ctx_.metric("images_restored_from_snapshots", static_cast<double>(checker_.images_restored()));
     ctx_.metric("controller_activations", static_cast<double>(activations_));
+    ctx_.metric("controller_renounces", static_cast<double>(renounces_));
     ctx_.metric("broker_registrations", static_cast<double>(registrations_));
     auto a = active_controller();
     if (a && image(*a) != nullptr) {

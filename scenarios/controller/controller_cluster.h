@@ -41,6 +41,7 @@ struct ControllerClusterOptions {
     int64_t segment_bytes = 64 << 10;
     Duration disk_latency_max = ms(2);
     Duration noop_interval = ms(3000);
+    Duration request_timeout = ms(5000);  // ControllerServiceOptions::request_timeout
     Duration restart_after_disk_error = ms(1000);
 };
 
@@ -95,6 +96,8 @@ public:
     // as a leader does when its followers fall behind.
     void shrink_isr_of(const std::string& topic) { shrink_topics_.insert(topic); }
 
+    // Epochs the controllers renounced after a write of unknown outcome.
+    uint64_t renounces() const { return renounces_; }
     // Every broker registered and unfenced in the active controller's image.
     bool brokers_unfenced();
     // After the faults: waits (up to `limit`) for every node to be up with an image equal to
@@ -131,6 +134,7 @@ private:
     std::set<std::string> shrink_topics_;
     std::optional<std::pair<std::string, QuorumEpoch>> active_;  // last activation
     uint64_t activations_ = 0;
+    uint64_t renounces_ = 0;
     uint64_t registrations_ = 0;
     uint64_t admin_errors_ = 0;
 };

@@ -156,6 +156,33 @@ TEST(ControllerCluster, ControlledShutdownMovesLeadershipAwayThenLetsTheBrokerGo
     EXPECT_TRUE(s.violations().empty()) << s.violations().front();
 }
 
+TEST(ControllerCluster, AWriteOfUnknownOutcomeRenouncesTheEpochAndAnotherControllerDecides) {
+    // The active controller's links to both followers get slow (not cut: it keeps its
+    // majority and its followers keep fetching), so a commit takes longer than the
+    // service's 300 ms request timeout. The controller must not sit as a leader that
+    // answers NOT_CONTROLLER to everything: it renounces the epoch (resigns), and a newer
+    // epoch's controller takes the request.
+    ControllerClusterOptions o;
+    o.request_timeout = ms(300);
+    Sim s(17, o);
+    std::string first = *s.cluster->active_controller();
+    QuorumEpoch first_epoch = s.cluster->driver(first)->status().epoch;
+    for (const std::string& c : s.cluster->controllers()) {
+        if (c != first) s.world.clog(first, c, ms(800), 6s);
+    }
+    s.cluster->queue_topics({{"slow", 3, 3, {}, {}}});
+    ASSERT_TRUE(s.world.run_until([&] { return s.cluster->renounces() > 0; }, 10s));
+    ASSERT_TRUE(s.world.run_until(
+        [&] {
+            auto a = s.cluster->active_controller();
+            return a && s.cluster->driver(*a)->status().epoch > first_epoch;
+        },
+        20s));
+    ASSERT_TRUE(s.world.run_until([&] { return s.cluster->topic_done("slow"); }, 30s));
+    EXPECT_NE(s.active_image().topic_by_name("slow"), nullptr);
+    EXPECT_TRUE(s.violations().empty()) << s.violations().front();
+}
+
 TEST(ControllerCluster, AGarbledFrameClosesOnlyItsOwnConnection) {
     Sim s(16);
     std::string active = *s.cluster->active_controller();
