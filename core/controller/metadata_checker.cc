@@ -120,7 +120,10 @@ void MetadataChecker::on_heartbeat(NodeId broker, Instant t) {
     last = std::max(last, t);
 }
 
-void MetadataChecker::on_activated(Instant t) { active_since_ = t; }
+void MetadataChecker::on_activated(Instant t) {
+    active_since_ = t;
+    expired_at_offset_.clear();  // every session starts afresh on the new controller
+}
 
 void MetadataChecker::on_session_fence(NodeId broker, Instant last_contact, Instant t) {
     Duration latency = t - last_contact;
