@@ -346,7 +346,7 @@ void Scheduler::run_until(Instant t) {
         if (timers_.empty() || timers_.top().when > t) break;
         run_one();
     }
-    if (options_.virtual_time) fire_watches(Instant{t.ns + 1});
+    if (options_.virtual_time) fire_watches(t == Instant::max() ? t : Instant{t.ns + 1});
     if (virtual_now_ < t) virtual_now_ = t;
 }
 
