@@ -26,6 +26,10 @@
 // "raft-<node id>"; core/protocol). A malformed, truncated, oversized or unexpected frame
 // is logged with its reason and closes that connection only.
 //
+// DescribeQuorum (v0-v2) is an operator's question, not a peer's RPC: it is accepted from
+// any client id, answered at once from the node's state (raft_describe.h) with the clock's
+// wall time, and leaves the connection's peer identity alone.
+//
 // Disk loss (RaftStorage "meta.properties"): a data root with a quorum-state file
 // restarts from it; one with meta.properties but no quorum state is a freshly formatted
 // node (EmptyDisk::bootstrap); one with neither has lost its disk (EmptyDisk::rejoin: a
@@ -47,6 +51,7 @@
 #include "core/base/result.h"
 #include "core/env/env.h"
 #include "core/env/sync.h"
+#include "core/protocol/frame.h"
 #include "core/raft/raft_node.h"
 #include "core/raft/raft_observer.h"
 #include "core/raft/raft_storage.h"
@@ -74,6 +79,9 @@ struct RaftDriverOptions {
     size_t reply_queue_max = 512;             // responses waiting on one inbound connection
     size_t inbound_connections_max = 64;
     size_t pending_proposals_max = 10'000;
+    // The listener name DescribeQuorum v2 reports for every voter address (Kafka's
+    // controller.listener.names).
+    std::string listener_name = "CONTROLLER";
 
     // Test only: what a node does after losing its disk. true (production) = rejoin as
     // catching up; false = bootstrap as if the cluster were new (the KIP-853 hazard the
@@ -168,6 +176,7 @@ private:
     void send(Message m);
     void close_network();
     void reject(const std::string& who, const std::string& why);
+    Result<Bytes> answer_describe_quorum(const protocol::RequestFrame& frame);
 
     env::Env& env_;
     RaftDriverOptions options_;

@@ -6,8 +6,11 @@
 // Bad input never reaches the node: a frame that is oversized, truncated, malformed,
 // of an API the quorum does not speak, or from a peer whose identity changed, is logged
 // with its reason and closes that connection; every other connection goes on.
+// DescribeQuorum never reaches the node either: it is answered on the reader's fiber from
+// the node's state (a read; the raft loop is the only writer and fibers do not preempt).
 #include "core/raft/raft_driver_internal.h"
 #include "core/protocol/frame.h"
+#include "core/raft/raft_describe.h"
 #include "core/raft/raft_wire.h"
 
 namespace keel::raft {
@@ -119,13 +122,44 @@ Result<Message> decode_inbound(ByteView frame, std::optional<NodeId>& peer, Node
     return decode_request_message(*from, self, frame);
 }
 
+// The header of a DescribeQuorum request frame; nullopt for anything else.
+std::optional<protocol::RequestFrame> describe_quorum_frame(ByteView frame, size_t frame_max) {
+    if (frame.size() > frame_max) return std::nullopt;
+    auto f = protocol::decode_request_frame(frame, frame_max);
+    if (!f.ok() || f->header.api_key != ApiKey::describe_quorum) return std::nullopt;
+    return *f;
+}
+
 }  // namespace
+
+Result<Bytes> RaftDriver::answer_describe_quorum(const protocol::RequestFrame& frame) {
+    using protocol::DescribeQuorumResponse;
+    KEEL_TRY_ASSIGN(protocol::DescribeQuorumRequest req,
+                    protocol::decode_request_body<protocol::DescribeQuorumRequest>(frame));
+    std::vector<DescribeQuorumResponse::Node> nodes;
+    for (const auto& [id, addr] : options_.voter_addresses) {
+        nodes.push_back({id, {{options_.listener_name, addr.host, addr.port}}});
+    }
+    int16_t version = frame.header.api_version;
+    DescribeQuorumResponse resp =
+        describe_quorum(*node_, req, version, env_.now(), env_.clock().wall_now(), nodes);
+    return protocol::encode_response(frame.header.correlation_id, version, resp);
+}
 
 void RaftDriver::inbound_reader(std::shared_ptr<Inbound> in) {
     std::string who = "from " + in->conn->peer().to_string();
     while (!stopping_) {
         auto frame = in->conn->receive();
         if (!frame.ok()) break;
+        if (auto f = describe_quorum_frame(*frame, options_.frame_bytes_max)) {
+            Result<Bytes> reply = answer_describe_quorum(*f);
+            if (!reply.ok()) {
+                reject(who, reply.error().to_string());
+                break;
+            }
+            (void)in->replies.try_send(std::move(*reply));  // a full queue drops it, as any reply
+            continue;
+        }
         Result<Message> m = decode_inbound(*frame, in->peer, options_.id, options_.frame_bytes_max);
         if (!m.ok()) {
             reject(who, m.error().to_string());

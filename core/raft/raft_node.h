@@ -99,6 +99,10 @@ public:
     const RaftConfig& config() const { return config_; }
     // Leader only: the fetch offset each voter last reported in this epoch (self: durable end).
     std::map<NodeId, std::optional<Offset>> voter_fetch_offsets() const;
+    // Leader only (nullopt otherwise): what DescribeQuorum reports, as of `now` (not before
+    // the latest tick). Observers that have not fetched for
+    // RaftConfig::observer_session_timeout are left out (they are still tracked).
+    std::optional<QuorumProgress> quorum_progress(Instant now) const;
 
 private:
     struct Outstanding {
@@ -115,6 +119,10 @@ private:
         Instant last_fetch{};
         bool fetched_this_epoch = false;
         Offset high_watermark_sent{-1};  // what the last response told this replica
+        // DescribeQuorum (KIP-836), set only by fetches at a valid position.
+        std::optional<Instant> last_accepted_fetch{};
+        std::optional<Instant> last_caught_up{};
+        Offset leader_end_at_last_fetch{-1};  // the leader's log end at that fetch
     };
     struct ParkedFetch {
         int32_t correlation_id = 0;
@@ -155,6 +163,8 @@ private:
     void on_fetch_request(const Message& m, const protocol::FetchRequest& req);
     void on_fetch_snapshot_request(const Message& m, const protocol::FetchSnapshotRequest& req);
     void record_fetch(NodeId replica, Offset fetch_offset);
+    void record_fetch_times(Progress& p, Offset fetch_offset) const;
+    ReplicaProgress replica_progress(NodeId id, const Progress& p) const;
     bool advance_high_watermark();
     void answer_parked_fetches();
     void answer_fetch(NodeId to, int32_t correlation_id, Offset fetch_offset, size_t bytes_max);

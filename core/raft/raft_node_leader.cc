@@ -129,6 +129,7 @@ void RaftNode::record_fetch(NodeId replica, Offset fetch_offset) {
     // truncated, or lost its disk): the latest report is the truth, never the maximum.
     if (is_voter(replica)) {
         Progress& p = voter_progress_[replica];
+        record_fetch_times(p, fetch_offset);
         p.fetch_offset = fetch_offset;
         p.last_fetch = now_;
         p.fetched_this_epoch = true;
@@ -139,9 +140,57 @@ void RaftNode::record_fetch(NodeId replica, Offset fetch_offset) {
         if (observer_progress_.size() >= config_.observers_max) return;
         it = observer_progress_.emplace(replica, Progress{}).first;
     }
+    record_fetch_times(it->second, fetch_offset);
     it->second.fetch_offset = fetch_offset;
     it->second.last_fetch = now_;
     it->second.fetched_this_epoch = true;
+}
+
+// Kafka's LeaderState.ReplicaState.updateFollowerState (KIP-836). The leader's log end is
+// its durable one, as Kafka's is its flushed one; a fetch may already be past it (the
+// entries were sent after they were synced, before the next Ready), which counts as
+// caught up.
+void RaftNode::record_fetch_times(Progress& p, Offset fetch_offset) const {
+    Offset leader_end = durable_end_;
+    if (fetch_offset >= leader_end) {
+        p.last_caught_up = now_;
+    } else if (p.leader_end_at_last_fetch.value() > 0 && fetch_offset >= p.leader_end_at_last_fetch) {
+        // It now holds everything the leader had at its previous fetch: it was caught up
+        // as of that fetch.
+        KEEL_ASSERT(p.last_accepted_fetch.has_value());
+        Instant then = *p.last_accepted_fetch;
+        p.last_caught_up = p.last_caught_up ? std::max(*p.last_caught_up, then) : then;
+    }
+    p.leader_end_at_last_fetch = leader_end;
+    p.last_accepted_fetch = now_;
+}
+
+ReplicaProgress RaftNode::replica_progress(NodeId id, const Progress& p) const {
+    return ReplicaProgress{id, p.fetch_offset, p.last_accepted_fetch, p.last_caught_up};
+}
+
+std::optional<QuorumProgress> RaftNode::quorum_progress(Instant now) const {
+    if (role_ != Role::leader) return std::nullopt;
+    KEEL_ASSERT(now >= now_);
+    QuorumProgress q;
+    q.leader_id = id_;
+    q.epoch = qs_.epoch;
+    if (high_watermark_ > epoch_start_offset_) q.high_watermark = high_watermark_;
+    for (NodeId v : config_.voters) {  // sorted at construction
+        if (v == id_) {
+            q.voters.push_back(ReplicaProgress{id_, durable_end_, now, now});
+        } else if (auto it = voter_progress_.find(v); it != voter_progress_.end()) {
+            q.voters.push_back(replica_progress(v, it->second));
+        } else {
+            q.voters.push_back(ReplicaProgress{v, std::nullopt, std::nullopt, std::nullopt});
+        }
+    }
+    for (const auto& [o, p] : observer_progress_) {
+        if (p.last_accepted_fetch && now - *p.last_accepted_fetch < config_.observer_session_timeout) {
+            q.observers.push_back(replica_progress(o, p));
+        }
+    }
+    return q;
 }
 
 std::optional<Offset> RaftNode::majority_fetch_offset() const {

@@ -42,6 +42,9 @@ struct RaftConfig {
     size_t uncommitted_entries_max = 10'000;   // propose() refuses beyond this backlog
     size_t apply_entries_max = 1'024;          // committed entries per Ready
     size_t observers_max = 1'024;              // observers the leader tracks progress for
+    // DescribeQuorum lists an observer only if it fetched within this long (Kafka's
+    // LeaderState.OBSERVER_SESSION_TIMEOUT_MS).
+    Duration observer_session_timeout = ms(300'000);
     size_t outstanding_requests_max = 4'096;   // requests awaiting a response
 
     // Test only, planted bug (property_tests/negative/raft_figure8.cc): the leader commits
@@ -91,6 +94,31 @@ using Body = std::variant<protocol::VoteRequest, protocol::VoteResponse,
                           protocol::EndQuorumEpochRequest, protocol::EndQuorumEpochResponse,
                           protocol::FetchRequest, protocol::FetchResponse,
                           protocol::FetchSnapshotRequest, protocol::FetchSnapshotResponse>;
+
+// What a leader knows of one replica's replication (DescribeQuorum, KIP-595/KIP-836).
+// Times are the leader's monotonic clock; the wire turns them into wall-clock ms.
+struct ReplicaProgress {
+    NodeId id{-1};
+    // The leader's own durable log end for itself; a follower's or observer's fetch offset
+    // from its latest accepted fetch in this epoch. nullopt: it has not fetched yet.
+    std::optional<Offset> log_end_offset;
+    std::optional<Instant> last_fetch;      // latest accepted fetch (the leader: now)
+    // KIP-836: the latest time the replica was known to hold the leader's whole log — the
+    // time of a fetch at or past the leader's log end, or of the previous fetch when this
+    // one reached the log end the leader had then (the leader: now).
+    std::optional<Instant> last_caught_up;
+    bool operator==(const ReplicaProgress&) const = default;
+};
+
+// A leader's view of its quorum (RaftNode::quorum_progress).
+struct QuorumProgress {
+    NodeId leader_id{-1};
+    QuorumEpoch epoch{0};
+    // nullopt until established: the leader has committed an entry of its own epoch.
+    std::optional<Offset> high_watermark;
+    std::vector<ReplicaProgress> voters;     // every voter, by ascending id, the leader too
+    std::vector<ReplicaProgress> observers;  // by ascending id, fetched recently
+};
 
 // One RPC between two nodes. A response carries the correlation id of its request; the
 // driver keeps it when it moves the message over the wire (raft_wire.h).

@@ -6,6 +6,7 @@
 #include <rapidcheck.h>
 
 #include "core/env/sync.h"
+#include "core/protocol/describe_quorum.h"
 #include "core/raft/raft_driver.h"
 #include "core/raft/raft_wire.h"
 #include "tests/raft_driver/sim_fixture.h"
@@ -52,6 +53,9 @@ std::vector<Bytes> valid_frames() {
     for (Body b : std::vector<Body>{fetch, vote, begin, snap}) {
         out.push_back(encode_message(message(std::move(b)), raft_client_id(kFuzzer)));
     }
+    DescribeQuorumRequest describe;
+    describe.topics.push_back({std::string(metadata_topic_name), {{0}}});
+    out.push_back(encode_request(RequestHeader{ApiKey::describe_quorum, 2, 7, raft_client_id(kFuzzer)}, describe));
     return out;
 }
 
@@ -95,6 +99,10 @@ bool must_close(const Bytes& frame, std::optional<NodeId>& identity) {
     if (frame.size() > (8u << 20)) return true;
     auto f = decode_request_frame(frame);
     if (!f.ok()) return true;
+    if (f->header.api_key == ApiKey::describe_quorum) {
+        // An operator's question: any client id, answered, the identity left alone.
+        return !decode_request_body<DescribeQuorumRequest>(*f).ok();
+    }
     auto from = parse_raft_client_id(f->header.client_id);
     if (!from || *from == NodeId(1) || (identity && *identity != *from)) return true;
     identity = from;
