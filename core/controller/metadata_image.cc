@@ -8,15 +8,6 @@ namespace {
 
 Error invalid(std::string what) { return Error{Errc::invalid_record, std::move(what)}; }
 
-std::string ids_text(const std::vector<NodeId>& ids) {
-    std::string s = "[";
-    for (size_t i = 0; i < ids.size(); i++) {
-        if (i > 0) s += ",";
-        s += std::to_string(ids[i].value());
-    }
-    return s + "]";
-}
-
 std::string n(NodeId id) { return std::to_string(id.value()); }
 
 bool has_duplicates(const std::vector<NodeId>& v) {

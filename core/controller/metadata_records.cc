@@ -453,8 +453,6 @@ std::string uuid_to_string(const Uuid& u) {
     return buf;
 }
 
-namespace {
-
 std::string ids_text(const std::vector<NodeId>& ids) {
     std::string s = "[";
     for (size_t i = 0; i < ids.size(); i++) {
@@ -463,6 +461,8 @@ std::string ids_text(const std::vector<NodeId>& ids) {
     }
     return s + "]";
 }
+
+namespace {
 
 std::string short_id(const Uuid& u) { return uuid_to_string(u).substr(0, 8); }
 

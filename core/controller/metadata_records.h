@@ -254,6 +254,7 @@ Result<std::vector<MetadataRecord>> decode_batch(ByteView payload);
 // One line for traces and test failures, e.g. "PartitionChange(t=..., p=0, leader=2, isr=[2,3])".
 std::string describe(const MetadataRecord& r);
 std::string uuid_to_string(const Uuid& u);  // 32 hex digits
+std::string ids_text(const std::vector<NodeId>& ids);  // "[1,2,3]"
 
 // A random version-4 UUID, never zero nor the metadata topic's id (Kafka's
 // Uuid.randomUuid); drawn from env::Random so a seed decides every topic id.
