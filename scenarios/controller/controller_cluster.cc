@@ -29,15 +29,14 @@ struct ControllerCluster::Slot {
     MetadataImage* image = nullptr;
     controller::ControllerService* service = nullptr;
     controller::BrokerLifecycle* lifecycle = nullptr;
-    uint32_t exited_incarnation = 0;  // the incarnation whose driver stopped on an error
-    Instant exited_at{};
 };
 
 ControllerCluster::ControllerCluster(sim::ScenarioContext& ctx, ControllerClusterOptions options)
     : ctx_(ctx),
       world_(ctx.world()),
       options_(std::move(options)),
-      checker_(controller::MetadataCheckerOptions{options_.config.session_timeout, ms(3000), 50}) {
+      checker_(controller::MetadataCheckerOptions{.session_timeout = options_.config.session_timeout}),
+      restarter_(world_, options_.restart_after_disk_error) {
     options_.raft.voters.clear();
     options_.raft.cluster_id = kClusterId;
     options_.config.cluster_id = kClusterId;
@@ -107,7 +106,7 @@ void ControllerCluster::start() {
     }
     world_.add_node("admin", [self](env::Env& env) { self->admin_main(env); });
     for (const std::string& n : nodes()) world_.start(n);
-    world_.spawn("supervisor", [self] { self->supervise(); });
+    world_.spawn("supervisor", [self] { self->restarter_.run_forever(self->nodes()); });
     world_.spawn("session-check", [self] { self->check_sessions_forever(); });
 }
 
@@ -198,10 +197,7 @@ void ControllerCluster::controller_main(Slot& s, env::Env& env) {
     Status st = driver.run();
     service.stop();
     service_done.wait();
-    if (!st.ok()) {
-        s.exited_incarnation = world_.node(s.name).incarnations();
-        s.exited_at = env.now();
-    }
+    if (!st.ok()) restarter_.exited(s.name);
 }
 
 void ControllerCluster::broker_main(Slot& s, env::Env& env) {
@@ -255,10 +251,7 @@ void ControllerCluster::broker_main(Slot& s, env::Env& env) {
     lifecycle.stop();
     lifecycle_done.wait();
     shrinker_done.wait();
-    if (!st.ok()) {
-        s.exited_incarnation = world_.node(s.name).incarnations();
-        s.exited_at = env.now();
-    }
+    if (!st.ok()) restarter_.exited(s.name);
 }
 
 // One pass: every partition of a shrink topic this broker leads with others in its ISR
@@ -420,24 +413,6 @@ bool ControllerCluster::brokers_unfenced() {
 }
 
 // -------------------------------------------------------------------- background
-
-void ControllerCluster::supervise() {
-    while (true) {
-        world_.sleep(ms(250));
-        for (const std::string& n : nodes()) {
-            Slot& s = *slots_.at(n);
-            sim::SimNode& node = world_.node(n);
-            if (s.exited_incarnation == 0 || !node.running() || node.paused()) continue;
-            if (s.exited_incarnation != node.incarnations()) {
-                s.exited_incarnation = 0;
-                continue;
-            }
-            if (world_.now() < s.exited_at + options_.restart_after_disk_error) continue;
-            s.exited_incarnation = 0;
-            world_.restart(n);
-        }
-    }
-}
 
 void ControllerCluster::check_sessions_forever() {
     while (true) {

@@ -28,6 +28,7 @@
 #include "core/controller/metadata_checker.h"
 #include "core/controller/metadata_image.h"
 #include "core/raft/raft_driver.h"
+#include "scenarios/exit_restarter.h"
 #include "sim/scenario.h"
 
 namespace keel::scenarios {
@@ -116,7 +117,6 @@ private:
                       env::Env& env);
     raft::RaftDriverOptions driver_options(Slot& s, controller::MetadataImage& image);
     void watch(Slot& s, controller::MetadataImage& image, env::Env& env);
-    void supervise();
     void check_sessions_forever();
     bool converged(std::string& why);
 
@@ -124,6 +124,7 @@ private:
     sim::World& world_;
     ControllerClusterOptions options_;
     controller::MetadataChecker checker_;
+    ExitRestarter restarter_;  // restarts a node whose driver stopped on a disk error
     std::vector<std::string> controllers_;
     std::vector<std::string> brokers_;
     std::map<NodeId, env::Address> raft_addresses_;

@@ -102,8 +102,6 @@ struct QuorumCluster::Slot {
     bool voter = false;
     bool formatted = false;
     raft::RaftDriver* driver = nullptr;
-    uint32_t exited_incarnation = 0;  // the incarnation whose driver stopped on an error
-    Instant exited_at{};
     uint64_t seq = 0;
 };
 
@@ -111,7 +109,8 @@ QuorumCluster::QuorumCluster(sim::ScenarioContext& ctx, QuorumOptions options)
     : ctx_(ctx),
       world_(ctx.world()),
       options_(std::move(options)),
-      monitor_([this] { return world_.now(); }, [this] { return world_.scheduler().events(); }) {
+      monitor_([this] { return world_.now(); }, [this] { return world_.scheduler().events(); }),
+      restarter_(world_, options_.restart_after_disk_error) {
     options_.config.voters.clear();
     options_.config.cluster_id = kClusterId;
     for (int i = 1; i <= options_.controllers; i++) {
@@ -143,7 +142,7 @@ void QuorumCluster::start() {
         world_.node(n).disk().faults().latency_max = options_.disk_latency_max;
     }
     for (const std::string& n : nodes()) world_.start(n);
-    world_.spawn("supervisor", [self] { self->supervise(); });
+    world_.spawn("supervisor", [self] { self->restarter_.run_forever(self->nodes()); });
 }
 
 QuorumCluster::~QuorumCluster() = default;
@@ -199,10 +198,7 @@ void QuorumCluster::node_main(const std::string& name, env::Env& env) {
     Status st = driver.run();
     stop_proposer = true;
     proposer_done.wait();
-    if (!st.ok()) {
-        s.exited_incarnation = world_.node(name).incarnations();
-        s.exited_at = env.now();
-    }
+    if (!st.ok()) restarter_.exited(name);
 }
 
 // One step of a controller's workload: propose a record if this node leads, else wait.
@@ -221,24 +217,6 @@ void QuorumCluster::proposer(Slot& s, raft::RaftDriver& driver, env::Env& env) {
         proposals_failed_++;
     }
     env.executor().sleep_for(options_.propose_interval);
-}
-
-void QuorumCluster::supervise() {
-    while (true) {
-        world_.sleep(ms(250));
-        for (const std::string& n : nodes()) {
-            Slot& s = *slots_.at(n);
-            sim::SimNode& node = world_.node(n);
-            if (s.exited_incarnation == 0 || !node.running() || node.paused()) continue;
-            if (s.exited_incarnation != node.incarnations()) {
-                s.exited_incarnation = 0;  // restarted meanwhile (by the nemesis)
-                continue;
-            }
-            if (world_.now() < s.exited_at + options_.restart_after_disk_error) continue;
-            s.exited_incarnation = 0;
-            world_.restart(n);
-        }
-    }
 }
 
 raft::RaftDriver* QuorumCluster::driver(const std::string& name) {

@@ -19,6 +19,7 @@
 
 #include "core/raft/raft_driver.h"
 #include "sim/checkers/raft_monitor.h"
+#include "scenarios/exit_restarter.h"
 #include "sim/scenario.h"
 
 namespace keel::scenarios {
@@ -117,13 +118,13 @@ private:
     void start();
     void node_main(const std::string& name, env::Env& env);
     void proposer(Slot& slot, raft::RaftDriver& driver, env::Env& env);
-    void supervise();
 
     sim::ScenarioContext& ctx_;
     sim::World& world_;
     QuorumOptions options_;
     sim::RaftMonitor monitor_;
     DigestLedger ledger_;
+    ExitRestarter restarter_;  // restarts a node whose driver stopped on a disk error
     std::vector<std::string> controllers_;
     std::vector<std::string> brokers_;
     std::map<NodeId, env::Address> addresses_;
