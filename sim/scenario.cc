@@ -147,6 +147,12 @@ std::string replay_command(const std::string& scenario, const RunOptions& o) {
     return cmd;
 }
 
+RunResult run_scenario(const std::string& name, const RunOptions& options) {
+    const Scenario* s = ScenarioRegistry::find(name);
+    KEEL_ASSERT_MSG(s != nullptr, ("no scenario named " + name).c_str());
+    return run_scenario(*s, options);
+}
+
 RunResult run_scenario(const Scenario& s, const RunOptions& options) {
     WorldOptions wo = s.world_options ? s.world_options(options.seed) : WorldOptions{};
     wo.seed = options.seed;

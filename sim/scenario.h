@@ -99,6 +99,8 @@ public:
 // Runs one scenario with one seed. Installs an assert hook that prints the seed and the
 // replay command if an invariant breaks mid-run.
 RunResult run_scenario(const Scenario& s, const RunOptions& options);
+// The same by name (tests and tools); requires a registered scenario of that name.
+RunResult run_scenario(const std::string& name, const RunOptions& options);
 
 // The replay command line for a run.
 std::string replay_command(const std::string& scenario, const RunOptions& options);

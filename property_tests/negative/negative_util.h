@@ -19,14 +19,12 @@ struct Sweep {
 
 inline Sweep sweep(const std::string& scenario, const std::string& param, const std::string& value,
                    uint64_t seeds) {
-    const sim::Scenario* s = sim::ScenarioRegistry::find(scenario);
-    KEEL_ASSERT_MSG(s != nullptr, scenario.c_str());
     Sweep out;
     for (uint64_t seed = 1; seed <= seeds; seed++) {
         sim::RunOptions o;
         o.seed = seed;
         o.params[param] = value;
-        sim::RunResult r = sim::run_scenario(*s, o);
+        sim::RunResult r = sim::run_scenario(scenario, o);
         out.runs++;
         if (!r.ok) {
             out.caught++;

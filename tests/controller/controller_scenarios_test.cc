@@ -13,12 +13,10 @@ namespace keel::controller {
 namespace {
 
 sim::RunResult run(const char* name, uint64_t seed, std::map<std::string, std::string> params = {}) {
-    const sim::Scenario* sc = sim::ScenarioRegistry::find(name);
-    EXPECT_NE(sc, nullptr) << name;
     sim::RunOptions o;
     o.seed = seed;
     o.params = std::move(params);
-    return sim::run_scenario(*sc, o);
+    return sim::run_scenario(name, o);
 }
 
 std::string first_violation(const sim::RunResult& r) {

@@ -142,15 +142,13 @@ TEST(RaftDriver, AWipedVoterRejoinsAsCatchingUpWithoutMetaProperties) {
 }
 
 TEST(RaftDriver, SameSeedGivesTheSameTraceHash) {
-    const sim::Scenario* sc = sim::ScenarioRegistry::find("quorum-chaos");
-    ASSERT_NE(sc, nullptr);
     std::map<uint64_t, uint64_t> hashes;
     for (uint64_t seed : {3, 8}) {
         sim::RunOptions o;
         o.seed = seed;
         o.params["fault_seconds"] = "10";
-        sim::RunResult a = sim::run_scenario(*sc, o);
-        sim::RunResult b = sim::run_scenario(*sc, o);
+        sim::RunResult a = sim::run_scenario("quorum-chaos", o);
+        sim::RunResult b = sim::run_scenario("quorum-chaos", o);
         EXPECT_EQ(a.trace_hash, b.trace_hash) << "seed " << seed;
         EXPECT_EQ(a.events, b.events) << "seed " << seed;
         hashes[seed] = a.trace_hash;
@@ -159,15 +157,13 @@ TEST(RaftDriver, SameSeedGivesTheSameTraceHash) {
 }
 
 TEST(RaftDriver, QuorumChaosHoldsEveryInvariantAndRecoversOverAHundredSeeds) {
-    const sim::Scenario* sc = sim::ScenarioRegistry::find("quorum-chaos");
-    ASSERT_NE(sc, nullptr);
     std::map<std::string, uint64_t> totals;
     double elections = 0;
     for (uint64_t seed = 1; seed <= 100; seed++) {
         sim::RunOptions o;
         o.seed = seed;
         o.params["fault_seconds"] = "20";
-        sim::RunResult r = sim::run_scenario(*sc, o);
+        sim::RunResult r = sim::run_scenario("quorum-chaos", o);
         EXPECT_TRUE(r.ok) << "seed " << seed << ": " << (r.violations.empty() ? "" : r.violations[0])
                           << "\n  replay: " << r.replay;
         for (const auto& [k, v] : r.faults) totals[k] += v;
@@ -181,12 +177,10 @@ TEST(RaftDriver, QuorumChaosHoldsEveryInvariantAndRecoversOverAHundredSeeds) {
 }
 
 TEST(RaftDriver, ControllerFailoverTakesSecondsNotTheZooKeeperSessionTimeout) {
-    const sim::Scenario* sc = sim::ScenarioRegistry::find("controller-failover");
-    ASSERT_NE(sc, nullptr);
     for (uint64_t seed = 1; seed <= 3; seed++) {
         sim::RunOptions o;
         o.seed = seed;
-        sim::RunResult r = sim::run_scenario(*sc, o);
+        sim::RunResult r = sim::run_scenario("controller-failover", o);
         EXPECT_TRUE(r.ok) << "seed " << seed << ": " << (r.violations.empty() ? "" : r.violations[0]);
         // Detection (fetch timeout 2 s) plus an election (1-2 s randomized) and a round trip.
         EXPECT_GT(r.metrics["failover_ms"], 1000) << "seed " << seed;
@@ -195,12 +189,10 @@ TEST(RaftDriver, ControllerFailoverTakesSecondsNotTheZooKeeperSessionTimeout) {
 }
 
 TEST(RaftDriver, WithProtectionADiskLossLosesNothingAndTheQuorumRecovers) {
-    const sim::Scenario* sc = sim::ScenarioRegistry::find("quorum-disk-loss");
-    ASSERT_NE(sc, nullptr);
     for (uint64_t seed = 1; seed <= 3; seed++) {
         sim::RunOptions o;
         o.seed = seed;
-        sim::RunResult r = sim::run_scenario(*sc, o);
+        sim::RunResult r = sim::run_scenario("quorum-disk-loss", o);
         EXPECT_TRUE(r.ok) << "seed " << seed << ": " << (r.violations.empty() ? "" : r.violations[0]);
         EXPECT_EQ(r.metrics["leader_elected_without_old_leader"], 0) << "seed " << seed;
     }

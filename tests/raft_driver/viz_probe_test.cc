@@ -15,14 +15,12 @@ struct Probed {
 };
 
 Probed run(const char* name, uint64_t seed, const char* at) {
-    const sim::Scenario* sc = sim::ScenarioRegistry::find(name);
-    EXPECT_NE(sc, nullptr) << name;
     Probed out;
     set_quorum_status_probe([&out](const std::string& j) { out.statuses.push_back(j); });
     sim::RunOptions o;
     o.seed = seed;
     if (at != nullptr) o.params["viz_at"] = at;
-    out.run = sim::run_scenario(*sc, o);
+    out.run = sim::run_scenario(name, o);
     set_quorum_status_probe({});
     return out;
 }
