@@ -51,17 +51,12 @@ ControllerService::~ControllerService() = default;
 Status ControllerService::run() {
     server_ = std::make_unique<RpcServer>(
         env_, options_.listen, [this](const protocol::RequestFrame& f) { return dispatch(f); }, options_.rpc);
-    env::FiberId ticker = env_.executor().spawn("controller-tick", [this] {
-        struct Done {
-            env::Event& e;
-            ~Done() { e.set(); }
-        } done{ticker_done_};
+    env::spawn_joinable(env_.executor(), "controller-tick", ticker_done_, [this] {
         while (!stopping_) {
             env_.executor().sleep_for(options_.tick);
             if (!stopping_) tick();
         }
     });
-    if (ticker == 0) ticker_done_.set();
     Status st = server_->run();
     stop();
     ticker_done_.wait();

@@ -79,6 +79,20 @@ private:
     bool set_ = false;
 };
 
+// Spawns `fn` on a new fiber and sets `done` when that fiber ends (it returns, or a crash
+// unwinds it), or at once if the executor will not run it (the node is dying). Waiting
+// on `done` joins the fiber; `done` must outlive it.
+inline void spawn_joinable(Executor& ex, std::string name, Event& done, std::function<void()> fn) {
+    FiberId f = ex.spawn(std::move(name), [&done, fn = std::move(fn)] {
+        struct Done {
+            Event& e;
+            ~Done() { e.set(); }
+        } d{done};
+        fn();
+    });
+    if (f == 0) done.set();
+}
+
 template <typename T>
 class Future;
 

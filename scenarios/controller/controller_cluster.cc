@@ -185,15 +185,7 @@ void ControllerCluster::controller_main(Slot& s, env::Env& env) {
     s.image = &image;
     s.service = &service;
     env::Event service_done(env.executor());
-    if (env.executor().spawn("controller-service", [&service, &service_done] {
-            struct Done {
-                env::Event& e;
-                ~Done() { e.set(); }
-            } done{service_done};
-            (void)service.run();
-        }) == 0) {
-        service_done.set();
-    }
+    env::spawn_joinable(env.executor(), "controller-service", service_done, [&service] { (void)service.run(); });
     Status st = driver.run();
     service.stop();
     service_done.wait();
@@ -231,19 +223,8 @@ void ControllerCluster::broker_main(Slot& s, env::Env& env) {
     env::Event lifecycle_done(env.executor());
     env::Event shrinker_done(env.executor());
     bool stopping = false;
-    auto spawn = [&env](const char* name, env::Event& done, std::function<void()> fn) {
-        if (env.executor().spawn(name, [&done, fn = std::move(fn)] {
-                struct Done {
-                    env::Event& e;
-                    ~Done() { e.set(); }
-                } d{done};
-                fn();
-            }) == 0) {
-            done.set();
-        }
-    };
-    spawn("broker-lifecycle", lifecycle_done, [&lifecycle] { lifecycle.run(); });
-    spawn("isr-shrinker", shrinker_done, [&] {
+    env::spawn_joinable(env.executor(), "broker-lifecycle", lifecycle_done, [&lifecycle] { lifecycle.run(); });
+    env::spawn_joinable(env.executor(), "isr-shrinker", shrinker_done, [&] {
         while (!stopping) isr_shrinker(s, lifecycle, image, env);
     });
     Status st = driver.run();

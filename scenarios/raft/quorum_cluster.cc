@@ -183,14 +183,8 @@ void QuorumCluster::node_main(const std::string& name, env::Env& env) {
     bool stop_proposer = false;
     env::Event proposer_done(env.executor());
     if (s.voter) {
-        env.executor().spawn("proposer", [this, &s, &driver, &env, &stop_proposer, &proposer_done] {
-            struct Done {
-                env::Event& e;
-                ~Done() { e.set(); }
-            } done{proposer_done};
-            while (!stop_proposer) {
-                proposer(s, driver, env);
-            }
+        env::spawn_joinable(env.executor(), "proposer", proposer_done, [this, &s, &driver, &env, &stop_proposer] {
+            while (!stop_proposer) proposer(s, driver, env);
         });
     } else {
         proposer_done.set();

@@ -174,18 +174,6 @@ void publish_image(const controller::MetadataImage& image, Probe& p) {
 }
 
 // Runs `fn` on a new fiber of the node; `done` is set when it ends (also when unwound).
-void spawn_with_done(env::Env& env, const char* name, env::Event& done, std::function<void()> fn) {
-    if (env.executor().spawn(name, [&done, fn = std::move(fn)] {
-            struct Done {
-                env::Event& e;
-                ~Done() { e.set(); }
-            } d{done};
-            fn();
-        }) == 0) {
-        done.set();
-    }
-}
-
 // Publishes the driver's status every 10 ms until `stopping`.
 void report_status(env::Env& env, raft::RaftDriver& driver, Probe& probe, const bool& stopping,
                    const std::function<void()>& extra = {}) {
@@ -267,9 +255,9 @@ void raft_voter_main(env::Env& env, NodeId id, const std::map<NodeId, env::Addre
     raft::RaftDriver driver(env, driver_options(id, voters, sm));
     bool stopping = false;
     env::Event reporter_done(env.executor()), proposer_done(env.executor());
-    spawn_with_done(env, "probe", reporter_done,
+    env::spawn_joinable(env.executor(), "probe", reporter_done,
                     [&] { report_status(env, driver, probe, stopping); });
-    spawn_with_done(env, "proposer", proposer_done, [&] {
+    env::spawn_joinable(env.executor(), "proposer", proposer_done, [&] {
         while (!stopping) propose_while_leading(env, driver, work);
     });
     Status st = driver.run();
@@ -520,10 +508,10 @@ void controller_main(env::Env& env, NodeId id, const ControllerAddresses& at, bo
     controller::ControllerService service(env, driver, image, so, hooks);
     bool stopping = false;
     env::Event service_done(env.executor()), reporter_done(env.executor());
-    spawn_with_done(env, "controller-service", service_done, [&] {
+    env::spawn_joinable(env.executor(), "controller-service", service_done, [&] {
         if (!service.run().ok()) probe.failed = true;
     });
-    spawn_with_done(env, "probe", reporter_done,
+    env::spawn_joinable(env.executor(), "probe", reporter_done,
                     [&] { report_status(env, driver, probe, stopping); });
     Status st = driver.run();
     if (!st.ok()) probe.failed = true;
@@ -552,8 +540,8 @@ void broker_main(env::Env& env, NodeId id, const ControllerAddresses& at, uint16
                                           [&driver] { return driver.status().leader; });
     bool stopping = false;
     env::Event lifecycle_done(env.executor()), reporter_done(env.executor());
-    spawn_with_done(env, "broker-lifecycle", lifecycle_done, [&] { lifecycle.run(); });
-    spawn_with_done(env, "probe", reporter_done, [&] {
+    env::spawn_joinable(env.executor(), "broker-lifecycle", lifecycle_done, [&] { lifecycle.run(); });
+    env::spawn_joinable(env.executor(), "probe", reporter_done, [&] {
         report_status(env, driver, probe, stopping, [&] {
             probe.lifecycle_epoch = lifecycle.epoch() ? lifecycle.epoch()->value() : -1;
             probe.lifecycle_fenced = lifecycle.fenced();
