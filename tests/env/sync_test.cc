@@ -110,6 +110,23 @@ TEST(Scheduler, KillingAGroupUnwindsEveryFiberAndDropsItsTimers) {
     EXPECT_FALSE(timer_ran);
 }
 
+TEST(Scheduler, ASpawnedJoinableFiberSetsItsEventWhenItReturnsOrIsUnwoundOrCannotStart) {
+    Fixture t;
+    auto other = t.s.create_group("n2");
+    GroupExecutor ex2(t.s, other);
+    env::Event returned(t.ex), unwound(ex2), refused(ex2);
+    env::spawn_joinable(t.ex, "short", returned, [&] { t.ex.sleep_for(1s); });
+    env::spawn_joinable(ex2, "long", unwound, [&] { ex2.sleep_for(1h); });
+    t.s.run_until(Instant{Duration(2s).count()});
+    EXPECT_TRUE(returned.is_set());
+    EXPECT_FALSE(unwound.is_set());
+    t.s.kill_group(other);  // a crash unwinds the fiber: its event is set
+    EXPECT_TRUE(unwound.is_set());
+    env::spawn_joinable(ex2, "too-late", refused, [] { ADD_FAILURE() << "a dead node's fiber ran"; });
+    EXPECT_TRUE(refused.is_set());
+    t.s.run_while([] { return true; });
+}
+
 TEST(Scheduler, PausedGroupRunsNothingUntilResumed) {
     Fixture t;
     std::vector<int64_t> ticks;
