@@ -22,15 +22,10 @@
 #include "core/log/partition_log.h"
 #include "sim/fiber/scheduler.h"
 #include "sim/sim_disk.h"
+#include "tests/log/log_test_util.h"
 
 namespace keel::log {
 namespace {
-
-class ManualClock final : public env::Clock {
-public:
-    Instant monotonic_now() const override { return Instant{1'000'000'000}; }
-    WallTime wall_now() const override { return WallTime{1'700'000'000'000LL * 1'000'000}; }
-};
 
 struct RefBatch {
     Bytes stored;  // what the log must hold: the sent bytes with offset and epoch stamped
@@ -49,7 +44,7 @@ struct LogSut {
     env::SeededRandom rng;
     sim::SimDisk disk{"n1"};
     std::unique_ptr<env::Disk> mount;
-    ManualClock clock;
+    testing::ManualClock clock;  // never advanced: it stands still
     LogConfig config;
     std::unique_ptr<PartitionLog> log;
     std::vector<RefBatch> ref;

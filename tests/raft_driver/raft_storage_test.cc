@@ -6,15 +6,10 @@
 #include "core/raft/raft_storage.h"
 #include "sim/fiber/scheduler.h"
 #include "sim/sim_disk.h"
+#include "tests/raft_driver/sim_fixture.h"
 
 namespace keel::raft {
 namespace {
-
-class FixedClock final : public env::Clock {
-public:
-    Instant monotonic_now() const override { return Instant{1'000'000'000}; }
-    WallTime wall_now() const override { return WallTime{1'700'000'000'000LL * 1'000'000}; }
-};
 
 // A disk mounted outside fibers (no latency), with power loss on demand.
 struct DiskWorld {
@@ -24,7 +19,7 @@ struct DiskWorld {
     env::SeededRandom rng{7};
     sim::SimDisk disk{"c1"};
     std::unique_ptr<env::Disk> mount = disk.mount(ex, rng);
-    FixedClock clock;
+    testing::FixedClock clock;
 
     std::unique_ptr<RaftStorage> open() {
         RaftStorageOptions o;
