@@ -75,6 +75,20 @@ public:
 
     void fence(int32_t id) { write(fence_broker(image_, NodeId(id))); }
 
+    // Partition `p` of a fresh topic (epochs 0): its leader shrinks the ISR to itself, as
+    // a leader whose followers fell behind does (AlterPartition).
+    void shrink_isr_to_leader(const Uuid& topic, int32_t p) {
+        NodeId leader = partition(topic, p).leader;
+        AlterPartitionInput in;
+        in.broker_id = leader;
+        in.broker_epoch = image_.broker(leader)->epoch;
+        in.topics.push_back(
+            {topic, {{PartitionIndex(p), LeaderEpoch(0), {{leader, BrokerEpoch(-1)}}, 0, PartitionEpoch(0)}}});
+        auto r = alter_partition(image_, in);
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().to_string());
+        write(r->records);
+    }
+
     const PartitionState& partition(const Uuid& topic, int32_t p) {
         const PartitionState* s = image_.partition(topic, PartitionIndex(p));
         EXPECT_NE(s, nullptr);
