@@ -1,9 +1,11 @@
+#include "core/protocol/controller_messages.h"
+
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 
-#include "core/protocol/controller_messages.h"
 #include "core/protocol/frame.h"
 #include "tests/controller/record_gen.h"
+#include "tests/protocol/round_trip.h"
 
 namespace keel::protocol {
 namespace {
@@ -13,11 +15,22 @@ using controller::testing::gen_nullable_string;
 using controller::testing::gen_string;
 using controller::testing::gen_uuid;
 using controller::testing::gen_vec;
+using testing::check_bytes_round_trip;
+using testing::check_value_round_trip;
+using testing::no_projection;
 
-int32_t i32() { return *rc::gen::arbitrary<int32_t>(); }
-int64_t i64() { return *rc::gen::arbitrary<int64_t>(); }
-bool flag() { return *rc::gen::arbitrary<bool>(); }
-ErrorCode gen_error() { return static_cast<ErrorCode>(*rc::gen::inRange<int16_t>(-1, 130)); }
+int32_t i32() {
+    return *rc::gen::arbitrary<int32_t>();
+}
+int64_t i64() {
+    return *rc::gen::arbitrary<int64_t>();
+}
+bool flag() {
+    return *rc::gen::arbitrary<bool>();
+}
+ErrorCode gen_error() {
+    return static_cast<ErrorCode>(*rc::gen::inRange<int16_t>(-1, 130));
+}
 
 BrokerRegistrationRequest gen_registration() {
     BrokerRegistrationRequest m;
@@ -25,7 +38,8 @@ BrokerRegistrationRequest gen_registration() {
     m.cluster_id = gen_string();
     m.incarnation_id = gen_uuid();
     m.listeners = gen_vec<BrokerRegistrationRequest::Listener>([] {
-        return BrokerRegistrationRequest::Listener{gen_string(), gen_string(), *rc::gen::arbitrary<uint16_t>(),
+        return BrokerRegistrationRequest::Listener{gen_string(), gen_string(),
+                                                   *rc::gen::arbitrary<uint16_t>(),
                                                    *rc::gen::arbitrary<int16_t>()};
     });
     m.features = gen_vec<BrokerRegistrationRequest::Feature>([] {
@@ -40,7 +54,8 @@ BrokerRegistrationRequest gen_registration() {
 }
 
 BrokerHeartbeatRequest gen_heartbeat() {
-    return BrokerHeartbeatRequest{NodeId(i32()), i64(), i64(), flag(), flag(), gen_vec<Uuid>(gen_uuid)};
+    return BrokerHeartbeatRequest{NodeId(i32()), i64(),  i64(),
+                                  flag(),        flag(), gen_vec<Uuid>(gen_uuid)};
 }
 
 AlterPartitionRequest gen_alter_partition() {
@@ -77,8 +92,9 @@ AlterPartitionResponse gen_alter_partition_response() {
         t.topic_name = gen_string();
         t.topic_id = gen_uuid();
         t.partitions = gen_vec<AlterPartitionResponse::PartitionData>([] {
-            return AlterPartitionResponse::PartitionData{i32(), gen_error(), NodeId(i32()), i32(), gen_ids(),
-                                                         *rc::gen::arbitrary<int8_t>(), i32()};
+            return AlterPartitionResponse::PartitionData{
+                i32(), gen_error(), NodeId(i32()), i32(), gen_ids(), *rc::gen::arbitrary<int8_t>(),
+                i32()};
         });
         return t;
     });
@@ -128,69 +144,53 @@ CreateTopicsResponse gen_create_topics_response() {
     return m;
 }
 
-// Every version: decoding what was encoded and encoding again gives the same bytes.
-template <typename M, typename Gen>
-bool bytes_round_trip(Gen gen) {
-    return rc::check([&] {
-        M m = gen();
-        for (int16_t v = M::version_min; v <= M::version_max; v++) {
-            Bytes once = encode_body(m, v);
-            auto back = decode_body<M>(once, v);
-            RC_ASSERT(back.ok());
-            RC_ASSERT(encode_body(*back, v) == once);
-        }
-    });
-}
-
-// At the newest version (after removing fields it lacks) the value itself round-trips.
-template <typename M, typename Gen, typename Project>
-bool value_round_trip(Gen gen, Project project) {
-    return rc::check([&] {
-        M m = gen();
-        project(m);
-        auto back = decode_body<M>(encode_body(m, M::version_max), M::version_max);
-        RC_ASSERT(back.ok());
-        RC_ASSERT(*back == m);
-    });
-}
-
-auto no_projection = [](auto&) {};
-
 TEST(ControllerMessages, BrokerRegistrationRoundTripsAtEveryVersion) {
-    EXPECT_TRUE(bytes_round_trip<BrokerRegistrationRequest>(gen_registration));
-    EXPECT_TRUE(value_round_trip<BrokerRegistrationRequest>(gen_registration, no_projection));
+    check_bytes_round_trip<BrokerRegistrationRequest>(gen_registration);
+    check_value_round_trip<BrokerRegistrationRequest>(BrokerRegistrationRequest::version_max,
+                                                      gen_registration, no_projection);
     auto gen_resp = [] { return BrokerRegistrationResponse{i32(), gen_error(), i64()}; };
-    EXPECT_TRUE(bytes_round_trip<BrokerRegistrationResponse>(gen_resp));
-    EXPECT_TRUE(value_round_trip<BrokerRegistrationResponse>(gen_resp, no_projection));
+    check_bytes_round_trip<BrokerRegistrationResponse>(gen_resp);
+    check_value_round_trip<BrokerRegistrationResponse>(BrokerRegistrationResponse::version_max,
+                                                       gen_resp, no_projection);
 }
 
 TEST(ControllerMessages, BrokerHeartbeatRoundTripsAtEveryVersion) {
-    EXPECT_TRUE(bytes_round_trip<BrokerHeartbeatRequest>(gen_heartbeat));
-    EXPECT_TRUE(value_round_trip<BrokerHeartbeatRequest>(gen_heartbeat, no_projection));
-    auto gen_resp = [] { return BrokerHeartbeatResponse{i32(), gen_error(), flag(), flag(), flag()}; };
-    EXPECT_TRUE(bytes_round_trip<BrokerHeartbeatResponse>(gen_resp));
-    EXPECT_TRUE(value_round_trip<BrokerHeartbeatResponse>(gen_resp, no_projection));
+    check_bytes_round_trip<BrokerHeartbeatRequest>(gen_heartbeat);
+    check_value_round_trip<BrokerHeartbeatRequest>(BrokerHeartbeatRequest::version_max,
+                                                   gen_heartbeat, no_projection);
+    auto gen_resp = [] {
+        return BrokerHeartbeatResponse{i32(), gen_error(), flag(), flag(), flag()};
+    };
+    check_bytes_round_trip<BrokerHeartbeatResponse>(gen_resp);
+    check_value_round_trip<BrokerHeartbeatResponse>(BrokerHeartbeatResponse::version_max, gen_resp,
+                                                    no_projection);
 }
 
 TEST(ControllerMessages, AlterPartitionRoundTripsAtEveryVersion) {
-    EXPECT_TRUE(bytes_round_trip<AlterPartitionRequest>(gen_alter_partition));
-    EXPECT_TRUE(bytes_round_trip<AlterPartitionResponse>(gen_alter_partition_response));
-    EXPECT_TRUE(value_round_trip<AlterPartitionRequest>(gen_alter_partition, [](AlterPartitionRequest& m) {
-        for (auto& t : m.topics) {
-            t.topic_name.clear();  // v0-1 only
-            for (auto& p : t.partitions) p.new_isr.clear();  // v0-2 only
-        }
-    }));
-    EXPECT_TRUE(value_round_trip<AlterPartitionResponse>(gen_alter_partition_response, [](AlterPartitionResponse& m) {
-        for (auto& t : m.topics) t.topic_name.clear();
-    }));
+    check_bytes_round_trip<AlterPartitionRequest>(gen_alter_partition);
+    check_bytes_round_trip<AlterPartitionResponse>(gen_alter_partition_response);
+    check_value_round_trip<AlterPartitionRequest>(
+        AlterPartitionRequest::version_max, gen_alter_partition, [](AlterPartitionRequest& m) {
+            for (auto& t : m.topics) {
+                t.topic_name.clear();                            // v0-1 only
+                for (auto& p : t.partitions) p.new_isr.clear();  // v0-2 only
+            }
+        });
+    check_value_round_trip<AlterPartitionResponse>(AlterPartitionResponse::version_max,
+                                                   gen_alter_partition_response,
+                                                   [](AlterPartitionResponse& m) {
+                                                       for (auto& t : m.topics)
+                                                           t.topic_name.clear();
+                                                   });
 }
 
 TEST(ControllerMessages, CreateTopicsRoundTripsAtEveryVersionFlexibleOrNot) {
-    EXPECT_TRUE(bytes_round_trip<CreateTopicsRequest>(gen_create_topics));
-    EXPECT_TRUE(bytes_round_trip<CreateTopicsResponse>(gen_create_topics_response));
-    EXPECT_TRUE(value_round_trip<CreateTopicsRequest>(gen_create_topics, no_projection));
-    EXPECT_TRUE(value_round_trip<CreateTopicsResponse>(gen_create_topics_response, no_projection));
+    check_bytes_round_trip<CreateTopicsRequest>(gen_create_topics);
+    check_bytes_round_trip<CreateTopicsResponse>(gen_create_topics_response);
+    check_value_round_trip<CreateTopicsRequest>(CreateTopicsRequest::version_max, gen_create_topics,
+                                                no_projection);
+    check_value_round_trip<CreateTopicsResponse>(CreateTopicsResponse::version_max,
+                                                 gen_create_topics_response, no_projection);
     EXPECT_FALSE(is_flexible(ApiKey::create_topics, 4));
     EXPECT_TRUE(is_flexible(ApiKey::create_topics, 5));
 }
@@ -211,7 +211,8 @@ TEST(ControllerMessages, CreateTopicsV4UsesClassicStringsAndNoTags) {
     Bytes b = encode_body(m, 4);
     // topics: int32 count 1; name: int16 2 "ab"; partitions 3; rf 2; assignments int32 0;
     // configs int32 0; timeout 1000; validate_only 1.
-    Bytes want{0, 0, 0, 1, 0, 2, 'a', 'b', 0, 0, 0, 3, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xe8, 1};
+    Bytes want{0, 0, 0, 1, 0, 2, 'a', 'b', 0, 0, 0,    3,    0, 2,
+               0, 0, 0, 0, 0, 0, 0,   0,   0, 0, 0x03, 0xe8, 1};
     EXPECT_EQ(b, want);
 }
 
@@ -231,7 +232,8 @@ TEST(ControllerMessages, TravelInKafkaFramesWithTheRightHeaders) {
     EXPECT_EQ(*body, req);
     BrokerRegistrationResponse resp{0, ErrorCode::none, 42};
     int32_t correlation = 0;
-    auto back = decode_response<BrokerRegistrationResponse>(encode_response(77, 4, resp), 4, &correlation);
+    auto back =
+        decode_response<BrokerRegistrationResponse>(encode_response(77, 4, resp), 4, &correlation);
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(correlation, 77);
     EXPECT_EQ(*back, resp);
@@ -239,12 +241,15 @@ TEST(ControllerMessages, TravelInKafkaFramesWithTheRightHeaders) {
 
 TEST(ControllerMessages, MalformedBodiesAreErrorsNeverCrashes) {
     EXPECT_TRUE(rc::check([] {
-        Bytes b = *rc::gen::container<Bytes>(*rc::gen::inRange<size_t>(0, 60), rc::gen::arbitrary<uint8_t>());
+        Bytes b = *rc::gen::container<Bytes>(*rc::gen::inRange<size_t>(0, 60),
+                                             rc::gen::arbitrary<uint8_t>());
         int16_t v = *rc::gen::inRange<int16_t>(0, 8);
         auto check = [&](auto tag) {
             using M = decltype(tag);
             auto r = decode_body<M>(b, v);
-            if (!r.ok()) RC_ASSERT(r.code() == Errc::invalid_request || r.code() == Errc::unsupported_version);
+            if (!r.ok())
+                RC_ASSERT(r.code() == Errc::invalid_request ||
+                          r.code() == Errc::unsupported_version);
         };
         check(BrokerRegistrationRequest{});
         check(BrokerHeartbeatRequest{});
@@ -263,7 +268,8 @@ TEST(ControllerMessages, MalformedBodiesAreErrorsNeverCrashes) {
     full.log_dirs.push_back(Uuid{4, 4});
     Bytes good = encode_body(full, 4);
     for (size_t cut = 0; cut < good.size(); cut++) {
-        EXPECT_FALSE(decode_body<BrokerRegistrationRequest>(ByteView(good).first(cut), 4).ok()) << cut;
+        EXPECT_FALSE(decode_body<BrokerRegistrationRequest>(ByteView(good).first(cut), 4).ok())
+            << cut;
     }
 }
 

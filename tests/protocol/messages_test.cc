@@ -5,40 +5,12 @@
 #include "core/protocol/frame.h"
 #include "core/protocol/kraft_messages.h"
 #include "tests/protocol/message_gen.h"
+#include "tests/protocol/round_trip.h"
 
 namespace keel::protocol {
 namespace {
 
 using namespace keel::protocol::testing;
-
-// For every supported version: decoding what was encoded and encoding it again gives the
-// same bytes (every field written is read back, none is invented).
-template <typename M, typename Gen>
-void check_bytes_round_trip(Gen gen) {
-    EXPECT_TRUE(rc::check([&] {
-        M m = gen();
-        for (int16_t v = M::version_min; v <= M::version_max; v++) {
-            Bytes once = encode_body(m, v);
-            auto back = decode_body<M>(once, v);
-            RC_ASSERT(back.ok());
-            RC_ASSERT(encode_body(*back, v) == once);
-        }
-    }));
-}
-
-// At the newest version every field exists, so the value itself round-trips.
-template <typename M, typename Gen, typename Project>
-void check_value_round_trip(int16_t version, Gen gen, Project project) {
-    EXPECT_TRUE(rc::check([&] {
-        M m = gen();
-        project(m);
-        auto back = decode_body<M>(encode_body(m, version), version);
-        RC_ASSERT(back.ok());
-        RC_ASSERT(*back == m);
-    }));
-}
-
-auto no_projection = [](auto&) {};
 
 TEST(KraftMessages, VoteRoundTripsAtEveryVersion) {
     check_bytes_round_trip<VoteRequest>(gen_vote_request);
