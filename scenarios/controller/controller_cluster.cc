@@ -29,6 +29,26 @@ struct ControllerCluster::Slot {
     MetadataImage* image = nullptr;
     controller::ControllerService* service = nullptr;
     controller::BrokerLifecycle* lifecycle = nullptr;
+
+    // Publishes one incarnation's objects (they live on its main fiber's stack) until that
+    // fiber ends or is unwound by a crash.
+    struct Published {
+        Slot& slot;
+        Published(Slot& s, raft::RaftDriver& d, MetadataImage& i, controller::ControllerService* svc,
+                  controller::BrokerLifecycle* l)
+            : slot(s) {
+            slot.driver = &d;
+            slot.image = &i;
+            slot.service = svc;
+            slot.lifecycle = l;
+        }
+        ~Published() {
+            slot.driver = nullptr;
+            slot.image = nullptr;
+            slot.service = nullptr;
+            slot.lifecycle = nullptr;
+        }
+    };
 };
 
 ControllerCluster::ControllerCluster(sim::ScenarioContext& ctx, ControllerClusterOptions options)
@@ -173,17 +193,7 @@ void ControllerCluster::controller_main(Slot& s, env::Env& env) {
         checker_.on_activated(at);
     };
     controller::ControllerService service(env, driver, image, so, hooks);
-    struct Registration {
-        Slot& slot;
-        ~Registration() {
-            slot.driver = nullptr;
-            slot.image = nullptr;
-            slot.service = nullptr;
-        }
-    } registration{s};
-    s.driver = &driver;
-    s.image = &image;
-    s.service = &service;
+    Slot::Published published(s, driver, image, &service, nullptr);
     env::Event service_done(env.executor());
     env::spawn_joinable(env.executor(), "controller-service", service_done, [&service] { (void)service.run(); });
     Status st = driver.run();
@@ -209,17 +219,7 @@ void ControllerCluster::broker_main(Slot& s, env::Env& env) {
     hooks.on_registered = [this](NodeId, BrokerEpoch, Instant) { registrations_++; };
     controller::BrokerLifecycle lifecycle(
         env, image, lo, [&driver]() { return driver.status().leader; }, hooks);
-    struct Registration {
-        Slot& slot;
-        ~Registration() {
-            slot.driver = nullptr;
-            slot.image = nullptr;
-            slot.lifecycle = nullptr;
-        }
-    } registration{s};
-    s.driver = &driver;
-    s.image = &image;
-    s.lifecycle = &lifecycle;
+    Slot::Published published(s, driver, image, nullptr, &lifecycle);
     env::Event lifecycle_done(env.executor());
     env::Event shrinker_done(env.executor());
     bool stopping = false;
