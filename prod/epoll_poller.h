@@ -20,7 +20,7 @@
 #include <optional>
 
 #include "core/base/result.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 
 namespace keel::prod {
 

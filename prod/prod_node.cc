@@ -4,7 +4,7 @@
 #include "prod/os_random.h"
 #include "prod/posix_disk.h"
 #include "prod/real_clock.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 
 namespace keel::prod {
 

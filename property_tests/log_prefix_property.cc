@@ -20,7 +20,7 @@
 
 #include "core/compression/batch.h"
 #include "core/log/partition_log.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 #include "sim/sim_disk.h"
 #include "tests/log/log_test_util.h"
 

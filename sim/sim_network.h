@@ -42,7 +42,7 @@
 #include "core/env/executor.h"
 #include "core/env/network.h"
 #include "core/env/random.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 
 namespace keel::sim {
 

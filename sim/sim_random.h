@@ -3,7 +3,7 @@
 #pragma once
 
 #include "core/env/random.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 
 namespace keel::sim {
 

@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 
 namespace keel::sim {
 

@@ -22,7 +22,7 @@
 
 #include "core/env/env.h"
 #include "sim/buggify.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 #include "sim/sim_disk.h"
 #include "sim/sim_network.h"
 #include "sim/sim_random.h"

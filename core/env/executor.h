@@ -2,7 +2,7 @@
 // (`auto r = conn.receive(deadline)`) while the scheduler interleaves fibers; a fiber runs
 // until it blocks (park, sleep, yield), so no locks are needed between fibers.
 //
-// Both worlds use the same Boost.Context scheduler (sim/fiber/): the simulator with virtual
+// Both worlds use the same Boost.Context scheduler (runtime/): the simulator with virtual
 // time and every node in one thread, production with the real clock and one reactor
 // thread per node. core/ sees only this interface.
 //

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/env/sync.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 
 namespace keel {
 namespace {

@@ -13,7 +13,7 @@
 #include "core/env/clock.h"
 #include "core/log/partition_log.h"
 #include "core/log/record_batch.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 #include "sim/sim_disk.h"
 
 namespace keel::log::testing {

@@ -4,7 +4,7 @@
 
 #include "core/raft/entry_codec.h"
 #include "core/raft/raft_storage.h"
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 #include "sim/sim_disk.h"
 #include "tests/raft_driver/sim_fixture.h"
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 #include "sim/sim_disk.h"
 
 namespace keel::sim {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/fiber/scheduler.h"
+#include "runtime/scheduler.h"
 #include "sim/sim_network.h"
 #include "sim/sim_random.h"
 
