@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/args.h"
+#include "bench/bench_util.h"
 #include "core/compression/batch.h"
 #include "core/log/partition_log.h"
 #include "prod/posix_disk.h"
@@ -215,27 +215,22 @@ std::string to_json(const std::vector<Run>& runs, const Setup& s) {
 
 }  // namespace
 
-int run_log_bench(int argc, char** argv) {
-    cli::ArgSpec spec{.value_options = {"--dir", "--json", "--mb", "--flush"}, .flags = {"--help", "-h", "--keep"},
-                      .repeated = {}};
-    cli::Args a(argc, argv, 3, spec);
-    if (!a.ok()) return cli::usage_error("bench log", a.error());
-    if (a.flag("--help") || a.flag("-h")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+const char* log_bench_help() { return kHelp; }
+
+int run_log_bench(const LogBenchOptions& options) {
     Setup s;
-    s.bytes_per_run = a.u64("--mb").value_or(128) * 1'000'000;
-    if (!a.ok() || s.bytes_per_run == 0) return cli::usage_error("bench log", a.ok() ? "--mb must be > 0" : a.error());
-    std::string flush = a.value("--flush").value_or("never");
-    if (flush != "never" && flush != "batch") return cli::usage_error("bench log", "--flush is never or batch");
-    s.flush_every_batch = flush == "batch";
-    s.keep = a.flag("--keep");
+    s.bytes_per_run = options.mb * 1'000'000;
+    if (s.bytes_per_run == 0 || (options.keep && !options.dir)) {
+        std::fprintf(stderr, "keel bench log: %s\n", s.bytes_per_run == 0 ? "--mb must be > 0" : "--keep needs --dir");
+        return 2;
+    }
+    s.flush_every_batch = options.flush_every_batch;
+    std::string flush = s.flush_every_batch ? "batch" : "never";
+    s.keep = options.keep;
     std::unique_ptr<prod::TempDir> temp;
-    if (auto dir = a.value("--dir")) {
-        s.dir = *dir;
+    if (options.dir) {
+        s.dir = *options.dir;
     } else {
-        if (s.keep) return cli::usage_error("bench log", "--keep needs --dir");
         temp = std::make_unique<prod::TempDir>("keel-bench-log-");
         s.dir = temp->path();
     }
@@ -258,8 +253,8 @@ int run_log_bench(int argc, char** argv) {
         runs.push_back(*r);
     }
     if (s.keep) std::printf("kept: %s/bench-r100-0 and %s/bench-r1024-0 (try: keel dump-log DIR)\n", s.dir.c_str(), s.dir.c_str());
-    if (auto path = a.value("--json")) {
-        if (!cli::write_file(*path, to_json(runs, s))) return 1;
+    if (const auto& path = options.json_path) {
+        if (!write_text_file(*path, to_json(runs, s))) return 1;
     }
     return 0;
 }

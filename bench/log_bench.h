@@ -5,14 +5,24 @@
 // (10^6 bytes of batches per second) and the ratio append / raw write (target >= 0.8).
 #pragma once
 
+#include <cstdint>
+#include <optional>
+#include <string>
+
 namespace keel::bench {
 
-// argv[0] is the program, argv[1] "bench", argv[2] "log"; options follow:
-//   --dir DIR     where partition directories go (default: a fresh /tmp directory)
-//   --keep        leave the partition directories in DIR (for `keel dump-log`)
-//   --json FILE   also write the figures as JSON
-//   --mb N        megabytes written per run (default 128)
-//   --flush P     never (Kafka's default) | batch (sync every batch)
-int run_log_bench(int argc, char** argv);
+struct LogBenchOptions {
+    std::optional<std::string> dir;        // where partition directories go (default: a temp dir)
+    bool keep = false;                     // leave them in `dir` (for `keel dump-log`)
+    std::optional<std::string> json_path;  // also write the figures as JSON
+    uint64_t mb = 128;                     // megabytes written per run (> 0)
+    bool flush_every_batch = false;        // false: Kafka's default (never); true: sync each batch
+};
+
+// The help text of `keel bench log`.
+const char* log_bench_help();
+
+// Prints the figures; 0 on success, 1 on an I/O error, 2 for bad options.
+int run_log_bench(const LogBenchOptions& options);
 
 }  // namespace keel::bench

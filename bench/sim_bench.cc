@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "cli/args.h"
+#include "bench/bench_util.h"
 #include "core/env/sync.h"
 #include "sim/scenario.h"
 #include "sim/world.h"
@@ -99,24 +99,15 @@ double messages_per_sec(uint64_t& messages_out) {
 
 }  // namespace
 
-int run_sim_bench(int argc, char** argv) {
-    cli::ArgSpec spec{{"--json", "--scenario", "--seed"}, {"--help", "--quick"}, {}};
-    cli::Args a(argc, argv, 3, spec);
-    if (a.flag("--help")) {
-        std::puts(
-            "usage: keel bench sim [--json FILE] [--quick] [--scenario NAME] [--seed N]\n\n"
-            "Measures the simulator on this machine (one core): fiber switch time, scheduler\n"
-            "events per second, simulated messages per second, and one scenario run's events\n"
-            "per second and simulated/real time ratio (default scenario: counter-chaos).");
-        return 0;
-    }
-    if (!a.ok()) return cli::usage_error("bench", a.error());
-    uint64_t seed = a.u64("--seed").value_or(1);
-    if (!a.ok()) return cli::usage_error("bench", a.error());
-    bool quick = a.flag("--quick");
-    std::string scenario = a.value("--scenario").value_or("counter-chaos");
+int run_sim_bench(const SimBenchOptions& options) {
+    uint64_t seed = options.seed;
+    bool quick = options.quick;
+    const std::string& scenario = options.scenario;
     const sim::Scenario* s = sim::ScenarioRegistry::find(scenario);
-    if (s == nullptr) return cli::usage_error("bench", "no scenario named '" + scenario + "'");
+    if (s == nullptr) {
+        std::fprintf(stderr, "keel bench sim: no scenario named '%s'\n", scenario.c_str());
+        return 2;
+    }
 
     double switch_ns = fiber_switch_ns(quick ? 200000 : 4000000);
     std::printf("fiber switch:        %.1f ns per switch (two fibers yielding)\n", switch_ns);
@@ -138,14 +129,14 @@ int run_sim_bench(int argc, char** argv) {
     std::printf("scenario %s:  %.0f events/s, %.0fx real time (%" PRIu64 " events, %.1fs simulated)\n",
                 scenario.c_str(), scen_eps, speedup, r.events, static_cast<double>(r.sim_time_ns) / 1e9);
     std::printf("target: >= 1,000,000 scheduler events/s on one core: %s\n", eps >= 1e6 ? "met" : "NOT met");
-    if (auto path = a.value("--json")) {
+    if (const auto& path = options.json_path) {
         char buf[1024];
         std::snprintf(buf, sizeof buf,
                       "{\"fiber_switch_ns\":%.2f,\"events_per_sec\":%.0f,\"messages_per_sec\":%.0f,"
                       "\"scenario\":\"%s\",\"scenario_events_per_sec\":%.0f,\"scenario_sim_speedup\":%.1f,"
                       "\"scenario_events\":%" PRIu64 "}\n",
                       switch_ns, eps, mps, scenario.c_str(), scen_eps, speedup, r.events);
-        if (!cli::write_file(*path, buf)) return 2;
+        if (!write_text_file(*path, buf)) return 2;
     }
     return 0;
 }

@@ -1,7 +1,8 @@
-// The foundation's proof, as scenarios: a primary–backup counter (tests/proof/) on three
-// simulated nodes and a client, under every fault type the simulator has.
+// The foundation's proof, as scenarios: a primary–backup counter
+// (scenarios/proof/counter_service.h) on three simulated nodes and a client, under every
+// fault type the simulator has.
 #include "sim/scenario.h"
-#include "tests/proof/counter_service.h"
+#include "scenarios/proof/counter_service.h"
 
 namespace keel::scenarios {
 namespace {

@@ -9,7 +9,7 @@
 #include "prod/prod_node.h"
 #include "prod/temp_dir.h"
 #include "tests/prod/loopback_util.h"
-#include "tests/proof/counter_service.h"
+#include "scenarios/proof/counter_service.h"
 
 namespace keel {
 namespace {

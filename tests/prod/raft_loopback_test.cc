@@ -397,6 +397,28 @@ DiskView read_back(const std::string& dir) {
     return v;
 }
 
+// The workload commits `more` further entries and every node of `group` applies them alike.
+void commit_and_apply(Workload& work, const std::vector<Slot>& slots,
+                      const std::vector<Slot*>& group, uint64_t more) {
+    work.wanted = work.ok + more;
+    uint64_t wanted = work.wanted;
+    ASSERT_TRUE(wait_until([&] { return work.ok >= wanted; })) << "not committed\n"
+                                                               << describe(slots);
+    ASSERT_TRUE(wait_until([&] { return applied_alike(group, wanted); })) << "not applied alike\n"
+                                                                          << describe(slots);
+}
+
+// A stopped leader's directory holds its vote epoch, a snapshot and every entry it
+// acknowledged (real files, read back by RaftStorage).
+void expect_durable_leader_state(const std::string& dir, int32_t epoch, uint64_t entries) {
+    DiskView disk = read_back(dir);
+    ASSERT_EQ(disk.error, "");
+    EXPECT_TRUE(disk.quorum_state);
+    EXPECT_GE(disk.epoch, epoch);
+    EXPECT_TRUE(disk.snapshot_end.has_value()) << "no snapshot file after " << entries << " entries";
+    EXPECT_GE(disk.data_entries, entries);
+}
+
 TEST(RaftOnLoopback, ThreeControllersElectALeaderCommitAndSurviveALeaderRestart) {
     prod::TempDir dir("keel-raft-");
     std::map<NodeId, env::Address> voters;
@@ -419,11 +441,7 @@ TEST(RaftOnLoopback, ThreeControllersElectALeaderCommitAndSurviveALeaderRestart)
     ASSERT_TRUE(wait_until([&] { return leader_of(slots).has_value(); })) << "no leader\n"
                                                                           << describe(slots);
     constexpr uint64_t kBatch = 40;
-    work.wanted = kBatch;
-    ASSERT_TRUE(wait_until([&] { return work.ok >= kBatch; })) << "not committed\n"
-                                                               << describe(slots);
-    ASSERT_TRUE(wait_until([&] { return applied_alike(all, kBatch); })) << "not applied alike\n"
-                                                                        << describe(slots);
+    ASSERT_NO_FATAL_FAILURE(commit_and_apply(work, slots, all, kBatch));
 
     // Phase 2: the leader stops (its fibers unwind, its files stay); the other two elect a
     // leader of a later epoch, which commits 40 more.
@@ -439,21 +457,9 @@ TEST(RaftOnLoopback, ThreeControllersElectALeaderCommitAndSurviveALeaderRestart)
     ASSERT_TRUE(wait_until([&] { return leader_of(slots, old_epoch).has_value(); }))
         << "no new leader after epoch " << old_epoch << "\n"
         << describe(slots);
-    work.wanted = work.ok + kBatch;
+    ASSERT_NO_FATAL_FAILURE(commit_and_apply(work, slots, rest, kBatch));
     uint64_t wanted = work.wanted;
-    ASSERT_TRUE(wait_until([&] { return work.ok >= wanted; })) << "not committed\n"
-                                                               << describe(slots);
-    ASSERT_TRUE(wait_until([&] { return applied_alike(rest, wanted); })) << "not applied alike\n"
-                                                                         << describe(slots);
-
-    // The stopped leader's directory holds its vote epoch, a snapshot and every entry it
-    // acknowledged (real files, read back by RaftStorage).
-    DiskView disk = read_back(old.dir);
-    ASSERT_EQ(disk.error, "");
-    EXPECT_TRUE(disk.quorum_state);
-    EXPECT_GE(disk.epoch, old_epoch);
-    EXPECT_TRUE(disk.snapshot_end.has_value()) << "no snapshot file after " << kBatch << " entries";
-    EXPECT_GE(disk.data_entries, kBatch);
+    ASSERT_NO_FATAL_FAILURE(expect_durable_leader_state(old.dir, old_epoch, kBatch));
 
     // Phase 3: the old leader restarts on its directory, recovers and catches up; then all
     // three commit 10 more.
@@ -463,12 +469,7 @@ TEST(RaftOnLoopback, ThreeControllersElectALeaderCommitAndSurviveALeaderRestart)
         << describe(slots);
     EXPECT_GE(old.probe->epoch.load(), old_epoch);
     EXPECT_TRUE(old.probe->snapshot_restored) << "the restart did not load a snapshot";
-    work.wanted = work.ok + 10;
-    wanted = work.wanted;
-    ASSERT_TRUE(wait_until([&] { return work.ok >= wanted; })) << "not committed\n"
-                                                               << describe(slots);
-    ASSERT_TRUE(wait_until([&] { return applied_alike(all, wanted); })) << "not applied alike\n"
-                                                                        << describe(slots);
+    ASSERT_NO_FATAL_FAILURE(commit_and_apply(work, slots, all, 10));
 
     for (Slot& s : slots) EXPECT_FALSE(s.probe->failed) << s.name << " stopped on an error";
     for (Slot& s : slots) s.stop();
@@ -598,6 +599,20 @@ std::string describe_brokers(const std::vector<Slot>& controllers,
     return out;
 }
 
+// Every running node's image (brokers' included) is the active controller's.
+bool images_converged(const std::vector<Slot>& controllers, const std::vector<Slot>& brokers) {
+    std::optional<size_t> a = active_controller(controllers);
+    if (!a) return false;
+    uint64_t h = controllers[*a].probe->image_hash;
+    int64_t end = controllers[*a].probe->image_end;
+    for (const std::vector<Slot>* group : {&controllers, &brokers}) {
+        for (const Slot& s : *group) {
+            if (!s.up() || s.probe->image_end != end || s.probe->image_hash != h) return false;
+        }
+    }
+    return true;
+}
+
 TEST(ControllerOnLoopback, BrokersRegisterHeartbeatAndAreFencedWhenSilent) {
     prod::TempDir dir("keel-controller-");
     ControllerAddresses at;
@@ -657,18 +672,8 @@ TEST(ControllerOnLoopback, BrokersRegisterHeartbeatAndAreFencedWhenSilent) {
     EXPECT_GT(new_epoch, old_epoch);
 
     // Every node's image converges to the active controller's (brokers' images included).
-    ASSERT_TRUE(wait_until([&] {
-        std::optional<size_t> a = active_controller(controllers);
-        if (!a) return false;
-        uint64_t h = controllers[*a].probe->image_hash;
-        int64_t end = controllers[*a].probe->image_end;
-        for (const std::vector<Slot>* group : {&controllers, &brokers}) {
-            for (const Slot& s : *group) {
-                if (!s.up() || s.probe->image_end != end || s.probe->image_hash != h) return false;
-            }
-        }
-        return true;
-    })) << "images differ\n"
+    ASSERT_TRUE(wait_until([&] { return images_converged(controllers, brokers); }))
+        << "images differ\n"
         << describe_brokers(controllers, brokers);
 
     for (const std::vector<Slot>* group : {&controllers, &brokers}) {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sim/scenario.h"
-#include "tests/proof/counter_service.h"
+#include "scenarios/proof/counter_service.h"
 
 namespace keel {
 namespace {

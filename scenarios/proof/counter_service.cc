@@ -1,4 +1,4 @@
-#include "tests/proof/counter_service.h"
+#include "scenarios/proof/counter_service.h"
 
 #include <algorithm>
 #include <map>
