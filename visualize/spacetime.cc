@@ -53,13 +53,11 @@ std::string event_label(const TraceEvent& e) {
     return label;
 }
 
-}  // namespace
-
-std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, SpacetimeStats& stats) {
-    stats = SpacetimeStats{};
+// The events in the window, in trace order, and the sorted node columns they fall on.
+std::vector<const TraceEvent*> choose_events(const TraceFile& trace, const SpacetimeOptions& o,
+                                             SpacetimeStats& stats, std::vector<std::string>& columns) {
     std::set<std::string> wanted(o.nodes.begin(), o.nodes.end());
     std::vector<const TraceEvent*> chosen;
-    std::vector<std::string> columns;
     for (const auto& e : trace.events) {
         if (e.t_ns < o.from_ns || e.t_ns > o.to_ns || !drawable(e, o)) continue;
         if (!wanted.empty() && wanted.count(e.node) == 0) continue;
@@ -71,28 +69,45 @@ std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, Spa
         if (std::find(columns.begin(), columns.end(), e.node) == columns.end()) columns.push_back(e.node);
     }
     std::sort(columns.begin(), columns.end());
-    std::map<std::string, size_t> column_index;
-    for (size_t i = 0; i < columns.size(); i++) column_index[columns[i]] = i;
-    // Fixed positions (neato -n): x by column, y by time rank, so every column is a
-    // straight vertical line and time reads top to bottom.
-    constexpr int kColumnWidth = 200, kRowHeight = 42, kLeft = 110;
-    auto pos = [](int x, int y) { return "pos=\"" + std::to_string(x) + "," + std::to_string(y) + "!\""; };
+    return chosen;
+}
+
+// Fixed positions (neato -n): x by column, y by time rank, so every column is a
+// straight vertical line and time reads top to bottom.
+constexpr int kColumnWidth = 200, kRowHeight = 42, kLeft = 110;
+
+std::string pos(int x, int y) { return "pos=\"" + std::to_string(x) + "," + std::to_string(y) + "!\""; }
+
+// The graph header, one box per column and the time axis (one row per distinct instant).
+std::string axes_dot(const std::vector<std::string>& columns, const std::map<int64_t, int>& ranks) {
     std::string dot = "digraph spacetime {\n  layout=neato; splines=false; outputorder=edgesfirst;\n"
                       "  node [fontname=\"Helvetica\", fontsize=9]; edge [fontname=\"Helvetica\", fontsize=8];\n";
-    std::map<int64_t, int> ranks;
-    for (const auto* e : chosen) ranks.emplace(e->t_ns, 0);
-    int r = 0;
-    for (auto& [t, idx] : ranks) idx = ++r;
     dot += "  t_head [shape=plaintext, label=\"virtual time\", " + pos(40, 0) + "];\n";
-    for (const auto& c : columns) {
-        int x = kLeft + static_cast<int>(column_index[c]) * kColumnWidth;
-        dot += "  \"h_" + esc(c) + "\" [shape=box, style=filled, fillcolor=\"#dde7f7\", label=\"" + esc(c) +
-               "\", " + pos(x, 0) + "];\n";
+    for (size_t i = 0; i < columns.size(); i++) {
+        int x = kLeft + static_cast<int>(i) * kColumnWidth;
+        dot += "  \"h_" + esc(columns[i]) + "\" [shape=box, style=filled, fillcolor=\"#dde7f7\", label=\"" +
+               esc(columns[i]) + "\", " + pos(x, 0) + "];\n";
     }
     for (const auto& [t, idx] : ranks) {
         dot += "  t" + std::to_string(idx) + " [shape=plaintext, label=\"" + time_label(t) + "\", " +
                pos(40, -idx * kRowHeight) + "];\n";
     }
+    return dot;
+}
+
+}  // namespace
+
+std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, SpacetimeStats& stats) {
+    stats = SpacetimeStats{};
+    std::vector<std::string> columns;
+    std::vector<const TraceEvent*> chosen = choose_events(trace, o, stats, columns);
+    std::map<std::string, size_t> column_index;
+    for (size_t i = 0; i < columns.size(); i++) column_index[columns[i]] = i;
+    std::map<int64_t, int> ranks;
+    for (const auto* e : chosen) ranks.emplace(e->t_ns, 0);
+    int r = 0;
+    for (auto& [t, idx] : ranks) idx = ++r;
+    std::string dot = axes_dot(columns, ranks);
     std::map<std::string, std::string> last_on_column;
     for (const auto& c : columns) last_on_column[c] = "\"h_" + esc(c) + "\"";
     std::map<std::string, std::string> sends;  // msg id -> event node

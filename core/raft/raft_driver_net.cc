@@ -101,13 +101,18 @@ void RaftDriver::accept_loop() {
 
 namespace {
 
-// A request frame from an inbound connection, checked down to its body.
-Result<Message> decode_inbound(ByteView frame, std::optional<NodeId>& peer, NodeId self, size_t frame_max) {
+// The header of a request frame from an inbound connection, decoded once per frame.
+Result<protocol::RequestFrame> decode_inbound_header(ByteView frame, size_t frame_max) {
     if (frame.size() > frame_max) {
         return Error{Errc::invalid_request, "oversized frame of " + std::to_string(frame.size()) +
                                                 " bytes (max " + std::to_string(frame_max) + ")"};
     }
-    KEEL_TRY_ASSIGN(protocol::RequestFrame f, protocol::decode_request_frame(frame, frame_max));
+    return protocol::decode_request_frame(frame, frame_max);
+}
+
+// A Raft request (not DescribeQuorum) checked down to its body: the client id must name
+// one peer, the same on every frame of the connection.
+Result<Message> decode_inbound(const protocol::RequestFrame& f, std::optional<NodeId>& peer, NodeId self) {
     std::optional<NodeId> from = parse_raft_client_id(f.header.client_id);
     if (!from) {
         return Error{Errc::invalid_request, "client id '" + f.header.client_id.value_or("<null>") +
@@ -119,15 +124,7 @@ Result<Message> decode_inbound(ByteView frame, std::optional<NodeId>& peer, Node
                                                 " to node " + std::to_string(from->value())};
     }
     peer = from;
-    return decode_request_message(*from, self, frame);
-}
-
-// The header of a DescribeQuorum request frame; nullopt for anything else.
-std::optional<protocol::RequestFrame> describe_quorum_frame(ByteView frame, size_t frame_max) {
-    if (frame.size() > frame_max) return std::nullopt;
-    auto f = protocol::decode_request_frame(frame, frame_max);
-    if (!f.ok() || f->header.api_key != ApiKey::describe_quorum) return std::nullopt;
-    return *f;
+    return decode_request_message(*from, self, f);
 }
 
 }  // namespace
@@ -151,7 +148,12 @@ void RaftDriver::inbound_reader(std::shared_ptr<Inbound> in) {
     while (!stopping_) {
         auto frame = in->conn->receive();
         if (!frame.ok()) break;
-        if (auto f = describe_quorum_frame(*frame, options_.frame_bytes_max)) {
+        Result<protocol::RequestFrame> f = decode_inbound_header(*frame, options_.frame_bytes_max);
+        if (!f.ok()) {
+            reject(who, f.error().to_string());
+            break;
+        }
+        if (f->header.api_key == ApiKey::describe_quorum) {
             Result<Bytes> reply = answer_describe_quorum(*f);
             if (!reply.ok()) {
                 reject(who, reply.error().to_string());
@@ -160,7 +162,7 @@ void RaftDriver::inbound_reader(std::shared_ptr<Inbound> in) {
             (void)in->replies.try_send(std::move(*reply));  // a full queue drops it, as any reply
             continue;
         }
-        Result<Message> m = decode_inbound(*frame, in->peer, options_.id, options_.frame_bytes_max);
+        Result<Message> m = decode_inbound(*f, in->peer, options_.id);
         if (!m.ok()) {
             reject(who, m.error().to_string());
             break;

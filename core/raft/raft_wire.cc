@@ -43,6 +43,10 @@ Result<Message> as_message(NodeId from, NodeId to, int32_t correlation_id, Resul
 
 Result<Message> decode_request_message(NodeId from, NodeId to, ByteView frame) {
     KEEL_TRY_ASSIGN(protocol::RequestFrame f, protocol::decode_request_frame(frame));
+    return decode_request_message(from, to, f);
+}
+
+Result<Message> decode_request_message(NodeId from, NodeId to, const protocol::RequestFrame& f) {
     int32_t corr = f.header.correlation_id;
     switch (f.header.api_key) {
         case ApiKey::vote:

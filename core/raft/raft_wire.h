@@ -23,6 +23,8 @@ Bytes encode_message(const Message& m, const std::optional<std::string>& client_
 // Decodes a request frame sent by `from` to `to`. Errors as in protocol/frame.h, plus
 // invalid_request for an API RaftNode does not handle.
 Result<Message> decode_request_message(NodeId from, NodeId to, ByteView frame);
+// The same for a frame whose header is already decoded (the driver decodes it once).
+Result<Message> decode_request_message(NodeId from, NodeId to, const protocol::RequestFrame& f);
 
 // Decodes the response frame for a request of api `key`.
 Result<Message> decode_response_message(NodeId from, NodeId to, protocol::ApiKey key,
