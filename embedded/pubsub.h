@@ -95,7 +95,8 @@ struct Gap {
 };
 
 // What poll fills: messages in offset order per topic, copied into one reusable buffer (no
-// allocation per message once the buffer has grown).
+// allocation per message once the buffer has grown). A topic's gap, if any, comes before
+// (at lower offsets than) all of that topic's messages in the same batch.
 class Batch {
 public:
     const std::vector<Message>& messages() const { return messages_; }

@@ -63,7 +63,7 @@ struct Subscriber::Impl {
     std::vector<Watch> watches;  // the polling thread's view of its topics, for waiting
 
     Cursor* cursor(std::string_view topic);
-    bool locate(Cursor& c, Batch& out);
+    bool locate(Cursor& c, Batch& out, size_t taken);
     size_t read_cursor(Cursor& c, Batch& out, size_t max);
     size_t read_all(Batch& out, size_t max, bool& overrun);
     bool ready(uint64_t key) const;
@@ -84,14 +84,16 @@ Cursor* Subscriber::Impl::cursor(std::string_view topic) {
 }
 
 // Points c at the segment holding c.next. Behind retention: clamp (with a gap) or overrun.
-// False when this cursor cannot be read now.
-bool Subscriber::Impl::locate(Cursor& c, Batch& out) {
+// False when this cursor cannot be read now. A gap is only reported before any message of
+// the topic in this batch (else at the next poll), so per topic a batch is: gap, messages.
+bool Subscriber::Impl::locate(Cursor& c, Batch& out, size_t taken) {
     Topic::Location loc = c.topic->locate(c.next);
     if (!loc.trimmed) {
         c.segment = loc.segment;
         c.seq = loc.seq;
         return true;
     }
+    if (taken > 0) return false;
     if (options.lag_policy == LagPolicy::error) {
         c.overrun = true;
         return false;
@@ -108,7 +110,7 @@ size_t Subscriber::Impl::read_cursor(Cursor& c, Batch& out, size_t max) {
     uint64_t end = t.end.load(std::memory_order_acquire);  // pairs with the publisher's store
     while (!c.overrun && taken < max && c.next < end) {
         if (c.segment == nullptr) {
-            if (!locate(c, out)) break;
+            if (!locate(c, out, taken)) break;
             continue;
         }
         SegmentPin pin(c.segment, c.seq);
