@@ -62,6 +62,9 @@ struct TopicOptions {
     size_t retention_messages = size_t{1} << 20;  // keep at least the newest this many...
     size_t retention_bytes = size_t{64} << 20;    // ...and this many bytes (whichever is fewer)
     size_t segment_bytes = size_t{256} << 10;     // unit of allocation and trimming (>= 1 KiB)
+    // Allocate and touch every segment the bounds allow when the topic is created (about
+    // retention_bytes + 2 segments), so publishing never page-faults fresh memory.
+    bool preallocate = false;
 };
 
 struct BrokerOptions {
@@ -94,11 +97,23 @@ struct Gap {
     uint64_t from = 0, to = 0;
 };
 
-// What poll fills: messages in offset order per topic, copied into one reusable buffer (no
-// allocation per message once the buffer has grown). A topic's gap, if any, comes before
-// (at lower offsets than) all of that topic's messages in the same batch.
+namespace detail {
+struct Segment;
+struct Topic;
+}  // namespace detail
+
+// What poll fills: messages in offset order per topic. Zero-copy: the views point into the
+// topic's segments, which the batch keeps pinned (never overwritten, even if trimmed) until
+// the next poll into it, clear() or its destruction; so hold a batch only briefly, since a
+// pinned segment is not reused and the topic allocates another instead. A topic's gap, if
+// any, comes before (at lower offsets than) all of that topic's messages in the batch.
 class Batch {
 public:
+    Batch() = default;
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
     const std::vector<Message>& messages() const { return messages_; }
     const std::vector<Gap>& gaps() const { return gaps_; }
     size_t size() const { return messages_.size(); }
@@ -106,24 +121,22 @@ public:
     const Message& operator[](size_t i) const { return messages_[i]; }
     auto begin() const { return messages_.begin(); }
     auto end() const { return messages_.end(); }
-    void clear();
+    void clear();  // releases the pins; the views become invalid
 
 private:
     friend class Subscriber;
-    struct Pending {
-        const std::string* topic;
-        uint64_t offset;
-        size_t at;  // position of the record in bytes_
+    struct Hold {
+        std::shared_ptr<detail::Topic> topic;  // keeps the segment's memory alive
+        detail::Segment* segment;
+        uint64_t seq;
     };
-    std::vector<char> bytes_;
-    std::vector<Pending> pending_;
+    std::vector<Hold> holds_;
     std::vector<Message> messages_;
     std::vector<Gap> gaps_;
 };
 
 namespace detail {
 struct BrokerCore;
-struct Topic;
 struct Waiter;
 }  // namespace detail
 

@@ -8,16 +8,19 @@
 namespace keel::embedded {
 
 using detail::Segment;
-using detail::SegmentPin;
 using detail::Topic;
 using Clock = std::chrono::steady_clock;
 
 void Batch::clear() {
-    bytes_.clear();
-    pending_.clear();
+    for (auto& h : holds_) {
+        if (h.segment != nullptr) detail::unpin_segment(h.segment);
+    }
+    holds_.clear();
     messages_.clear();
     gaps_.clear();
 }
+
+Batch::~Batch() { clear(); }
 
 namespace {
 
@@ -64,6 +67,7 @@ struct Subscriber::Impl {
 
     Cursor* cursor(std::string_view topic);
     bool locate(Cursor& c, Batch& out, size_t taken);
+    bool hold(Cursor& c, Batch& out);
     size_t read_cursor(Cursor& c, Batch& out, size_t max);
     size_t read_all(Batch& out, size_t max, bool& overrun);
     bool ready(uint64_t key) const;
@@ -72,7 +76,6 @@ struct Subscriber::Impl {
     Status poll(Batch& out, size_t max, std::chrono::nanoseconds timeout);
     Status add(std::shared_ptr<Topic> topic);
     void drop_all();
-    static void finalize_batch(Batch& out);
 };
 
 
@@ -99,6 +102,7 @@ bool Subscriber::Impl::locate(Cursor& c, Batch& out, size_t taken) {
         return false;
     }
     out.gaps_.push_back({c.topic->name, c.next, loc.first});
+    out.holds_.push_back({c.topic, nullptr, 0});  // keeps the topic's name alive
     c.next = loc.first;
     return true;
 }
@@ -113,8 +117,7 @@ size_t Subscriber::Impl::read_cursor(Cursor& c, Batch& out, size_t max) {
             if (!locate(c, out, taken)) break;
             continue;
         }
-        SegmentPin pin(c.segment, c.seq);
-        if (!pin) {  // retired under us: find next again
+        if (!hold(c, out)) {  // retired under us: find next again
             c.segment = nullptr;
             continue;
         }
@@ -127,16 +130,27 @@ size_t Subscriber::Impl::read_cursor(Cursor& c, Batch& out, size_t max) {
             continue;
         }
         size_t n = static_cast<size_t>(std::min<uint64_t>({count - index, max - taken, end - c.next}));
-        size_t from = s.pos[index], to = s.pos[index + n];
-        size_t at = out.bytes_.size();
-        out.bytes_.insert(out.bytes_.end(), s.data.get() + from, s.data.get() + to);
         for (size_t k = 0; k < n; k++) {
-            out.pending_.push_back({&t.name, c.next + k, at + s.pos[index + k] - from});
+            const char* at = s.data.get() + s.pos[index + k];
+            uint32_t lens[2];
+            std::memcpy(lens, at, detail::kRecordHeader);
+            const char* key = at + detail::kRecordHeader;
+            out.messages_.push_back({t.name, c.next + k, {key, lens[0]}, {key + lens[0], lens[1]}});
         }
         c.next += n;
         taken += n;
     }
     return taken;
+}
+
+// Makes sure out pins c's segment (validated against c.seq); false if it was retired.
+bool Subscriber::Impl::hold(Cursor& c, Batch& out) {
+    for (auto it = out.holds_.rbegin(); it != out.holds_.rend(); ++it) {
+        if (it->segment == c.segment && it->seq == c.seq) return true;
+    }
+    if (!detail::pin_segment(c.segment, c.seq)) return false;
+    out.holds_.push_back({c.topic, c.segment, c.seq});
+    return true;
 }
 
 size_t Subscriber::Impl::read_all(Batch& out, size_t max, bool& overrun) {
@@ -199,27 +213,12 @@ Status Subscriber::Impl::poll(Batch& out, size_t max, std::chrono::nanoseconds t
         if (closed.load() || stop_requested.load()) return Status::closed;
         uint64_t key = waiter->wakes.load(std::memory_order_seq_cst);
         bool overrun = false;
-        if (read_all(out, max, overrun) > 0 || !out.gaps().empty()) {
-            finalize_batch(out);
-            return Status::ok;
-        }
+        if (read_all(out, max, overrun) > 0 || !out.gaps().empty()) return Status::ok;
         if (overrun) return Status::overrun;
         if (core->closed.load()) return Status::closed;
         if (Clock::now() >= deadline) return Status::timeout;
         if (spin(key)) continue;
         sleep(key, deadline);
-    }
-}
-
-// Builds the message views once every record is in out.bytes_ (which may have moved).
-void Subscriber::Impl::finalize_batch(Batch& out) {
-    out.messages_.reserve(out.pending_.size());
-    for (const auto& p : out.pending_) {
-        uint32_t lens[2];
-        const char* at = out.bytes_.data() + p.at;
-        std::memcpy(lens, at, detail::kRecordHeader);
-        const char* key = at + detail::kRecordHeader;
-        out.messages_.push_back({*p.topic, p.offset, {key, lens[0]}, {key + lens[0], lens[1]}});
     }
 }
 

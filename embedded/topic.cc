@@ -10,19 +10,24 @@ Segment::Segment(size_t bytes, size_t records)
     pos[0] = 0;
 }
 
-SegmentPin::SegmentPin(Segment* s, uint64_t seq) : s_(s) {
-    if (s_ == nullptr) return;
+bool pin_segment(Segment* s, uint64_t seq) {
+    if (s == nullptr) return false;
     // seq_cst on both: pairs with the publisher's retire store then pins load (topic.h).
-    s_->pins.fetch_add(1, std::memory_order_seq_cst);
-    if (s_->seq.load(std::memory_order_seq_cst) != seq) {
-        s_->pins.fetch_sub(1, std::memory_order_release);
-        s_ = nullptr;
-    }
+    s->pins.fetch_add(1, std::memory_order_seq_cst);
+    if (s->seq.load(std::memory_order_seq_cst) == seq) return true;
+    unpin_segment(s);
+    return false;
 }
 
-SegmentPin::~SegmentPin() {
+void unpin_segment(Segment* s) {
     // release: our reads of the segment happen before a publisher that sees pins == 0 reuses it.
-    if (s_ != nullptr) s_->pins.fetch_sub(1, std::memory_order_release);
+    s->pins.fetch_sub(1, std::memory_order_release);
+}
+
+SegmentPin::SegmentPin(Segment* s, uint64_t seq) : s_(pin_segment(s, seq) ? s : nullptr) {}
+
+SegmentPin::~SegmentPin() {
+    if (s_ != nullptr) unpin_segment(s_);
 }
 
 void Waiter::wake_if_sleeping() {
@@ -49,6 +54,13 @@ Topic::Topic(std::string topic_name, const TopicOptions& topic_options)
       table_size(max_live + 2),
       table(new std::atomic<Segment*>[table_size]) {
     for (size_t i = 0; i < table_size; i++) table[i].store(nullptr, std::memory_order_relaxed);
+    if (!options.preallocate) return;
+    for (size_t i = 0; i < max_live + 1; i++) {
+        pool_.push_back(std::make_unique<Segment>(options.segment_bytes, max_records));
+        std::memset(pool_.back()->data.get(), 0, options.segment_bytes);
+        std::memset(pool_.back()->pos.get(), 0, (max_records + 1) * sizeof(uint32_t));
+        spare_.push_back(pool_.back().get());
+    }
 }
 
 Topic::~Topic() = default;

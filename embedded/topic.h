@@ -45,8 +45,12 @@ struct Segment {
     std::unique_ptr<char[]> data;
 };
 
-// A reader's hold on a segment: pinned, and its seq was `seq` after pinning. While held,
+// Pins s and checks that its seq is still `seq`; false (and unpinned) if not. While pinned,
 // no publisher rewrites the segment.
+bool pin_segment(Segment* s, uint64_t seq);
+void unpin_segment(Segment* s);
+
+// A reader's scoped hold on a segment (pin_segment .. unpin_segment).
 class SegmentPin {
 public:
     SegmentPin(Segment* s, uint64_t seq);

@@ -193,6 +193,26 @@ TEST(EmbeddedPubSub, SegmentsAreReusedWithoutCorruptingWhatASubscriberReads) {
     EXPECT_LE(broker.info("t").value.segments, 4u);
 }
 
+TEST(EmbeddedPubSub, ABatchKeepsItsMessagesIntactWhilePublishersTrimAndReuseSegments) {
+    Broker broker;
+    TopicOptions o = small_topic();
+    o.preallocate = true;
+    ASSERT_EQ(broker.create_topic("t", o), Status::ok);
+    auto sub = broker.subscribe({"t"}).value;
+    for (int i = 0; i < 10; i++) ASSERT_TRUE(broker.publish("t", "first-" + std::to_string(i)).ok());
+    Batch held;
+    ASSERT_EQ(sub->poll(held, 100, kNoWait), Status::ok);
+    for (int i = 0; i < 2000; i++) ASSERT_TRUE(broker.publish("t", std::string(50, 'z')).ok());
+    ASSERT_GT(broker.info("t").value.start_offset, 10u);  // what `held` shows was trimmed
+    ASSERT_EQ(held.size(), 10u);
+    for (int i = 0; i < 10; i++) EXPECT_EQ(held[static_cast<size_t>(i)].value, "first-" + std::to_string(i));
+    held.clear();
+    Batch next;
+    ASSERT_EQ(sub->poll(next, 100, kNoWait), Status::ok);
+    ASSERT_EQ(next.gaps().size(), 1u);
+    EXPECT_EQ(next.gaps()[0].from, 10u);
+}
+
 TEST(EmbeddedPubSub, TopicsAreCreatedImplicitlyOnlyWhenTheBrokerSaysSo) {
     BrokerOptions no_implicit;
     no_implicit.create_topics_implicitly = false;
