@@ -9,7 +9,7 @@ RELEASE  := build/release
 TESTDIR  := build/test
 OUT      := out
 
-.PHONY: deps demo test build debug tsan bench soak format clean
+.PHONY: deps demo test build debug tsan bench soak format clean tsan-embedded
 
 deps:
 	@bash cmake/install_deps.sh
@@ -40,6 +40,7 @@ test: deps
 	      -DKEEL_SANITIZE=ON -DKEEL_WERROR=$(WERROR)
 	cmake --build $(TESTDIR) -j $(JOBS)
 	cd $(TESTDIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) --timeout 900
+	$(MAKE) tsan-embedded
 
 debug: deps
 	cmake --preset debug && cmake --build --preset debug -j $(JOBS)
@@ -71,3 +72,11 @@ format:
 
 clean:
 	rm -rf build $(OUT)
+
+# The embedded pub-sub library's tests (unit, multi-threaded stress, model) under
+# ThreadSanitizer, in a build of their own (only those targets); `make test` ends with it.
+TSAN_EMBEDDED := build/tsan-embedded
+tsan-embedded: deps
+	cmake -S . -B $(TSAN_EMBEDDED) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_TSAN=ON -DKEEL_WERROR=$(WERROR)
+	cmake --build $(TSAN_EMBEDDED) -j $(JOBS) --target keel_embedded_tests
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN_EMBEDDED)/tests/embedded/keel_embedded_tests
