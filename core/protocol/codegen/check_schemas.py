@@ -2,7 +2,7 @@
 """Checks Keel's Kafka message schemas (core/protocol/schemas/*.json) for structural mistakes
 before the generator turns them into codecs. See docs/kafka-apis.md, "Schema rules".
 
-usage: check_schemas.py [--root DIR] PATH...
+usage: check_schemas.py [--root DIR] [--docs FILE] PATH...
        check_schemas.py [--root DIR] --expect-errors [--cases-in DIR] [PATH...]
 
 PATH is a schema file or a directory of them (`//` line comments allowed, as in Kafka's
@@ -17,6 +17,9 @@ open-ended, never a mapKey, tags unique per struct; known types and struct names
 entityType known and matching the type; keelType naming a Keel type whose width matches;
 defaults that parse for the type ("null" only where every version is nullable); and, with
 the repository root, apiKey/name/first flexible version against core/protocol/api_keys.cc.
+
+--docs FILE: the API table after `<!-- schema-table` in FILE must agree with the request
+schemas (versions, first flexible version, name), and every broker-listener request needs a row.
 
 --expect-errors: each PATH is one planted mistake (a file, or a directory of files checked
 together); with --cases-in DIR, every *.json file and subdirectory of DIR is one. A case's
@@ -246,7 +249,8 @@ def check_flexible(msg):
     if not flex.empty() and flex.hi != VERSION_MAX:
         msg.err(where, f"flexibleVersions {flex} must be none or open-ended (N+)")
     elif not flex.empty() and flex.lo > msg.valid.hi:
-        msg.err(where, f"flexibleVersions {flex} starts after the last valid version {msg.valid.hi}")
+        msg.err(where, f"flexibleVersions {flex} starts after the last valid version "
+                       f"{msg.valid.hi}")
     else:
         msg.flexible = flex
 
@@ -537,6 +541,63 @@ def check_api_table(key, req, api_table, report):
                              f"says {first_flexible}")
 
 
+def load_docs_table(path, report):
+    """({api key: (name, versions text, first flexible text)} from the table that follows the
+    `<!-- schema-table` marker in docs/kafka-apis.md, {keys that lead a row of any table}),
+    or None."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as e:
+        report.add(path, f"cannot read: {e.strerror}")
+        return None
+    start = next((i for i, l in enumerate(lines) if l.startswith("<!-- schema-table")), None)
+    if start is None:
+        report.add(path, "no `<!-- schema-table` marker before the API table")
+        return None
+    mentioned = {int(m) for m in re.findall(r"^\|\s*(\d+)\s*\|", "\n".join(lines), re.M)}
+    rows = {}
+    for line in lines[start + 1:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 4 or not re.fullmatch(r"\d+", cells[0]):
+            continue
+        if int(cells[0]) in rows:
+            report.add(path, f"two rows for api key {cells[0]}")
+        rows[int(cells[0])] = (cells[1], cells[2].replace("\u2013", "-"), cells[3])
+    return rows, mentioned
+
+
+def check_docs(messages, docs_path, report):
+    """The docs table agrees with the request schemas, and every broker-listener request leads
+    a row of some table on the page (the generator's first batch has its own table)."""
+    loaded = load_docs_table(docs_path, report)
+    if loaded is None:
+        return
+    rows, mentioned = loaded
+    requests = {m.js.get("apiKey"): m for m in messages if m.js.get("type") == "request"}
+    for key, (name, versions, flexible) in sorted(rows.items()):
+        req = requests.get(key)
+        if req is None:
+            report.add(docs_path, f"row {key} ({name}) has no request schema")
+            continue
+        base = req.js.get("name", "")[:-len("Request")]
+        v = req.valid
+        want_flex = "never" if req.flexible.empty() else str(req.flexible.lo)
+        if name != base:
+            report.add(docs_path, f"row {key} names {name}, the schema {base}")
+        if versions != f"{v.lo}-{v.hi}":
+            report.add(docs_path, f"row {key} ({name}) says versions {versions}, the schema's "
+                                  f"validVersions are {v.lo}-{v.hi}")
+        if flexible != want_flex:
+            report.add(docs_path, f"row {key} ({name}) says first flexible {flexible}, the "
+                                  f"schema says {want_flex}")
+    for key, req in sorted(requests.items(), key=lambda kv: str(kv[0])):
+        if "broker" in req.js.get("listeners", []) and key not in mentioned:
+            report.add(req.path, f"no row for api key {key} in {docs_path}")
+
+
 def schema_files(paths, report):
     files = []
     for p in paths:
@@ -549,7 +610,7 @@ def schema_files(paths, report):
     return files
 
 
-def check_paths(paths, root):
+def check_paths(paths, root, docs=None):
     """Every error found in the schema files under `paths`, checked together."""
     report = Report()
     keel_types = load_keel_types(root) if root else None
@@ -565,6 +626,8 @@ def check_paths(paths, root):
         elif js is not None:
             report.add(path, "a schema must be a JSON object")
     check_pairs(messages, api_table, report)
+    if docs:
+        check_docs(messages, docs, report)
     return report.errors, len(files)
 
 
@@ -582,7 +645,8 @@ def run_expect_errors(paths, root):
     failed = 0
     for p in paths:
         texts = expected_texts(p)
-        errors, _ = check_paths([p], root)
+        docs = sorted(f for f in os.listdir(p) if f.endswith(".md")) if os.path.isdir(p) else []
+        errors, _ = check_paths([p], root, os.path.join(p, docs[0]) if docs else None)
         missing = [t for t in texts if not any(t in e for e in errors)]
         extra = [e for e in errors if not any(t in e for t in texts)]
         if not texts:
@@ -602,6 +666,7 @@ def main():
     ap.add_argument("--root", help="repository root (enables the keelType and api_keys.cc checks)")
     ap.add_argument("--expect-errors", action="store_true",
                     help="each PATH must be rejected with its `// expect:` texts")
+    ap.add_argument("--docs", help="check the API table of this page (docs/kafka-apis.md)")
     ap.add_argument("--cases-in", help="with --expect-errors: every entry of DIR is a case")
     ap.add_argument("paths", nargs="*")
     args = ap.parse_args()
@@ -615,7 +680,7 @@ def main():
         return run_expect_errors(cases, args.root)
     if not args.paths:
         ap.error("give schema files or directories")
-    errors, count = check_paths(args.paths, args.root)
+    errors, count = check_paths(args.paths, args.root, args.docs)
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
