@@ -341,6 +341,9 @@ def check_type(msg, f, where):
         if elem in msg.structs or elem in msg.common:
             msg.err(where, f"struct type {elem} defined twice")
         msg.structs.add(elem)
+    elif elem in msg.structs:
+        msg.err(where, f"struct {elem} is defined inline elsewhere; Kafka reuses a struct only "
+                       "through commonStructs")
     elif elem not in msg.common:
         msg.err(where, f"unknown type {t!r} (no nested fields and no common struct of that name)")
     return elem, is_array, True
