@@ -507,6 +507,7 @@ def check_pairs(messages, api_table, report):
             slot = by_key.setdefault(m.js["apiKey"], {})
             if kind in slot:
                 report.add(m.path, f"apiKey {m.js['apiKey']} already used by {slot[kind].path}")
+                continue
             slot[kind] = m
     for key, slot in sorted(by_key.items()):
         req, resp = slot.get("request"), slot.get("response")
