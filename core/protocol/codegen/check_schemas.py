@@ -227,7 +227,7 @@ def check_top(msg):
 def check_kind(msg, name):
     js, where = msg.js, "message"
     kind = js.get("type")
-    if kind not in MESSAGE_TYPES:
+    if not isinstance(kind, str) or kind not in MESSAGE_TYPES:
         msg.err(where, f"type {kind!r} is not one of {sorted(MESSAGE_TYPES)}")
     if kind in ("request", "response"):
         if not isinstance(js.get("apiKey"), int) or js["apiKey"] < 0:
@@ -235,7 +235,8 @@ def check_kind(msg, name):
         if isinstance(name, str) and not name.endswith(kind.capitalize()):
             msg.err(where, f"a {kind}'s name must end in {kind.capitalize()}")
     listeners = js.get("listeners", [])
-    if not isinstance(listeners, list) or any(x not in LISTENERS for x in listeners):
+    if not isinstance(listeners, list) or any(not isinstance(x, str) or x not in LISTENERS
+                                              for x in listeners):
         msg.err(where, f"listeners {listeners!r} must be a list drawn from {sorted(LISTENERS)}")
     elif listeners and kind != "request":
         msg.err(where, "only a request names listeners")
@@ -266,6 +267,8 @@ def check_struct(msg, fields, parent, where):
             msg.err(where, "a field must be an object")
             continue
         name = f.get("name")
+        if not isinstance(name, str):
+            name = repr(name)
         if name in names:
             msg.err(f"{where}.{name}", "duplicate field name in this struct")
         names.add(name)
@@ -396,7 +399,7 @@ def check_annotations(msg, f, elem, is_array, struct, where):
     """entityType, keelType, mapKey, ignorable, about, zeroCopy, flexibleVersions, keel*."""
     if "entityType" in f:
         et = f["entityType"]
-        if et not in ENTITY_TYPES:
+        if not isinstance(et, str) or et not in ENTITY_TYPES:
             msg.err(where, f"entityType {et!r} is not one of {sorted(ENTITY_TYPES)}")
         elif ENTITY_TYPES[et] is not None and ENTITY_TYPES[et] != elem:
             msg.err(where, f"entityType {et} needs a {ENTITY_TYPES[et]} field, not {f['type']}")
@@ -423,7 +426,7 @@ def check_annotations(msg, f, elem, is_array, struct, where):
 def check_keel_type(msg, kt, elem, struct, where):
     if msg.keel_types is None:
         return
-    if kt not in msg.keel_types:
+    if not isinstance(kt, str) or kt not in msg.keel_types:
         msg.err(where, f"keelType {kt!r} is not a Keel strong id or enum "
                        "(core/base/types.h, core/protocol/*.h)")
         return
@@ -521,8 +524,14 @@ def check_pairs(messages, api_table, report):
             check_api_table(key, req, api_table, report)
 
 
+def base_name(m):
+    """The API name a request or response schema is for ("Heartbeat")."""
+    name = m.js.get("name")
+    return name[:-len(m.js["type"])] if isinstance(name, str) else repr(name)
+
+
 def check_pair(req, resp, report):
-    base = req.js.get("name", "")[:-len("Request")]
+    base = base_name(req)
     if resp.js.get("name") != base + "Response":
         report.add(resp.path, f"name should be {base}Response to match {req.path}")
     for key in ("validVersions", "flexibleVersions"):
@@ -532,7 +541,7 @@ def check_pair(req, resp, report):
 
 
 def check_api_table(key, req, api_table, report):
-    base = req.js.get("name", "")[:-len("Request")]
+    base = base_name(req)
     if key not in api_table:
         report.add(req.path, f"apiKey {key} is missing from core/protocol/api_keys.cc")
         return
@@ -586,7 +595,7 @@ def check_docs(messages, docs_path, report):
         if req is None:
             report.add(docs_path, f"row {key} ({name}) has no request schema")
             continue
-        base = req.js.get("name", "")[:-len("Request")]
+        base = base_name(req)
         v = req.valid
         want_flex = "never" if req.flexible.empty() else str(req.flexible.lo)
         if name != base:
