@@ -7,7 +7,7 @@
 namespace keel::protocol {
 namespace {
 
-constexpr std::array<ApiInfo, 68> kApis = {{
+constexpr std::array<ApiInfo, 70> kApis = {{
     {ApiKey::produce, "Produce", 11, 9},
     {ApiKey::fetch, "Fetch", 17, 12},
     {ApiKey::list_offsets, "ListOffsets", 10, 6},
@@ -76,6 +76,8 @@ constexpr std::array<ApiInfo, 68> kApis = {{
     {ApiKey::describe_transactions, "DescribeTransactions", 0, 0},
     {ApiKey::list_transactions, "ListTransactions", 1, 0},
     {ApiKey::allocate_producer_ids, "AllocateProducerIds", 0, 0},
+    {ApiKey::consumer_group_heartbeat, "ConsumerGroupHeartbeat", 1, 0},
+    {ApiKey::consumer_group_describe, "ConsumerGroupDescribe", 0, 0},
 }};
 
 // The table is indexed by key; keep it dense.

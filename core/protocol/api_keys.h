@@ -80,6 +80,8 @@ enum class ApiKey : int16_t {
     describe_transactions = 65,
     list_transactions = 66,
     allocate_producer_ids = 67,
+    consumer_group_heartbeat = 68,  // KIP-848
+    consumer_group_describe = 69,   // KIP-848
 };
 
 // What Kafka's schema says about one API.
