@@ -41,6 +41,7 @@ test: deps
 	cmake --build $(TESTDIR) -j $(JOBS)
 	cd $(TESTDIR) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) --timeout 900
 	$(MAKE) tsan-embedded
+	$(MAKE) fuzz-smoke
 
 debug: deps
 	cmake --preset debug && cmake --build --preset debug -j $(JOBS)
@@ -80,3 +81,22 @@ tsan-embedded: deps
 	cmake -S . -B $(TSAN_EMBEDDED) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKEEL_TSAN=ON -DKEEL_WERROR=$(WERROR)
 	cmake --build $(TSAN_EMBEDDED) -j $(JOBS) --target keel_embedded_tests
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" $(TSAN_EMBEDDED)/tests/embedded/keel_embedded_tests
+
+# Coverage-guided fuzzing (docs/fuzzing.md): libFuzzer targets in a separate clang build
+# (build/fuzz, configured from fuzz/), so the GCC builds are unaffected. `make fuzz` runs
+# each target for FUZZ_SECONDS and prints execs/s and totals; `make fuzz-smoke` (the end
+# of `make test`) runs each for FUZZ_SMOKE_SECONDS and replays the committed regressions.
+.PHONY: fuzz fuzz-smoke fuzz-build
+FUZZDIR            := build/fuzz
+FUZZ_SECONDS       ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+
+fuzz-build: deps
+	CXX=clang++ cmake -S fuzz -B $(FUZZDIR) -G Ninja
+	cmake --build $(FUZZDIR) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	bash fuzz/run.sh $(FUZZDIR) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	bash fuzz/run.sh $(FUZZDIR) $(FUZZ_SMOKE_SECONDS)

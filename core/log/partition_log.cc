@@ -219,19 +219,18 @@ Status PartitionLog::load_trusted_segment(Segment& seg, Offset next_base, Offset
         report_.indexes_rebuilt++;
         return recover_segment(seg, truncate_from);
     }
-    if (rebuild_all_epochs_) {
-        KEEL_TRY(seg.scan_headers(0, [&](const ScannedBatch& b) {
-            note_batch_epoch(b.header);
-            return true;
-        }));
-    }
+    // The epoch checkpoint is unreadable: rebuild it from batches that pass their checks
+    // (CRC, offsets inside the segment), never from raw headers, which may be rot.
+    if (rebuild_all_epochs_) return recover_segment(seg, truncate_from);
     return ok_status();
 }
 
 void PartitionLog::note_batch_epoch(const BatchHeader& h) {
     LeaderEpoch e = h.partition_leader_epoch;
     auto latest = epochs_.latest();
-    if (e.value() >= 0 && (!latest || e > latest->epoch)) epochs_.assign(e, h.base_offset);
+    if (e.value() >= 0 && h.base_offset.value() >= 0 && (!latest || e > latest->epoch)) {
+        epochs_.assign(e, h.base_offset);
+    }
 }
 
 // Checks every batch of a segment that may hold unflushed bytes. Damage at or above the
@@ -290,6 +289,9 @@ Status PartitionLog::finish_open() {
                                 " below the log start offset");
         KEEL_TRY(remove_segment(segments_.begin()->second));
     }
+    // The log starts where its data does: a checkpointed start inside a lost segment
+    // moves up to the next one (read() would otherwise find nothing at the start).
+    if (!segments_.empty()) log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
     if (segments_.empty()) {
         KEEL_TRY_ASSIGN(auto seg, Segment::create(disk_, options_.dir, log_start_offset_, now));
         segments_[log_start_offset_] = std::move(seg);

@@ -257,6 +257,7 @@ Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::option
                          std::to_string(log_end_offset_.value()) + "] of " + options_.dir};
     }
     std::shared_ptr<Segment> seg = segment_for(from);
+    if (seg == nullptr && !segments_.empty()) seg = segments_.begin()->second;  // below the first segment
     while (seg != nullptr && from < log_end_offset_) {
         KEEL_TRY_ASSIGN(auto position, seg->find_position(from));
         if (position) {

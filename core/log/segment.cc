@@ -140,6 +140,19 @@ private:
 
 }  // namespace
 
+namespace {
+
+// Whether a batch's offsets may follow `next` in the segment based at `base` (next >=
+// base): at or after next, a non-negative last offset delta, and the last offset within
+// int32 of the base (the indexes store offsets relative to it). No overflow on any input.
+bool batch_offsets_fit(const BatchHeader& h, Offset next, Offset base) {
+    if (h.base_offset < next || h.last_offset_delta < 0) return false;
+    int64_t relative = h.base_offset.value() - base.value();
+    return relative <= int64_t{std::numeric_limits<int32_t>::max()} - h.last_offset_delta;
+}
+
+}  // namespace
+
 Result<std::optional<ScanStop>> Segment::recover(uint32_t index_interval_bytes,
                                                  const RecoverHooks& hooks) {
     KEEL_TRY_ASSIGN(uint64_t file_size, log_->size());
@@ -161,15 +174,15 @@ Result<std::optional<ScanStop>> Segment::recover(uint32_t index_interval_bytes,
         }
         KEEL_TRY_ASSIGN(ByteView bytes, window.get(pos, header->size_bytes()));
         auto checked = read_batch(bytes);
-        if (checked.ok() && (checked->base_offset < next_offset_ ||
-                             checked->last_offset() < checked->base_offset ||
-                             checked->last_offset() - base_offset_ > std::numeric_limits<int32_t>::max())) {
+        if (checked.ok() && !batch_offsets_fit(*checked, next_offset_, base_offset_)) {
             checked = Error{Errc::invalid_record, "batch offsets out of order"};
         }
         if (!checked.ok()) {
             ScanStop bad{pos, checked.error()};
-            bool skip = checked.code() == Errc::corrupt_record && header->base_offset >= next_offset_ &&
-                        header->last_offset() >= header->base_offset && hooks.skip_bad_crc &&
+            // Its offsets (not covered by the CRC) must still fit, or the index could not
+            // hold them: such a batch ends the scan like any other damage.
+            bool skip = checked.code() == Errc::corrupt_record &&
+                        batch_offsets_fit(*header, next_offset_, base_offset_) && hooks.skip_bad_crc &&
                         hooks.skip_bad_crc(bad, *header);
             if (!skip) {
                 stop = std::move(bad);

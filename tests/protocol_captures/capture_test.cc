@@ -1,0 +1,90 @@
+// Golden request bytes from real clients (docs/protocol-captures.md): every captured frame
+// decodes with Keel's request-header decoder to what the recording proxy saw, the
+// manifest and the files agree, and the captures cover the clients and APIs they should.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "tests/protocol/capture_reader.h"
+
+namespace keel::protocol::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kDir = KEEL_CAPTURES_DIR;
+
+std::vector<CapturedRequest> captures() {
+    auto all = read_captures(kDir);
+    EXPECT_TRUE(all.ok()) << (all.ok() ? "" : all.error().to_string());
+    return all.ok() ? *all : std::vector<CapturedRequest>{};
+}
+
+TEST(ProtocolCaptures, EveryCapturedRequestHeaderDecodesAsTheManifestSays) {
+    auto all = captures();
+    ASSERT_GT(all.size(), 50u);
+    for (const CapturedRequest& c : all) {
+        Status st = check_capture(c);
+        EXPECT_TRUE(st.ok()) << (st.ok() ? "" : st.error().to_string());
+    }
+}
+
+TEST(ProtocolCaptures, TheManifestListsExactlyTheCapturedFiles) {
+    std::set<std::string> listed, found;
+    for (const CapturedRequest& c : captures()) {
+        EXPECT_TRUE(listed.insert(c.file).second) << c.file << " listed twice";
+    }
+    for (const auto& e : fs::recursive_directory_iterator(kDir)) {
+        if (e.is_regular_file() && e.path().extension() == ".bin") {
+            found.insert(fs::relative(e.path(), kDir).generic_string());
+        }
+    }
+    EXPECT_EQ(listed, found);
+}
+
+TEST(ProtocolCaptures, EveryClientAndEveryClientApiIsCaptured) {
+    std::map<std::string, std::set<int16_t>> keys;
+    std::set<int16_t> all_keys;
+    for (const CapturedRequest& c : captures()) {
+        keys[c.client].insert(c.api_key);
+        all_keys.insert(c.api_key);
+        EXPECT_FALSE(c.client_version.empty()) << c.file;
+    }
+    for (const char* client : {"kcat", "confluent-kafka", "kafka-python", "kafkajs", "platformatic-kafka"}) {
+        ASSERT_TRUE(keys.count(client)) << client;
+        EXPECT_TRUE(keys[client].count(18)) << client << " has no ApiVersions";
+        EXPECT_TRUE(keys[client].count(3)) << client << " has no Metadata";
+    }
+    // Produce, Fetch, ListOffsets, Metadata, group APIs, ApiVersions, admin, InitProducerId.
+    for (int16_t k : {0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20, 22, 32}) {
+        EXPECT_TRUE(all_keys.count(k)) << "no client sent api key " << k;
+    }
+}
+
+// The checker catches a frame that disagrees with its manifest line, and a manifest line
+// that does not parse.
+TEST(ProtocolCaptures, TheCheckAndTheReaderRejectWhatDisagrees) {
+    auto all = captures();
+    ASSERT_FALSE(all.empty());
+    CapturedRequest c = all.front();
+    ASSERT_TRUE(check_capture(c).ok());
+    CapturedRequest wrong_version = c;
+    wrong_version.api_version++;
+    EXPECT_EQ(check_capture(wrong_version).code(), Errc::invalid_request);
+    CapturedRequest wrong_client = c;
+    wrong_client.client_id = "someone-else";
+    EXPECT_EQ(check_capture(wrong_client).code(), Errc::invalid_request);
+    CapturedRequest cut = c;
+    cut.frame.resize(5);
+    EXPECT_EQ(check_capture(cut).code(), Errc::invalid_request);
+    EXPECT_FALSE(parse_manifest_line("kcat/1.bin\tkcat\tv\t18\tApiVersions\t3\t1").ok());
+    EXPECT_FALSE(parse_manifest_line("kcat/1.bin\tkcat\tv\tx\tApiVersions\t3\t1\tid").ok());
+    EXPECT_FALSE(parse_manifest_line("other/1.bin\tkcat\tv\t18\tApiVersions\t3\t1\tid").ok());
+    EXPECT_TRUE(parse_manifest_line("kcat/1.bin\tkcat\tv\t18\tApiVersions\t3\t1\t-").ok());
+    EXPECT_FALSE(read_captures(kDir / "no-such-dir").ok());
+}
+
+}  // namespace
+}  // namespace keel::protocol::testing
