@@ -71,3 +71,9 @@ format:
 
 clean:
 	rm -rf build $(OUT)
+
+# Regenerates the protocol codecs from core/protocol/schemas/*.json (docs/protocol.md).
+.PHONY: protocol-gen
+protocol-gen:
+	python3 core/protocol/codegen/kafka_codegen.py core/protocol/schemas core/protocol/generated \
+	        --tests-out tests/protocol/generated
