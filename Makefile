@@ -100,3 +100,9 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	bash fuzz/run.sh $(FUZZDIR) $(FUZZ_SMOKE_SECONDS)
+
+# Regenerates the protocol codecs from core/protocol/schemas/*.json (docs/protocol.md).
+.PHONY: protocol-gen
+protocol-gen:
+	python3 core/protocol/codegen/kafka_codegen.py core/protocol/schemas core/protocol/generated \
+	        --tests-out tests/protocol/generated
