@@ -6,8 +6,34 @@
 namespace keel::protocol {
 namespace {
 
-constexpr std::array<SchemaApi, 1> apis{{
+constexpr std::array<SchemaApi, 27> apis{{
+    {0, "Produce", 0, 11, 9},
+    {2, "ListOffsets", 0, 9, 6},
+    {3, "Metadata", 0, 12, 9},
+    {8, "OffsetCommit", 0, 9, 8},
+    {9, "OffsetFetch", 0, 9, 6},
+    {10, "FindCoordinator", 0, 6, 3},
+    {11, "JoinGroup", 0, 9, 6},
+    {12, "Heartbeat", 0, 4, 4},
+    {13, "LeaveGroup", 0, 5, 4},
+    {14, "SyncGroup", 0, 5, 4},
+    {15, "DescribeGroups", 0, 5, 5},
+    {16, "ListGroups", 0, 5, 3},
+    {17, "SaslHandshake", 0, 1, -1},
     {18, "ApiVersions", 0, 4, 3},
+    {20, "DeleteTopics", 0, 6, 4},
+    {21, "DeleteRecords", 0, 2, 2},
+    {22, "InitProducerId", 0, 5, 2},
+    {32, "DescribeConfigs", 0, 4, 4},
+    {33, "AlterConfigs", 0, 2, 2},
+    {36, "SaslAuthenticate", 0, 2, 2},
+    {37, "CreatePartitions", 0, 3, 2},
+    {42, "DeleteGroups", 0, 2, 2},
+    {44, "IncrementalAlterConfigs", 0, 1, 1},
+    {60, "DescribeCluster", 0, 1, 0},
+    {67, "AllocateProducerIds", 0, 0, 0},
+    {68, "ConsumerGroupHeartbeat", 0, 1, 0},
+    {69, "ConsumerGroupDescribe", 0, 0, 0},
 }};
 
 }  // namespace

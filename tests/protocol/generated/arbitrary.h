@@ -11,6 +11,123 @@
 namespace rc {
 
 template <>
+struct Arbitrary<keel::protocol::AllocateProducerIdsRequest> {
+    static Gen<keel::protocol::AllocateProducerIdsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::AllocateProducerIdsRequest m;
+            m.broker_id = *gen_wire<NodeId, int32_t>();
+            m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::AllocateProducerIdsResponse> {
+    static Gen<keel::protocol::AllocateProducerIdsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::AllocateProducerIdsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.producer_id_start = *gen_wire<int64_t, int64_t>();
+            m.producer_id_len = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::AlterConfigsRequest::AlterableConfig> {
+    static Gen<keel::protocol::AlterConfigsRequest::AlterableConfig> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::AlterConfigsRequest::AlterableConfig m;
+            m.name = *gen_string();
+            m.value = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::AlterConfigsRequest::AlterConfigsResource> {
+    static Gen<keel::protocol::AlterConfigsRequest::AlterConfigsResource> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::AlterConfigsRequest::AlterConfigsResource m;
+            m.resource_type = *gen_wire<int8_t, int8_t>();
+            m.resource_name = *gen_string();
+            m.configs = *gen_vector(rc::gen::arbitrary<keel::protocol::AlterConfigsRequest::AlterableConfig>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::AlterConfigsRequest> {
+    static Gen<keel::protocol::AlterConfigsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::AlterConfigsRequest m;
+            m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::AlterConfigsRequest::AlterConfigsResource>(), true);
+            m.validate_only = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::AlterConfigsResponse::AlterConfigsResourceResponse> {
+    static Gen<keel::protocol::AlterConfigsResponse::AlterConfigsResourceResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::AlterConfigsResponse::AlterConfigsResourceResponse m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.resource_type = *gen_wire<int8_t, int8_t>();
+            m.resource_name = *gen_string();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::AlterConfigsResponse> {
+    static Gen<keel::protocol::AlterConfigsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::AlterConfigsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::AlterConfigsResponse::AlterConfigsResourceResponse>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
 struct Arbitrary<keel::protocol::ApiVersionsRequest> {
     static Gen<keel::protocol::ApiVersionsRequest> arbitrary() {
         using namespace keel;
@@ -99,6 +216,1796 @@ struct Arbitrary<keel::protocol::ApiVersionsResponse> {
 };
 
 template <>
+struct Arbitrary<keel::protocol::ConsumerGroupDescribeRequest> {
+    static Gen<keel::protocol::ConsumerGroupDescribeRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupDescribeRequest m;
+            m.group_ids = *gen_vector(gen_string(), false);
+            m.include_authorized_operations = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions> {
+    static Gen<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions m;
+            m.topic_id = *gen_uuid();
+            m.topic_name = *gen_string();
+            m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment> {
+    static Gen<keel::protocol::ConsumerGroupDescribeResponse::Assignment> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupDescribeResponse::Assignment m;
+            m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member> {
+    static Gen<keel::protocol::ConsumerGroupDescribeResponse::Member> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupDescribeResponse::Member m;
+            m.member_id = *gen_string();
+            m.instance_id = *gen_optional(gen_string());
+            m.rack_id = *gen_optional(gen_string());
+            m.member_epoch = *gen_wire<int32_t, int32_t>();
+            m.client_id = *gen_string();
+            m.client_host = *gen_string();
+            m.subscribed_topic_names = *gen_vector(gen_string(), false);
+            m.subscribed_topic_regex = *gen_optional(gen_string());
+            m.assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
+            m.target_assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup> {
+    static Gen<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.group_id = *gen_string();
+            m.group_state = *gen_string();
+            m.group_epoch = *gen_wire<int32_t, int32_t>();
+            m.assignment_epoch = *gen_wire<int32_t, int32_t>();
+            m.assignor_name = *gen_string();
+            m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>(), true);
+            m.authorized_operations = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupDescribeResponse> {
+    static Gen<keel::protocol::ConsumerGroupDescribeResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupDescribeResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions> {
+    static Gen<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions m;
+            m.topic_id = *gen_uuid();
+            m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest> {
+    static Gen<keel::protocol::ConsumerGroupHeartbeatRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupHeartbeatRequest m;
+            m.group_id = *gen_string();
+            m.member_id = *gen_string();
+            m.member_epoch = *gen_wire<int32_t, int32_t>();
+            m.instance_id = *gen_optional(gen_string());
+            m.rack_id = *gen_optional(gen_string());
+            m.rebalance_timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.subscribed_topic_names = *gen_optional(gen_vector(gen_string(), false));
+            m.subscribed_topic_regex = *gen_optional(gen_string());
+            m.server_assignor = *gen_optional(gen_string());
+            m.topic_partitions = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions>(), true));
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions> {
+    static Gen<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions m;
+            m.topic_id = *gen_uuid();
+            m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment> {
+    static Gen<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupHeartbeatResponse::Assignment m;
+            m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse> {
+    static Gen<keel::protocol::ConsumerGroupHeartbeatResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ConsumerGroupHeartbeatResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.member_id = *gen_optional(gen_string());
+            m.member_epoch = *gen_wire<int32_t, int32_t>();
+            m.heartbeat_interval_ms = *gen_wire<int32_t, int32_t>();
+            m.assignment = *gen_optional(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment>());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment> {
+    static Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment m;
+            m.broker_ids = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic> {
+    static Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic m;
+            m.name = *gen_string();
+            m.count = *gen_wire<int32_t, int32_t>();
+            m.assignments = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>(), true));
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::CreatePartitionsRequest> {
+    static Gen<keel::protocol::CreatePartitionsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::CreatePartitionsRequest m;
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>(), true);
+            m.timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.validate_only = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult> {
+    static Gen<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult m;
+            m.name = *gen_string();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::CreatePartitionsResponse> {
+    static Gen<keel::protocol::CreatePartitionsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::CreatePartitionsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.results = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteGroupsRequest> {
+    static Gen<keel::protocol::DeleteGroupsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteGroupsRequest m;
+            m.groups_names = *gen_vector(gen_string(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteGroupsResponse::DeletableGroupResult> {
+    static Gen<keel::protocol::DeleteGroupsResponse::DeletableGroupResult> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteGroupsResponse::DeletableGroupResult m;
+            m.group_id = *gen_string();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteGroupsResponse> {
+    static Gen<keel::protocol::DeleteGroupsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteGroupsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.results = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteGroupsResponse::DeletableGroupResult>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition> {
+    static Gen<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.offset = *gen_wire<int64_t, int64_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic> {
+    static Gen<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteRecordsRequest> {
+    static Gen<keel::protocol::DeleteRecordsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteRecordsRequest m;
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic>(), true);
+            m.timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult> {
+    static Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.low_watermark = *gen_wire<int64_t, int64_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult> {
+    static Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteRecordsResponse> {
+    static Gen<keel::protocol::DeleteRecordsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteRecordsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteTopicsRequest::DeleteTopicState> {
+    static Gen<keel::protocol::DeleteTopicsRequest::DeleteTopicState> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteTopicsRequest::DeleteTopicState m;
+            m.name = *gen_optional(gen_string());
+            m.topic_id = *gen_uuid();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteTopicsRequest> {
+    static Gen<keel::protocol::DeleteTopicsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteTopicsRequest m;
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteTopicsRequest::DeleteTopicState>(), true);
+            m.topic_names = *gen_vector(gen_string(), false);
+            m.timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteTopicsResponse::DeletableTopicResult> {
+    static Gen<keel::protocol::DeleteTopicsResponse::DeletableTopicResult> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteTopicsResponse::DeletableTopicResult m;
+            m.name = *gen_optional(gen_string());
+            m.topic_id = *gen_uuid();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DeleteTopicsResponse> {
+    static Gen<keel::protocol::DeleteTopicsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DeleteTopicsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteTopicsResponse::DeletableTopicResult>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeClusterRequest> {
+    static Gen<keel::protocol::DescribeClusterRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeClusterRequest m;
+            m.include_cluster_authorized_operations = *rc::gen::arbitrary<bool>();
+            m.endpoint_type = *gen_wire<int8_t, int8_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeClusterResponse::DescribeClusterBroker> {
+    static Gen<keel::protocol::DescribeClusterResponse::DescribeClusterBroker> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeClusterResponse::DescribeClusterBroker m;
+            m.broker_id = *gen_wire<NodeId, int32_t>();
+            m.host = *gen_string();
+            m.port = *gen_wire<int32_t, int32_t>();
+            m.rack = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeClusterResponse> {
+    static Gen<keel::protocol::DescribeClusterResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeClusterResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.endpoint_type = *gen_wire<int8_t, int8_t>();
+            m.cluster_id = *gen_string();
+            m.controller_id = *gen_wire<NodeId, int32_t>();
+            m.brokers = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeClusterResponse::DescribeClusterBroker>(), true);
+            m.cluster_authorized_operations = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource> {
+    static Gen<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeConfigsRequest::DescribeConfigsResource m;
+            m.resource_type = *gen_wire<int8_t, int8_t>();
+            m.resource_name = *gen_string();
+            m.configuration_keys = *gen_optional(gen_vector(gen_string(), false));
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeConfigsRequest> {
+    static Gen<keel::protocol::DescribeConfigsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeConfigsRequest m;
+            m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource>(), true);
+            m.include_synonyms = *rc::gen::arbitrary<bool>();
+            m.include_documentation = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeConfigsResponse::DescribeConfigsSynonym> {
+    static Gen<keel::protocol::DescribeConfigsResponse::DescribeConfigsSynonym> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeConfigsResponse::DescribeConfigsSynonym m;
+            m.name = *gen_string();
+            m.value = *gen_optional(gen_string());
+            m.source = *gen_wire<int8_t, int8_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeConfigsResponse::DescribeConfigsResourceResult> {
+    static Gen<keel::protocol::DescribeConfigsResponse::DescribeConfigsResourceResult> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeConfigsResponse::DescribeConfigsResourceResult m;
+            m.name = *gen_string();
+            m.value = *gen_optional(gen_string());
+            m.read_only = *rc::gen::arbitrary<bool>();
+            m.is_default = *rc::gen::arbitrary<bool>();
+            m.config_source = *gen_wire<int8_t, int8_t>();
+            m.is_sensitive = *rc::gen::arbitrary<bool>();
+            m.synonyms = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeConfigsResponse::DescribeConfigsSynonym>(), true);
+            m.config_type = *gen_wire<int8_t, int8_t>();
+            m.documentation = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeConfigsResponse::DescribeConfigsResult> {
+    static Gen<keel::protocol::DescribeConfigsResponse::DescribeConfigsResult> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeConfigsResponse::DescribeConfigsResult m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.resource_type = *gen_wire<int8_t, int8_t>();
+            m.resource_name = *gen_string();
+            m.configs = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeConfigsResponse::DescribeConfigsResourceResult>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeConfigsResponse> {
+    static Gen<keel::protocol::DescribeConfigsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeConfigsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.results = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeConfigsResponse::DescribeConfigsResult>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeGroupsRequest> {
+    static Gen<keel::protocol::DescribeGroupsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeGroupsRequest m;
+            m.groups = *gen_vector(gen_string(), false);
+            m.include_authorized_operations = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroupMember> {
+    static Gen<keel::protocol::DescribeGroupsResponse::DescribedGroupMember> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeGroupsResponse::DescribedGroupMember m;
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.client_id = *gen_string();
+            m.client_host = *gen_string();
+            m.member_metadata = *gen_bytes();
+            m.member_assignment = *gen_bytes();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroup> {
+    static Gen<keel::protocol::DescribeGroupsResponse::DescribedGroup> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeGroupsResponse::DescribedGroup m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.group_id = *gen_string();
+            m.group_state = *gen_string();
+            m.protocol_type = *gen_string();
+            m.protocol_data = *gen_string();
+            m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroupMember>(), true);
+            m.authorized_operations = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeGroupsResponse> {
+    static Gen<keel::protocol::DescribeGroupsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::DescribeGroupsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroup>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::FindCoordinatorRequest> {
+    static Gen<keel::protocol::FindCoordinatorRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::FindCoordinatorRequest m;
+            m.key = *gen_string();
+            m.key_type = *gen_wire<int8_t, int8_t>();
+            m.coordinator_keys = *gen_vector(gen_string(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::FindCoordinatorResponse::Coordinator> {
+    static Gen<keel::protocol::FindCoordinatorResponse::Coordinator> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::FindCoordinatorResponse::Coordinator m;
+            m.key = *gen_string();
+            m.node_id = *gen_wire<NodeId, int32_t>();
+            m.host = *gen_string();
+            m.port = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::FindCoordinatorResponse> {
+    static Gen<keel::protocol::FindCoordinatorResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::FindCoordinatorResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.node_id = *gen_wire<NodeId, int32_t>();
+            m.host = *gen_string();
+            m.port = *gen_wire<int32_t, int32_t>();
+            m.coordinators = *gen_vector(rc::gen::arbitrary<keel::protocol::FindCoordinatorResponse::Coordinator>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::HeartbeatRequest> {
+    static Gen<keel::protocol::HeartbeatRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::HeartbeatRequest m;
+            m.group_id = *gen_string();
+            m.generation_id = *gen_wire<int32_t, int32_t>();
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::HeartbeatResponse> {
+    static Gen<keel::protocol::HeartbeatResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::HeartbeatResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig> {
+    static Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig m;
+            m.name = *gen_string();
+            m.config_operation = *gen_wire<int8_t, int8_t>();
+            m.value = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource> {
+    static Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource m;
+            m.resource_type = *gen_wire<int8_t, int8_t>();
+            m.resource_name = *gen_string();
+            m.configs = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::IncrementalAlterConfigsRequest> {
+    static Gen<keel::protocol::IncrementalAlterConfigsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::IncrementalAlterConfigsRequest m;
+            m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>(), true);
+            m.validate_only = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse> {
+    static Gen<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.resource_type = *gen_wire<int8_t, int8_t>();
+            m.resource_name = *gen_string();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::IncrementalAlterConfigsResponse> {
+    static Gen<keel::protocol::IncrementalAlterConfigsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::IncrementalAlterConfigsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::InitProducerIdRequest> {
+    static Gen<keel::protocol::InitProducerIdRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::InitProducerIdRequest m;
+            m.transactional_id = *gen_optional(gen_string());
+            m.transaction_timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.producer_id = *gen_wire<int64_t, int64_t>();
+            m.producer_epoch = *gen_wire<int16_t, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::InitProducerIdResponse> {
+    static Gen<keel::protocol::InitProducerIdResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::InitProducerIdResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.producer_id = *gen_wire<int64_t, int64_t>();
+            m.producer_epoch = *gen_wire<int16_t, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol> {
+    static Gen<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol m;
+            m.name = *gen_string();
+            m.metadata = *gen_bytes();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::JoinGroupRequest> {
+    static Gen<keel::protocol::JoinGroupRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::JoinGroupRequest m;
+            m.group_id = *gen_string();
+            m.session_timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.rebalance_timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.protocol_type = *gen_string();
+            m.protocols = *gen_vector(rc::gen::arbitrary<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol>(), true);
+            m.reason = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::JoinGroupResponse::JoinGroupResponseMember> {
+    static Gen<keel::protocol::JoinGroupResponse::JoinGroupResponseMember> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::JoinGroupResponse::JoinGroupResponseMember m;
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.metadata = *gen_bytes();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::JoinGroupResponse> {
+    static Gen<keel::protocol::JoinGroupResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::JoinGroupResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.generation_id = *gen_wire<int32_t, int32_t>();
+            m.protocol_type = *gen_optional(gen_string());
+            m.protocol_name = *gen_optional(gen_string());
+            m.leader = *gen_string();
+            m.skip_assignment = *rc::gen::arbitrary<bool>();
+            m.member_id = *gen_string();
+            m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::JoinGroupResponse::JoinGroupResponseMember>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::LeaveGroupRequest::MemberIdentity> {
+    static Gen<keel::protocol::LeaveGroupRequest::MemberIdentity> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::LeaveGroupRequest::MemberIdentity m;
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.reason = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::LeaveGroupRequest> {
+    static Gen<keel::protocol::LeaveGroupRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::LeaveGroupRequest m;
+            m.group_id = *gen_string();
+            m.member_id = *gen_string();
+            m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaveGroupRequest::MemberIdentity>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::LeaveGroupResponse::MemberResponse> {
+    static Gen<keel::protocol::LeaveGroupResponse::MemberResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::LeaveGroupResponse::MemberResponse m;
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::LeaveGroupResponse> {
+    static Gen<keel::protocol::LeaveGroupResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::LeaveGroupResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaveGroupResponse::MemberResponse>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListGroupsRequest> {
+    static Gen<keel::protocol::ListGroupsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListGroupsRequest m;
+            m.states_filter = *gen_vector(gen_string(), false);
+            m.types_filter = *gen_vector(gen_string(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListGroupsResponse::ListedGroup> {
+    static Gen<keel::protocol::ListGroupsResponse::ListedGroup> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListGroupsResponse::ListedGroup m;
+            m.group_id = *gen_string();
+            m.protocol_type = *gen_string();
+            m.group_state = *gen_string();
+            m.group_type = *gen_string();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListGroupsResponse> {
+    static Gen<keel::protocol::ListGroupsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListGroupsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ListGroupsResponse::ListedGroup>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsPartition> {
+    static Gen<keel::protocol::ListOffsetsRequest::ListOffsetsPartition> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListOffsetsRequest::ListOffsetsPartition m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.current_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+            m.timestamp = *gen_wire<int64_t, int64_t>();
+            m.max_num_offsets = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsTopic> {
+    static Gen<keel::protocol::ListOffsetsRequest::ListOffsetsTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListOffsetsRequest::ListOffsetsTopic m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsPartition>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListOffsetsRequest> {
+    static Gen<keel::protocol::ListOffsetsRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListOffsetsRequest m;
+            m.replica_id = *gen_wire<NodeId, int32_t>();
+            m.isolation_level = *gen_wire<int8_t, int8_t>();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsTopic>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse> {
+    static Gen<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.old_style_offsets = *gen_vector(gen_wire<int64_t, int64_t>(), false);
+            m.timestamp = *gen_wire<int64_t, int64_t>();
+            m.offset = *gen_wire<int64_t, int64_t>();
+            m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse> {
+    static Gen<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ListOffsetsResponse> {
+    static Gen<keel::protocol::ListOffsetsResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ListOffsetsResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::MetadataRequest::MetadataRequestTopic> {
+    static Gen<keel::protocol::MetadataRequest::MetadataRequestTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::MetadataRequest::MetadataRequestTopic m;
+            m.topic_id = *gen_uuid();
+            m.name = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::MetadataRequest> {
+    static Gen<keel::protocol::MetadataRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::MetadataRequest m;
+            m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::MetadataRequest::MetadataRequestTopic>(), true));
+            m.allow_auto_topic_creation = *rc::gen::arbitrary<bool>();
+            m.include_cluster_authorized_operations = *rc::gen::arbitrary<bool>();
+            m.include_topic_authorized_operations = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker> {
+    static Gen<keel::protocol::MetadataResponse::MetadataResponseBroker> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::MetadataResponse::MetadataResponseBroker m;
+            m.node_id = *gen_wire<NodeId, int32_t>();
+            m.host = *gen_string();
+            m.port = *gen_wire<int32_t, int32_t>();
+            m.rack = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition> {
+    static Gen<keel::protocol::MetadataResponse::MetadataResponsePartition> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::MetadataResponse::MetadataResponsePartition m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.leader_id = *gen_wire<NodeId, int32_t>();
+            m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+            m.replica_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+            m.isr_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+            m.offline_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic> {
+    static Gen<keel::protocol::MetadataResponse::MetadataResponseTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::MetadataResponse::MetadataResponseTopic m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.name = *gen_optional(gen_string());
+            m.topic_id = *gen_uuid();
+            m.is_internal = *rc::gen::arbitrary<bool>();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition>(), true);
+            m.topic_authorized_operations = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::MetadataResponse> {
+    static Gen<keel::protocol::MetadataResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::MetadataResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.brokers = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker>(), true);
+            m.cluster_id = *gen_optional(gen_string());
+            m.controller_id = *gen_wire<NodeId, int32_t>();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic>(), true);
+            m.cluster_authorized_operations = *gen_wire<int32_t, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition> {
+    static Gen<keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.committed_offset = *gen_wire<int64_t, int64_t>();
+            m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+            m.commit_timestamp = *gen_wire<int64_t, int64_t>();
+            m.committed_metadata = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic> {
+    static Gen<keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetCommitRequest> {
+    static Gen<keel::protocol::OffsetCommitRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetCommitRequest m;
+            m.group_id = *gen_string();
+            m.generation_id_or_member_epoch = *gen_wire<int32_t, int32_t>();
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.retention_time_ms = *gen_wire<int64_t, int64_t>();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition> {
+    static Gen<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic> {
+    static Gen<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetCommitResponse> {
+    static Gen<keel::protocol::OffsetCommitResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetCommitResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic> {
+    static Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic m;
+            m.name = *gen_string();
+            m.partition_indexes = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics> {
+    static Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics m;
+            m.name = *gen_string();
+            m.partition_indexes = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup> {
+    static Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup m;
+            m.group_id = *gen_string();
+            m.member_id = *gen_optional(gen_string());
+            m.member_epoch = *gen_wire<int32_t, int32_t>();
+            m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics>(), true));
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchRequest> {
+    static Gen<keel::protocol::OffsetFetchRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchRequest m;
+            m.group_id = *gen_string();
+            m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic>(), true));
+            m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup>(), true);
+            m.require_stable = *rc::gen::arbitrary<bool>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition> {
+    static Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.committed_offset = *gen_wire<int64_t, int64_t>();
+            m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+            m.metadata = *gen_optional(gen_string());
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic> {
+    static Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions> {
+    static Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions m;
+            m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+            m.committed_offset = *gen_wire<int64_t, int64_t>();
+            m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+            m.metadata = *gen_optional(gen_string());
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics> {
+    static Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics m;
+            m.name = *gen_string();
+            m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup> {
+    static Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup m;
+            m.group_id = *gen_string();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics>(), true);
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::OffsetFetchResponse> {
+    static Gen<keel::protocol::OffsetFetchResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::OffsetFetchResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(), true);
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceRequest::PartitionProduceData> {
+    static Gen<keel::protocol::ProduceRequest::PartitionProduceData> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceRequest::PartitionProduceData m;
+            m.index = *gen_wire<PartitionIndex, int32_t>();
+            m.records = *gen_optional(gen_bytes());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceRequest::TopicProduceData> {
+    static Gen<keel::protocol::ProduceRequest::TopicProduceData> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceRequest::TopicProduceData m;
+            m.name = *gen_string();
+            m.partition_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::PartitionProduceData>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceRequest> {
+    static Gen<keel::protocol::ProduceRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceRequest m;
+            m.transactional_id = *gen_optional(gen_string());
+            m.acks = *gen_wire<int16_t, int16_t>();
+            m.timeout_ms = *gen_wire<int32_t, int32_t>();
+            m.topic_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::TopicProduceData>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceResponse::BatchIndexAndErrorMessage> {
+    static Gen<keel::protocol::ProduceResponse::BatchIndexAndErrorMessage> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceResponse::BatchIndexAndErrorMessage m;
+            m.batch_index = *gen_wire<int32_t, int32_t>();
+            m.batch_index_error_message = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceResponse::LeaderIdAndEpoch> {
+    static Gen<keel::protocol::ProduceResponse::LeaderIdAndEpoch> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceResponse::LeaderIdAndEpoch m;
+            m.leader_id = *gen_wire<NodeId, int32_t>();
+            m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceResponse::PartitionProduceResponse> {
+    static Gen<keel::protocol::ProduceResponse::PartitionProduceResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceResponse::PartitionProduceResponse m;
+            m.index = *gen_wire<PartitionIndex, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.base_offset = *gen_wire<int64_t, int64_t>();
+            m.log_append_time_ms = *gen_wire<int64_t, int64_t>();
+            m.log_start_offset = *gen_wire<int64_t, int64_t>();
+            m.record_errors = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::BatchIndexAndErrorMessage>(), true);
+            m.error_message = *gen_optional(gen_string());
+            m.current_leader = *rc::gen::arbitrary<keel::protocol::ProduceResponse::LeaderIdAndEpoch>();
+            m.unknown_tagged_fields = *gen_unknown_tags({0});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceResponse::TopicProduceResponse> {
+    static Gen<keel::protocol::ProduceResponse::TopicProduceResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceResponse::TopicProduceResponse m;
+            m.name = *gen_string();
+            m.partition_responses = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::PartitionProduceResponse>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceResponse::NodeEndpoint> {
+    static Gen<keel::protocol::ProduceResponse::NodeEndpoint> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceResponse::NodeEndpoint m;
+            m.node_id = *gen_wire<NodeId, int32_t>();
+            m.host = *gen_string();
+            m.port = *gen_wire<int32_t, int32_t>();
+            m.rack = *gen_optional(gen_string());
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::ProduceResponse> {
+    static Gen<keel::protocol::ProduceResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::ProduceResponse m;
+            m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::TopicProduceResponse>(), true);
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::NodeEndpoint>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({0});
+            return m;
+        });
+    }
+};
+
+template <>
 struct Arbitrary<keel::protocol::RequestHeaderData> {
     static Gen<keel::protocol::RequestHeaderData> arbitrary() {
         using namespace keel;
@@ -131,14 +2038,186 @@ struct Arbitrary<keel::protocol::ResponseHeaderData> {
     }
 };
 
+template <>
+struct Arbitrary<keel::protocol::SaslAuthenticateRequest> {
+    static Gen<keel::protocol::SaslAuthenticateRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::SaslAuthenticateRequest m;
+            m.auth_bytes = *gen_bytes();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::SaslAuthenticateResponse> {
+    static Gen<keel::protocol::SaslAuthenticateResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::SaslAuthenticateResponse m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.error_message = *gen_optional(gen_string());
+            m.auth_bytes = *gen_bytes();
+            m.session_lifetime_ms = *gen_wire<int64_t, int64_t>();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::SaslHandshakeRequest> {
+    static Gen<keel::protocol::SaslHandshakeRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::SaslHandshakeRequest m;
+            m.mechanism = *gen_string();
+            // never flexible: no tagged fields
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::SaslHandshakeResponse> {
+    static Gen<keel::protocol::SaslHandshakeResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::SaslHandshakeResponse m;
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.mechanisms = *gen_vector(gen_string(), false);
+            // never flexible: no tagged fields
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment> {
+    static Gen<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment m;
+            m.member_id = *gen_string();
+            m.assignment = *gen_bytes();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::SyncGroupRequest> {
+    static Gen<keel::protocol::SyncGroupRequest> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::SyncGroupRequest m;
+            m.group_id = *gen_string();
+            m.generation_id = *gen_wire<int32_t, int32_t>();
+            m.member_id = *gen_string();
+            m.group_instance_id = *gen_optional(gen_string());
+            m.protocol_type = *gen_optional(gen_string());
+            m.protocol_name = *gen_optional(gen_string());
+            m.assignments = *gen_vector(rc::gen::arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>(), true);
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
+template <>
+struct Arbitrary<keel::protocol::SyncGroupResponse> {
+    static Gen<keel::protocol::SyncGroupResponse> arbitrary() {
+        using namespace keel;
+        using namespace keel::protocol;
+        using namespace keel::protocol::generated_testing;
+        return gen::exec([] {
+            keel::protocol::SyncGroupResponse m;
+            m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+            m.error_code = *gen_wire<ErrorCode, int16_t>();
+            m.protocol_type = *gen_optional(gen_string());
+            m.protocol_name = *gen_optional(gen_string());
+            m.assignment = *gen_bytes();
+            m.unknown_tagged_fields = *gen_unknown_tags({});
+            return m;
+        });
+    }
+};
+
 }  // namespace rc
 
 namespace keel::protocol::generated_testing {
 
 using GeneratedMessages = ::testing::Types<
+    AllocateProducerIdsRequest,
+    AllocateProducerIdsResponse,
+    AlterConfigsRequest,
+    AlterConfigsResponse,
     ApiVersionsRequest,
     ApiVersionsResponse,
+    ConsumerGroupDescribeRequest,
+    ConsumerGroupDescribeResponse,
+    ConsumerGroupHeartbeatRequest,
+    ConsumerGroupHeartbeatResponse,
+    CreatePartitionsRequest,
+    CreatePartitionsResponse,
+    DeleteGroupsRequest,
+    DeleteGroupsResponse,
+    DeleteRecordsRequest,
+    DeleteRecordsResponse,
+    DeleteTopicsRequest,
+    DeleteTopicsResponse,
+    DescribeClusterRequest,
+    DescribeClusterResponse,
+    DescribeConfigsRequest,
+    DescribeConfigsResponse,
+    DescribeGroupsRequest,
+    DescribeGroupsResponse,
+    FindCoordinatorRequest,
+    FindCoordinatorResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    IncrementalAlterConfigsRequest,
+    IncrementalAlterConfigsResponse,
+    InitProducerIdRequest,
+    InitProducerIdResponse,
+    JoinGroupRequest,
+    JoinGroupResponse,
+    LeaveGroupRequest,
+    LeaveGroupResponse,
+    ListGroupsRequest,
+    ListGroupsResponse,
+    ListOffsetsRequest,
+    ListOffsetsResponse,
+    MetadataRequest,
+    MetadataResponse,
+    OffsetCommitRequest,
+    OffsetCommitResponse,
+    OffsetFetchRequest,
+    OffsetFetchResponse,
+    ProduceRequest,
+    ProduceResponse,
     RequestHeaderData,
-    ResponseHeaderData>;
+    ResponseHeaderData,
+    SaslAuthenticateRequest,
+    SaslAuthenticateResponse,
+    SaslHandshakeRequest,
+    SaslHandshakeResponse,
+    SyncGroupRequest,
+    SyncGroupResponse>;
 
 }  // namespace keel::protocol::generated_testing
