@@ -2,6 +2,7 @@
 #include <string>
 
 #include "bench/log_bench.h"
+#include "bench/pubsub/pubsub_bench.h"
 #include "bench/sim_bench.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -14,6 +15,7 @@ const char* kHelp = R"(usage: keel bench <name> [--json FILE] [options]
 benchmarks (figures printed; with --json FILE also written as JSON):
   sim    fiber switch ns, scheduler events/s, simulated messages/s, scenario speed
   log    partition log append/read throughput on real files vs raw sequential writes
+  pubsub the embedded pub-sub library vs mutex/condvar and spsc_queue fan-out baselines
 
 'keel bench <name> --help' for each one's options.
 )";
@@ -59,6 +61,27 @@ int bench_log(int argc, char** argv) {
     o.json_path = a.value("--json");
     return bench::run_log_bench(o);
 }
+int bench_pubsub(int argc, char** argv) {
+    Args a(argc, argv, 3, ArgSpec{{"--json", "--messages", "--topics", "--shapes", "--reps"}, {"--help", "-h"}, {}});
+    if (a.flag("--help") || a.flag("-h")) {
+        std::fputs(bench::pubsub_bench_help(), stdout);
+        return 0;
+    }
+    bench::PubSubBenchOptions o;
+    o.messages = a.u64("--messages").value_or(o.messages);
+    uint64_t topics = a.u64("--topics").value_or(1), reps = a.u64("--reps").value_or(3);
+    if (!a.ok()) return usage_error("bench pubsub", a.error());
+    if (o.messages == 0 || topics < 1 || topics > 1024 || reps < 1 || reps > 100) {
+        return usage_error("bench pubsub", "--messages >= 1, --topics 1..1024, --reps 1..100");
+    }
+    o.topics = static_cast<int>(topics);
+    o.repetitions = static_cast<int>(reps);
+    if (auto shapes = a.value("--shapes"); shapes && !bench::parse_pubsub_shapes(*shapes, o.shapes)) {
+        return usage_error("bench pubsub", "--shapes is a list like 1x1,2x2 (counts 1..64)");
+    }
+    o.json_path = a.value("--json");
+    return bench::run_pubsub_bench(o);
+}
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -69,6 +92,7 @@ int cmd_bench(int argc, char** argv) {
     std::string name = argv[2];
     if (name == "sim") return bench_sim(argc, argv);
     if (name == "log") return bench_log(argc, argv);
+    if (name == "pubsub") return bench_pubsub(argc, argv);
     return usage_error("bench", "unknown benchmark '" + name + "'");
 }
 

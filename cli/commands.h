@@ -8,5 +8,6 @@ int cmd_sim(int argc, char** argv);
 int cmd_viz(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 const char* sim_help();
+int cmd_pubsub(int argc, char** argv);
 
 }  // namespace keel::cli

@@ -16,8 +16,9 @@ deterministic simulator and in production.
 commands:
   sim        deterministic simulation: list, run, sweep, check-determinism
   viz        draw traces and cluster state with Graphviz (spacetime, quorum)
-  bench      benchmarks printing figures (sim, log); --json FILE for machines
+  bench      benchmarks printing figures (sim, log, pubsub); --json FILE for machines
   dump-log   print a partition log segment, index or checkpoint file
+  pubsub     the embedded thread-safe pub-sub library: demo
   version    print the version
 
 'keel <command> --help' describes each one.
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     if (cmd == "viz") return keel::cli::cmd_viz(argc, argv);
     if (cmd == "bench") return keel::cli::cmd_bench(argc, argv);
     if (cmd == "dump-log") return keel::cli::run_dump_log(argc, argv);
+    if (cmd == "pubsub") return keel::cli::cmd_pubsub(argc, argv);
     std::fprintf(stderr, "keel: unknown command '%s'\n(try 'keel --help')\n", cmd.c_str());
     return 2;
 }

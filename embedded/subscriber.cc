@@ -66,7 +66,7 @@ struct Subscriber::Impl {
     std::vector<Watch> watches;  // the polling thread's view of its topics, for waiting
 
     Cursor* cursor(std::string_view topic);
-    bool locate(Cursor& c, Batch& out, size_t taken);
+    bool locate(Cursor& c, Batch& out, size_t taken, uint64_t end);
     bool hold(Cursor& c, Batch& out);
     size_t read_cursor(Cursor& c, Batch& out, size_t max);
     size_t read_all(Batch& out, size_t max, bool& overrun);
@@ -89,8 +89,8 @@ Cursor* Subscriber::Impl::cursor(std::string_view topic) {
 // Points c at the segment holding c.next. Behind retention: clamp (with a gap) or overrun.
 // False when this cursor cannot be read now. A gap is only reported before any message of
 // the topic in this batch (else at the next poll), so per topic a batch is: gap, messages.
-bool Subscriber::Impl::locate(Cursor& c, Batch& out, size_t taken) {
-    Topic::Location loc = c.topic->locate(c.next);
+bool Subscriber::Impl::locate(Cursor& c, Batch& out, size_t taken, uint64_t end) {
+    Topic::Location loc = c.topic->locate(c.next, end);
     if (!loc.trimmed) {
         c.segment = loc.segment;
         c.seq = loc.seq;
@@ -114,7 +114,7 @@ size_t Subscriber::Impl::read_cursor(Cursor& c, Batch& out, size_t max) {
     uint64_t end = t.end.load(std::memory_order_acquire);  // pairs with the publisher's store
     while (!c.overrun && taken < max && c.next < end) {
         if (c.segment == nullptr) {
-            if (!locate(c, out, taken)) break;
+            if (!locate(c, out, taken, end)) break;
             continue;
         }
         if (!hold(c, out)) {  // retired under us: find next again
@@ -123,13 +123,15 @@ size_t Subscriber::Impl::read_cursor(Cursor& c, Batch& out, size_t max) {
         }
         Segment& s = *c.segment;
         uint64_t index = c.next - s.base;
-        uint32_t count = s.count.load(std::memory_order_acquire);
-        if (index >= count) {  // sealed: c.next is the first offset of the next segment
+        // Unsealed: every committed offset is in this segment (a seal precedes later commits).
+        uint32_t sealed = s.sealed.load(std::memory_order_acquire);
+        uint64_t limit = sealed == detail::kUnsealed ? end - s.base : sealed;
+        if (index >= limit) {  // c.next is the first offset of the next segment
             c.seq++;
             c.segment = t.slot(c.seq);
             continue;
         }
-        size_t n = static_cast<size_t>(std::min<uint64_t>({count - index, max - taken, end - c.next}));
+        size_t n = static_cast<size_t>(std::min<uint64_t>({limit - index, max - taken, end - c.next}));
         for (size_t k = 0; k < n; k++) {
             const char* at = s.data.get() + s.pos[index + k];
             uint32_t lens[2];

@@ -5,8 +5,8 @@
 
 namespace keel::embedded::detail {
 
-Segment::Segment(size_t bytes, size_t records)
-    : capacity(bytes), max_records(records), pos(new uint32_t[records + 1]), data(new char[bytes]) {
+Segment::Segment(size_t bytes, size_t record_limit)
+    : capacity(bytes), max_records(record_limit), pos(new uint32_t[record_limit + 1]), data(new char[bytes]) {
     pos[0] = 0;
 }
 
@@ -73,7 +73,7 @@ Outcome<uint64_t> Topic::append(std::string_view key, std::string_view value) {
     std::lock_guard lock(mu_);
     if (closed.load(std::memory_order_relaxed)) return {Status::closed, 0};
     Segment* s = live_.empty() ? nullptr : live_.back();
-    uint32_t i = s ? s->count.load(std::memory_order_relaxed) : 0;
+    uint32_t i = s ? s->records : 0;
     if (s == nullptr || s->used + need > s->capacity || i == s->max_records) {
         s = roll();
         i = 0;
@@ -85,7 +85,7 @@ Outcome<uint64_t> Topic::append(std::string_view key, std::string_view value) {
     if (!value.empty()) std::memcpy(at + kRecordHeader + key.size(), value.data(), value.size());
     s->used += need;
     s->pos[i + 1] = static_cast<uint32_t>(s->used);
-    s->count.store(i + 1, std::memory_order_release);
+    s->records = i + 1;
     live_messages_++;
     live_bytes_ += need;
     uint64_t offset = end.load(std::memory_order_relaxed);
@@ -101,13 +101,17 @@ void Topic::wake_sleepers() {
 
 // Starts a new tail segment at the current end, trimming the oldest segments first.
 Segment* Topic::roll() {
+    // Sealed before any later offset is committed, so a reader that acquired an end past this
+    // segment sees where it stops.
+    if (!live_.empty()) live_.back()->sealed.store(live_.back()->records, std::memory_order_release);
     trim_for_roll();
     Segment* s = take_spare();
     uint64_t seq = next_seq_++;
     s->base = end.load(std::memory_order_relaxed);
     s->used = 0;
     s->pos[0] = 0;
-    s->count.store(0, std::memory_order_relaxed);
+    s->records = 0;
+    s->sealed.store(kUnsealed, std::memory_order_relaxed);
     s->seq.store(seq, std::memory_order_seq_cst);
     table[seq % table_size].store(s, std::memory_order_release);
     live_.push_back(s);
@@ -121,7 +125,7 @@ Segment* Topic::roll() {
 void Topic::trim_for_roll() {
     while (!live_.empty()) {
         Segment* old = live_.front();
-        uint32_t n = old->count.load(std::memory_order_relaxed);
+        uint32_t n = old->records;
         bool by_count = live_messages_ - n >= options.retention_messages;
         bool by_bytes = live_bytes_ - old->used >= options.retention_bytes;
         bool by_room = live_.size() + 1 > max_live;
@@ -150,7 +154,7 @@ Segment* Topic::take_spare() {
     return pool_.back().get();
 }
 
-Topic::Location Topic::locate(uint64_t offset) {
+Topic::Location Topic::locate(uint64_t offset, uint64_t end_seen) {
     for (int attempt = 0; attempt < 1000; attempt++) {
         uint64_t head = head_seq.load(std::memory_order_acquire);
         uint64_t tail = tail_seq.load(std::memory_order_acquire);
@@ -159,9 +163,10 @@ Topic::Location Topic::locate(uint64_t offset) {
             SegmentPin pin(s, seq);
             if (!pin) continue;
             uint64_t base = s->base;
-            uint32_t n = s->count.load(std::memory_order_acquire);
+            uint32_t sealed = s->sealed.load(std::memory_order_acquire);
+            uint64_t limit = sealed == kUnsealed ? end_seen : base + sealed;
             if (offset < base) return {nullptr, 0, true, base};  // older segments are gone
-            if (offset < base + n) return {s, seq, false, 0};
+            if (offset < limit) return {s, seq, false, 0};
         }
     }
     // Only under extreme trimming churn: report the retained start.

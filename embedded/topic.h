@@ -33,16 +33,21 @@ inline size_t record_size(size_t key_bytes, size_t value_bytes) {
     return (kRecordHeader + key_bytes + value_bytes + 7) & ~size_t{7};
 }
 
+inline constexpr uint32_t kUnsealed = UINT32_MAX;
+
+// In steady state a reader reads `end` (once per poll), `sealed` (once per segment), `pos`
+// (one line per 16 records) and the data: a publish writes no other line a reader reads.
 struct Segment {
     Segment(size_t bytes, size_t max_records);
     alignas(64) std::atomic<uint64_t> seq{kRetired};  // its number in the topic, or kRetired
     std::atomic<uint32_t> pins{0};                    // readers inside it
-    alignas(64) std::atomic<uint32_t> count{0};       // records written (release by publishers)
+    std::atomic<uint32_t> sealed{kUnsealed};          // record count once full (release)
     uint64_t base = 0;                                // first offset; written before seq
-    size_t used = 0;                                  // bytes written (publishers only)
     const size_t capacity, max_records;
-    std::unique_ptr<uint32_t[]> pos;  // record i is data[pos[i], pos[i + 1])
+    std::unique_ptr<uint32_t[]> pos;  // record i starts at data[pos[i]]
     std::unique_ptr<char[]> data;
+    alignas(64) size_t used = 0;  // bytes written (publishers only)
+    uint32_t records = 0;         // records written (publishers only)
 };
 
 // Pins s and checks that its seq is still `seq`; false (and unpinned) if not. While pinned,
@@ -102,7 +107,8 @@ struct Topic {
         bool trimmed = false;
         uint64_t first = 0;
     };
-    Location locate(uint64_t offset);
+    // Requires offset < end, where `end` was acquire-loaded from `this->end`.
+    Location locate(uint64_t offset, uint64_t end);
     Segment* slot(uint64_t seq) const { return table[seq % table_size].load(std::memory_order_acquire); }
 
 private:

@@ -74,4 +74,15 @@ check "dump-log of a kept segment" 0 "$keel" dump-log "$seg"
 has "dump-log shows CRC status" "$work/out" "crc"
 check "dump-log of a missing file" 1 "$keel" dump-log "$work/none.log"
 
+check "pubsub --help" 0 "$keel" pubsub --help
+check "pubsub demo" 0 "$keel" pubsub demo --publishers 3 --subscribers 4 --messages 30 --reset-after 7
+has "pubsub demo checks every subscriber" "$work/out" "subscriber 3 (push callback)"
+has "pubsub demo shows the replay" "$work/out" "resets to 0): .*offsets 0-[0-9]*, 0-89,"
+check "pubsub demo bad count" 2 "$keel" pubsub demo --subscribers 1
+check "pubsub unknown subcommand" 2 "$keel" pubsub frob
+check "bench pubsub --help" 0 "$keel" bench pubsub --help
+check "bench pubsub bad shapes" 2 "$keel" bench pubsub --shapes 2y2
+check "bench pubsub (small)" 0 "$keel" bench pubsub --messages 3000 --reps 1 --shapes 1x1,2x2 --topics 2 --json "$work/ps.json"
+for key in keel mutex_deque spsc spsc_fixed delivered_per_sec latency_p99_us ratio all_meet_target; do has "bench pubsub json has $key" "$work/ps.json" "\"$key\""; done
+
 exit $fail

@@ -360,5 +360,34 @@ TEST(EmbeddedPubSub, PushDeliversEveryMessageOnTheSubscribersThread) {
     EXPECT_EQ(sub->poll(batch, 10, kNoWait), Status::ok);  // pull again after stop
 }
 
+TEST(EmbeddedPubSub, PushReportsGapsToItsGapCallbackBeforeTheMessagesAfterThem) {
+    Broker broker;
+    ASSERT_EQ(broker.create_topic("t", small_topic()), Status::ok);
+    auto sub = broker.subscribe({"t"}).value;
+    for (int i = 0; i < 200; i++) ASSERT_TRUE(broker.publish("t", std::string(50, 'a')).ok());
+    uint64_t start = broker.info("t").value.start_offset;
+    std::mutex mu;
+    std::vector<std::pair<uint64_t, uint64_t>> gaps;
+    uint64_t first_message = 0;
+    std::atomic<uint64_t> count{0};
+    ASSERT_EQ(sub->start(
+                  [&](const Message& m) {
+                      std::lock_guard lock(mu);
+                      if (count == 0) first_message = m.offset;
+                      count++;
+                  },
+                  [&](const Gap& g) {
+                      std::lock_guard lock(mu);
+                      gaps.emplace_back(g.from, g.to);
+                  }),
+              Status::ok);
+    while (count.load() < 200 - start) std::this_thread::yield();
+    sub->stop();
+    std::lock_guard lock(mu);
+    ASSERT_EQ(gaps.size(), 1u);
+    EXPECT_EQ(gaps[0], (std::pair<uint64_t, uint64_t>{0, start}));
+    EXPECT_EQ(first_message, start);
+}
+
 }  // namespace
 }  // namespace keel::embedded
