@@ -6,6 +6,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <string>
@@ -34,8 +35,14 @@ commands:
         [--param KEY=VALUE]...          scenario parameters
         [--no-buggify]                  turn every buggify site off
   sweep NAME --seeds A-B [--jobs N] [--json FILE] [--faults SPEC] [--param K=V]...
+        [--shard K/N]                   only the K-th of N interleaved slices of the range
+        [--min-efficacy P]              exit 1 if a fault kind took effect in fewer than
+                                        P (0..1) of the runs that requested it
                                         run a seed range on all cores; failing seeds
                                         are listed with the command that replays each
+  merge A.json B.json ... [--json FILE] [--min-efficacy P]
+                                        combine sweep results (e.g. shards): failures,
+                                        replay commands, percentiles, fault efficacy
   check-determinism [NAME] --seed N [--runs K]
                                         run a seed K times (default 2) and compare trace
                                         hashes; on a mismatch name the first divergent event
@@ -85,6 +92,31 @@ const sim::Scenario* find_scenario(const std::string& name) {
     return s;
 }
 
+// What a run is refused for before it starts: --faults on a scripted scenario, a trace
+// file that cannot be written.
+std::string refuse(const sim::Scenario& s, const sim::RunOptions& o) {
+    if (o.faults && !s.takes_faults) {
+        return "scenario " + s.name + " runs a scripted story with its own faults and refuses --faults";
+    }
+    if (!o.trace_path.empty()) {
+        std::FILE* f = std::fopen(o.trace_path.c_str(), "w");
+        if (f == nullptr) return "cannot write --trace " + o.trace_path + ": " + std::strerror(errno);
+        std::fclose(f);
+    }
+    return "";
+}
+
+void print_efficacy(const sim::RunResult& r) {
+    std::string line;
+    for (sim::FaultKind k : sim::all_fault_kinds()) {
+        auto it = r.efficacy.find(std::string(sim::fault_kind_name(k)));
+        if (it == r.efficacy.end()) continue;
+        line += " " + it->first + "=" + std::to_string(it->second.requested) + "/" + std::to_string(it->second.fired) +
+                "/" + std::to_string(it->second.effect);
+    }
+    if (!line.empty()) std::printf("  fault efficacy (requested/fired/effect):%s\n", line.c_str());
+}
+
 void print_result(const sim::RunResult& r, int64_t wall_ns) {
     double sim_s = static_cast<double>(r.sim_time_ns) / 1e9;
     double wall_s = static_cast<double>(wall_ns) / 1e9;
@@ -99,6 +131,7 @@ void print_result(const sim::RunResult& r, int64_t wall_ns) {
         if (v != 0) faults += " " + k + "=" + std::to_string(v);
     }
     std::printf("  faults:%s\n", faults.empty() ? " none" : faults.c_str());
+    print_efficacy(r);
     if (!r.buggify_fired.empty()) {
         std::string b;
         for (const auto& [k, v] : r.buggify_fired) b += " " + k + "=" + std::to_string(v);
@@ -145,9 +178,11 @@ int cmd_run(int argc, char** argv) {
     std::string name = a.positionals().empty() ? demo_name() : a.positionals()[0];
     const sim::Scenario* s = find_scenario(name);
     if (s == nullptr) return 2;
+    if (auto err = refuse(*s, o); !err.empty()) return usage_error("sim", err);
     int64_t t0 = wall_now_ns();
     sim::RunResult r = sim::run_scenario(*s, o);
     int64_t wall = wall_now_ns() - t0;
+    if (!r.argument_errors.empty()) return usage_error("sim", r.argument_errors[0]);
     print_result(r, wall);
     if (!o.trace_path.empty()) std::printf("  trace: %s\n", o.trace_path.c_str());
     if (auto path = a.value("--summary-json")) {
@@ -166,15 +201,18 @@ int cmd_check_determinism(int argc, char** argv) {
     if (!a.ok()) return usage_error("sim", a.error());
     sim::RunOptions o;
     if (auto err = fill_run_options(a, o); !err.empty()) return usage_error("sim", err);
+    if (!a.value("--seed")) return usage_error("sim", "check-determinism needs --seed N");
     uint64_t runs = a.u64("--runs").value_or(2);
     if (!a.ok()) return usage_error("sim", a.error());
     if (runs < 2) return usage_error("sim", "--runs must be at least 2");
     std::string name = a.positionals().empty() ? demo_name() : a.positionals()[0];
     const sim::Scenario* s = find_scenario(name);
     if (s == nullptr) return 2;
+    if (auto err = refuse(*s, o); !err.empty()) return usage_error("sim", err);
     o.trace_in_memory = true;
     o.trace_scheduler = true;
     sim::RunResult first = sim::run_scenario(*s, o);
+    if (!first.argument_errors.empty()) return usage_error("sim", first.argument_errors[0]);
     std::printf("run 1: %" PRIu64 " events, trace hash %s\n", first.events, sim::hex64(first.trace_hash).c_str());
     for (uint64_t i = 2; i <= runs; i++) {
         sim::RunResult again = sim::run_scenario(*s, o);
@@ -199,6 +237,7 @@ int cmd_check_determinism(int argc, char** argv) {
 }  // namespace
 
 int cmd_sim_sweep(int argc, char** argv);  // cmd_sweep.cc
+int cmd_sim_merge(int argc, char** argv);  // cmd_merge.cc
 
 int cmd_sim(int argc, char** argv) {
     if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "-h") == 0) {
@@ -209,6 +248,7 @@ int cmd_sim(int argc, char** argv) {
     if (sub == "list") return cmd_list();
     if (sub == "run") return cmd_run(argc, argv);
     if (sub == "sweep") return cmd_sim_sweep(argc, argv);
+    if (sub == "merge") return cmd_sim_merge(argc, argv);
     if (sub == "check-determinism") return cmd_check_determinism(argc, argv);
     return usage_error("sim", "unknown command '" + sub + "'");
 }

@@ -1,16 +1,16 @@
-// keel sim sweep NAME --seeds A-B [--jobs N] [--json FILE]
+// keel sim sweep NAME --seeds A-B [--shard K/N] [--jobs N] [--json FILE] [--min-efficacy P]
 //
 // Each seed runs in its own child process (fork), at most --jobs at a time, so a seed
 // that trips an assertion is reported as a failure with its replay command instead of
-// taking the sweep down. A seed range is also the unit to spread over machines: see
-// docs/simulator.md ("Sweeps on many machines").
+// taking the sweep down. --shard K/N runs only the K-th of N interleaved slices of the
+// range (seeds A+K-1, A+K-1+N, ...), so a batch runner's array index picks a slice and
+// `keel sim merge` combines the results: see docs/simulator.md ("Sweeps on many machines").
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -19,26 +19,27 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/sweep_report.h"
 #include "sim/scenario.h"
 
 namespace keel::cli {
 
 namespace {
 
-struct SeedOutcome {
-    uint64_t seed = 0;
-    bool ok = false;
-    std::string why;  // first violation, or how the child died
-    std::map<std::string, double> metrics;
-    uint64_t events = 0;
-    int64_t sim_time_ns = 0;
-};
-
 struct Child {
     pid_t pid;
     int fd;
     uint64_t seed;
     std::string out;
+};
+
+struct SweepPlan {
+    const sim::Scenario* scenario = nullptr;
+    sim::RunOptions base;
+    std::vector<uint64_t> seeds;
+    std::string label;
+    uint64_t jobs = 1;
+    std::optional<double> min_efficacy;
 };
 
 // In the child: run, report as lines on fd, exit.
@@ -49,6 +50,10 @@ struct Child {
         char buf[128];
         std::snprintf(buf, sizeof buf, "metric %s %.17g\n", k.c_str(), v);
         lines += buf;
+    }
+    for (const auto& [k, e] : r.efficacy) {
+        lines += "efficacy " + k + " " + std::to_string(e.requested) + " " + std::to_string(e.fired) + " " +
+                 std::to_string(e.effect) + "\n";
     }
     for (const auto& v : r.violations) lines += "violation " + v + "\n";
     lines += r.ok ? "ok\n" : "failed\n";
@@ -63,6 +68,23 @@ struct Child {
     ::_exit(r.ok ? 0 : 1);
 }
 
+void parse_line(const std::string& line, SeedOutcome& o, bool& saw_ok) {
+    if (line == "ok") saw_ok = true;
+    else if (line.rfind("events ", 0) == 0) o.events = std::strtoull(line.c_str() + 7, nullptr, 10);
+    else if (line.rfind("sim_time_ns ", 0) == 0) o.sim_time_ns = std::strtoll(line.c_str() + 12, nullptr, 10);
+    else if (line.rfind("violation ", 0) == 0 && o.why.empty()) o.why = line.substr(10);
+    else if (line.rfind("metric ", 0) == 0) {
+        size_t sp = line.find(' ', 7);
+        if (sp != std::string::npos) o.metrics[line.substr(7, sp - 7)] = std::strtod(line.c_str() + sp + 1, nullptr);
+    } else if (line.rfind("efficacy ", 0) == 0) {
+        char kind[64];
+        unsigned long long req = 0, fired = 0, effect = 0;
+        if (std::sscanf(line.c_str() + 9, "%63s %llu %llu %llu", kind, &req, &fired, &effect) == 4) {
+            o.efficacy[kind] = sim::KindEfficacy{req, fired, effect};
+        }
+    }
+}
+
 SeedOutcome parse_outcome(uint64_t seed, const std::string& out, int status) {
     SeedOutcome o;
     o.seed = seed;
@@ -71,16 +93,8 @@ SeedOutcome parse_outcome(uint64_t seed, const std::string& out, int status) {
     while (pos < out.size()) {
         size_t nl = out.find('\n', pos);
         if (nl == std::string::npos) nl = out.size();
-        std::string line = out.substr(pos, nl - pos);
+        parse_line(out.substr(pos, nl - pos), o, saw_ok);
         pos = nl + 1;
-        if (line == "ok") saw_ok = true;
-        else if (line.rfind("events ", 0) == 0) o.events = std::strtoull(line.c_str() + 7, nullptr, 10);
-        else if (line.rfind("sim_time_ns ", 0) == 0) o.sim_time_ns = std::strtoll(line.c_str() + 12, nullptr, 10);
-        else if (line.rfind("violation ", 0) == 0 && o.why.empty()) o.why = line.substr(10);
-        else if (line.rfind("metric ", 0) == 0) {
-            size_t sp = line.find(' ', 7);
-            if (sp != std::string::npos) o.metrics[line.substr(7, sp - 7)] = std::strtod(line.c_str() + sp + 1, nullptr);
-        }
     }
     if (WIFSIGNALED(status)) {
         o.why = "crashed with signal " + std::to_string(WTERMSIG(status)) + " (an invariant assertion?)";
@@ -89,22 +103,6 @@ SeedOutcome parse_outcome(uint64_t seed, const std::string& out, int status) {
     }
     o.ok = saw_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     return o;
-}
-
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    double rank = p / 100.0 * static_cast<double>(v.size() - 1);
-    size_t lo = static_cast<size_t>(std::floor(rank));
-    size_t hi = static_cast<size_t>(std::ceil(rank));
-    double frac = rank - static_cast<double>(lo);
-    return v[lo] + (v[hi] - v[lo]) * frac;
-}
-
-std::string num(double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    return buf;
 }
 
 void progress(const std::string& name, size_t done, size_t total, size_t failed, int64_t t0, bool tty,
@@ -122,10 +120,150 @@ void progress(const std::string& name, size_t done, size_t total, size_t failed,
     last_printed = done;
 }
 
+bool spawn_child(const SweepPlan& plan, uint64_t seed, std::vector<Child>& running) {
+    int fds[2];
+    if (pipe(fds) != 0) {
+        std::perror("keel sim sweep: pipe");
+        return false;
+    }
+    sim::RunOptions o = plan.base;
+    o.seed = seed;
+    std::fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        std::perror("keel sim sweep: fork");
+        return false;
+    }
+    if (pid == 0) {
+        ::close(fds[0]);
+        child_main(*plan.scenario, o, fds[1]);
+    }
+    ::close(fds[1]);
+    running.push_back(Child{pid, fds[0], seed, {}});
+    return true;
+}
+
+// Reads what the children wrote; reaps those that finished into `done`.
+void drain_children(std::vector<Child>& running, std::vector<SeedOutcome>& done) {
+    std::vector<pollfd> pfds;
+    for (const auto& c : running) pfds.push_back(pollfd{c.fd, POLLIN, 0});
+    ::poll(pfds.data(), pfds.size(), 200);
+    for (size_t i = 0; i < running.size();) {
+        Child& c = running[i];
+        bool readable = (pfds[i].revents & (POLLIN | POLLHUP)) != 0;
+        char buf[4096];
+        ssize_t n = readable ? ::read(c.fd, buf, sizeof buf) : -1;
+        if (n > 0) c.out.append(buf, static_cast<size_t>(n));
+        if (n != 0) {
+            ++i;
+            continue;
+        }
+        int status = 0;
+        ::waitpid(c.pid, &status, 0);
+        ::close(c.fd);
+        done.push_back(parse_outcome(c.seed, c.out, status));
+        running.erase(running.begin() + static_cast<long>(i));
+        pfds.erase(pfds.begin() + static_cast<long>(i));
+    }
+}
+
+// Runs every seed of the plan, --jobs at a time; nullopt if a fork failed.
+std::optional<std::vector<SeedOutcome>> run_seeds(const SweepPlan& plan) {
+    std::vector<SeedOutcome> outcomes;
+    std::vector<Child> running;
+    size_t next = 0, failed = 0, last = 0;
+    int64_t t0 = wall_now_ns();
+    bool tty = isatty(STDERR_FILENO) != 0;
+    const std::string& name = plan.scenario->name;
+    while (outcomes.size() < plan.seeds.size()) {
+        while (running.size() < plan.jobs && next < plan.seeds.size()) {
+            if (!spawn_child(plan, plan.seeds[next++], running)) return std::nullopt;
+        }
+        size_t before = outcomes.size();
+        drain_children(running, outcomes);
+        for (size_t i = before; i < outcomes.size(); i++) {
+            failed += outcomes[i].ok ? 0 : 1;
+            progress(name, outcomes.size(), plan.seeds.size(), failed, t0, tty, last);
+        }
+    }
+    if (tty) std::fprintf(stderr, "\n");
+    std::sort(outcomes.begin(), outcomes.end(), [](const auto& x, const auto& y) { return x.seed < y.seed; });
+    for (auto& o : outcomes) {
+        sim::RunOptions ro = plan.base;
+        ro.seed = o.seed;
+        o.replay = sim::replay_command(name, ro);
+    }
+    return outcomes;
+}
+
+// "--shard K/N": 1 <= K <= N.
+std::string parse_shard(const std::string& s, uint64_t& k, uint64_t& n) {
+    unsigned long long kk = 0, nn = 0;
+    char tail = 0;
+    if (std::sscanf(s.c_str(), "%llu/%llu%c", &kk, &nn, &tail) != 2 || nn == 0 || kk == 0 || kk > nn) {
+        return "--shard needs K/N with 1 <= K <= N (e.g. 3/8), got '" + s + "'";
+    }
+    k = kk;
+    n = nn;
+    return "";
+}
+
+std::string plan_seeds(Args& a, SweepPlan& plan) {
+    auto seeds = a.range("--seeds");
+    if (!a.ok()) return a.error();
+    if (!seeds) return "sweep needs --seeds A-B";
+    uint64_t k = 1, n = 1;
+    if (auto s = a.value("--shard")) {
+        if (auto err = parse_shard(*s, k, n); !err.empty()) return err;
+    }
+    for (uint64_t seed = seeds->first + (k - 1); seed >= seeds->first && seed <= seeds->second; seed += n) {
+        plan.seeds.push_back(seed);
+        if (seeds->second - seed < n) break;
+    }
+    plan.label = std::to_string(seeds->first) + "-" + std::to_string(seeds->second);
+    if (n > 1) plan.label += " shard " + std::to_string(k) + "/" + std::to_string(n);
+    if (plan.seeds.empty()) return "shard " + std::to_string(k) + "/" + std::to_string(n) + " of that range has no seeds";
+    return "";
+}
+
+std::string plan_options(Args& a, SweepPlan& plan) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    plan.jobs = a.u64("--jobs").value_or(cores > 0 ? static_cast<uint64_t>(cores) : 1);
+    if (!a.ok()) return a.error();
+    if (plan.jobs == 0 || plan.jobs > 1024) return "--jobs must be between 1 and 1024";
+    if (auto f = a.value("--faults")) {
+        auto parsed = sim::FaultSchedule::parse(*f);
+        if (!parsed.ok()) return "bad --faults: " + parsed.error().to_string();
+        if (!plan.scenario->takes_faults) return "scenario " + plan.scenario->name + " runs a scripted story and refuses --faults";
+        plan.base.faults = *f;
+    }
+    for (const auto& p : a.values("--param")) {
+        size_t eq = p.find('=');
+        if (eq == std::string::npos || eq == 0) return "--param needs KEY=VALUE";
+        plan.base.params[p.substr(0, eq)] = p.substr(eq + 1);
+    }
+    plan.base.buggify = !a.flag("--no-buggify");
+    if (auto m = a.value("--min-efficacy")) {
+        char* end = nullptr;
+        double v = std::strtod(m->c_str(), &end);
+        if (end == m->c_str() || *end != 0 || v < 0 || v > 1) return "--min-efficacy needs a share in [0, 1], got '" + *m + "'";
+        plan.min_efficacy = v;
+    }
+    return "";
+}
+
 }  // namespace
 
+// Exit status of a gate over a report: 1 (with the kinds listed) if a kind is below it.
+int efficacy_gate(const SweepReport& r, std::optional<double> min_share) {
+    if (!min_share) return 0;
+    auto below = efficacy_below(efficacy_rows(r), *min_share, 1);
+    for (const auto& b : below) std::printf("  EFFICACY BELOW THE GATE: %s\n", b.c_str());
+    return below.empty() ? 0 : 1;
+}
+
 int cmd_sim_sweep(int argc, char** argv) {
-    ArgSpec spec{{"--seeds", "--jobs", "--json", "--faults"}, {"--help", "--no-buggify"}, {"--param"}};
+    ArgSpec spec{{"--seeds", "--jobs", "--json", "--faults", "--shard", "--min-efficacy"}, {"--help", "--no-buggify"}, {"--param"}};
     Args a(argc, argv, 3, spec);
     if (a.flag("--help")) {
         std::fputs(sim_help(), stdout);
@@ -133,151 +271,29 @@ int cmd_sim_sweep(int argc, char** argv) {
     }
     if (!a.ok()) return usage_error("sim", a.error());
     if (a.positionals().size() != 1) return usage_error("sim", "sweep needs exactly one scenario NAME");
-    auto seeds = a.range("--seeds");
-    if (!a.ok()) return usage_error("sim", a.error());
-    if (!seeds) return usage_error("sim", "sweep needs --seeds A-B");
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    uint64_t jobs = a.u64("--jobs").value_or(cores > 0 ? static_cast<uint64_t>(cores) : 1);
-    if (!a.ok()) return usage_error("sim", a.error());
-    if (jobs == 0 || jobs > 1024) return usage_error("sim", "--jobs must be between 1 and 1024");
-    sim::RunOptions base;
-    if (auto f = a.value("--faults")) {
-        auto parsed = sim::FaultSchedule::parse(*f);
-        if (!parsed.ok()) return usage_error("sim", "bad --faults: " + parsed.error().to_string());
-        base.faults = *f;
-    }
-    for (const auto& p : a.values("--param")) {
-        size_t eq = p.find('=');
-        if (eq == std::string::npos || eq == 0) return usage_error("sim", "--param needs KEY=VALUE");
-        base.params[p.substr(0, eq)] = p.substr(eq + 1);
-    }
-    base.buggify = !a.flag("--no-buggify");
+    SweepPlan plan;
     const std::string name = a.positionals()[0];
-    const sim::Scenario* s = sim::ScenarioRegistry::find(name);
-    if (s == nullptr) return usage_error("sim", "no scenario named '" + name + "' ('keel sim list' shows them)");
+    plan.scenario = sim::ScenarioRegistry::find(name);
+    if (plan.scenario == nullptr) return usage_error("sim", "no scenario named '" + name + "' ('keel sim list' shows them)");
+    if (auto err = plan_seeds(a, plan); !err.empty()) return usage_error("sim", err);
+    if (auto err = plan_options(a, plan); !err.empty()) return usage_error("sim", err);
 
-    const size_t total = static_cast<size_t>(seeds->second - seeds->first + 1);
-    std::vector<SeedOutcome> outcomes;
-    std::vector<Child> running;
-    uint64_t next = seeds->first;
+    SweepReport report{name, plan.label, {}, plan.jobs, 0};
     int64_t t0 = wall_now_ns();
-    bool tty = isatty(STDERR_FILENO) != 0;
-    size_t failed = 0, last = 0;
-    std::fflush(stdout);
-    while (outcomes.size() < total) {
-        while (running.size() < jobs && next <= seeds->second) {
-            int fds[2];
-            if (pipe(fds) != 0) {
-                std::perror("keel sim sweep: pipe");
-                return 2;
-            }
-            sim::RunOptions o = base;
-            o.seed = next;
-            pid_t pid = fork();
-            if (pid < 0) {
-                std::perror("keel sim sweep: fork");
-                return 2;
-            }
-            if (pid == 0) {
-                ::close(fds[0]);
-                child_main(*s, o, fds[1]);
-            }
-            ::close(fds[1]);
-            running.push_back(Child{pid, fds[0], next, {}});
-            next++;
-        }
-        // Drain every child's pipe, then reap the ones that ended.
-        std::vector<pollfd> pfds;
-        for (const auto& c : running) pfds.push_back(pollfd{c.fd, POLLIN, 0});
-        ::poll(pfds.data(), pfds.size(), 200);
-        for (size_t i = 0; i < running.size();) {
-            Child& c = running[i];
-            char buf[4096];
-            ssize_t n = 0;
-            if (pfds.size() > i && (pfds[i].revents & (POLLIN | POLLHUP)) != 0) {
-                n = ::read(c.fd, buf, sizeof buf);
-                if (n > 0) c.out.append(buf, static_cast<size_t>(n));
-            }
-            if (n == 0 && pfds.size() > i && (pfds[i].revents & (POLLIN | POLLHUP)) != 0) {
-                int status = 0;
-                ::waitpid(c.pid, &status, 0);
-                ::close(c.fd);
-                outcomes.push_back(parse_outcome(c.seed, c.out, status));
-                if (!outcomes.back().ok) failed++;
-                running.erase(running.begin() + static_cast<long>(i));
-                pfds.erase(pfds.begin() + static_cast<long>(i));
-                progress(name, outcomes.size(), total, failed, t0, tty, last);
-                continue;
-            }
-            ++i;
-        }
-    }
-    if (tty) std::fprintf(stderr, "\n");
-    int64_t wall = wall_now_ns() - t0;
-    std::sort(outcomes.begin(), outcomes.end(), [](const auto& x, const auto& y) { return x.seed < y.seed; });
-
-    // Aggregate.
-    uint64_t events = 0;
-    double sim_s = 0;
-    std::map<std::string, std::vector<double>> metrics;
-    std::vector<const SeedOutcome*> failures;
-    for (const auto& o : outcomes) {
-        events += o.events;
-        sim_s += static_cast<double>(o.sim_time_ns) / 1e9;
-        for (const auto& [k, v] : o.metrics) metrics[k].push_back(v);
-        if (!o.ok) failures.push_back(&o);
-    }
-    double wall_s = static_cast<double>(wall) / 1e9;
-    std::printf("sweep %s seeds %" PRIu64 "-%" PRIu64 ": %zu runs, %zu failures, %.1fs wall, %" PRIu64 " events\n",
-                name.c_str(), seeds->first, seeds->second, outcomes.size(), failures.size(), wall_s, events);
-    std::printf("  %.0f seeds per core-hour, %.0fx real time per core, %.0f events/s per core\n",
-                wall_s > 0 ? static_cast<double>(outcomes.size()) * 3600.0 / (wall_s * static_cast<double>(jobs)) : 0.0,
-                wall_s > 0 ? sim_s / (wall_s * static_cast<double>(jobs)) : 0.0,
-                wall_s > 0 ? static_cast<double>(events) / (wall_s * static_cast<double>(jobs)) : 0.0);
-    for (const auto& [k, v] : metrics) {
-        std::printf("  %s: p50 %s  p99 %s  max %s  (n=%zu)\n", k.c_str(), num(percentile(v, 50)).c_str(),
-                    num(percentile(v, 99)).c_str(), num(*std::max_element(v.begin(), v.end())).c_str(), v.size());
-    }
-    for (const auto* f : failures) {
-        sim::RunOptions o = base;
-        o.seed = f->seed;
-        std::printf("  FAILED seed %" PRIu64 ": %s\n    replay: %s\n", f->seed, f->why.c_str(),
-                    sim::replay_command(name, o).c_str());
-    }
+    auto outcomes = run_seeds(plan);
+    if (!outcomes) return 2;
+    report.outcomes = std::move(*outcomes);
+    report.wall_ns = wall_now_ns() - t0;
+    print_report(report);
     if (auto path = a.value("--json")) {
-        std::string j = "{\"scenario\":\"" + sim::json_escape(name) + "\",\"seeds\":\"" +
-                        std::to_string(seeds->first) + "-" + std::to_string(seeds->second) + "\"";
-        j += ",\"runs\":" + std::to_string(outcomes.size()) + ",\"failures\":" + std::to_string(failures.size());
-        j += ",\"failed_seeds\":[";
-        for (size_t i = 0; i < failures.size(); i++) j += (i ? "," : "") + std::to_string(failures[i]->seed);
-        j += "],\"failed\":[";
-        for (size_t i = 0; i < failures.size(); i++) {
-            sim::RunOptions o = base;
-            o.seed = failures[i]->seed;
-            j += std::string(i ? "," : "") + "{\"seed\":" + std::to_string(failures[i]->seed) + ",\"why\":\"" +
-                 sim::json_escape(failures[i]->why) + "\",\"replay\":\"" +
-                 sim::json_escape(sim::replay_command(name, o)) + "\"}";
-        }
-        j += "],\"jobs\":" + std::to_string(jobs) + ",\"wall_ns\":" + std::to_string(wall) +
-             ",\"events\":" + std::to_string(events) + ",\"sim_time_s\":" + num(sim_s);
-        j += ",\"metrics\":{";
-        bool first = true;
-        for (const auto& [k, v] : metrics) {
-            j += std::string(first ? "" : ",") + "\"" + sim::json_escape(k) + "\":{\"p50\":" + num(percentile(v, 50)) +
-                 ",\"p99\":" + num(percentile(v, 99)) + ",\"max\":" + num(*std::max_element(v.begin(), v.end())) +
-                 ",\"n\":" + std::to_string(v.size()) + "}";
-            first = false;
-        }
-        j += "}";
-        for (const auto& [k, v] : metrics) {
-            j += ",\"" + sim::json_escape(k) + "_p50\":" + num(percentile(v, 50));
-            j += ",\"" + sim::json_escape(k) + "_p99\":" + num(percentile(v, 99));
-        }
-        j += "}\n";
-        if (!write_file(*path, j)) return 2;
+        if (!write_file(*path, report_json(report))) return 2;
         std::printf("  json: %s\n", path->c_str());
     }
-    return failures.empty() ? 0 : 1;
+    int gate = efficacy_gate(report, plan.min_efficacy);
+    for (const auto& o : report.outcomes) {
+        if (!o.ok) return 1;
+    }
+    return gate;
 }
 
 }  // namespace keel::cli

@@ -14,7 +14,7 @@ Keel: a Kafka-compatible distributed log whose whole logic runs unchanged in a
 deterministic simulator and in production.
 
 commands:
-  sim        deterministic simulation: list, run, sweep, check-determinism
+  sim        deterministic simulation: list, run, sweep, merge, check-determinism
   viz        draw traces and cluster state with Graphviz (spacetime, quorum)
   bench      benchmarks printing figures (sim, log, pubsub); --json FILE for machines
   dump-log   print a partition log segment, index or checkpoint file

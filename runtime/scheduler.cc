@@ -9,6 +9,7 @@
 #include "core/base/assert.h"
 
 #if defined(KEEL_ASAN) || defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define KEEL_FIBER_ASAN 1
 #endif
@@ -55,6 +56,12 @@ struct RecordingStack {
         ctx::stack_context sc = inner.allocate();
         *bottom = static_cast<char*>(sc.sp) - sc.size;
         *size = sc.size;
+#ifdef KEEL_FIBER_ASAN
+        // A fiber killed at a suspension point leaves its frames' scope poison in the
+        // shadow of its stack; a new stack mapped at the same address would inherit it
+        // (a false stack-use-after-scope in unrelated code). Every stack starts clean.
+        __asan_unpoison_memory_region(*bottom, sc.size);
+#endif
         return sc;
     }
     void deallocate(ctx::stack_context& sc) noexcept { inner.deallocate(sc); }

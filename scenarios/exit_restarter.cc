@@ -17,7 +17,7 @@ void ExitRestarter::run_forever(const std::vector<std::string>& nodes) {
             if (it->second.incarnation == node.incarnations() && world_.now() < it->second.at + delay_) continue;
             bool due = it->second.incarnation == node.incarnations();  // else restarted meanwhile (by the nemesis)
             exits_.erase(it);
-            if (due) world_.restart(n);
+            if (due) world_.supervisor_restart(n);
         }
     }
 }

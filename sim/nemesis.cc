@@ -24,7 +24,9 @@ constexpr KindName kKinds[] = {
     {FaultKind::reset, "reset"},         {FaultKind::clockjump, "clockjump"},
     {FaultKind::wipe, "wipe"},           {FaultKind::disk_torn, "disk-torn"},
     {FaultKind::disk_bitflip, "disk-bitflip"}, {FaultKind::disk_full, "disk-full"},
-    {FaultKind::disk_slow, "disk-slow"},
+    {FaultKind::disk_slow, "disk-slow"}, {FaultKind::disk_eio, "disk-eio"},
+    {FaultKind::disk_fsyncfail, "disk-fsync-fail"}, {FaultKind::disk_corrupt, "disk-corrupt"},
+    {FaultKind::powerloss, "powerloss"},
 };
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -96,6 +98,7 @@ Status parse_args(FaultOp& op, std::string_view text, const std::vector<std::str
         case FaultKind::isolate:
         case FaultKind::wipe:
         case FaultKind::disk_full:
+        case FaultKind::disk_corrupt:
             if (!need(1)) return bad(text, "expects one target");
             op.a = names(rest[0]);
             return {};
@@ -131,7 +134,8 @@ Status parse_args(FaultOp& op, std::string_view text, const std::vector<std::str
             return {};
         }
         case FaultKind::clockjump:
-        case FaultKind::disk_slow: {
+        case FaultKind::disk_slow:
+        case FaultKind::powerloss: {
             if (!need(2)) return bad(text, "expects TARGET DURATION");
             op.a = names(rest[0]);
             std::string_view d = rest[1];
@@ -142,7 +146,9 @@ Status parse_args(FaultOp& op, std::string_view text, const std::vector<std::str
             return {};
         }
         case FaultKind::disk_torn:
-        case FaultKind::disk_bitflip: {
+        case FaultKind::disk_bitflip:
+        case FaultKind::disk_eio:
+        case FaultKind::disk_fsyncfail: {
             if (!need(2)) return bad(text, "expects TARGET PROBABILITY");
             op.a = names(rest[0]);
             KEEL_TRY_ASSIGN(op.probability, parse_probability(rest[1]));
@@ -191,11 +197,14 @@ std::string format_op(const FaultOp& op) {
         case FaultKind::reset: s += " " + join(op.a, ',') + "-" + join(op.b, ','); break;
         case FaultKind::clockjump:
         case FaultKind::disk_slow:
+        case FaultKind::powerloss:
             s += " " + join(op.a, ',') + " " + (op.amount.count() < 0 ? "-" : "") +
                  format_duration(op.amount.count() < 0 ? -op.amount : op.amount);
             break;
         case FaultKind::disk_torn:
-        case FaultKind::disk_bitflip: s += " " + join(op.a, ',') + " " + prob; break;
+        case FaultKind::disk_bitflip:
+        case FaultKind::disk_eio:
+        case FaultKind::disk_fsyncfail: s += " " + join(op.a, ',') + " " + prob; break;
         default: s += " " + join(op.a, ','); break;
     }
     if (op.duration.count() > 0) s += " for " + format_duration(op.duration);
@@ -276,215 +285,3 @@ Duration FaultSchedule::end() const {
 
 }  // namespace keel::sim
 
-namespace keel::sim {
-
-namespace {
-constexpr FaultKind kAllKinds[] = {
-    FaultKind::crash,   FaultKind::restart,   FaultKind::pause,     FaultKind::partition,
-    FaultKind::oneway,  FaultKind::isolate,   FaultKind::clog,      FaultKind::reset,
-    FaultKind::clockjump, FaultKind::wipe,    FaultKind::disk_torn, FaultKind::disk_bitflip,
-    FaultKind::disk_full, FaultKind::disk_slow,
-};
-
-bool link_fault(FaultKind k) {
-    return k == FaultKind::partition || k == FaultKind::oneway || k == FaultKind::clog ||
-           k == FaultKind::reset;
-}
-}  // namespace
-
-FaultSchedule random_schedule(env::Random& rng, const std::vector<std::string>& nodes,
-                              const RandomScheduleOptions& o) {
-    FaultSchedule out;
-    if (nodes.size() < 2) return out;
-    std::vector<FaultKind> kinds = o.kinds;
-    if (kinds.empty()) kinds.assign(std::begin(kAllKinds), std::end(kAllKinds));
-    std::vector<std::string> targets = nodes;
-    targets.insert(targets.end(), o.roles.begin(), o.roles.end());
-    std::map<std::string, Duration> busy_until;  // per node, so faults on one node never overlap
-    size_t wipes = 0;
-    Duration t = o.start;
-    while (true) {
-        // Exponential-ish gaps: mean_gap * -ln(U), drawn deterministically.
-        double u = std::max(rng.unit(), 1e-9);
-        t += Duration(static_cast<int64_t>(static_cast<double>(o.mean_gap.count()) * -std::log(u)));
-        if (t >= o.end) break;
-        FaultOp op;
-        op.at = t;
-        op.kind = kinds[rng.uniform(0, kinds.size() - 1)];
-        if (op.kind == FaultKind::wipe && wipes >= o.wipes_max) op.kind = FaultKind::crash;
-        Duration room = o.end - t;
-        Duration max_len = std::min(o.fault_duration_max, room);
-        if (max_len < 100ms) break;
-        op.duration = rng.uniform(Duration(100ms), max_len);
-        const std::string& a = targets[rng.uniform(0, targets.size() - 1)];
-        if (a[0] != '@' && busy_until[a] > t) continue;
-        op.a = {a};
-        if (link_fault(op.kind)) {
-            std::string b = nodes[rng.uniform(0, nodes.size() - 1)];
-            if (b == a) continue;
-            op.b = {b};
-        }
-        switch (op.kind) {
-            case FaultKind::restart:
-            case FaultKind::reset:
-            case FaultKind::wipe: op.duration = Duration(0); break;
-            case FaultKind::clog: op.amount = rng.uniform(Duration(50ms), Duration(1s)); break;
-            case FaultKind::clockjump:
-                op.duration = Duration(0);
-                op.amount = rng.uniform(Duration(1s), Duration(120s));
-                if (rng.chance(0.5)) op.amount = -op.amount;
-                break;
-            case FaultKind::disk_slow: op.amount = rng.uniform(Duration(1ms), Duration(50ms)); break;
-            case FaultKind::disk_torn: op.probability = 0.5 + rng.unit() / 2; break;
-            case FaultKind::disk_bitflip: op.probability = 0.001 + rng.unit() / 100; break;
-            default: break;
-        }
-        // Whole milliseconds keep printed schedules readable (and replayable as printed).
-        auto round_ms = [](Duration d) { return Duration(d.count() / 1'000'000 * 1'000'000); };
-        op.at = round_ms(op.at);
-        op.duration = round_ms(op.duration);
-        op.amount = round_ms(op.amount);
-        if (op.kind == FaultKind::wipe) wipes++;
-        if (a[0] != '@') busy_until[a] = t + op.duration + 100ms;
-        out.ops.push_back(std::move(op));
-    }
-    return out;
-}
-
-Nemesis::Nemesis(World& world, RoleResolver resolver)
-    : world_(world), resolver_(std::move(resolver)) {}
-
-void Nemesis::install(const FaultSchedule& schedule) {
-    Instant base = world_.now();
-    for (const auto& op : schedule.ops) {
-        world_.scheduler().call_at(0, base + op.at, [this, op] { apply(op); });
-    }
-}
-
-std::optional<std::string> Nemesis::resolve(const std::string& target) {
-    if (target.empty() || target[0] != '@') {
-        if (!world_.has_node(target)) return std::nullopt;
-        return target;
-    }
-    if (target == "@random") {
-        auto all = world_.node_names();
-        return all[world_.random().uniform(0, all.size() - 1)];
-    }
-    if (!resolver_) return std::nullopt;
-    return resolver_(target);
-}
-
-std::vector<std::string> Nemesis::resolve_all(const std::vector<std::string>& targets) {
-    std::vector<std::string> out;
-    for (const auto& t : targets) {
-        if (auto r = resolve(t)) out.push_back(*r);
-    }
-    return out;
-}
-
-void Nemesis::apply(const FaultOp& op) {
-    auto a = resolve_all(op.a);
-    auto b = resolve_all(op.b);
-    bool needs_b = link_fault(op.kind);
-    if ((op.kind != FaultKind::heal && a.empty()) || (needs_b && b.empty())) {
-        skipped_++;
-        world_.faults().skipped++;
-        world_.fault_event("sim", "nemesis.skipped", "\"op\":\"" + json_escape(format_op(op)) + "\"");
-        return;
-    }
-    fired_++;
-    world_.fault_event("sim", "nemesis.fire", "\"op\":\"" + json_escape(format_op(op)) + "\"");
-    auto later = [this, &op](std::function<void()> undo) {
-        if (op.duration.count() > 0) world_.scheduler().call_at(0, world_.now() + op.duration, std::move(undo));
-    };
-    switch (op.kind) {
-        case FaultKind::crash:
-            for (const auto& n : a) world_.crash(n);
-            later([this, a] { for (const auto& n : a) world_.start(n); });
-            break;
-        case FaultKind::restart:
-            for (const auto& n : a) world_.restart(n);
-            break;
-        case FaultKind::pause:
-            for (const auto& n : a) world_.pause(n);
-            later([this, a] { for (const auto& n : a) world_.resume(n); });
-            break;
-        case FaultKind::partition:
-        case FaultKind::oneway:
-            for (const auto& x : a) {
-                for (const auto& y : b) {
-                    if (x != y) world_.partition(x, y, op.kind == FaultKind::partition);
-                }
-            }
-            later([this, a, b] {
-                for (const auto& x : a)
-                    for (const auto& y : b) world_.heal(x, y);
-            });
-            break;
-        case FaultKind::isolate:
-            for (const auto& n : a) world_.isolate(n);
-            later([this] { world_.heal_all(); });
-            break;
-        case FaultKind::heal: world_.heal_all(); break;
-        case FaultKind::clog:
-            for (const auto& x : a)
-                for (const auto& y : b)
-                    if (x != y) world_.clog(x, y, op.amount, op.duration.count() > 0 ? op.duration : Duration(1s));
-            break;
-        case FaultKind::reset:
-            for (const auto& x : a)
-                for (const auto& y : b) world_.reset_connections(x, y);
-            break;
-        case FaultKind::clockjump:
-            for (const auto& n : a) world_.clock_jump(n, op.amount);
-            break;
-        case FaultKind::wipe:
-            for (const auto& n : a) world_.wipe_disk(n);
-            break;
-        case FaultKind::disk_torn:
-        case FaultKind::disk_bitflip:
-        case FaultKind::disk_full:
-        case FaultKind::disk_slow: {
-            for (const auto& n : a) {
-                DiskFaultOptions& f = world_.node(n).disk().faults();
-                // Undo restores only this fault's fields, to the node's values from before
-                // the nemesis touched its disk: overlapping faults on one node never leave a
-                // fault behind (e.g. a disk that stays full).
-                const DiskFaultOptions base = disk_baseline_.emplace(n, f).first->second;
-                FaultKind kind = op.kind;
-                switch (kind) {
-                    case FaultKind::disk_torn:
-                        f.torn_write_probability = op.probability;
-                        f.crash_keeps_unsynced_probability = std::max(f.crash_keeps_unsynced_probability, 0.5);
-                        break;
-                    case FaultKind::disk_bitflip: f.bit_flip_on_read_probability = op.probability; break;
-                    case FaultKind::disk_full: f.capacity_bytes = world_.node(n).disk().used_bytes(); break;
-                    default:
-                        f.latency_min = op.amount / 2;
-                        f.latency_max = op.amount;
-                        break;
-                }
-                world_.faults().disk_faults_set++;
-                world_.fault_event(n, std::string("disk.") + std::string(fault_kind_name(op.kind)));
-                later([this, n, base, kind] {
-                    DiskFaultOptions& g = world_.node(n).disk().faults();
-                    switch (kind) {
-                        case FaultKind::disk_torn:
-                            g.torn_write_probability = base.torn_write_probability;
-                            g.crash_keeps_unsynced_probability = base.crash_keeps_unsynced_probability;
-                            break;
-                        case FaultKind::disk_bitflip: g.bit_flip_on_read_probability = base.bit_flip_on_read_probability; break;
-                        case FaultKind::disk_full: g.capacity_bytes = base.capacity_bytes; break;
-                        default:
-                            g.latency_min = base.latency_min;
-                            g.latency_max = base.latency_max;
-                            break;
-                    }
-                });
-            }
-            break;
-        }
-    }
-}
-
-}  // namespace keel::sim

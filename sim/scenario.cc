@@ -50,7 +50,8 @@ void collect_faults(World& w, RunResult& r) {
         {"disk_wipes", f.disk_wipes},     {"partitions", f.partitions},
         {"heals", f.heals},               {"clogs", f.clogs},
         {"connection_resets", f.connection_resets}, {"disk_faults_set", f.disk_faults_set},
-        {"skipped", f.skipped},
+        {"skipped", f.skipped},           {"supervisor_restarts", f.supervisor_restarts},
+        {"clock_jumps_observed", f.clock_jumps_observed},
     };
     const NetworkCounters& n = w.network().counters();
     r.faults["net_frames_sent"] = n.frames_sent;
@@ -72,6 +73,10 @@ void collect_faults(World& w, RunResult& r) {
         d.bit_flips_on_read += c.bit_flips_on_read;
         d.enospc_errors += c.enospc_errors;
         d.io_errors += c.io_errors;
+        d.sync_failures += c.sync_failures;
+        d.ops_slowed += c.ops_slowed;
+        d.corrupt_bytes_read += c.corrupt_bytes_read;
+        d.corruptions_injected += c.corruptions_injected;
         d.dir_ops_lost += c.dir_ops_lost;
         d.syncs += c.syncs;
     }
@@ -81,6 +86,10 @@ void collect_faults(World& w, RunResult& r) {
     r.faults["disk_bit_flips_on_read"] = d.bit_flips_on_read;
     r.faults["disk_enospc_errors"] = d.enospc_errors;
     r.faults["disk_io_errors"] = d.io_errors;
+    r.faults["disk_sync_failures"] = d.sync_failures;
+    r.faults["disk_ops_slowed"] = d.ops_slowed;
+    r.faults["disk_corrupt_bytes_read"] = d.corrupt_bytes_read;
+    r.faults["disk_corruptions_injected"] = d.corruptions_injected;
     r.faults["disk_dir_ops_lost"] = d.dir_ops_lost;
     r.faults["disk_syncs"] = d.syncs;
 }
@@ -95,6 +104,21 @@ void json_string_array(std::string& out, const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+std::string efficacy_json(const std::map<std::string, KindEfficacy>& e) {
+    std::string out = "{";
+    bool first = true;
+    for (FaultKind k : all_fault_kinds()) {
+        auto it = e.find(std::string(fault_kind_name(k)));
+        if (it == e.end()) continue;
+        const KindEfficacy& v = it->second;
+        out += std::string(first ? "" : ",") + "\"" + it->first + "\":{\"requested\":" + std::to_string(v.requested) +
+               ",\"fired\":" + std::to_string(v.fired) + ",\"effect\":" + std::to_string(v.effect) +
+               ",\"effect_unit\":\"" + json_escape(fault_effect_unit(k)) + "\"}";
+        first = false;
+    }
+    return out + "}";
+}
 
 void ScenarioRegistry::add(Scenario s) {
     auto& r = registry();
@@ -112,6 +136,7 @@ const Scenario* ScenarioRegistry::find(const std::string& name) {
 const std::vector<Scenario>& ScenarioRegistry::all() { return registry(); }
 
 FaultSchedule ScenarioContext::faults_or(const FaultSchedule& fallback) {
+    faults_consulted_ = true;
     if (options_.faults) {
         auto parsed = FaultSchedule::parse(*options_.faults);
         if (!parsed.ok()) {
@@ -164,7 +189,8 @@ RunResult run_scenario(const Scenario& s, const RunOptions& options) {
     {
         World w(wo);
         if (!options.trace_path.empty() && !w.trace().open_file(options.trace_path)) {
-            r.violations.push_back("cannot write trace file " + options.trace_path);
+            r.argument_errors.push_back("cannot write trace file " + options.trace_path);
+            r.violations.push_back("argument error: " + r.argument_errors.back());
             return r;
         }
         w.trace().keep_in_memory(options.trace_in_memory);
@@ -181,6 +207,13 @@ RunResult run_scenario(const Scenario& s, const RunOptions& options) {
         r.notes = ctx.notes();
         r.schedule = ctx.schedule().to_string();
         collect_faults(w, r);
+        r.efficacy = w.efficacy();
+        r.argument_errors = w.argument_errors();
+        for (const auto& e : r.argument_errors) r.violations.push_back("argument error: " + e);
+        if (options.faults && (!s.takes_faults || !ctx.faults_consulted())) {
+            r.argument_errors.push_back("scenario " + s.name + " runs a scripted story and ignores --faults");
+            r.violations.push_back("argument error: " + r.argument_errors.back());
+        }
         for (const auto& [site, info] : w.buggify().sites()) {
             if (info.enabled) r.buggify_fired[site] = info.fired;
         }
@@ -207,7 +240,8 @@ std::string result_json(const RunResult& r, int64_t wall_ns) {
         out += (first ? "" : ",") + std::string("\"") + k + "\":" + std::to_string(v);
         first = false;
     }
-    out += "},\"buggify\":{";
+    out += "},\"fault_efficacy\":" + efficacy_json(r.efficacy);
+    out += ",\"buggify\":{";
     first = true;
     for (const auto& [k, v] : r.buggify_fired) {
         out += (first ? "" : ",") + std::string("\"") + json_escape(k) + "\":" + std::to_string(v);

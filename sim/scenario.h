@@ -41,6 +41,7 @@ public:
     // The schedule to use: --faults if given (parse errors are violations), else `fallback`.
     FaultSchedule faults_or(const FaultSchedule& fallback);
     const FaultSchedule& schedule() const { return schedule_; }
+    bool faults_consulted() const { return faults_consulted_; }
 
     void violation(std::string what) { violations_.push_back(std::move(what)); }
     // Records a violation unless cond holds.
@@ -60,6 +61,7 @@ private:
     World& world_;
     const RunOptions& options_;
     FaultSchedule schedule_;
+    bool faults_consulted_ = false;
     std::vector<std::string> violations_;
     std::map<std::string, double> metrics_;
     std::vector<std::string> notes_;
@@ -70,6 +72,7 @@ struct Scenario {
     std::string description;
     std::function<void(ScenarioContext&)> run;
     WorldOptions (*world_options)(uint64_t seed) = nullptr;  // optional tweaks
+    bool takes_faults = true;  // false: a scripted story that refuses --faults
 };
 
 struct RunResult {
@@ -84,6 +87,8 @@ struct RunResult {
     std::vector<std::string> notes;
     std::map<std::string, uint64_t> faults;      // every counter, world + network + disks
     std::map<std::string, uint64_t> buggify_fired;  // site -> times fired (enabled sites)
+    std::map<std::string, KindEfficacy> efficacy;  // fault kind -> requested, fired, effect
+    std::vector<std::string> argument_errors;      // e.g. a --faults target naming no node
     std::string schedule;                         // the fault schedule, as a spec
     std::string replay;                           // the one command that replays this run
     std::vector<std::string> trace_lines;         // when trace_in_memory
@@ -106,13 +111,17 @@ RunResult run_scenario(const std::string& name, const RunOptions& options);
 std::string replay_command(const std::string& scenario, const RunOptions& options);
 
 // JSON object for a result (keys: scenario, seed, events, sim_time_ns, trace_hash,
-// faults, buggify, ok, violations, metrics, schedule, replay). wall_ns is added by the caller.
+// faults, fault_efficacy, buggify, ok, violations, metrics, schedule, replay). wall_ns is
+// added by the caller.
 std::string result_json(const RunResult& r, int64_t wall_ns);
+// {"crash":{"requested":2,"fired":2,"effect":2,"effect_unit":"..."},...} in kind order.
+std::string efficacy_json(const std::map<std::string, KindEfficacy>& efficacy);
 
 struct ScenarioRegistrar {
     ScenarioRegistrar(const char* name, const char* description,
-                      void (*fn)(ScenarioContext&), WorldOptions (*opts)(uint64_t) = nullptr) {
-        ScenarioRegistry::add(Scenario{name, description, fn, opts});
+                      void (*fn)(ScenarioContext&), WorldOptions (*opts)(uint64_t) = nullptr,
+                      bool takes_faults = true) {
+        ScenarioRegistry::add(Scenario{name, description, fn, opts, takes_faults});
     }
 };
 
@@ -124,4 +133,10 @@ struct ScenarioRegistrar {
     static void KEEL_SCENARIO_CAT(keel_scenario_fn_, __LINE__)(::keel::sim::ScenarioContext&); \
     static ::keel::sim::ScenarioRegistrar KEEL_SCENARIO_CAT(keel_scenario_reg_, __LINE__)(     \
         name, description, &KEEL_SCENARIO_CAT(keel_scenario_fn_, __LINE__));                 \
+    static void KEEL_SCENARIO_CAT(keel_scenario_fn_, __LINE__)(::keel::sim::ScenarioContext & ctx)
+// A scripted scenario with its own fixed faults: `--faults` is refused for it.
+#define KEEL_SCENARIO_SCRIPTED(name, description)                                            \
+    static void KEEL_SCENARIO_CAT(keel_scenario_fn_, __LINE__)(::keel::sim::ScenarioContext&); \
+    static ::keel::sim::ScenarioRegistrar KEEL_SCENARIO_CAT(keel_scenario_reg_, __LINE__)(     \
+        name, description, &KEEL_SCENARIO_CAT(keel_scenario_fn_, __LINE__), nullptr, false);  \
     static void KEEL_SCENARIO_CAT(keel_scenario_fn_, __LINE__)(::keel::sim::ScenarioContext & ctx)

@@ -36,6 +36,7 @@ struct Inode {
     uint32_t durable_links = 0;  // durable entries (of live directories) naming it
     uint32_t pending_refs = 0;   // pending directory ops naming it (as entry or parent)
     uint32_t open_handles = 0;
+    std::set<uint64_t> rot;  // offsets damaged by corrupt() and not rewritten since
 };
 
 enum class DirOpKind : uint8_t { create, mkdir, rename, remove };
@@ -67,6 +68,23 @@ void apply_data_op(Bytes& bytes, const DataOp& op) {
 
 uint64_t written_bytes(const DataOp& op) { return op.is_truncate ? 0 : op.data.size(); }
 
+uint64_t content_hash(InodeId id, uint64_t offset, ByteView data) {
+    uint64_t h = 0xcbf29ce484222325ULL ^ (id << 40) ^ offset;
+    for (uint8_t b : data) {
+        h ^= b;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+// Damaged offsets a data op overwrites (or cuts away) are healthy again.
+void heal_rot(std::set<uint64_t>& rot, const DataOp& op) {
+    if (rot.empty()) return;
+    auto from = rot.lower_bound(op.offset);
+    auto to = op.is_truncate ? rot.end() : rot.lower_bound(op.offset + op.data.size());
+    rot.erase(from, to);
+}
+
 Error invalid(std::string message) { return Error{Errc::invalid_argument, std::move(message)}; }
 
 // "a/b/c" -> {"a","b","c"}; "" -> {} (the root) when allowed.
@@ -95,6 +113,8 @@ public:
     explicit State(std::string node) : node_(std::move(node)) { reset(); }
 
     std::string node_;
+    std::function<void(uint64_t)> content_sink_;
+    std::function<void()> power_loss_;  // armed: called at the next fsync with pending writes
     DiskFaultOptions faults_;
     DiskCounters counters_;
     uint64_t generation_ = 0;
@@ -187,6 +207,7 @@ public:
         }
         Inode& f = inode(id);
         uint64_t fit = fitting_bytes(f, offset, data.size());
+        if (content_sink_) content_sink_(content_hash(id, offset, data.subspan(0, fit)));
         if (fit > 0) {
             record_data_op(f, DataOp{false, offset, Bytes(data.begin(), data.begin() + fit)});
         }
@@ -212,6 +233,7 @@ public:
     void record_data_op(Inode& f, DataOp op) {
         KEEL_ASSERT(!f.is_dir && f.open_handles > 0);  // data changes only through handles
         update_live(f, [&] { apply_data_op(f.current, op); });
+        heal_rot(f.rot, op);
         f.pending_bytes += written_bytes(op);
         f.pending.push_back(std::move(op));
         writeback_excess(f);
@@ -541,6 +563,7 @@ public:
         f.pending.clear();
         f.pending_bytes = 0;
         f.current = f.durable;
+        f.rot.erase(f.rot.lower_bound(f.durable.size()), f.rot.end());
     }
 
     // Lands whole sectors [first, first + landed) of the write, then one sector of mixed
@@ -672,7 +695,10 @@ public:
         }
         auto mask = static_cast<uint8_t>(1u << bit);
         if (offset < f.durable.size()) f.durable[offset] ^= mask;
-        if (offset < f.current.size()) f.current[offset] ^= mask;
+        if (offset < f.current.size()) {
+            f.current[offset] ^= mask;
+            f.rot.insert(offset);
+        }
         counters_.corruptions_injected++;
         return ok_status();
     }
@@ -705,8 +731,14 @@ struct Mount {
         if (stale()) return stale_handle();
         State& s = *state;
         s.counters_.ops++;
-        if (s.faults_.latency_max.count() > 0 && ex->current() != 0) {
-            ex->sleep_for(rng->uniform(s.faults_.latency_min, s.faults_.latency_max));
+        if ((s.faults_.latency_max.count() > 0 || s.faults_.slow_max.count() > 0) && ex->current() != 0) {
+            Duration d{0};
+            if (s.faults_.latency_max.count() > 0) d += rng->uniform(s.faults_.latency_min, s.faults_.latency_max);
+            if (s.faults_.slow_max.count() > 0) {
+                d += rng->uniform(s.faults_.slow_min, s.faults_.slow_max);
+                s.counters_.ops_slowed++;
+            }
+            ex->sleep_for(d);
             if (stale()) return stale_handle();
         }
         return ok_status();
@@ -715,6 +747,14 @@ struct Mount {
     // Draws an injected EIO for this op.
     bool io_error() {
         double p = state->faults_.io_error_probability;
+        if (p <= 0 || !rng->chance(p)) return false;
+        state->counters_.io_errors++;
+        return true;
+    }
+
+    // Draws an injected fsync failure (sync_error_probability).
+    bool sync_error() {
+        double p = state->faults_.sync_error_probability;
         if (p <= 0 || !rng->chance(p)) return false;
         state->counters_.io_errors++;
         return true;
@@ -746,6 +786,7 @@ public:
         uint64_t end = begin + std::min<uint64_t>(n, b.size() - begin);
         Bytes out(b.begin() + static_cast<ptrdiff_t>(begin),
                   b.begin() + static_cast<ptrdiff_t>(end));
+        count_rot(begin, end);
         maybe_flip_bit(out);
         return out;
     }
@@ -767,7 +808,17 @@ public:
 
     Status sync() override {
         KEEL_TRY(m_.enter());
-        if (m_.io_error()) {
+        if (m_.state->power_loss_ && m_.ex->current() != 0 && !m_.state->inode(id_).pending.empty()) {
+            // Power goes while this fsync's writes are in flight: the hook schedules the
+            // crash; this fiber waits for it (it is unwound here).
+            auto hook = std::move(m_.state->power_loss_);
+            m_.state->power_loss_ = nullptr;
+            hook();
+            while (!m_.stale()) m_.ex->sleep_for(std::chrono::milliseconds(1));
+            return m_.stale_handle();
+        }
+        if (m_.io_error() || m_.sync_error()) {
+            m_.state->counters_.sync_failures++;
             m_.state->fail_sync(id_);
             return m_.eio();
         }
@@ -789,6 +840,13 @@ public:
     const std::string& path() const override { return path_; }
 
 private:
+    void count_rot(uint64_t begin, uint64_t end) {
+        const auto& rot = m_.state->inode(id_).rot;
+        if (rot.empty()) return;
+        auto n = std::distance(rot.lower_bound(begin), rot.lower_bound(end));
+        m_.state->counters_.corrupt_bytes_read += static_cast<uint64_t>(n);
+    }
+
     void maybe_flip_bit(Bytes& out) {
         double p = m_.state->faults_.bit_flip_on_read_probability;
         if (out.empty() || p <= 0 || !m_.rng->chance(p)) return;
@@ -860,6 +918,29 @@ void SimDisk::wipe() { state_->wipe(); }
 Status SimDisk::corrupt(const std::string& path, uint64_t offset, int bit) {
     return state_->corrupt(path, offset, bit);
 }
+Result<std::string> SimDisk::corrupt_synced_byte(env::Random& rng) {
+    std::vector<std::pair<std::string, uint64_t>> candidates;  // path, synced bytes
+    for (const auto& path : list_durable_files()) {
+        auto cur = state_->read_file(path, View::current);
+        auto dur = state_->read_file(path, View::durable);
+        if (!cur.ok() || !dur.ok()) continue;  // renamed or removed since its last sync
+        uint64_t n = std::min(cur->size(), dur->size());
+        if (n > 0) candidates.emplace_back(path, n);
+    }
+    if (candidates.empty()) return Error{Errc::not_found, state_->node_ + ": no synced bytes to corrupt"};
+    const auto& [path, n] = candidates[rng.uniform(0, candidates.size() - 1)];
+    uint64_t offset = rng.uniform(0, n - 1);
+    KEEL_TRY(corrupt(path, offset, static_cast<int>(rng.uniform(0, 7))));
+    return path + "@" + std::to_string(offset);
+}
+
+void SimDisk::arm_power_loss(std::function<void()> crash) { state_->power_loss_ = std::move(crash); }
+bool SimDisk::power_loss_armed() const { return state_->power_loss_ != nullptr; }
+
+void SimDisk::set_content_hash_sink(std::function<void(uint64_t)> sink) {
+    state_->content_sink_ = std::move(sink);
+}
+
 DiskFaultOptions& SimDisk::faults() { return state_->faults_; }
 const DiskCounters& SimDisk::counters() const { return state_->counters_; }
 const std::string& SimDisk::node_name() const { return state_->node_; }

@@ -49,8 +49,10 @@
 //   them, so a crash loses them even after a later sync succeeded (that later sync only
 //   writes what was written after the failure). After a failed sync, current may differ
 //   from durable + pending. A failed sync_dir leaves its ops pending.
+// - sync_error_probability: only File::sync fails (EIO), with the same fsyncgate effect.
 // - bit_flip_on_read_probability: a read returns one flipped bit; storage is unchanged.
-// - corrupt(): persistent damage, flips one bit of the durable and current bytes.
+// - corrupt(): persistent damage, flips one bit of the durable and current bytes; reads
+//   that return a damaged byte (not rewritten since) count corrupt_bytes_read.
 // - capacity_bytes: live bytes are the current sizes of files reachable from the current
 //   namespace or held open (what `df` shows). A write, append or truncate that would grow
 //   them beyond capacity writes only what fits, ending on a sector boundary (possibly
@@ -58,6 +60,8 @@
 // - latency_min..latency_max: each op first sleeps a uniform latency on the mount's
 //   executor, when called from a fiber and latency_max > 0; outside fibers nothing
 //   sleeps, so tests may call the Disk directly. The op takes effect after the sleep.
+// - slow_min..slow_max: a slow disk (the nemesis's disk-slow): extra latency added to the
+//   above under the same rules; ops that sleep it count ops_slowed.
 //
 // Paths: relative, '/'-separated, no empty, "." or ".." components ("" is the root, only
 // for list, sync_dir and make_dirs). list() returns sorted names of files and
@@ -75,6 +79,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -94,8 +99,10 @@ struct DiskFaultOptions {  // all off by default; the simulator/nemesis turns th
     double crash_keeps_unsynced_probability = 0.0;  // on crash: a prefix of pending ops lands
     double bit_flip_on_read_probability = 0.0;      // transient: one bit of a read flipped
     double io_error_probability = 0.0;              // per op: Errc::io_error (see fsyncgate)
+    double sync_error_probability = 0.0;            // per File::sync only: fsyncgate failure
     uint64_t capacity_bytes = UINT64_MAX;           // Errc::disk_full beyond this many live bytes
     Duration latency_min{0}, latency_max{0};        // per op, slept by the calling fiber
+    Duration slow_min{0}, slow_max{0};              // a slow disk: extra latency on top
     size_t pending_ops_max = 4096;                  // background writeback beyond this (per list)
     uint64_t pending_bytes_max = 64ULL << 20;       // background writeback beyond this (per file)
 };
@@ -111,7 +118,10 @@ struct DiskCounters {
     uint64_t bit_flips_on_read = 0;
     uint64_t corruptions_injected = 0;
     uint64_t enospc_errors = 0;
-    uint64_t io_errors = 0;
+    uint64_t io_errors = 0;             // every injected EIO, failed syncs included
+    uint64_t sync_failures = 0;         // File::sync calls that returned an error (fsyncgate)
+    uint64_t ops_slowed = 0;            // ops that slept a slow disk's extra latency
+    uint64_t corrupt_bytes_read = 0;    // bytes damaged by corrupt() that a read returned
     uint64_t dir_ops_lost = 0;
     uint64_t wipes = 0;
     uint64_t crashes = 0;
@@ -139,6 +149,20 @@ public:
     // the damaged durable byte as a real rewrite would. Errc::not_found, or
     // Errc::invalid_argument if the offset is past both or bit is out of range.
     Status corrupt(const std::string& path, uint64_t offset, int bit);
+
+    // Persistent damage to a byte that is durable: picks a durable file with durable bytes
+    // (from rng), a byte of its synced prefix, a bit, and corrupt()s it. Returns the
+    // "path@offset" it damaged, or Errc::not_found if nothing durable exists.
+    Result<std::string> corrupt_synced_byte(env::Random& rng);
+    // Receives a hash of every accepted write's content (the World folds it into the
+    // trace hash, so a nondeterministic payload of the same size is caught).
+    void set_content_hash_sink(std::function<void(uint64_t)> sink);
+    // Power loss at an I/O point (as TigerBeetle's VOPR crashes at a write): the next
+    // File::sync, from a fiber, of a file with pending writes calls `crash` (which must
+    // schedule the node's crash, not run it) and waits, so the crash lands with that
+    // fsync's writes in flight (torn or kept as the disk faults say). Disarmed once fired.
+    void arm_power_loss(std::function<void()> crash);
+    bool power_loss_armed() const;
 
     DiskFaultOptions& faults();
     const DiskCounters& counters() const;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <deque>
 #include <map>
 #include <set>
@@ -11,6 +10,7 @@
 
 #include "core/base/assert.h"
 #include "core/env/sync.h"
+#include "sim/exp_draw.h"
 
 namespace keel::sim {
 namespace detail {
@@ -77,6 +77,7 @@ struct HostState {
 struct Clog {
     Duration extra{0};
     Instant until{0};
+    uint64_t cause = 0;
 };
 
 struct NetCore : std::enable_shared_from_this<NetCore> {
@@ -91,8 +92,9 @@ struct NetCore : std::enable_shared_from_this<NetCore> {
     env::WaitQueue connect_waiters;  // connects waiting for a heal
     bool alive = true;               // false once the SimNetwork is gone
     std::map<std::string, HostState> hosts;
-    std::set<Link> blocked;
+    std::map<Link, std::set<uint64_t>> blocked;  // link -> the causes blocking it (never empty)
     std::map<Link, Clog> clogs;
+    std::map<uint64_t, uint64_t> effect_by_cause;  // frames held/delayed, connects blocked
     std::map<uint64_t, std::weak_ptr<Pipe>> pipes;  // every connection, by creation order
     uint64_t next_pipe_id = 1;
     uint64_t next_msg = 1;
@@ -102,6 +104,21 @@ struct NetCore : std::enable_shared_from_this<NetCore> {
     // Links and latency.
     bool link_open(const std::string& from, const std::string& to) const {
         return from == to || blocked.count({from, to}) == 0;
+    }
+    // Credits one unit of effect to every cause blocking from→to.
+    void credit_block(const std::string& from, const std::string& to) {
+        auto it = blocked.find({from, to});
+        if (it == blocked.end()) return;
+        for (uint64_t c : it->second) effect_by_cause[c]++;
+    }
+    void block(const std::string& from, const std::string& to, uint64_t cause) {
+        if (from != to) blocked[{from, to}].insert(cause);
+    }
+    void unblock(const Link& l, uint64_t cause) {
+        auto it = blocked.find(l);
+        if (it == blocked.end()) return;
+        it->second.erase(cause);
+        if (it->second.empty()) blocked.erase(it);
     }
     HostState& host_state(const std::string& h) { return hosts[h]; }
     Duration draw_latency();
@@ -144,6 +161,15 @@ uint64_t name_hash(const std::string& s) {
     return h;
 }
 
+uint64_t frame_hash(const Bytes& b) {
+    uint64_t h = 0x84222325cbf29ce4ULL;
+    for (uint8_t c : b) {
+        h ^= c;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
 // Parks the current fiber until `until`; false if the node is dying.
 bool sleep_until(fiber::Scheduler& s, Instant until) {
     while (s.now() < until) {
@@ -158,10 +184,8 @@ Duration NetCore::draw_latency() {
     Duration lo = options.latency_min;
     Duration hi = options.latency_max;
     if (hi <= lo) return lo;
-    double span = static_cast<double>((hi - lo).count());
-    double tail = -std::log1p(-rng.unit()) * (span / 4);
-    tail = std::min(tail, span);
-    return lo + Duration(static_cast<int64_t>(tail));
+    Duration span = hi - lo;
+    return lo + std::min(exponential(rng, span / 4), span);
 }
 
 Duration NetCore::clog_extra(const std::string& from, const std::string& to) {
@@ -177,12 +201,16 @@ Duration NetCore::clog_extra(const std::string& from, const std::string& to) {
 void NetCore::enqueue(const std::shared_ptr<Pipe>& p, int d, InFlight f) {
     Direction& dir = p->dir[d];
     Duration extra = clog_extra(p->host(d), p->host(1 - d));
-    if (extra > Duration(0) && !f.fin) counters.frames_delayed_by_clog++;
+    if (extra > Duration(0) && !f.fin) {
+        counters.frames_delayed_by_clog++;
+        effect_by_cause[clogs.at({p->host(d), p->host(1 - d)}).cause]++;
+    }
     f.deliver_at = std::max(s.now() + draw_latency() + extra, dir.last_delivery);
     dir.last_delivery = f.deliver_at;
     if (dir.held && !f.fin) {
         f.held = true;
         counters.frames_held_by_partition++;
+        credit_block(p->host(d), p->host(1 - d));
     }
     dir.in_flight.push_back(std::move(f));
     arm(p, d);
@@ -222,6 +250,7 @@ void NetCore::deliver(Pipe& p, int d, InFlight f) {
     int to = 1 - d;
     s.mix((p.id << 20) ^ (static_cast<uint64_t>(d) << 19) ^ (f.fin ? 1u : 0u));
     s.mix(++p.deliveries ^ (static_cast<uint64_t>(f.frame.size()) << 32));
+    s.mix(frame_hash(f.frame));  // the content, so a same-size nondeterministic payload shows
     if (f.fin) {
         dir.fin_delivered = true;
         dir.readers.notify_all();
@@ -247,6 +276,7 @@ void NetCore::hold(const std::shared_ptr<Pipe>& p, int d) {
         if (f.held || f.fin) continue;
         f.held = true;
         counters.frames_held_by_partition++;
+        credit_block(p->host(d), p->host(1 - d));
     }
     std::weak_ptr<NetCore> wc = weak_from_this();
     std::weak_ptr<Pipe> wp = p;
@@ -422,6 +452,8 @@ std::shared_ptr<ListenerState> NetCore::find_listener(const env::Address& addr) 
 Status NetCore::await_handshake(const std::string& a, const std::string& b, Instant give_up) {
     while (true) {
         if (!link_open(a, b) || !link_open(b, a)) {
+            if (!link_open(a, b)) credit_block(a, b);
+            if (!link_open(b, a)) credit_block(b, a);
             if (s.now() >= give_up) {
                 counters.connects_timed_out++;
                 return Status(Errc::timeout, "no route to " + b);
@@ -614,22 +646,40 @@ void SimNetwork::node_crashed(const std::string& host) {
     c.s.mix(0xc4a5400000000000ULL ^ detail::name_hash(host));
 }
 
-void SimNetwork::partition(const std::string& a, const std::string& b, bool both_ways) {
+void SimNetwork::partition(const std::string& a, const std::string& b, bool both_ways, uint64_t cause) {
     core_->host_state(a);
     core_->host_state(b);
     if (a == b) return;
-    core_->blocked.insert({a, b});
-    if (both_ways) core_->blocked.insert({b, a});
+    core_->block(a, b, cause);
+    if (both_ways) core_->block(b, a, cause);
     core_->s.mix(0x9a47000000000000ULL ^ detail::name_hash(a) ^ (detail::name_hash(b) << 1) ^
                  (both_ways ? 1u : 0u));
 }
 
-void SimNetwork::isolate(const std::string& host) {
+void SimNetwork::isolate(const std::string& host, uint64_t cause) {
     std::vector<std::string> others;
     for (const auto& [name, h] : core_->hosts) {
         if (name != host) others.push_back(name);
     }
-    for (const auto& other : others) partition(host, other, true);
+    for (const auto& other : others) partition(host, other, true, cause);
+}
+
+size_t SimNetwork::heal_cause(uint64_t cause) {
+    std::vector<detail::Link> links;
+    for (const auto& [link, causes] : core_->blocked) {
+        if (causes.count(cause) != 0) links.push_back(link);
+    }
+    for (const auto& l : links) core_->unblock(l, cause);
+    core_->s.mix(0x4ea1c00000000000ULL ^ cause);
+    core_->on_heal();
+    return links.size();
+}
+
+size_t SimNetwork::blocked_links() const { return core_->blocked.size(); }
+
+uint64_t SimNetwork::effect_of(uint64_t cause) const {
+    auto it = core_->effect_by_cause.find(cause);
+    return it == core_->effect_by_cause.end() ? 0 : it->second;
 }
 
 void SimNetwork::heal(const std::string& a, const std::string& b) {
@@ -646,10 +696,10 @@ void SimNetwork::heal_all() {
 }
 
 void SimNetwork::clog(const std::string& a, const std::string& b, Duration extra_latency,
-                      Duration duration) {
+                      Duration duration, uint64_t cause) {
     core_->host_state(a);
     core_->host_state(b);
-    core_->clogs[{a, b}] = detail::Clog{extra_latency, core_->s.now() + duration};
+    core_->clogs[{a, b}] = detail::Clog{extra_latency, core_->s.now() + duration, cause};
     core_->s.mix(0xc1060000000000ULL ^ detail::name_hash(a) ^ (detail::name_hash(b) << 1));
 }
 

@@ -102,16 +102,29 @@ public:
 
     // Faults. Links are directional: partition(a, b, false) blocks a→b only (one-way).
     // Blocking takes effect on frames as they come due; healing releases held frames.
-    void partition(const std::string& a, const std::string& b, bool both_ways = true);
+    // `cause` tags the block (a nemesis operation; 0 = untagged): a link stays blocked
+    // while any cause blocks it, and every frame held or connect stalled on it is credited
+    // to each of its causes (effect_of).
+    void partition(const std::string& a, const std::string& b, bool both_ways = true,
+                   uint64_t cause = 0);
     // Partitions `host` both ways from every host this network knows (attached or named
     // in a fault so far).
-    void isolate(const std::string& host);
-    // Unblocks a→b and b→a.
+    void isolate(const std::string& host, uint64_t cause = 0);
+    // Unblocks a→b and b→a, whatever blocked them.
     void heal(const std::string& a, const std::string& b);
+    // Removes only `cause`'s blocks (other faults on the same links stay); returns how
+    // many directed links it had blocked.
+    size_t heal_cause(uint64_t cause);
     void heal_all();
-    // a→b frames sent during the next `duration` take `extra_latency` longer (one-way).
+    // a→b frames sent during the next `duration` take `extra_latency` longer (one-way);
+    // each frame delayed is credited to `cause`.
     void clog(const std::string& a, const std::string& b, Duration extra_latency,
-              Duration duration);
+              Duration duration, uint64_t cause = 0);
+    // Frames held and connects stalled by a partition of this cause, or frames delayed by
+    // a clog of this cause.
+    uint64_t effect_of(uint64_t cause) const;
+    // Directed links blocked right now.
+    size_t blocked_links() const;
     // A TCP reset of every a↔b connection (either side may be a); returns how many.
     size_t reset_connections(const std::string& a, const std::string& b);
 

@@ -43,6 +43,11 @@ public:
     // Clock: monotonic is the shared virtual time; wall adds the node's offset.
     Instant monotonic_now() const override { return world_.now(); }
     WallTime wall_now() const override {
+        if (node_.jumps_unobserved_ > 0) {
+            node_.jumps_observed_ += node_.jumps_unobserved_;
+            world_.faults().clock_jumps_observed += node_.jumps_unobserved_;
+            node_.jumps_unobserved_ = 0;
+        }
         return world_.options().wall_origin + Duration(world_.now().ns) + node_.clock_offset();
     }
 
@@ -122,6 +127,7 @@ SimNode& World::add_node(const std::string& name, NodeMain main, bool start_now)
     n->index_ = static_cast<uint32_t>(nodes_.size());
     n->main_ = std::move(main);
     n->disk_ = std::make_unique<SimDisk>(name);
+    n->disk_->set_content_hash_sink([this](uint64_t h) { scheduler_.mix(h); });
     int64_t skew = options_.clock_skew_max.count();
     if (skew > 0) {
         n->clock_offset_ = Duration(static_cast<int64_t>(random_.uniform(0, static_cast<uint64_t>(2 * skew))) - skew);
@@ -201,54 +207,98 @@ void World::do_crash(SimNode& n) {
         n.paused_ = false;
     }
     n.disk_->crash(random_);
-    faults_.crashes++;
 }
 
-void World::start(std::string_view name) {
+bool World::start(std::string_view name) {
     SimNode& n = node(name);
-    outside_fibers([this, &n] {
+    bool effect = false;
+    outside_fibers([this, &n, &effect] {
         if (n.incarnation_) {
             faults_.skipped++;
             return;
         }
         if (n.incarnations_ > 0) faults_.restarts++;
         do_start(n);
+        effect = true;
     });
+    return effect;
 }
 
-void World::crash(std::string_view name) {
+bool World::crash(std::string_view name) {
     SimNode& n = node(name);
-    outside_fibers([this, &n] {
+    bool effect = false;
+    outside_fibers([this, &n, &effect] {
         if (!n.incarnation_) {
             faults_.skipped++;
             return;
         }
         do_crash(n);
+        faults_.crashes++;
+        effect = true;
     });
+    return effect;
 }
 
-void World::restart(std::string_view name) {
+bool World::restart(std::string_view name) {
+    SimNode& n = node(name);
+    bool effect = false;
+    outside_fibers([this, &n, &effect] {
+        if (n.incarnation_) {
+            do_crash(n);
+            faults_.crashes++;
+            effect = true;
+        }
+        faults_.restarts++;
+        do_start(n);
+    });
+    return effect;
+}
+
+void World::supervisor_restart(std::string_view name) {
     SimNode& n = node(name);
     outside_fibers([this, &n] {
         if (n.incarnation_) do_crash(n);
-        faults_.restarts++;
+        faults_.supervisor_restarts++;
         do_start(n);
     });
 }
 
-void World::pause(std::string_view name) {
+void World::power_loss_at_next_sync(std::string_view name, Duration down, std::shared_ptr<bool> fired) {
     SimNode& n = node(name);
-    outside_fibers([this, &n] {
+    n.disk_->arm_power_loss([this, &n, down, fired] {
+        scheduler_.call_at(0, now(), [this, &n, down, fired] {
+            if (!n.incarnation_) return;
+            fault_event(n.name_, "disk.power_loss");
+            do_crash(n);
+            faults_.crashes++;
+            if (fired) *fired = true;
+            scheduler_.call_at(0, now() + down, [this, &n] {
+                if (n.incarnation_) return;
+                faults_.restarts++;
+                do_start(n);
+            });
+        });
+    });
+}
+
+void World::disarm_power_loss(std::string_view name) { node(name).disk_->arm_power_loss(nullptr); }
+
+bool World::pause(std::string_view name) {
+    SimNode& n = node(name);
+    bool effect = false;
+    outside_fibers([this, &n, &effect] {
         if (!n.incarnation_ || n.paused_) {
             faults_.skipped++;
             return;
         }
+        effect = true;
         scheduler_.pause_group(n.incarnation_->group());
         n.paused_ = true;
         n.paused_at_ = now();
         faults_.pauses++;
         fault_event(n.name_, "node.pause");
     });
+    return effect;
 }
 
 void World::resume(std::string_view name) {
@@ -270,7 +320,10 @@ void World::wipe_disk(std::string_view name) {
     SimNode& n = node(name);
     outside_fibers([this, &n] {
         bool was_running = n.incarnation_ != nullptr;
-        if (was_running) do_crash(n);
+        if (was_running) {
+            do_crash(n);
+            faults_.crashes++;
+        }
         n.disk_->wipe();
         faults_.disk_wipes++;
         fault_event(n.name_, "disk.wipe");
@@ -284,20 +337,21 @@ void World::wipe_disk(std::string_view name) {
 void World::clock_jump(std::string_view name, Duration delta) {
     SimNode& n = node(name);
     n.clock_offset_ += delta;
+    n.jumps_unobserved_++;
     faults_.clock_jumps++;
     faults_.clock_jump_ns_abs += static_cast<uint64_t>(delta.count() < 0 ? -delta.count() : delta.count());
     fault_event(n.name_, "clock.jump", "\"delta_ns\":" + std::to_string(delta.count()));
 }
 
-void World::partition(std::string_view a, std::string_view b, bool both_ways) {
-    network_->partition(std::string(a), std::string(b), both_ways);
+void World::partition(std::string_view a, std::string_view b, bool both_ways, uint64_t cause) {
+    network_->partition(std::string(a), std::string(b), both_ways, cause);
     faults_.partitions++;
     fault_event(a, "net.partition",
                 quoted("peer", b) + ",\"both_ways\":" + (both_ways ? "true" : "false"));
 }
 
-void World::isolate(std::string_view name) {
-    network_->isolate(std::string(name));
+void World::isolate(std::string_view name, uint64_t cause) {
+    network_->isolate(std::string(name), cause);
     faults_.partitions++;
     fault_event(name, "net.isolate");
 }
@@ -308,14 +362,21 @@ void World::heal(std::string_view a, std::string_view b) {
     fault_event(a, "net.heal", quoted("peer", b));
 }
 
+size_t World::heal_cause(uint64_t cause) {
+    size_t n = network_->heal_cause(cause);
+    faults_.heals++;
+    fault_event("sim", "net.heal_cause", "\"cause\":" + std::to_string(cause) + ",\"links\":" + std::to_string(n));
+    return n;
+}
+
 void World::heal_all() {
     network_->heal_all();
     faults_.heals++;
     fault_event("sim", "net.heal_all");
 }
 
-void World::clog(std::string_view a, std::string_view b, Duration extra, Duration duration) {
-    network_->clog(std::string(a), std::string(b), extra, duration);
+void World::clog(std::string_view a, std::string_view b, Duration extra, Duration duration, uint64_t cause) {
+    network_->clog(std::string(a), std::string(b), extra, duration, cause);
     faults_.clogs++;
     fault_event(a, "net.clog",
                 quoted("peer", b) + ",\"extra_ns\":" + std::to_string(extra.count()) +

@@ -53,13 +53,16 @@ using namespace std::chrono_literals;
 
 KEEL_SCENARIO("counter-chaos",
               "primary-backup counter under random crashes, pauses, partitions, clogs, resets, "
-              "clock jumps, torn writes, bit flips, full and slow disks, and one disk loss") {
+              "torn writes, power loss at fsync, bit flips, EIO, fsync failure, corruption, full and slow "
+              "disks, and one disk loss") {
     auto& w = ctx.world();
     CounterCluster c;
     keel::sim::RandomScheduleOptions o;
     o.start = 1s;
     o.end = keel::Duration(std::chrono::seconds(ctx.param_int("fault_seconds", 30)));
     o.mean_gap = 1500ms;
+    // The counter service never reads its wall clock: a clock jump could not bite.
+    o.exclude = {keel::sim::FaultKind::clockjump};
     auto schedule = ctx.faults_or(keel::sim::random_schedule(w.random(), {"n1", "n2", "n3"}, o));
     keel::Duration quiet = std::max(schedule.end(), o.end) + 2s;
     keel::scenarios::start_counter(w, c, static_cast<int>(ctx.param_int("ops", 1000000)), quiet);

@@ -9,7 +9,7 @@
 using namespace keel;
 using namespace std::chrono_literals;
 
-KEEL_SCENARIO("controller-failover",
+KEEL_SCENARIO_SCRIPTED("controller-failover",
               "kill -9 the active controller at a seeded time; failover_ms = crash to the new "
               "leader's first commit (ZooKeeper mode: 6-18 s session timeout, then a full reload)") {
     auto& w = ctx.world();

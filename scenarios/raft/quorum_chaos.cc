@@ -24,6 +24,11 @@ KEEL_SCENARIO("quorum-chaos",
     so.end = Duration(std::chrono::seconds(ctx.param_int("fault_seconds", 30)));
     so.mean_gap = ms(ctx.param_int("mean_gap_ms", 1500));
     so.roles = {"@leader", "@leader", "@follower"};
+    // Persistent corruption of a synced byte is not repaired from peers yet: the node
+    // refuses its log for good (tests/sim/findings/raft-persistent-corruption-not-repaired.md);
+    // a bit flipped on a read during recovery can end up stored, with the same end
+    // (tests/sim/findings/raft-bitflip-on-read-persisted.md).
+    so.exclude = {sim::FaultKind::disk_corrupt, sim::FaultKind::disk_bitflip};
     // --param controllers_only=1 aims every fault at the quorum itself (a denser storm).
     auto targets = ctx.param_int("controllers_only", 0) != 0 ? cluster.controllers() : cluster.nodes();
     auto schedule = ctx.faults_or(sim::random_schedule(w.random(), targets, so));

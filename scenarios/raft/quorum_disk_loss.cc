@@ -14,7 +14,7 @@
 using namespace keel;
 using namespace std::chrono_literals;
 
-KEEL_SCENARIO("quorum-disk-loss",
+KEEL_SCENARIO_SCRIPTED("quorum-disk-loss",
               "a voter loses its disk and returns with the same id (KIP-853): with protection it catches up "
               "before voting; with --param protect=0 a committed entry is lost and the monitor reports it") {
     auto& w = ctx.world();

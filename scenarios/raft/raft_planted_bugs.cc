@@ -40,7 +40,7 @@ void finish(sim::ScenarioContext& ctx, scenarios::QuorumCluster& c, bool bug) {
 
 }  // namespace
 
-KEEL_SCENARIO("raft-bug-forget-vote",
+KEEL_SCENARIO_SCRIPTED("raft-bug-forget-vote",
               "planted bug (--param bug=1): a voter forgets its persisted vote on restart and votes twice "
               "in one epoch; the monitor must report it") {
     auto& w = ctx.world();
@@ -88,7 +88,7 @@ KEEL_SCENARIO("raft-bug-forget-vote",
     finish(ctx, c, bug);
 }
 
-KEEL_SCENARIO("raft-bug-figure8",
+KEEL_SCENARIO_SCRIPTED("raft-bug-figure8",
               "planted bug (--param bug=1): a leader commits an earlier epoch's entry by counting replicas "
               "(Raft's figure 8, five voters); the monitor must report the lost entry") {
     auto& w = ctx.world();

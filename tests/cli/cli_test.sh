@@ -50,7 +50,40 @@ has "sweep counted six runs" "$work/w.json" '"runs":6'
 check "sweep reports failing seeds" 1 "$keel" sim sweep counter-bug-ack-before-persist --seeds 1-3 --jobs 2 --json "$work/f.json"
 has "failing sweep lists replay commands" "$work/out" "replay: keel sim run counter-bug-ack-before-persist --seed"
 check "check-determinism" 0 "$keel" sim check-determinism counter-calm --seed 5
+
 has "check-determinism agrees" "$work/out" "deterministic"
+# Issue 13: refusals instead of silent defaults, shards and merge, fault efficacy.
+check "check-determinism without --seed" 2 "$keel" sim check-determinism counter-calm
+check "unwritable --trace" 2 "$keel" sim run counter-calm --seed 1 --trace "$work/no/such/dir/t.jsonl"
+has "unwritable --trace says why" "$work/err" "cannot write --trace"
+for s in raft-bug-figure8 raft-bug-forget-vote controller-failover quorum-disk-loss; do
+    check "--faults refused by $s" 2 "$keel" sim run $s --seed 1 --faults "1s crash c1 for 1s"
+    has "$s says it refuses --faults" "$work/err" "refuses --faults"
+done
+check "--faults naming an unknown node" 2 "$keel" sim run counter-chaos --seed 1 --faults "1s crash n9 for 1s"
+has "unknown node is named" "$work/err" "names no node 'n9'"
+check "summary has fault_efficacy" 0 "$keel" sim run counter-chaos --seed 2 --param fault_seconds=8 --summary-json "$work/e.json"
+has "efficacy has requested" "$work/e.json" '"fault_efficacy":{"crash":{"requested":'
+check "sweep shard 1/2" 0 "$keel" sim sweep counter-calm --seeds 1-5 --shard 1/2 --jobs 2 --json "$work/s1.json"
+has "shard 1/2 ran seeds 1,3,5" "$work/s1.json" '"runs":3'
+check "sweep shard 2/2" 0 "$keel" sim sweep counter-calm --seeds 1-5 --shard 2/2 --jobs 2 --json "$work/s2.json"
+check "bad --shard" 2 "$keel" sim sweep counter-calm --seeds 1-5 --shard 3/2
+check "merge shards" 0 "$keel" sim merge "$work/s1.json" "$work/s2.json" --json "$work/m.json"
+has "merge counted five runs" "$work/m.json" '"runs":5'
+has "merge has per-metric percentiles" "$work/m.json" '"acked_ops_p50":'
+check "merge refuses overlapping shards" 2 "$keel" sim merge "$work/s1.json" "$work/s1.json"
+check "merge refuses a non-sweep file" 2 "$keel" sim merge "$work/e.json"
+check "merge keeps failures and replay commands" 1 "$keel" sim merge "$work/f.json"
+has "merged failure replays" "$work/out" "replay: keel sim run counter-bug-ack-before-persist --seed"
+check "sweep json efficacy" 0 "$keel" sim sweep counter-chaos --seeds 1-2 --jobs 2 --param fault_seconds=8 --json "$work/ce.json"
+has "sweep efficacy contract keys" "$work/ce.json" '"fault_efficacy":{"[a-z-]*":{"runs_requested":[0-9]*,"runs_with_effect":'
+# The gate fails on a fault kind that never bites: the two counter backups never talk,
+# so a partition between them holds nothing.
+check "efficacy gate fails on a kind that never bites" 1 "$keel" sim sweep counter-chaos --seeds 1-2 --jobs 2 \
+    --faults "1s partition n2|n3 for 2s" --min-efficacy 0.5
+has "gate names the kind" "$work/out" "EFFICACY BELOW THE GATE: partition: took effect in 0 of 2 runs"
+check "efficacy gate passes when it bites" 0 "$keel" sim sweep counter-chaos --seeds 1-2 --jobs 2 \
+    --faults "1s partition n1|n2 for 2s" --min-efficacy 0.5
 check "viz spacetime" 0 "$keel" viz spacetime "$work/t.jsonl" --to 1s --out "$work/t.svg"
 has "spacetime is an svg" "$work/t.svg" "<svg"
 check "viz quorum mid-run" 0 "$keel" viz quorum --scenario quorum-chaos --seed 4 --at 12s --out "$work/q.dot" --json-out "$work/q.json"

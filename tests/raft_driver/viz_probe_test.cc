@@ -45,7 +45,9 @@ TEST(VizProbe, TakesTheStatusMidRunAndLeavesTheRunUnchanged) {
 }
 
 TEST(VizProbe, DrawsTheMetadataQuorumOfAControllerScenario) {
-    Probed p = run("controller-brokers", 3, "25s");
+    // At 20 s of seed 3 a leader holds the quorum (at 25 s, since issue 13's generator,
+    // two controllers are down and nothing is committed).
+    Probed p = run("controller-brokers", 3, "20s");
     ASSERT_EQ(p.statuses.size(), 1u);
     std::string error;
     viz::QuorumView v = viz::parse_quorum_status(p.statuses[0], error);

@@ -116,7 +116,7 @@ TEST(Nemesis, DiskFaultsTakeEffectOnTheTargetDisk) {
     w.run_for(1s);
     EXPECT_EQ(w.node("n1").disk().faults().capacity_bytes, UINT64_MAX) << "undone after its duration";
     w.run_for(1s);
-    EXPECT_EQ(w.node("n1").disk().faults().latency_max, Duration(50ms));
+    EXPECT_EQ(w.node("n1").disk().faults().slow_max, Duration(50ms));
 }
 
 }  // namespace
@@ -140,7 +140,7 @@ TEST(Nemesis, OverlappingDiskFaultsOnOneNodeAllEnd) {
     EXPECT_NE(w.node("n1").disk().faults().capacity_bytes, UINT64_MAX);
     w.run_for(5s);
     EXPECT_EQ(w.node("n1").disk().faults().capacity_bytes, UINT64_MAX);
-    EXPECT_EQ(w.node("n1").disk().faults().latency_max, Duration(0));
+    EXPECT_EQ(w.node("n1").disk().faults().slow_max, Duration(0));
 }
 
 }  // namespace
