@@ -632,7 +632,7 @@ void run_case() {
         a.run(LogModel{}, sut);
     }
     auto commands = *rc::gen::resize(
-        150, rc::state::gen::commands(
+        60, rc::state::gen::commands(
                  LogModel{}, rc::state::gen::execOneOfWithArgs<Append, Append, Append, Flush, Read, Truncate, Restart,
                                                                PowerLossBetweenOps, PowerLossDuringOp, PowerLossDuringOp,
                                                                FailingSync, AppendToAFullDisk, DeleteRecords, Retention,

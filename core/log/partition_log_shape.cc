@@ -19,6 +19,10 @@ Status PartitionLog::truncate_to(Offset offset) {
     abort_cleaning();
     layout_version_++;
     Status st = truncate_locked(offset);
+    // Compaction may have emptied the batches between the start and `offset` (a cleaned
+    // segment keeps its range): nothing at or after the start is left, so the log is
+    // emptied at its start rather than ending below it.
+    if (st.ok() && log_end_offset_ < log_start_offset_) return truncate_fully_locked(log_start_offset_);
     if (!st.ok()) take_offline(st.error());
     return st;
 }
