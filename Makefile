@@ -106,3 +106,14 @@ fuzz-smoke: fuzz-build
 protocol-gen:
 	python3 core/protocol/codegen/kafka_codegen.py core/protocol/schemas core/protocol/generated \
 	        --tests-out tests/protocol/generated
+
+# Determinism across builds: the same scenario seeds run by a debug (-O0) and a release
+# keel must give the same trace hashes (tests/determinism/cross_build.sh; the ctest
+# cross_build_determinism does the same when given KEEL_OTHER_KEEL).
+DETDEBUG := build/det-debug
+.PHONY: determinism-builds
+determinism-builds: deps $(RELEASE)/build.ninja
+	cmake --build $(RELEASE) -j $(JOBS) --target keel
+	cmake -S . -B $(DETDEBUG) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKEEL_WERROR=$(WERROR)
+	cmake --build $(DETDEBUG) -j $(JOBS) --target keel
+	tests/determinism/cross_build.sh $(DETDEBUG)/cli/keel $(RELEASE)/cli/keel

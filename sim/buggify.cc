@@ -12,15 +12,26 @@ uint64_t fnv1a(std::string_view s) {
 }
 }  // namespace
 
-bool SimBuggify::fire(std::string_view site) {
-    auto it = sites_.find(site);
+BuggifySite& SimBuggify::site(std::string_view name) {
+    auto it = sites_.find(name);
     if (it == sites_.end()) {
         BuggifySite s;
-        env::SeededRandom decide(env::SeededRandom::derive_seed(seed_, fnv1a(site)));
+        env::SeededRandom decide(env::SeededRandom::derive_seed(seed_, fnv1a(name)));
         s.enabled = options_.enabled && decide.chance(options_.site_probability);
-        it = sites_.emplace(std::string(site), s).first;
+        it = sites_.emplace(std::string(name), s).first;
     }
-    BuggifySite& s = it->second;
+    return it->second;
+}
+
+bool SimBuggify::knob(std::string_view name) {
+    BuggifySite& s = site(name);
+    s.passes++;
+    if (s.enabled) s.fired++;
+    return s.enabled;
+}
+
+bool SimBuggify::fire(std::string_view name) {
+    BuggifySite& s = site(name);
     s.passes++;
     if (!s.enabled) return false;
     bool fire = rng_.chance(options_.fire_probability);

@@ -32,12 +32,16 @@ public:
     SimBuggify(uint64_t seed, env::Random& rng, BuggifyOptions options)
         : seed_(seed), rng_(rng), options_(options) {}
     bool fire(std::string_view site) override;
+    // On for the whole run when the site is enabled (counted as fired on each pass).
+    bool knob(std::string_view site) override;
     // Every site reached in this run (sorted by name), for the summary's coverage report.
     const std::map<std::string, BuggifySite, std::less<>>& sites() const { return sites_; }
 
 private:
     uint64_t seed_;
     env::Random& rng_;
+    BuggifySite& site(std::string_view name);
+
     BuggifyOptions options_;
     std::map<std::string, BuggifySite, std::less<>> sites_;
 };

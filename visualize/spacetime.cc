@@ -20,6 +20,7 @@ bool is_fault(const std::string& kind) {
 
 bool drawable(const TraceEvent& e, const SpacetimeOptions& o) {
     if (e.kind.rfind("sched.", 0) == 0) return false;
+    if (e.kind == "raft.frame") return false;  // a label for the arrow of the frame before it
     if (e.kind == "log") return o.include_logs;
     if (e.node == "sim" && e.kind.rfind("nemesis.", 0) == 0) return false;  // shown on the target's column
     return true;
@@ -53,7 +54,42 @@ std::string event_label(const TraceEvent& e) {
     return label;
 }
 
-// The events in the window, in trace order, and the sorted node columns they fall on.
+}  // namespace
+
+std::string frame_label_of(const TraceEvent& e) {
+    auto d = e.fields.find("detail");
+    if (d == e.fields.end()) return "";
+    const std::string key = "\"label\":\"";
+    size_t at = d->second.find(key);
+    if (at == std::string::npos) return "";
+    std::string out;
+    for (size_t i = at + key.size(); i < d->second.size() && d->second[i] != '"'; i++) {
+        if (d->second[i] == '\\' && i + 1 < d->second.size()) i++;
+        out += d->second[i];
+    }
+    return out;
+}
+
+std::map<std::string, std::string> message_labels(const TraceFile& trace) {
+    std::map<std::string, std::string> labels;                              // msg id -> label
+    std::map<std::pair<std::string, std::string>, std::string> last_send;  // (node, fiber) -> msg id
+    for (const auto& e : trace.events) {
+        if (e.kind == "net.send") {
+            auto msg = e.fields.find("msg");
+            if (msg != e.fields.end()) last_send[{e.node, e.fiber}] = msg->second;
+        } else if (e.kind == "raft.frame") {
+            auto it = last_send.find({e.node, e.fiber});
+            if (it == last_send.end()) continue;
+            labels.emplace(it->second, frame_label_of(e));
+            last_send.erase(it);  // one label per frame
+        }
+    }
+    return labels;
+}
+
+namespace {
+
+// The drawable events of the window (at most max_events) and the nodes they happen on.
 std::vector<const TraceEvent*> choose_events(const TraceFile& trace, const SpacetimeOptions& o,
                                              SpacetimeStats& stats, std::vector<std::string>& columns) {
     std::set<std::string> wanted(o.nodes.begin(), o.nodes.end());
@@ -68,31 +104,7 @@ std::vector<const TraceEvent*> choose_events(const TraceFile& trace, const Space
         chosen.push_back(&e);
         if (std::find(columns.begin(), columns.end(), e.node) == columns.end()) columns.push_back(e.node);
     }
-    std::sort(columns.begin(), columns.end());
     return chosen;
-}
-
-// Fixed positions (neato -n): x by column, y by time rank, so every column is a
-// straight vertical line and time reads top to bottom.
-constexpr int kColumnWidth = 200, kRowHeight = 42, kLeft = 110;
-
-std::string pos(int x, int y) { return "pos=\"" + std::to_string(x) + "," + std::to_string(y) + "!\""; }
-
-// The graph header, one box per column and the time axis (one row per distinct instant).
-std::string axes_dot(const std::vector<std::string>& columns, const std::map<int64_t, int>& ranks) {
-    std::string dot = "digraph spacetime {\n  layout=neato; splines=false; outputorder=edgesfirst;\n"
-                      "  node [fontname=\"Helvetica\", fontsize=9]; edge [fontname=\"Helvetica\", fontsize=8];\n";
-    dot += "  t_head [shape=plaintext, label=\"virtual time\", " + pos(40, 0) + "];\n";
-    for (size_t i = 0; i < columns.size(); i++) {
-        int x = kLeft + static_cast<int>(i) * kColumnWidth;
-        dot += "  \"h_" + esc(columns[i]) + "\" [shape=box, style=filled, fillcolor=\"#dde7f7\", label=\"" +
-               esc(columns[i]) + "\", " + pos(x, 0) + "];\n";
-    }
-    for (const auto& [t, idx] : ranks) {
-        dot += "  t" + std::to_string(idx) + " [shape=plaintext, label=\"" + time_label(t) + "\", " +
-               pos(40, -idx * kRowHeight) + "];\n";
-    }
-    return dot;
 }
 
 }  // namespace
@@ -101,16 +113,33 @@ std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, Spa
     stats = SpacetimeStats{};
     std::vector<std::string> columns;
     std::vector<const TraceEvent*> chosen = choose_events(trace, o, stats, columns);
+    std::sort(columns.begin(), columns.end());
     std::map<std::string, size_t> column_index;
     for (size_t i = 0; i < columns.size(); i++) column_index[columns[i]] = i;
+    // Fixed positions (neato -n): x by column, y by time rank, so every column is a
+    // straight vertical line and time reads top to bottom.
+    constexpr int kColumnWidth = 200, kRowHeight = 42, kLeft = 110;
+    auto pos = [](int x, int y) { return "pos=\"" + std::to_string(x) + "," + std::to_string(y) + "!\""; };
+    std::string dot = "digraph spacetime {\n  layout=neato; splines=false; outputorder=edgesfirst;\n"
+                      "  node [fontname=\"Helvetica\", fontsize=9]; edge [fontname=\"Helvetica\", fontsize=8];\n";
     std::map<int64_t, int> ranks;
     for (const auto* e : chosen) ranks.emplace(e->t_ns, 0);
     int r = 0;
     for (auto& [t, idx] : ranks) idx = ++r;
-    std::string dot = axes_dot(columns, ranks);
+    dot += "  t_head [shape=plaintext, label=\"virtual time\", " + pos(40, 0) + "];\n";
+    for (const auto& c : columns) {
+        int x = kLeft + static_cast<int>(column_index[c]) * kColumnWidth;
+        dot += "  \"h_" + esc(c) + "\" [shape=box, style=filled, fillcolor=\"#dde7f7\", label=\"" + esc(c) +
+               "\", " + pos(x, 0) + "];\n";
+    }
+    for (const auto& [t, idx] : ranks) {
+        dot += "  t" + std::to_string(idx) + " [shape=plaintext, label=\"" + time_label(t) + "\", " +
+               pos(40, -idx * kRowHeight) + "];\n";
+    }
     std::map<std::string, std::string> last_on_column;
     for (const auto& c : columns) last_on_column[c] = "\"h_" + esc(c) + "\"";
     std::map<std::string, std::string> sends;  // msg id -> event node
+    std::map<std::string, std::string> labels = message_labels(trace);
     std::map<std::pair<size_t, int>, int> crowd;  // (column, rank) -> events already there
     for (const auto* e : chosen) {
         std::string id = "e" + std::to_string(e->ev) + "_" + std::to_string(stats.events_drawn);
@@ -139,7 +168,8 @@ std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& o, Spa
             if (s != sends.end()) {
                 stats.messages_drawn++;
                 std::string label;
-                if (auto b = e->fields.find("bytes"); b != e->fields.end()) label = b->second + "B";
+                if (auto l = labels.find(msg->second); l != labels.end()) label = l->second + " ";
+                if (auto b = e->fields.find("bytes"); b != e->fields.end()) label += "(" + b->second + "B)";
                 dot += "  " + s->second + " -> " + id + " [color=\"#3355aa\", label=\"" + label + "\"];\n";
             }
         }

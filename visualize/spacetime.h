@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ struct SpacetimeStats {
 };
 
 std::string spacetime_dot(const TraceFile& trace, const SpacetimeOptions& options, SpacetimeStats& stats);
+
+// What a message carried, from the `raft.frame` event its sender wrote right after the
+// frame's net.send (same node and fiber): message id -> label, e.g. "Fetch off=518 e=2 last=1".
+std::map<std::string, std::string> message_labels(const TraceFile& trace);
+// The label of one `raft.frame` event ("" if it has none).
+std::string frame_label_of(const TraceEvent& e);
 
 // Runs Graphviz `dot` to render DOT into `out_path` (format from its extension: .svg,
 // .png, .pdf; .dot writes the DOT itself). Returns "" or an error message.

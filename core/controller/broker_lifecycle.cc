@@ -42,6 +42,9 @@ void BrokerLifecycle::run() {
         Duration pause = !ok ? options_.retry_backoff
                          : fenced_ && !want_shut_down_ ? options_.fenced_heartbeat_interval
                                                        : options_.heartbeat_interval;
+        // Buggify: heartbeat jitter (a busy broker, a slow network stack): up to half an
+        // interval late, still well inside the session timeout.
+        if (ok && KEEL_BUGGIFY(env_, "broker.heartbeat_jitter")) pause += env_.random().uniform(Duration(0), pause / 2);
         env_.executor().sleep_for(pause);
     }
 }

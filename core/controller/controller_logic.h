@@ -38,6 +38,10 @@ struct ControllerConfig {
     int32_t default_num_partitions = 1;         // num.partitions (CreateTopics with -1)
     int16_t default_replication_factor = 1;     // default.replication.factor
     int32_t partitions_per_request_max = 10'000;
+    // Planted bug for the simulator's negative tests (never set in production): a session
+    // fence writes the FenceBrokerRecord but leaves the broker in every ISR (and leading).
+    // The MetadataChecker's isr rule must report it.
+    bool bug_fence_leaves_isr = false;
 };
 
 // What a command writes and answers. `records` are one atomic batch (empty: nothing to

@@ -154,7 +154,9 @@ void ControllerService::fence_lapsed_sessions() {
         const BrokerRegistration* reg = image_.broker(b);
         if (reg == nullptr || reg->fenced) continue;
         Instant last = sessions_.last_contact(b).value_or(Instant{});
-        if (!write(fence_broker(image_, b)).ok()) return;
+        std::vector<MetadataRecord> fence = fence_broker(image_, b);
+        if (options_.config.bug_fence_leaves_isr) fence = {FenceBrokerRecord{b, reg->epoch}};
+        if (!write(std::move(fence)).ok()) return;
         stats_.session_fences++;
         if (env_.tracer().enabled()) {
             env_.tracer().event("controller.fence", "{\"broker\":" + std::to_string(b.value()) + "}");

@@ -64,7 +64,7 @@ void MetadataImage::apply_batch(Offset offset, const std::vector<MetadataRecord>
 }
 
 void MetadataImage::apply_record(const MetadataRecord& r) {
-    Status s = check_record(r);
+    Status s = trust_log_ ? ok_status() : check_record(r);
     if (!s.ok()) {
         std::string what = "metadata record does not apply cleanly (a controller bug; the log is "
                            "the truth): " + controller::describe(r) + ": " + s.error().message;
@@ -90,9 +90,11 @@ Status MetadataImage::restore_snapshot(Offset end_offset, ByteView data) {
     auto batch = decode_batch(data);
     if (!batch.ok()) return Status(Errc::corrupt, "metadata snapshot: " + batch.error().message);
     MetadataImage fresh;
+    fresh.bug_skip_partition_epoch_bump_ = bug_skip_partition_epoch_bump_;  // test-only switches stay
+    fresh.trust_log_ = trust_log_;
     for (size_t i = 0; i < batch->size(); i++) {
         const MetadataRecord& r = (*batch)[i];
-        Status s = fresh.check_record(r);
+        Status s = trust_log_ ? ok_status() : fresh.check_record(r);
         if (!s.ok()) {
             return Status(Errc::corrupt, "metadata snapshot: record " + std::to_string(i) + " (" +
                                              controller::describe(r) + "): " + s.error().message);
@@ -327,7 +329,9 @@ void MetadataImage::put(const ConfigRecord& r) {
 
 void MetadataImage::put(const PartitionChangeRecord& r) {
     PartitionState& p = topics_[r.topic_id].partitions[r.partition_id];
+    PartitionEpoch before = p.partition_epoch;
     p = merge(p, r);
+    if (bug_skip_partition_epoch_bump_ && r.leader.value() == no_leader_change) p.partition_epoch = before;
 }
 
 void MetadataImage::put(const FenceBrokerRecord& r) { brokers_[r.id].fenced = true; }

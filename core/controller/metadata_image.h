@@ -119,6 +119,10 @@ public:
     Offset end_offset() const { return end_offset_; }  // one past the last applied entry
     const std::map<NodeId, BrokerRegistration>& brokers() const { return brokers_; }
     const BrokerRegistration* broker(NodeId id) const;
+    // Test-only: plants the skipped partition-epoch bump (see bug_skip_partition_epoch_bump_).
+    void plant_bug_skip_partition_epoch_bump(bool on) { bug_skip_partition_epoch_bump_ = on; }
+    // Test-only: apply records unchecked (see trust_log_).
+    void set_trust_log(bool on) { trust_log_ = on; }
     bool is_active(NodeId id) const;  // registered, unfenced, not in controlled shutdown
     const std::map<Uuid, TopicState>& topics() const { return topics_; }
     const TopicState* topic(const Uuid& id) const;
@@ -183,6 +187,15 @@ private:
     std::map<Uuid, TopicState> topics_;
     std::map<std::string, Uuid, std::less<>> topic_ids_;  // by name; derived from topics_
     std::map<ConfigResource, std::map<std::string, std::string>> configs_;
+    // Planted bug for the simulator's negative tests (never set in production): a
+    // PartitionChangeRecord that keeps the leader leaves the partition epoch as it was, so
+    // an ISR change is invisible to AlterPartition's epoch check. The MetadataChecker's
+    // partition-epoch rule must report it.
+    bool bug_skip_partition_epoch_bump_ = false;
+    // Test-only: apply records without checking them first, as Kafka's MetadataDelta
+    // replays its log. A planted controller bug then reaches every image (and the
+    // MetadataChecker) instead of stopping every node at apply_record's assertion.
+    bool trust_log_ = false;
     // Copies of an image do not inherit its observer.
     struct ObserverSlot {
         Observer fn;

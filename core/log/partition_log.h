@@ -36,6 +36,7 @@
 #include "core/base/bytes.h"
 #include "core/base/result.h"
 #include "core/base/types.h"
+#include "core/env/buggify.h"
 #include "core/env/clock.h"
 #include "core/env/disk.h"
 #include "core/env/executor.h"
@@ -58,6 +59,9 @@ struct PartitionLogOptions {
     env::Executor* executor = nullptr;    // optional: serializes mutating calls
     env::Tracer* tracer = nullptr;        // optional: log.roll, log.recovery, log.corruption, ...
     const BatchCodec* codec = nullptr;    // optional: compressed batches for compaction/lookups
+    // Optional: the simulator's fault points (log.roll_early, log.flush_early,
+    // log.short_write, log.read_short, log.slow_fsync); none in production.
+    env::Buggify* buggify = nullptr;
     std::string dir;                      // partition directory, relative to the disk root
     std::string topic;
     int32_t partition = 0;
@@ -233,6 +237,7 @@ private:
     Status after_append(int64_t records);
     Status flush_locked();
     Status truncate_locked(Offset offset);
+    Result<Offset> batch_base_holding(Offset offset);
     Status truncate_fully_locked(Offset offset);
     Status move_log_start_offset(Offset offset);
     Status assign_epochs(const std::vector<BatchHeader>& headers);
@@ -252,6 +257,7 @@ private:
     void take_offline(const Error& e);
     Status check_online() const;
     void trace(std::string_view kind, const std::string& detail_json);
+    bool buggify(std::string_view site) { return options_.buggify != nullptr && options_.buggify->fire(site); }
 
     // Cleaning.
     Result<CleanerProgress> start_cleaning_pass(CleanerProgress progress);

@@ -110,6 +110,7 @@ Result<AppendResult> PartitionLog::append_checked(Bytes&& bytes, std::vector<Bat
     const BatchHeader& first = headers.front();
     const BatchHeader& last = headers.back();
     KEEL_TRY(maybe_roll(bytes.size(), first.base_offset, last.last_offset()));
+    LeaderEpochCache epochs_before = epochs_;
     KEEL_TRY(assign_epochs(headers));
     std::vector<BatchSummary> summaries;
     summaries.reserve(headers.size());
@@ -123,7 +124,20 @@ Result<AppendResult> PartitionLog::append_checked(Bytes&& bytes, std::vector<Bat
         r.record_count += h.records_count;
     }
     Segment& active = *segments_.rbegin()->second;
-    KEEL_TRY(active.append(bytes, summaries, static_cast<uint32_t>(options_.config.index_interval_bytes)));
+    // Buggify: a short write — the bytes reach the file in two writes, so a crash between
+    // them leaves a batch cut at an arbitrary byte (not a sector), for recovery to find.
+    size_t split = bytes.size() > 1 && buggify("log.short_write") ? bytes.size() / 3 + 1 : 0;
+    Status appended =
+        active.append(bytes, summaries, static_cast<uint32_t>(options_.config.index_interval_bytes), split);
+    if (!appended.ok()) {
+        // Nothing was appended: neither may the epochs its batches would have started be
+        // (a later append of the old epoch would be refused as fenced).
+        if (epochs_.entries() != epochs_before.entries()) {
+            epochs_ = std::move(epochs_before);
+            (void)write_epoch_checkpoint();  // if this fails too, recovery trims it at the log end
+        }
+        return appended.error();
+    }
     log_end_offset_ = r.last_offset + 1;
     KEEL_TRY(after_append(r.record_count));
     return r;
@@ -163,7 +177,10 @@ Status PartitionLog::maybe_roll(uint64_t bytes, Offset first_offset, Offset last
     bool offsets_overflow = last_offset - active.base_offset() > std::numeric_limits<int32_t>::max();
     bool full = active.size() + bytes > static_cast<uint64_t>(options_.config.segment_bytes);
     bool old = clock_.monotonic_now() - active.created() >= ms(options_.config.segment_ms);
-    if (offsets_overflow || (!active.empty() && (full || old))) {
+    // Buggify: a segment rolls long before it is full (many small segments, more rolls
+    // and index/segment boundaries for everything that reads across them).
+    bool early = !active.empty() && buggify("log.roll_early");
+    if (offsets_overflow || (!active.empty() && (full || old)) || early) {
         return roll(first_offset);
     }
     return ok_status();
@@ -204,7 +221,9 @@ Status PartitionLog::after_append(int64_t records) {
     bool by_count = unflushed_records_ >= options_.config.flush_messages;
     bool by_time = options_.config.flush_ms != kNever &&
                    clock_.monotonic_now() - last_flush_ >= ms(options_.config.flush_ms);
-    if (by_count || by_time) return flush_locked();
+    // Buggify: flush sooner than flush.messages says (a different recovery point to
+    // recover from, and syncs landing between appends).
+    if (by_count || by_time || buggify("log.flush_early")) return flush_locked();
     return ok_status();
 }
 
@@ -221,6 +240,9 @@ Status PartitionLog::maybe_flush() {
 }
 
 Status PartitionLog::flush_locked() {
+    // Buggify: a slow fsync (a busy disk), long enough for other fibers, and crashes, to
+    // land between the write and its sync.
+    if (options_.executor != nullptr && buggify("log.slow_fsync")) options_.executor->sleep_for(ms(25));
     auto first = segments_.upper_bound(recovery_point_);
     if (first != segments_.begin()) --first;
     // Sealed segments need their indexes durable (open() trusts them below the recovery
@@ -246,6 +268,9 @@ Status PartitionLog::flush_locked() {
 // ---- reading ----
 
 Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::optional<Offset> max_offset) {
+    // Buggify: a short read — one batch, whatever the caller asked for (KIP-74 still
+    // gives at least one): every reader must loop.
+    if (buggify("log.read_short")) max_bytes = 1;
     ReadResult r;
     r.log_start_offset = log_start_offset_;
     r.log_end_offset = log_end_offset_;

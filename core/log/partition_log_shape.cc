@@ -11,11 +11,37 @@ Status PartitionLog::truncate_to(Offset offset) {
     KEEL_LOG_LOCK(guard);
     if (offset >= log_end_offset_) return ok_status();
     if (offset < log_start_offset_) return truncate_fully_locked(offset);
+    // The batch holding `offset` goes whole: if it began below the log start (DeleteRecords
+    // moved the start into it), the log end would fall below the start. Empty the log at
+    // its start instead (everything from the start on was in that batch or after it).
+    KEEL_TRY_ASSIGN(Offset cut, batch_base_holding(offset));
+    if (cut < log_start_offset_) return truncate_fully_locked(log_start_offset_);
     abort_cleaning();
     layout_version_++;
     Status st = truncate_locked(offset);
+    // Compaction may have emptied the batches between the start and `offset` (a cleaned
+    // segment keeps its range): nothing at or after the start is left, so the log is
+    // emptied at its start rather than ending below it.
+    if (st.ok() && log_end_offset_ < log_start_offset_) return truncate_fully_locked(log_start_offset_);
     if (!st.ok()) take_offline(st.error());
     return st;
+}
+
+// The base offset of the batch holding `offset` (or of the next batch; log end if none).
+Result<Offset> PartitionLog::batch_base_holding(Offset offset) {
+    auto it = segments_.upper_bound(offset);
+    if (it != segments_.begin()) --it;
+    for (; it != segments_.end(); ++it) {
+        KEEL_TRY_ASSIGN(auto position, it->second->find_position(offset));
+        if (!position) continue;
+        std::optional<Offset> base;
+        KEEL_TRY(it->second->scan_headers(*position, [&](const ScannedBatch& b) {
+            base = b.header.base_offset;
+            return false;
+        }));
+        if (base) return *base;
+    }
+    return log_end_offset_;
 }
 
 Status PartitionLog::truncate_locked(Offset offset) {
@@ -30,6 +56,10 @@ Status PartitionLog::truncate_locked(Offset offset) {
     }
     Segment& seg = *segments_.rbegin()->second;
     KEEL_TRY_ASSIGN(auto position, seg.find_position(offset));
+    // A cleaned segment keeps its offset range up to the next segment although its last
+    // batches may be gone: with no batch at or past `offset` it still ends past it, so its
+    // end is recomputed from the batches it holds (found by log_prefix_property).
+    if (!position && seg.next_offset() > offset) position = seg.size();
     if (position) {
         KEEL_TRY(seg.truncate_to_position(*position, static_cast<uint32_t>(options_.config.index_interval_bytes)));
     }

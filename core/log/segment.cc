@@ -217,11 +217,17 @@ void Segment::index_batch(uint64_t position, const BatchSummary& s, uint32_t ind
 }
 
 Status Segment::append(ByteView batches, std::span<const BatchSummary> summaries,
-                       uint32_t index_interval_bytes) {
+                       uint32_t index_interval_bytes, size_t split) {
     KEEL_ASSERT(!summaries.empty());
     KEEL_ASSERT(summaries.back().last_offset - base_offset_ <= std::numeric_limits<int32_t>::max());
     KEEL_ASSERT(size_ + batches.size() <= static_cast<uint64_t>(std::numeric_limits<int32_t>::max()));
-    Status written = log_->write(size_, batches);
+    Status written = ok_status();
+    if (split > 0 && split < batches.size()) {
+        written = log_->write(size_, batches.subspan(0, split));
+        if (written.ok()) written = log_->write(size_ + split, batches.subspan(split));
+    } else {
+        written = log_->write(size_, batches);
+    }
     if (!written.ok()) {
         // Partly applied writes are cut off where possible; if that fails too, the next
         // append overwrites them and recovery would find them torn past the recovery point.

@@ -103,8 +103,9 @@ public:
     // Appends whole batches (offsets already assigned, above next_offset()). On failure
     // (disk_full, io_error) the file is cut back where possible and nothing changes in
     // memory: the next append overwrites whatever was partly written.
+    // `split` (0: none) writes the bytes in two writes, the first `split` bytes first.
     Status append(ByteView batches, std::span<const BatchSummary> summaries,
-                  uint32_t index_interval_bytes);
+                  uint32_t index_interval_bytes, size_t split = 0);
 
     // Up to n bytes from position, never past size().
     Result<Bytes> read(uint64_t position, size_t n);

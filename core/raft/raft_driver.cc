@@ -91,13 +91,30 @@ void RaftDriver::resign() {
 
 // -------------------------------------------------------------------------- start
 
+// Buggify knobs (FoundationDB style): for a whole run, limits pushed to small but legal
+// values, so that every path that splits work is taken — many fetches for a tail, many
+// snapshot chunks, short apply batches, many small log segments.
+void RaftDriver::buggify_knobs() {
+    RaftConfig& c = options_.config;
+    if (KEEL_BUGGIFY_KNOB(env_, "raft.knob.small_fetch_bytes")) c.fetch_bytes_max = std::min<size_t>(c.fetch_bytes_max, 200);
+    if (KEEL_BUGGIFY_KNOB(env_, "raft.knob.small_snapshot_chunks")) {
+        c.snapshot_chunk_bytes_max = std::min<size_t>(c.snapshot_chunk_bytes_max, 48);
+    }
+    if (KEEL_BUGGIFY_KNOB(env_, "raft.knob.small_apply_batch")) c.apply_entries_max = std::min<size_t>(c.apply_entries_max, 3);
+    if (KEEL_BUGGIFY_KNOB(env_, "raft.knob.small_segments")) {
+        options_.segment_bytes = std::min<int64_t>(options_.segment_bytes, 2048);
+    }
+}
+
 Status RaftDriver::start() {
     RaftStorageOptions so;
     so.disk = &env_.disk();
     so.clock = &env_.clock();
     so.executor = &env_.executor();
     so.tracer = &env_.tracer();
+    so.buggify = &env_.buggify();
     so.root = options_.data_root;
+    buggify_knobs();
     so.segment_bytes = options_.segment_bytes;
     KEEL_TRY_ASSIGN(storage_, RaftStorage::open(so));
     EmptyDisk empty_disk = EmptyDisk::bootstrap;

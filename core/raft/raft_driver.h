@@ -149,6 +149,7 @@ private:
 
     // Start and stop (raft_driver.cc).
     Status start();
+    void buggify_knobs();
     Result<Restored> recover(EmptyDisk& empty_disk, RecoveryInfo& info);
     Status raft_loop();
     void shutdown(const std::string& why);
@@ -174,6 +175,7 @@ private:
     void peer_loop(Peer& p);
     void outbound_reader(Peer& p, std::shared_ptr<env::Connection> conn, uint64_t generation);
     void send(Message m);
+    void trace_frame(const std::string& label);
     void close_network();
     void reject(const std::string& who, const std::string& why);
     Result<Bytes> answer_describe_quorum(const protocol::RequestFrame& frame);

@@ -31,6 +31,14 @@ struct Outgoing {
     protocol::ApiKey api = protocol::ApiKey::fetch;
     Bytes frame;
     int attempts = 0;
+    std::string label;  // message_label(), when tracing: a `raft.frame` event once it left
+};
+
+// A response frame on its way back, with its label (when tracing).
+struct Reply {
+    Reply(Bytes f, std::string l = {}) : frame(std::move(f)), label(std::move(l)) {}  // NOLINT: from Bytes
+    Bytes frame;
+    std::string label;
 };
 
 // One outbound peer: its queue of requests and its current connection (if any).
@@ -51,7 +59,7 @@ struct RaftDriver::Inbound {
         : id(conn_id), conn(std::move(c)), replies(ex, queue_max) {}
     uint64_t id;
     std::unique_ptr<env::Connection> conn;
-    env::Channel<Bytes> replies;
+    env::Channel<Reply> replies;
     std::optional<NodeId> peer;  // fixed by the first request's client id
 };
 

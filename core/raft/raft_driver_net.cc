@@ -11,6 +11,7 @@
 #include "core/raft/raft_driver_internal.h"
 #include "core/protocol/frame.h"
 #include "core/raft/raft_describe.h"
+#include "core/raft/raft_label.h"
 #include "core/raft/raft_wire.h"
 
 namespace keel::raft {
@@ -56,6 +57,13 @@ void RaftDriver::reject(const std::string& who, const std::string& why) {
                                             ": closing the connection " + who + ": " + why);
 }
 
+// Right after a frame left (in the fiber that sent it, so that the event follows its
+// net.send): what it carried, for the space-time diagram.
+void RaftDriver::trace_frame(const std::string& label) {
+    if (label.empty() || !env_.tracer().enabled()) return;
+    env_.tracer().event("raft.frame", "{\"label\":\"" + label + "\"}");
+}
+
 // A node's message goes out: requests to the peer's connection, responses back on the
 // connection their request came on. A full queue or a lost connection drops it; the
 // RaftNode times its requests out and retries.
@@ -63,7 +71,8 @@ void RaftDriver::send(Message m) {
     if (is_request(m.body)) {
         auto it = peers_.find(m.to);
         if (it == peers_.end()) return;  // not a voter we know the address of
-        Outgoing o{m.correlation_id, api_key_of(m.body), encode_message(m, client_id_), 0};
+        Outgoing o{m.correlation_id, api_key_of(m.body), encode_message(m, client_id_), 0,
+                   env_.tracer().enabled() ? message_label(m) : std::string()};
         (void)it->second->queue.try_send(std::move(o));
         return;
     }
@@ -72,7 +81,19 @@ void RaftDriver::send(Message m) {
     auto conn = inbound_.find(route->second);
     reply_routes_.erase(route);
     if (conn == inbound_.end()) return;
-    (void)conn->second->replies.try_send(encode_message(m, std::nullopt));
+    Reply reply(encode_message(m, std::nullopt), env_.tracer().enabled() ? message_label(m) : std::string());
+    // Buggify: a Fetch answer held back (a slow leader, a GC pause on its send path); the
+    // follower's request timeout and the leader's own fetch bookkeeping must cope.
+    if (std::holds_alternative<protocol::FetchResponse>(m.body) && KEEL_BUGGIFY(env_, "raft.fetch_answer_delayed")) {
+        Duration delay = env_.random().uniform(Duration(ms(1)), Duration(ms(300)));
+        std::shared_ptr<Inbound> in = conn->second;
+        spawn_helper("raft-delayed-reply", [this, in, delay, r = std::move(reply)]() mutable {
+            stop_event_.wait(env_.now() + delay);
+            if (!stopping_) (void)in->replies.try_send(std::move(r));
+        });
+        return;
+    }
+    (void)conn->second->replies.try_send(std::move(reply));
 }
 
 // ---------------------------------------------------------------------- inbound
@@ -185,7 +206,8 @@ void RaftDriver::inbound_writer(std::shared_ptr<Inbound> in) {
     while (true) {
         auto reply = in->replies.receive();
         if (!reply.ok()) break;
-        if (!in->conn->send(std::move(*reply)).ok()) break;
+        if (!in->conn->send(std::move(reply->frame)).ok()) break;
+        trace_frame(reply->label);
     }
     in->conn->close();
 }
@@ -227,6 +249,7 @@ void RaftDriver::peer_loop(Peer& p) {
         p.in_flight[carry->correlation_id] = carry->api;
         Status sent = p.conn->send(carry->frame);
         if (sent.ok()) {
+            trace_frame(carry->label);
             carry.reset();
             continue;
         }

@@ -118,7 +118,13 @@ void RaftDriver::apply_committed(const std::vector<LogEntry>& entries) {
 Status RaftDriver::maybe_snapshot() {
     size_t interval = options_.snapshot_interval_entries;
     Offset applied = node_->applied_offset();
-    if (interval == 0 || applied - last_snapshot_end_ < static_cast<int64_t>(interval)) return ok_status();
+    if (interval == 0 || applied <= last_snapshot_end_) return ok_status();
+    // Buggify: a snapshot at an odd point (a few entries after the last one, mid-epoch,
+    // right after a restart), not only every `interval` entries.
+    int64_t since = applied - last_snapshot_end_;
+    bool due = since >= static_cast<int64_t>(interval);
+    bool odd = since >= std::max<int64_t>(3, static_cast<int64_t>(interval / 8));
+    if (!due && !(odd && KEEL_BUGGIFY(env_, "raft.snapshot_early"))) return ok_status();
     if (applied <= node_->log().start() || applied > node_->log().end()) return ok_status();
     SnapshotId id{applied, node_->log().epoch_at(applied - 1)};
     Bytes data = options_.state_machine->take_snapshot(applied);

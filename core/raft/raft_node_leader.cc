@@ -211,7 +211,7 @@ bool RaftNode::advance_high_watermark() {
     std::optional<Offset> replicated = majority_fetch_offset();
     // Invariant (Raft figure 8): the high watermark moves only to an offset whose entry is
     // of the current epoch — it must cover the epoch's first entry, the LeaderChange.
-    if (!replicated || *replicated <= high_watermark_) return false;
+    if (!replicated || *replicated <= high_watermark_ || config_.bug_high_watermark_never_moves) return false;
     if (*replicated <= epoch_start_offset_ && !config_.bug_commit_by_counting_older_epochs) return false;
     KEEL_ASSERT(*replicated <= log_.end());
     high_watermark_ = *replicated;

@@ -72,6 +72,7 @@ struct RaftStorageOptions {
     env::Clock* clock = nullptr;        // required
     env::Executor* executor = nullptr;  // optional (serializes the log's mutating calls)
     env::Tracer* tracer = nullptr;      // optional
+    env::Buggify* buggify = nullptr;    // optional: the log's fault points (simulator only)
     std::string root;                   // data root, relative to the disk ("" = the root)
     int64_t segment_bytes = 8 << 20;    // metadata log segment size
     int read_attempts = 3;              // a checksum failure is re-read (transient bit flips)

@@ -44,6 +44,7 @@ Result<std::unique_ptr<RaftStorage>> RaftStorage::open(RaftStorageOptions option
     lo.clock = s->options_.clock;
     lo.executor = s->options_.executor;
     lo.tracer = s->options_.tracer;
+    lo.buggify = s->options_.buggify;
     lo.dir = s->dir_;
     lo.topic = std::string(metadata_topic_name);
     lo.partition = metadata_partition;

@@ -51,6 +51,9 @@ struct RaftConfig {
     // entries of earlier epochs by counting replicas, before its own epoch's first entry
     // is on a majority (Raft's figure 8). Never set outside that test.
     bool bug_commit_by_counting_older_epochs = false;
+    // Test only, planted bug (property_tests/negative/liveness_checks.cc): a leader never
+    // advances its high watermark, so nothing commits while everyone looks caught up.
+    bool bug_high_watermark_never_moves = false;
 };
 
 // Persisted before anything that depends on it is sent (Kafka's quorum-state file).

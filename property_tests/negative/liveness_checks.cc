@@ -50,5 +50,40 @@ TEST(LivenessCheck, OneLostDiskIsNoLossOfLiveness) {
     EXPECT_TRUE(r.ok) << all(r);
 }
 
+sim::RunResult run_with(const char* scenario, uint64_t seed, std::map<std::string, std::string> params,
+                        std::optional<std::string> faults = std::nullopt) {
+    sim::RunOptions o;
+    o.seed = seed;
+    o.params = std::move(params);
+    o.faults = std::move(faults);
+    return sim::run_scenario(scenario, o);
+}
+
+// Before this check a leader that never committed passed: everyone was "caught up" with
+// a high watermark that never moved.
+TEST(LivenessCheck, QuorumChaosFailsWhenTheLeadersHighWatermarkNeverMoves) {
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        sim::RunResult r = run_with("quorum-chaos", seed,
+                                    {{"bug_stuck_high_watermark", "1"}, {"fault_seconds", "8"}, {"commit_after_heal_s", "20"}});
+        EXPECT_FALSE(r.ok) << "seed " << seed;
+        EXPECT_TRUE(mentions(r, "not live after faults stopped: no commit within 20000 ms of the heal")) << all(r);
+    }
+}
+
+TEST(LivenessCheck, CounterChaosFailsWhenNothingIsAcknowledged) {
+    // The primary is cut off from its backups and the client for the whole working phase.
+    sim::RunResult r = run_with("counter-chaos", 1, {}, "0s isolate n1 for 40s");
+    EXPECT_FALSE(r.ok);
+    EXPECT_TRUE(mentions(r, "not live: no operation was acknowledged")) << all(r);
+}
+
+TEST(LivenessCheck, PlantedBugControlsFailWhenTheirScheduleDidNotRun) {
+    for (const char* scenario : {"raft-bug-forget-vote", "raft-bug-figure8"}) {
+        sim::RunResult r = run_with(scenario, 1, {{"bug", "0"}, {"disrupt", "1"}});
+        EXPECT_FALSE(r.ok) << scenario;
+        EXPECT_TRUE(mentions(r, "the schedule did not run as planned")) << scenario << "\n" << all(r);
+    }
+}
+
 }  // namespace
 }  // namespace keel::negative

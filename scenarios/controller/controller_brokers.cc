@@ -6,6 +6,8 @@
 // session fence, and a rolling restart of b1 through controlled shutdown. Snapshots are
 // taken every 16 entries, so restarted and wiped nodes load them. The MetadataChecker
 // watches every image every node reaches.
+// Params: fault_seconds (50); bug = none | fence-leaves-isr | skip-partition-epoch-bump
+// (planted controller bugs the checker must catch: property_tests/negative/).
 #include "scenarios/controller/controller_cluster.h"
 
 namespace keel::scenarios {
@@ -38,6 +40,19 @@ sim::FaultSchedule default_schedule(sim::World& w, Duration fault_end) {
     return s;
 }
 
+ControllerClusterOptions options_for(sim::ScenarioContext& ctx) {
+    ControllerClusterOptions o;
+    std::string bug = ctx.param("bug", "none");
+    if (bug == "fence-leaves-isr") {
+        o.config.bug_fence_leaves_isr = true;
+    } else if (bug == "skip-partition-epoch-bump") {
+        o.bug_skip_partition_epoch_bump = true;
+    } else if (bug != "none") {
+        ctx.violation("unknown --param bug=" + bug + " (none, fence-leaves-isr, skip-partition-epoch-bump)");
+    }
+    return o;
+}
+
 }  // namespace
 }  // namespace keel::scenarios
 
@@ -50,7 +65,7 @@ KEEL_SCENARIO("controller-brokers",
               "3 KRaft controllers + 4 brokers: registration, heartbeats, topics, fencing and elections "
               "under crashes, pauses, partitions and disk faults; every image checked, all converge") {
     auto& w = ctx.world();
-    auto cluster = ControllerCluster::create(ctx, ControllerClusterOptions{});
+    auto cluster = ControllerCluster::create(ctx, keel::scenarios::options_for(ctx));
     keel::Duration fault_end = std::chrono::seconds(ctx.param_int("fault_seconds", 50));
     auto schedule = ctx.faults_or(keel::scenarios::default_schedule(w, fault_end));
 

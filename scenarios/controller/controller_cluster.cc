@@ -55,7 +55,7 @@ ControllerCluster::ControllerCluster(sim::ScenarioContext& ctx, ControllerCluste
     : ctx_(ctx),
       world_(ctx.world()),
       options_(std::move(options)),
-      checker_(controller::MetadataCheckerOptions{.session_timeout = options_.config.session_timeout}),
+      checker_(sim::MetadataCheckerOptions{.session_timeout = options_.config.session_timeout}),
       restarter_(world_, options_.restart_after_disk_error) {
     options_.raft.voters.clear();
     options_.raft.cluster_id = kClusterId;
@@ -125,6 +125,10 @@ void ControllerCluster::start() {
         world_.node(n).disk().faults().latency_max = options_.disk_latency_max;
     }
     world_.add_node("admin", [self](env::Env& env) { self->admin_main(env); });
+    checker_.set_disk_damage_probe([this](const std::string& node) {
+        const sim::DiskCounters& c = world_.node(node).disk().counters();
+        return c.wipes + c.corruptions_injected + c.bit_flips_on_read;
+    });
     for (const std::string& n : nodes()) world_.start(n);
     world_.spawn("supervisor", [self] { self->restarter_.run_forever(self->nodes()); });
     world_.spawn("session-check", [self] { self->check_sessions_forever(); });
@@ -162,6 +166,8 @@ raft::RaftDriverOptions ControllerCluster::driver_options(Slot& s, MetadataImage
 // Every image this node incarnation reaches goes to the checker.
 void ControllerCluster::watch(Slot& s, MetadataImage& image, env::Env& env) {
     std::string who = s.name + "#" + std::to_string(world_.node(s.name).incarnations());
+    image.plant_bug_skip_partition_epoch_bump(options_.bug_skip_partition_epoch_bump);
+    image.set_trust_log(options_.config.bug_fence_leaves_isr);
     image.set_observer([this, who, &env](const MetadataImage& img, bool restored) {
         checker_.on_image(who, img, restored, env.now());
     });
@@ -400,8 +406,8 @@ void ControllerCluster::check_sessions_forever() {
         world_.sleep(ms(500));
         auto a = active_controller();
         const MetadataImage* img = a ? image(*a) : nullptr;
-        std::optional<controller::ImageView> view;
-        if (img != nullptr) view = controller::view_of(*img);
+        std::optional<sim::ImageView> view;
+        if (img != nullptr) view = sim::view_of(*img);
         checker_.check_sessions(view, world_.now());
     }
 }
@@ -458,11 +464,11 @@ std::optional<Duration> ControllerCluster::await_converged(Duration limit) {
                        progress->why);
         auto a = active_controller();
         if (a && image(*a) != nullptr) {
-            std::map<std::string, controller::ImageView> views;
+            std::map<std::string, sim::ImageView> views;
             for (const std::string& n : nodes()) {
-                if (image(n) != nullptr && n != *a) views[n] = controller::view_of(*image(n));
+                if (image(n) != nullptr && n != *a) views[n] = sim::view_of(*image(n));
             }
-            checker_.check_converged(*a, controller::view_of(*image(*a)), views);
+            checker_.check_converged(*a, sim::view_of(*image(*a)), views);
         }
         return std::nullopt;
     }

@@ -25,7 +25,7 @@
 #include "core/controller/broker_lifecycle.h"
 #include "core/controller/controller_logic.h"
 #include "core/controller/controller_service.h"
-#include "core/controller/metadata_checker.h"
+#include "sim/checkers/metadata_checker.h"
 #include "core/controller/metadata_image.h"
 #include "core/raft/raft_driver.h"
 #include "scenarios/exit_restarter.h"
@@ -44,6 +44,11 @@ struct ControllerClusterOptions {
     Duration noop_interval = ms(3000);
     Duration request_timeout = ms(5000);  // ControllerServiceOptions::request_timeout
     Duration restart_after_disk_error = ms(1000);
+    // Planted bugs for the negative tests (property_tests/negative/controller_bugs.cc):
+    // every image skips the partition-epoch bump of an ISR-only change; and, with
+    // config.bug_fence_leaves_isr, every image trusts its log (Kafka's replay) so the
+    // controller's bad records reach the MetadataChecker.
+    bool bug_skip_partition_epoch_bump = false;
 };
 
 // A CreateTopics the admin node sends (and retries on NOT_CONTROLLER or transport errors).
@@ -62,7 +67,7 @@ public:
     ~ControllerCluster();
 
     sim::World& world() { return world_; }
-    controller::MetadataChecker& checker() { return checker_; }
+    sim::MetadataChecker& checker() { return checker_; }
     const std::vector<std::string>& controllers() const { return controllers_; }
     const std::vector<std::string>& brokers() const { return brokers_; }
     std::vector<std::string> nodes() const;  // controllers and brokers (not admin)
@@ -123,7 +128,7 @@ private:
     sim::ScenarioContext& ctx_;
     sim::World& world_;
     ControllerClusterOptions options_;
-    controller::MetadataChecker checker_;
+    sim::MetadataChecker checker_;
     ExitRestarter restarter_;  // restarts a node whose driver stopped on a disk error
     std::vector<std::string> controllers_;
     std::vector<std::string> brokers_;

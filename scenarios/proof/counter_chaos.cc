@@ -42,6 +42,9 @@ void finish(sim::ScenarioContext& ctx, CounterCluster& c, Duration limit) {
     for (const auto& op : c.history.ops) acked += op.outcome == proof::CounterOp::Outcome::ok ? 1 : 0;
     ctx.metric("acked_ops", static_cast<double>(acked));
     if (!done) ctx.note("the client did not finish within the run limit");
+    // A run in which nothing was acknowledged checked nothing: that is a failure too.
+    ctx.expect(acked > 0, "not live: no operation was acknowledged in " + std::to_string(c.history.ops.size()) +
+                              " attempts");
     for (auto& v : proof::check_counter_history(c.history)) ctx.violation(v);
 }
 

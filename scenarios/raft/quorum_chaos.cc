@@ -1,7 +1,9 @@
 // quorum-chaos: the KRaft quorum (3 controllers, 3 broker observers) under random faults
 // of every type the simulator has, with Raft's timers randomized from the seed; then a
 // quiet phase in which it must elect a leader and bring everyone up to date.
-// Params: fault_seconds (30), mean_gap_ms (1500), controllers_only (0).
+// Params: fault_seconds (30), mean_gap_ms (1500), controllers_only (0),
+// commit_after_heal_s (60: something new must commit this soon after the heal),
+// bug_stuck_high_watermark (0; 1 plants a leader whose high watermark never moves).
 #include "scenarios/raft/quorum_cluster.h"
 
 using namespace keel;
@@ -15,6 +17,7 @@ KEEL_SCENARIO("quorum-chaos",
     std::string knobs;
     o.config = scenarios::randomized_raft_config(w.random(), knobs);
     o.snapshot_interval_entries = w.random().uniform(30, 500);
+    o.config.bug_high_watermark_never_moves = ctx.param_int("bug_stuck_high_watermark", 0) != 0;  // negative test
     ctx.note("raft knobs: " + knobs + " snapshot_interval=" + std::to_string(o.snapshot_interval_entries));
     auto cluster_ptr = scenarios::QuorumCluster::create(ctx, o);
     scenarios::QuorumCluster& cluster = *cluster_ptr;
@@ -48,6 +51,8 @@ KEEL_SCENARIO("quorum-chaos",
     // Faults run until the schedule ends; every fault has been undone by then.
     w.run_for(std::max(schedule.end(), so.end));
     w.heal_all();
+    // Progress, not just agreement: something new commits after the heal.
+    cluster.await_commit_after_heal(std::chrono::seconds(ctx.param_int("commit_after_heal_s", 60)));
     auto quiet = cluster.await_quiet_liveness(60s);
     if (quiet) {
         Instant done = recovered_at->value_or(w.now());

@@ -141,6 +141,16 @@ void QuorumCluster::start() {
         world_.node(n).disk().faults().latency_min = std::chrono::microseconds(20);
         world_.node(n).disk().faults().latency_max = options_.disk_latency_max;
     }
+    // What may excuse a restarted node for missing entries it had synced: its disk was
+    // wiped, corrupted, or returned a flipped bit (recovery drops what fails its checksum).
+    monitor_.set_disk_damage_probe([this](NodeId id) {
+        for (const auto& [name, slot] : slots_) {
+            if (slot->id != id) continue;
+            const sim::DiskCounters& c = world_.node(name).disk().counters();
+            return c.wipes + c.corruptions_injected + c.bit_flips_on_read;
+        }
+        return uint64_t{0};
+    });
     for (const std::string& n : nodes()) world_.start(n);
     world_.spawn("supervisor", [self] { self->restarter_.run_forever(self->nodes()); });
 }
@@ -316,6 +326,18 @@ std::optional<Duration> QuorumCluster::await_quiet_liveness(Duration limit) {
         return std::nullopt;
     }
     return world_.now() - start;
+}
+
+bool QuorumCluster::await_commit_after_heal(Duration limit) {
+    Offset committed = monitor_.committed_end();
+    uint64_t acked = proposals_ok_;
+    bool moved = world_.run_until([&] { return monitor_.committed_end() > committed && proposals_ok_ > acked; }, limit);
+    if (!moved) {
+        ctx_.violation("not live after faults stopped: no commit within " + std::to_string(to_ms(limit)) +
+                       " ms of the heal (committed end stayed at " + std::to_string(committed.value()) + ", " +
+                       std::to_string(proposals_ok_ - acked) + " proposals acknowledged since)");
+    }
+    return moved;
 }
 
 void QuorumCluster::report() {

@@ -110,6 +110,11 @@ public:
     // Stops proposing, then waits (up to `limit`) for a leader and for everyone to catch
     // up; records "not live after faults stopped: ..." otherwise. Returns the time taken.
     std::optional<Duration> await_quiet_liveness(Duration limit);
+    // Progress after a heal: waits (up to `limit`, proposers still writing) until the
+    // committed end moves past where it was at the call and a proposal is acknowledged;
+    // records "not live after faults stopped: no commit ..." otherwise (a leader whose
+    // high watermark never moves is not live, however caught up its followers look).
+    bool await_commit_after_heal(Duration limit);
     // Monitor and ledger violations into the context, plus the common metrics.
     void report();
 

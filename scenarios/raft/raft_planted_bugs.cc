@@ -1,6 +1,9 @@
 // Planted bugs the RaftMonitor must catch (property_tests/negative/). Each is a scripted
 // schedule — roles resolved at run time, so a seed replays exactly — that exposes one bug
 // when `--param bug=1` (the default) and passes safely with `--param bug=0`.
+// A schedule that did not go as planned is a violation, not a pass: a control run
+// (bug=0) that never reached the dangerous state proves nothing. `--param disrupt=1`
+// breaks the plan on purpose (tests/negative check that this fails).
 #include "scenarios/raft/quorum_cluster.h"
 
 using namespace keel;
@@ -24,6 +27,12 @@ std::string steady_leader(sim::ScenarioContext& ctx, scenarios::QuorumCluster& c
         return "";
     }
     return *c.leader();
+}
+
+// The plan did not happen: a failure, with the reason.
+void plan_failed(sim::ScenarioContext& ctx, scenarios::QuorumCluster& c, const std::string& why) {
+    ctx.violation("the schedule did not run as planned: " + why);
+    c.report();
 }
 
 void finish(sim::ScenarioContext& ctx, scenarios::QuorumCluster& c, bool bug) {
@@ -59,10 +68,8 @@ KEEL_SCENARIO_SCRIPTED("raft-bug-forget-vote",
     std::string l = steady_leader(ctx, c);
     if (l.empty()) return c.report();
     QuorumEpoch e = c.status(l)->epoch;
-    if (l == "c3") {
-        ctx.note("c3 leads; the schedule did not go as planned");
-        return c.report();
-    }
+    if (l == "c3") return plan_failed(ctx, c, "c3 leads");
+    if (ctx.param_int("disrupt", 0) != 0) w.isolate("c3");  // c3 can vote for no one
     // 1. The leader L dies; the other fast voter B campaigns in epoch e+1 and V (c3) votes for it...
     std::string v = "c3", b = l == "c1" ? "c2" : "c1";
     w.crash(l);
@@ -72,9 +79,7 @@ KEEL_SCENARIO_SCRIPTED("raft-bug-forget-vote",
         return it != m.votes().end() && it->second == c.id_of(b);
     };
     if (!w.run_until(voted, 10s)) {
-        ctx.note("c3 did not vote for " + b + " in epoch " + std::to_string(epoch.value()) +
-                 "; the schedule did not go as planned");
-        return c.report();
+        return plan_failed(ctx, c, "c3 did not vote for " + b + " in epoch " + std::to_string(epoch.value()));
     }
     ctx.note(v + " voted for " + b + " in epoch " + std::to_string(epoch.value()));
     // 2. ...but the vote never reaches B, and V restarts (forgetting it, with the bug) just
@@ -104,12 +109,12 @@ KEEL_SCENARIO_SCRIPTED("raft-bug-figure8",
     std::string l1 = steady_leader(ctx, c);
     if (l1.empty()) return c.report();
     QuorumEpoch e = c.status(l1)->epoch;
-    auto plan_failed = [&](const std::string& why) {
-        ctx.note("the schedule did not go as planned: " + why);
-        c.report();
-    };
+    auto plan_failed = [&](const std::string& why) { ::plan_failed(ctx, c, why); };
     // 1. L1 is cut off: what it appends now (x) reaches no one.
     w.isolate(l1);
+    if (ctx.param_int("disrupt", 0) != 0) {
+        for (const auto& n : c.controllers()) w.isolate(n);  // no second leader can be elected
+    }
     // 2. The others elect L2; it is cut off the moment it wins, so its epoch's entries stay on it.
     if (!w.run_until([&] { return m.highest_leader_epoch() > e; }, 15s)) return plan_failed("no second leader");
     QuorumEpoch e2 = m.highest_leader_epoch();

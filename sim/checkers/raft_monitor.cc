@@ -126,8 +126,15 @@ void RaftMonitor::on_recovered(NodeId node, Offset snapshot_end, QuorumEpoch /*s
     }
     if (voted_before && entries.empty() && snapshot_end.value() == 0) disk_losses_[node]++;
     NodeLog& log = logs_[node];
+    uint64_t damage = disk_damage_ ? disk_damage_(node) : 0;
+    if (damage != log.disk_damage) {
+        recoveries_excused_++;
+    } else {
+        check_synced_survived(node, log, snapshot_end, entries);
+    }
     log = NodeLog{};
-    log.base = log.next_apply = log.checked_high_watermark = snapshot_end;
+    log.disk_damage = damage;
+    log.base = log.next_apply = log.checked_high_watermark = log.reported_high_watermark = snapshot_end;
     for (const auto& e : entries) {
         if (e.offset != log.end()) {
             violation(node_text(node) + " recovered a log with a gap at " + std::to_string(e.offset.value()));
@@ -136,6 +143,29 @@ void RaftMonitor::on_recovered(NodeId node, Offset snapshot_end, QuorumEpoch /*s
         Slot s{e.epoch, e.payload_hash, e.control};
         check_position(node, log, e.offset, s);
         log.slots.push_back(s);
+    }
+}
+
+// Every entry the previous incarnation held (appended, hence synced, and not truncated)
+// at or above the recovered snapshot's end must be in the recovered log, unchanged.
+void RaftMonitor::check_synced_survived(NodeId node, const NodeLog& before, Offset snapshot_end,
+                                        const std::vector<raft::ObservedEntry>& entries) {
+    for (Offset o = std::max(before.base, snapshot_end); o < before.end(); ++o) {
+        const Slot& s = *before.at(o);
+        size_t i = static_cast<size_t>(o - snapshot_end);
+        if (i >= entries.size()) {
+            violation("synced survives: " + node_text(node) + " restarted with its log ending at " +
+                      std::to_string((snapshot_end + static_cast<int64_t>(entries.size())).value()) +
+                      " but had synced " + entry_text(o, s.epoch, s.hash) + " before");
+            return;
+        }
+        const raft::ObservedEntry& e = entries[i];
+        if (e.epoch != s.epoch || e.payload_hash != s.hash) {
+            violation("synced survives: " + node_text(node) + " restarted holding " +
+                      entry_text(o, e.epoch, e.payload_hash) + " where it had synced " +
+                      entry_text(o, s.epoch, s.hash));
+            return;
+        }
     }
 }
 
@@ -187,8 +217,11 @@ void RaftMonitor::on_snapshot_installed(NodeId node, Offset end_offset, QuorumEp
         }
     }
     NodeLog& log = logs_[node];
-    log = NodeLog{};
-    log.base = log.next_apply = log.checked_high_watermark = end_offset;
+    NodeLog fresh;
+    fresh.disk_damage = log.disk_damage;
+    fresh.reported_high_watermark = log.reported_high_watermark;
+    fresh.base = fresh.next_apply = fresh.checked_high_watermark = end_offset;
+    log = std::move(fresh);
 }
 
 // ------------------------------------------------------------------------ commits
@@ -201,6 +234,12 @@ void RaftMonitor::on_high_watermark(NodeId node, QuorumEpoch epoch, Offset high_
                   " beyond its durable log end " + std::to_string(log.end().value()));
         return;
     }
+    if (high_watermark < log.reported_high_watermark) {
+        violation("monotonic high watermark: " + node_text(node) + " reported high watermark " +
+                  std::to_string(high_watermark.value()) + " after " +
+                  std::to_string(log.reported_high_watermark.value()) + " in the same incarnation");
+    }
+    log.reported_high_watermark = std::max(log.reported_high_watermark, high_watermark);
     record_commits(node, log, epoch, high_watermark);
 }
 

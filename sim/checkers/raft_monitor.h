@@ -15,6 +15,13 @@
 //                      watermark it or another node reported
 //   state-machine safety every node (voters and observers) applies, in each incarnation,
 //                      a contiguous run of one global sequence of entries (P14)
+//   monotonic high watermark a node's reported high watermark never goes down within
+//                      an incarnation (it restarts from the log start after a restart)
+//   synced survives    a node that restarts recovers every entry it appended (and so
+//                      synced: on_appended comes after the sync) in its previous
+//                      incarnation and did not truncate since, unless its disk was
+//                      damaged in between (a wipe, a corrupted or bit-flipped read: the
+//                      disk-damage probe, set_disk_damage_probe, says so)
 //
 // "Committed" means below a high watermark some node reported. The first violation is
 // kept with the monitor's event number, the simulator's event number and sim time.
@@ -56,6 +63,13 @@ public:
     void on_high_watermark(NodeId node, QuorumEpoch epoch, Offset high_watermark) override;
     void on_applied(NodeId node, const raft::ObservedEntry& entry) override;
 
+    // A count of the damaging disk events (wipes, corruption, bit flips on read) a node's
+    // disk has seen so far: when it changed between two incarnations, entries the node
+    // synced may legitimately be gone (recovery refused what failed its checksum). Without
+    // a probe every restart must keep every synced entry.
+    void set_disk_damage_probe(std::function<uint64_t(NodeId)> probe) { disk_damage_ = std::move(probe); }
+    uint64_t recoveries_excused() const { return recoveries_excused_; }  // by disk damage
+
     bool ok() const { return violations_.empty(); }
     const std::vector<RaftViolation>& violations() const { return violations_; }  // first 20
     uint64_t violation_count() const { return violation_count_; }
@@ -86,6 +100,8 @@ private:
         std::vector<Slot> slots;  // entries from base, contiguous
         Offset next_apply{0};
         Offset checked_high_watermark{0};
+        Offset reported_high_watermark{0};  // the highest this incarnation reported
+        uint64_t disk_damage = 0;           // the probe's count when the incarnation began
         Offset end() const { return base + static_cast<int64_t>(slots.size()); }
         const Slot* at(Offset o) const;
     };
@@ -101,12 +117,16 @@ private:
     };
 
     void violation(std::string what);
+    void check_synced_survived(NodeId node, const NodeLog& before, Offset snapshot_end,
+                               const std::vector<raft::ObservedEntry>& entries);
     void check_position(NodeId node, const NodeLog& log, Offset offset, const Slot& s);
     void record_commits(NodeId node, const NodeLog& log, QuorumEpoch epoch, Offset high_watermark);
     static std::string entry_text(Offset o, QuorumEpoch e, uint64_t hash);
 
     std::function<Instant()> now_;
     std::function<uint64_t()> world_event_;
+    std::function<uint64_t(NodeId)> disk_damage_;
+    uint64_t recoveries_excused_ = 0;
     uint64_t events_ = 0;
     uint64_t violation_count_ = 0;
     std::vector<RaftViolation> violations_;

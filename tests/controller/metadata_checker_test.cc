@@ -2,13 +2,15 @@
 // history it must accept).
 #include <gtest/gtest.h>
 
-#include "core/controller/metadata_checker.h"
+#include "sim/checkers/metadata_checker.h"
 #include "tests/controller/controller_model.h"
 
 namespace keel::controller {
 namespace {
 
 using namespace keel::controller::testing;
+using sim::ImageView;
+using sim::MetadataChecker;
 
 const TopicPartition kTp{Uuid{1, 1}, PartitionIndex(0)};
 
@@ -122,6 +124,7 @@ TEST(MetadataChecker, ReportsAnUncleanElectionWhileDisabledButNotWhileEnabled) {
         b.partitions[kTp].leader = NodeId(2);
         b.partitions[kTp].isr = ids({2});
         b.partitions[kTp].leader_epoch = LeaderEpoch(1);
+        b.partitions[kTp].partition_epoch = PartitionEpoch(1);
         b.brokers[NodeId(1)].fenced = true;
         c.on_image("b1", a, false, t(0));
         c.on_image("b1", b, false, t(1));
@@ -172,6 +175,76 @@ TEST(MetadataChecker, ReportsANodeThatDidNotConvergeAfterHealing) {
     c.check_converged("c1", ref, nodes);
     EXPECT_TRUE(reported(c, "converged"));
     EXPECT_EQ(c.violation_count(), 1u);
+}
+
+TEST(MetadataChecker, ReportsAnIsrChangeWithoutAPartitionEpochBump) {
+    MetadataChecker c;
+    ImageView a = healthy(10);
+    ImageView b = healthy(11);
+    b.partitions[kTp].isr = ids({1, 2});  // 3 left the ISR, the partition epoch stayed 0
+    c.on_image("b1", a, false, t(0));
+    c.on_image("b1", b, false, t(1));
+    EXPECT_TRUE(reported(c, "partition-epoch: b1 at offset 11: t-0 changed (isr [1,2,3] → [1,2], leader 1 → 1)"));
+    b.partitions[kTp].partition_epoch = PartitionEpoch(1);
+    MetadataChecker d;
+    d.on_image("b1", a, false, t(0));
+    d.on_image("b1", b, false, t(1));
+    EXPECT_EQ(d.violation_count(), 0u) << d.violations()[0];
+}
+
+TEST(MetadataChecker, ReportsALeaderEpochBumpBeyondThePartitionEpochBump) {
+    MetadataChecker c;
+    ImageView a = healthy(10);
+    ImageView b = healthy(40);  // from a snapshot: two elections, one partition-epoch bump
+    b.partitions[kTp].leader = NodeId(2);
+    b.partitions[kTp].leader_epoch = LeaderEpoch(2);
+    b.partitions[kTp].partition_epoch = PartitionEpoch(1);
+    c.on_image("b1", a, false, t(0));
+    c.on_image("b1", b, true, t(1));
+    EXPECT_TRUE(reported(c, "partition-epoch: b1 at offset 40: t-0's leader epoch went up by 2 but its partition "
+                            "epoch only by 1"));
+}
+
+TEST(MetadataChecker, ReportsAnImageOffsetGoingBackWithinAnIncarnation) {
+    MetadataChecker c;
+    c.on_image("b1#1", healthy(10), false, t(0));
+    c.on_image("b1#1", healthy(12), false, t(1));
+    c.on_image("b1#1", healthy(11), false, t(2));
+    EXPECT_TRUE(reported(c, "image-offset: b1#1 at offset 11 went back from offset 12 within one incarnation"));
+    EXPECT_EQ(c.violation_count(), 1u);
+}
+
+TEST(MetadataChecker, ReportsARestartBelowASnapshotAnEarlierIncarnationLoaded) {
+    MetadataChecker c;
+    c.on_image("c1#1", healthy(30), true, t(0));   // loads a snapshot at 30
+    c.on_image("c1#1", healthy(31), false, t(1));
+    c.on_image("c1#2", healthy(12), true, t(2));   // restarts from an older snapshot
+    EXPECT_TRUE(reported(c, "image-offset: c1#2 at offset 12 starts below the snapshot at offset 30 an earlier "
+                            "incarnation of c1 loaded"));
+    // Replaying below the offset it had applied (but not snapshotted) is how a restart goes.
+    MetadataChecker d;
+    d.on_image("c1#1", healthy(30), true, t(0));
+    d.on_image("c1#1", healthy(40), false, t(1));
+    d.on_image("c1#2", healthy(30), true, t(2));
+    d.on_image("c1#2", healthy(31), false, t(3));
+    EXPECT_EQ(d.violation_count(), 0u) << d.violations()[0];
+}
+
+TEST(MetadataChecker, ExcusesARestartBelowAnOldSnapshotAfterDiskDamage) {
+    MetadataChecker c;
+    uint64_t damage = 0;
+    std::string asked;
+    c.set_disk_damage_probe([&](const std::string& node) {
+        asked = node;
+        return damage;
+    });
+    c.on_image("c1#1", healthy(30), true, t(0));
+    damage = 1;  // c1's disk was wiped: it starts over from nothing
+    c.on_image("c1#2", healthy(1), false, t(1));
+    EXPECT_EQ(c.violation_count(), 0u) << c.violations()[0];
+    EXPECT_EQ(asked, "c1");
+    c.on_image("c1#3", healthy(0), false, t(2));  // no snapshot loaded since: nothing to go below
+    EXPECT_EQ(c.violation_count(), 0u) << c.violations()[0];
 }
 
 }  // namespace

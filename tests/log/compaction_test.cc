@@ -199,5 +199,38 @@ TEST(Compaction, ACrashAtAnyStepLeavesEveryKeysLatestValue) {
     }
 }
 
+// A cleaned segment whose last records were superseded keeps its offset range up to the
+// next segment; truncating into that emptied tail (after the later segments went) must
+// end the log at the last record the segment still holds, not trip an assertion.
+TEST(Compaction, TruncatingIntoTheEmptiedTailOfACleanedSegmentEndsAtItsLastRecord) {
+    Compacted c(300);
+    c.open();
+    // Every 5th record has a key of its own (it stays); the others are overwritten later.
+    for (int i = 0; i < 60; i++) c.put(i % 5 == 0 ? "u" + std::to_string(i) : "k" + std::to_string(i % 3), std::to_string(i));
+    ASSERT_GE(c.log->segments().size(), 3u);
+    EXPECT_GT(c.clean_fully(), 0);
+    // The first segment's last record was superseded later: find an offset in a gap
+    // at the end of a cleaned segment.
+    auto segs = c.log->segments();
+    std::vector<Seen> seen = LogWorld::read_all(*c.log);
+    std::optional<int64_t> gap;
+    for (size_t i = 0; i + 1 < segs.size() && !gap; i++) {
+        int64_t last_held = -1;
+        for (const Seen& s : seen) {
+            if (s.offset >= segs[i].base_offset.value() && s.offset < segs[i + 1].base_offset.value()) last_held = s.offset;
+        }
+        if (last_held >= 0 && last_held + 1 < segs[i + 1].base_offset.value()) gap = last_held + 1;
+    }
+    ASSERT_TRUE(gap.has_value()) << "no cleaned segment with an emptied tail";
+    ASSERT_TRUE(c.log->truncate_to(Offset(*gap)).ok());
+    EXPECT_LE(c.log->log_end_offset(), Offset(*gap));
+    std::vector<Seen> after = LogWorld::read_all(*c.log);
+    ASSERT_FALSE(after.empty());
+    EXPECT_EQ(c.log->log_end_offset(), Offset(after.back().offset + 1));
+    Offset end = c.log->log_end_offset();
+    c.put("after", "truncation");
+    EXPECT_EQ(c.log->log_end_offset(), end + 1);
+}
+
 }  // namespace
 }  // namespace keel::log

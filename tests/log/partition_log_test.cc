@@ -361,5 +361,22 @@ TEST(PartitionLog, ReplicatedBatchesKeepTheirOffsetsAndEpochs) {
     EXPECT_EQ(follower->log_end_offset(), Offset(22));
 }
 
+// A failed append leaves no leader-epoch entry behind: the epoch never reached the log,
+// so the old epoch's leader may still append (it is not fenced by a ghost epoch).
+TEST(PartitionLog, AFailedAppendOfANewEpochLeavesTheEpochCacheAsItWas) {
+    LogWorld w;
+    auto log = w.open();
+    ASSERT_TRUE(log->append(numbered_batch(0, 3), LeaderEpoch(1)).ok());
+    std::vector<EpochEntry> before = log->leader_epochs().entries();
+    w.disk.faults().capacity_bytes = w.disk.used_bytes() + 700;
+    Bytes big = numbered_batch(3, 60);
+    auto r = log->append(big, LeaderEpoch(2));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.code(), Errc::disk_full);
+    EXPECT_EQ(log->leader_epochs().entries(), before);
+    w.disk.faults().capacity_bytes = UINT64_MAX;
+    EXPECT_TRUE(log->append(numbered_batch(3, 2), LeaderEpoch(1)).ok());
+}
+
 }  // namespace
 }  // namespace keel::log

@@ -89,5 +89,29 @@ TEST(Truncation, TruncatingFullyRestartsTheLogEmptyAtAnOffset) {
     EXPECT_EQ(std::count(files.begin(), files.end(), "00000000000000000000.log"), 0);
 }
 
+// DeleteRecords moved the start into a batch; a truncation inside that batch removes the
+// whole batch, which would leave the log end below the log start. The log is emptied at
+// its start instead, and stays usable (and so across a crash).
+TEST(Truncation, InsideTheBatchHoldingTheLogStartEmptiesTheLogAtItsStart) {
+    LogWorld w;
+    auto log = w.open();
+    ASSERT_TRUE(log->append(numbered_batch(0, 5), LeaderEpoch(1)).ok());
+    ASSERT_TRUE(log->append(numbered_batch(5, 5), LeaderEpoch(1)).ok());
+    ASSERT_TRUE(log->advance_log_start_offset(Offset(7)).ok());
+    ASSERT_TRUE(log->truncate_to(Offset(8)).ok());
+    EXPECT_EQ(log->log_start_offset(), Offset(7));
+    EXPECT_EQ(log->log_end_offset(), Offset(7));
+    EXPECT_TRUE(LogWorld::read_all(*log).empty());
+    auto a = log->append(numbered_batch(100, 2), LeaderEpoch(2));
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->base_offset, Offset(7));
+    ASSERT_TRUE(log->flush().ok());
+    log.reset();
+    w.crash();
+    log = w.open();
+    EXPECT_EQ(log->log_start_offset(), Offset(7));
+    EXPECT_EQ(log->log_end_offset(), Offset(9));
+}
+
 }  // namespace
 }  // namespace keel::log

@@ -175,5 +175,60 @@ TEST(RaftMonitor, KeepsTheFirstViolationWithItsEventNumberAndTime) {
     EXPECT_NE(m.violations()[0].to_string().find("t=2.500s"), std::string::npos);
 }
 
+TEST(RaftMonitor, ReportsAHighWatermarkGoingBackWithinAnIncarnation) {
+    RaftMonitor m;
+    replicate(m, n1, {entry(0, e1, 10, true), entry(1, e1, 11), entry(2, e1, 12)}, e1);  // hw 3
+    m.on_high_watermark(n1, e1, Offset(2));
+    EXPECT_TRUE(mentions(m, "monotonic high watermark: node 1 reported high watermark 2 after 3 in the same "
+                            "incarnation")) << all(m);
+}
+
+TEST(RaftMonitor, AcceptsAHighWatermarkStartingLowerAfterARestart) {
+    RaftMonitor m;
+    std::vector<ObservedEntry> log{entry(0, e1, 10, true), entry(1, e1, 11), entry(2, e1, 12)};
+    replicate(m, n1, log, e1);
+    m.on_recovered(n1, Offset(0), QuorumEpoch(0), log);  // a restart: the high watermark starts over
+    m.on_high_watermark(n1, e1, Offset(1));
+    m.on_high_watermark(n1, e1, Offset(3));
+    m.on_snapshot_installed(n1, Offset(2), e1);  // a snapshot does not reset it
+    m.on_high_watermark(n1, e1, Offset(2));
+    EXPECT_TRUE(mentions(m, "reported high watermark 2 after 3")) << all(m);
+    EXPECT_EQ(m.violation_count(), 1u) << all(m);
+}
+
+TEST(RaftMonitor, ReportsARestartThatLostASyncedEntry) {
+    RaftMonitor m;
+    std::vector<ObservedEntry> log{entry(0, e1, 10, true), entry(1, e1, 11), entry(2, e1, 12)};
+    for (const auto& e : log) m.on_appended(n2, e);  // appended = synced (the driver's contract)
+    m.on_recovered(n2, Offset(0), QuorumEpoch(0), {log[0], log[1]});
+    EXPECT_TRUE(mentions(m, "synced survives: node 2 restarted with its log ending at 2 but had synced "
+                            "(offset 2, epoch 1")) << all(m);
+}
+
+TEST(RaftMonitor, ReportsARestartWithADifferentEntryThanItSynced) {
+    RaftMonitor m;
+    m.on_appended(n2, entry(0, e1, 10, true));
+    m.on_appended(n2, entry(1, e1, 11));
+    m.on_recovered(n2, Offset(0), QuorumEpoch(0), {entry(0, e1, 10, true), entry(1, e1, 99)});
+    EXPECT_TRUE(mentions(m, "synced survives: node 2 restarted holding (offset 1, epoch 1, hash 0000000000000063) "
+                            "where it had synced (offset 1")) << all(m);
+}
+
+TEST(RaftMonitor, AcceptsARestartAfterTruncationSnapshotOrDiskDamage) {
+    RaftMonitor m;
+    uint64_t damage = 0;
+    m.set_disk_damage_probe([&](NodeId) { return damage; });
+    m.on_recovered(n2, Offset(0), QuorumEpoch(0), {});
+    for (int64_t o = 0; o < 4; o++) m.on_appended(n2, entry(o, e1, 10 + static_cast<uint64_t>(o), o == 0));
+    m.on_truncated(n2, Offset(3));                                 // offset 3 is gone on purpose
+    m.on_recovered(n2, Offset(2), e1, {entry(2, e1, 12)});         // a snapshot covers 0..1
+    EXPECT_TRUE(m.ok()) << all(m);
+    m.on_appended(n2, entry(3, e1, 13));
+    damage = 1;                                                    // e.g. a wiped disk
+    m.on_recovered(n2, Offset(0), QuorumEpoch(0), {});
+    EXPECT_TRUE(m.ok()) << all(m);
+    EXPECT_EQ(m.recoveries_excused(), 1u);
+}
+
 }  // namespace
 }  // namespace keel::sim

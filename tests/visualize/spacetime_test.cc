@@ -59,5 +59,32 @@ TEST(Spacetime, WindowAndColumnFiltersApply) {
     EXPECT_TRUE(stats.truncated);
 }
 
+// A raft.frame event labels the frame its node's fiber sent just before (and no other).
+TEST(Spacetime, LabelsAMessageWithWhatItsSenderSaidItCarried) {
+    TraceFile f;
+    for (const char* line : {
+             R"({"ev":1,"t_ns":0,"node":"a","fiber":"raft-peer-2","kind":"net.send","msg":7,"to":"b","bytes":84,"h":"0"})",
+             R"({"ev":2,"t_ns":0,"node":"a","fiber":"raft-peer-2","kind":"raft.frame","detail":{"label":"Fetch off=518 e=1 last=1"},"h":"0"})",
+             R"({"ev":3,"t_ns":5,"node":"a","fiber":"other","kind":"net.send","msg":8,"to":"b","bytes":9,"h":"0"})",
+             R"({"ev":4,"t_ns":6,"node":"a","fiber":"raft-peer-2","kind":"raft.frame","detail":{"label":"stray"},"h":"0"})",
+             R"({"ev":5,"t_ns":20,"node":"b","fiber":"scheduler","kind":"net.deliver","msg":7,"from":"a","bytes":84,"h":"0"})",
+             R"({"ev":6,"t_ns":25,"node":"b","fiber":"scheduler","kind":"net.deliver","msg":8,"from":"a","bytes":9,"h":"0"})",
+         }) {
+        TraceEvent e;
+        ASSERT_TRUE(parse_trace_line(line, e)) << line;
+        f.events.push_back(e);
+    }
+    auto labels = message_labels(f);
+    ASSERT_EQ(labels.size(), 1u);
+    EXPECT_EQ(labels.at("7"), "Fetch off=518 e=1 last=1");
+    SpacetimeStats stats;
+    std::string dot = spacetime_dot(f, SpacetimeOptions{}, stats);
+    EXPECT_EQ(stats.messages_drawn, 2u);
+    EXPECT_EQ(stats.events_drawn, 4u) << "raft.frame events are labels, not boxes";
+    EXPECT_NE(dot.find("label=\"Fetch off=518 e=1 last=1 (84B)\""), std::string::npos) << dot;
+    EXPECT_NE(dot.find("label=\"(9B)\""), std::string::npos) << dot;
+    EXPECT_EQ(dot.find("stray"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace keel::viz

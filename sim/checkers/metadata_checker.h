@@ -1,5 +1,6 @@
 // MetadataChecker: the controller's safety properties, checked from the outside on every
-// image every node (controller or broker) reaches, for the simulator's scenarios.
+// image every node (controller or broker) reaches, for the simulator's scenarios. It lives
+// with the other checkers (sim/checkers/, library keel_checkers); core/ knows nothing of it.
 //
 // It works on ImageView, a compact copy of what it checks (view_of() makes one from a
 // MetadataImage), so that its tests can feed it anomalies the image itself would refuse.
@@ -11,6 +12,12 @@
 //   leader-in-isr   every leader is in its ISR (or -1)
 //   epochs          a node's leader and partition epochs never go down; a leader change
 //                   bumps the leader epoch
+//   partition-epoch a change of a partition's replicas, ISR or leader bumps its partition
+//                   epoch, by at least as much as its leader epoch went up (every
+//                   PartitionChangeRecord bumps it once, a leader change also the leader epoch)
+//   image-offset    a node's image end offset never goes down within an incarnation, and
+//                   a restarted node never starts below a snapshot an earlier incarnation
+//                   had loaded (snapshots are durable), unless its disk was damaged between
 //   unclean         no leader from outside the ISR unless the topic allows unclean election
 //   session         a broker the active controller has not heard from for longer than the
 //                   session timeout (+ grace) is fenced, once that controller has been
@@ -21,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -30,7 +38,10 @@
 #include "core/base/types.h"
 #include "core/controller/metadata_image.h"
 
-namespace keel::controller {
+namespace keel::sim {
+
+using controller::MetadataImage;
+using controller::TopicPartition;
 
 struct ImageView {
     struct Broker {
@@ -82,6 +93,13 @@ public:
         on_image(node, view_of(image), restored, now);
     }
 
+    // A count of damaging disk events (wipes, corruption, bit flips on read) on the disk of
+    // `node` (its name without "#incarnation"): when it changed since the node's previous
+    // incarnation began, a restart below an earlier snapshot is excused.
+    void set_disk_damage_probe(std::function<uint64_t(const std::string& node)> probe) {
+        disk_damage_ = std::move(probe);
+    }
+
     // The active controller accepted a heartbeat from `broker`.
     void on_heartbeat(NodeId broker, Instant at);
     // A controller became active (able to decide) at `at`.
@@ -108,6 +126,19 @@ private:
     void violation(std::string what);
     void check_view(const std::string& node, const ImageView& v);
     void check_transition(const std::string& node, const ImageView& before, const ImageView& after, bool restored);
+    void check_partition_epoch(const std::string& node, const ImageView& after, const TopicPartition& tp,
+                               const ImageView::Partition& o, const ImageView::Partition& p);
+    void check_image_offset(const std::string& node, const ImageView& view, bool restored);
+
+    // Per node (across incarnations): the highest snapshot offset it loaded, the
+    // incarnation seen last and the disk-damage count when that incarnation began.
+    struct NodeHistory {
+        Offset restored_floor{0};
+        std::string incarnation;
+        uint64_t disk_damage = 0;
+    };
+    std::map<std::string, NodeHistory> history_;
+    std::function<uint64_t(const std::string&)> disk_damage_;
 
     MetadataCheckerOptions options_;
     std::map<std::string, ImageView> last_;           // by node incarnation
@@ -125,4 +156,4 @@ private:
     uint64_t images_restored_ = 0;
 };
 
-}  // namespace keel::controller
+}  // namespace keel::sim

@@ -1,14 +1,24 @@
-#include "core/controller/metadata_checker.h"
+#include "sim/checkers/metadata_checker.h"
 
 #include <algorithm>
 
-namespace keel::controller {
+namespace keel::sim {
+
+using controller::encode_record;
+using controller::MetadataRecord;
+
 namespace {
 
 std::string n(NodeId id) { return std::to_string(id.value()); }
 
 std::string name_of(const TopicPartition& tp, const ImageView::Partition& p) {
     return p.topic + "-" + std::to_string(tp.partition.value());
+}
+
+std::string ids(const std::vector<NodeId>& v) {
+    std::string s = "[";
+    for (NodeId id : v) s += (s.size() > 1 ? "," : "") + n(id);
+    return s + "]";
 }
 
 bool contains(const std::vector<NodeId>& v, NodeId x) { return std::find(v.begin(), v.end(), x) != v.end(); }
@@ -56,9 +66,29 @@ void MetadataChecker::on_image(const std::string& node, const ImageView& view, b
                   " held at that offset");
     }
     check_view(node, view);
+    check_image_offset(node, view, restored);
     auto prev = last_.find(node);
     if (prev != last_.end()) check_transition(node, prev->second, view, restored);
     last_[node] = view;
+}
+
+void MetadataChecker::check_image_offset(const std::string& node, const ImageView& v, bool restored) {
+    std::string base = node.substr(0, node.find('#'));
+    NodeHistory& h = history_[base];
+    if (h.incarnation != node) {  // the first image of a new incarnation
+        uint64_t damage = disk_damage_ ? disk_damage_(base) : 0;
+        if (damage != h.disk_damage) h.restored_floor = Offset(0);  // what it had may be gone
+        if (v.end_offset < h.restored_floor) {
+            violation("image-offset: " + at(node, v) + " starts below the snapshot at offset " +
+                      std::to_string(h.restored_floor.value()) + " an earlier incarnation of " + base + " loaded");
+        }
+        h.incarnation = node;
+        h.disk_damage = damage;
+    } else if (auto prev = last_.find(node); prev != last_.end() && v.end_offset < prev->second.end_offset) {
+        violation("image-offset: " + at(node, v) + " went back from offset " +
+                  std::to_string(prev->second.end_offset.value()) + " within one incarnation");
+    }
+    if (restored) h.restored_floor = std::max(h.restored_floor, v.end_offset);
 }
 
 void MetadataChecker::check_view(const std::string& node, const ImageView& v) {
@@ -96,6 +126,7 @@ void MetadataChecker::check_transition(const std::string& node, const ImageView&
                       std::to_string(o.leader_epoch.value()) + "/" + std::to_string(o.partition_epoch.value()) +
                       " to " + std::to_string(p.leader_epoch.value()) + "/" + std::to_string(p.partition_epoch.value()));
         }
+        check_partition_epoch(node, after, tp, o, p);
         if (p.leader != o.leader && p.leader_epoch <= o.leader_epoch) {
             violation("epochs: " + at(node, after) + ": " + name_of(tp, p) + " changed leader " + n(o.leader) + " → " +
                       n(p.leader) + " without a leader-epoch bump");
@@ -112,6 +143,21 @@ void MetadataChecker::check_transition(const std::string& node, const ImageView&
                           " from outside the ISR while unclean.leader.election.enable is off");
             }
         }
+    }
+}
+
+void MetadataChecker::check_partition_epoch(const std::string& node, const ImageView& after, const TopicPartition& tp,
+                                            const ImageView::Partition& o, const ImageView::Partition& p) {
+    bool changed = p.replicas != o.replicas || p.isr != o.isr || p.leader != o.leader;
+    int64_t bump = p.partition_epoch.value() - o.partition_epoch.value();
+    int64_t leader_bump = p.leader_epoch.value() - o.leader_epoch.value();
+    if (changed && bump <= 0) {
+        violation("partition-epoch: " + at(node, after) + ": " + name_of(tp, p) + " changed (isr " +
+                  ids(o.isr) + " → " + ids(p.isr) + ", leader " + n(o.leader) + " → " + n(p.leader) +
+                  ") without a partition-epoch bump (still " + std::to_string(p.partition_epoch.value()) + ")");
+    } else if (leader_bump > 0 && bump < leader_bump) {
+        violation("partition-epoch: " + at(node, after) + ": " + name_of(tp, p) + "'s leader epoch went up by " +
+                  std::to_string(leader_bump) + " but its partition epoch only by " + std::to_string(bump));
     }
 }
 
@@ -166,4 +212,4 @@ void MetadataChecker::check_converged(const std::string& reference_node, const I
     }
 }
 
-}  // namespace keel::controller
+}  // namespace keel::sim
