@@ -8,7 +8,10 @@
 // with its reason and closes that connection; every other connection goes on.
 // DescribeQuorum never reaches the node either: it is answered on the reader's fiber from
 // the node's state (a read; the raft loop is the only writer and fibers do not preempt).
+// ApiVersions is answered there too, from any client, with the Raft listener's table
+// (protocol::raft_listener_api_versions, docs/protocol.md).
 #include "core/raft/raft_driver_internal.h"
+#include "core/protocol/api_versions.h"
 #include "core/protocol/frame.h"
 #include "core/raft/raft_describe.h"
 #include "core/raft/raft_wire.h"
@@ -122,11 +125,15 @@ Result<Message> decode_inbound(ByteView frame, std::optional<NodeId>& peer, Node
     return decode_request_message(*from, self, frame);
 }
 
-// The header of a DescribeQuorum request frame; nullopt for anything else.
-std::optional<protocol::RequestFrame> describe_quorum_frame(ByteView frame, size_t frame_max) {
+// The header of a request frame the driver answers itself from any client (DescribeQuorum,
+// ApiVersions); nullopt for anything else.
+std::optional<protocol::RequestFrame> any_client_frame(ByteView frame, size_t frame_max) {
     if (frame.size() > frame_max) return std::nullopt;
     auto f = protocol::decode_request_frame(frame, frame_max);
-    if (!f.ok() || f->header.api_key != ApiKey::describe_quorum) return std::nullopt;
+    if (!f.ok()) return std::nullopt;
+    if (f->header.api_key != ApiKey::describe_quorum && f->header.api_key != ApiKey::api_versions) {
+        return std::nullopt;
+    }
     return *f;
 }
 
@@ -151,8 +158,11 @@ void RaftDriver::inbound_reader(std::shared_ptr<Inbound> in) {
     while (!stopping_) {
         auto frame = in->conn->receive();
         if (!frame.ok()) break;
-        if (auto f = describe_quorum_frame(*frame, options_.frame_bytes_max)) {
-            Result<Bytes> reply = answer_describe_quorum(*f);
+        if (auto f = any_client_frame(*frame, options_.frame_bytes_max)) {
+            Result<Bytes> reply = f->header.api_key == ApiKey::api_versions
+                                      ? Result<Bytes>(protocol::answer_api_versions(
+                                            *f, protocol::raft_listener_api_versions()))
+                                      : answer_describe_quorum(*f);
             if (!reply.ok()) {
                 reject(who, reply.error().to_string());
                 break;

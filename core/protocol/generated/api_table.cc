@@ -6,8 +6,12 @@
 namespace keel::protocol {
 namespace {
 
-constexpr std::array<SchemaApi, 1> apis{{
+constexpr std::array<SchemaApi, 5> apis{{
     {18, "ApiVersions", 0, 4, 3},
+    {52, "Vote", 0, 2, 0},
+    {53, "BeginQuorumEpoch", 0, 1, 1},
+    {54, "EndQuorumEpoch", 0, 1, 1},
+    {59, "FetchSnapshot", 0, 1, 0},
 }};
 
 }  // namespace
