@@ -93,8 +93,12 @@ TEST(MetadataRecords, DecodingRejectsEveryTruncationAndTrailingBytes) {
         Bytes b = encode_record(m);
         size_t cut = *rc::gen::inRange<size_t>(0, b.size());
         auto r = decode_record(ByteView(b).first(cut));
-        RC_ASSERT(!r.ok());
-        RC_ASSERT(r.code() == Errc::corrupt);
+        // The one prefix accepted on purpose: the NoOpRecord form older Keel wrote, 01 14 00.
+        bool legacy_no_op = std::holds_alternative<NoOpRecord>(m) && cut == 3;
+        if (!legacy_no_op) {
+            RC_ASSERT(!r.ok());
+            RC_ASSERT(r.code() == Errc::corrupt);
+        }
         Bytes longer = b;
         longer.push_back(0);
         auto t = decode_record(longer);
