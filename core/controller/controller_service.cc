@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/protocol/api_versions.h"
+
 namespace keel::controller {
 
 using protocol::ErrorCode;
@@ -343,6 +345,8 @@ Result<Bytes> serve(const protocol::RequestFrame& frame, F&& handle) {
 Result<Bytes> ControllerService::dispatch(const protocol::RequestFrame& frame) {
     using protocol::ApiKey;
     switch (frame.header.api_key) {
+        case ApiKey::api_versions:
+            return protocol::answer_api_versions(frame, protocol::controller_listener_api_versions());
         case ApiKey::broker_registration:
             return serve<protocol::BrokerRegistrationRequest>(
                 frame, [this](const auto& r, int16_t) { return broker_registration(r); });

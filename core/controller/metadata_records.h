@@ -31,6 +31,15 @@
 #include "core/base/types.h"
 #include "core/env/random.h"
 #include "core/protocol/codec.h"
+#include "core/protocol/generated/broker_registration_change_record.h"
+#include "core/protocol/generated/config_record.h"
+#include "core/protocol/generated/fence_broker_record.h"
+#include "core/protocol/generated/no_op_record.h"
+#include "core/protocol/generated/partition_change_record.h"
+#include "core/protocol/generated/partition_record.h"
+#include "core/protocol/generated/register_broker_record.h"
+#include "core/protocol/generated/topic_record.h"
+#include "core/protocol/generated/unfence_broker_record.h"
 
 namespace keel::controller {
 
@@ -65,168 +74,39 @@ inline constexpr int8_t leader_recovering = 1;
 inline constexpr int32_t no_leader_change = -2;
 inline constexpr int32_t no_leader = -1;
 
-struct BrokerEndpoint {
-    std::string name;  // the listener name, e.g. "PLAINTEXT"
-    std::string host;
-    uint16_t port = 0;
-    int16_t security_protocol = 0;  // 0 = PLAINTEXT
-    bool operator==(const BrokerEndpoint&) const = default;
-};
-
-struct BrokerFeature {
-    std::string name;
-    int16_t min_supported_version = 0;
-    int16_t max_supported_version = 0;
-    bool operator==(const BrokerFeature&) const = default;
-};
-
-// A broker (re)registered: a new incarnation with a new broker epoch. Replaces any older
-// registration of the same id. Versions 0-3.
-struct RegisterBrokerRecord {
-    static constexpr RecordType type = RecordType::register_broker;
-    static constexpr int16_t version_max = 3;
-    NodeId broker_id{-1};
-    bool is_migrating_zk_broker = false;  // (v2+) always false in Keel
-    Uuid incarnation_id;
-    BrokerEpoch broker_epoch{-1};
-    std::vector<BrokerEndpoint> endpoints;
-    std::vector<BrokerFeature> features;
-    std::optional<std::string> rack;
-    bool fenced = true;
-    bool in_controlled_shutdown = false;  // (v1+)
-    std::vector<Uuid> log_dirs;           // tag 0 (v3+)
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static RegisterBrokerRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const RegisterBrokerRecord&) const = default;
-};
-
-// A topic exists. Version 0.
-struct TopicRecord {
-    static constexpr RecordType type = RecordType::topic;
-    static constexpr int16_t version_max = 0;
-    std::string name;
-    Uuid topic_id;
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static TopicRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const TopicRecord&) const = default;
-};
-
-// The full state of one partition (written at creation and in snapshots). Versions 0-2;
-// Keel writes v0 (no directories, no ELR).
-struct PartitionRecord {
-    static constexpr RecordType type = RecordType::partition;
-    static constexpr int16_t version_max = 2;
-    PartitionIndex partition_id{-1};
-    Uuid topic_id;
-    std::vector<NodeId> replicas;  // in preferred order
-    std::vector<NodeId> isr;
-    std::vector<NodeId> removing_replicas;
-    std::vector<NodeId> adding_replicas;
-    NodeId leader{no_leader};
-    int8_t leader_recovery_state = leader_recovered;  // tag 0
-    LeaderEpoch leader_epoch{-1};
-    PartitionEpoch partition_epoch{-1};
-    std::vector<Uuid> directories;                                  // (v1+)
-    std::optional<std::vector<NodeId>> eligible_leader_replicas;    // tag 1 (v2+)
-    std::optional<std::vector<NodeId>> last_known_elr;              // tag 2 (v2+)
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static PartitionRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const PartitionRecord&) const = default;
-};
-
-// A dynamic config was set (value) or removed (nullopt). Version 0.
-struct ConfigRecord {
-    static constexpr RecordType type = RecordType::config;
-    static constexpr int16_t version_max = 0;
-    int8_t resource_type = config_resource_topic;
-    std::string resource_name;
-    std::string name;
-    std::optional<std::string> value;
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static ConfigRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const ConfigRecord&) const = default;
-};
-
-// A change to one partition. Absent fields (nullopt, leader -2, recovery -1) mean "no
-// change". The epochs are implicit, as in Kafka: applying the record bumps the partition
-// epoch by one, and the leader epoch by one whenever `leader` is not -2 (even if it names
-// the same leader). Every field after topic_id is tagged. Versions 0-2; Keel writes v0.
-struct PartitionChangeRecord {
-    static constexpr RecordType type = RecordType::partition_change;
-    static constexpr int16_t version_max = 2;
-    PartitionIndex partition_id{-1};
-    Uuid topic_id;
-    std::optional<std::vector<NodeId>> isr;                          // tag 0
-    NodeId leader{no_leader_change};                                 // tag 1
-    std::optional<std::vector<NodeId>> replicas;                     // tag 2
-    std::optional<std::vector<NodeId>> removing_replicas;            // tag 3
-    std::optional<std::vector<NodeId>> adding_replicas;              // tag 4
-    int8_t leader_recovery_state = -1;                               // tag 5
-    std::optional<std::vector<NodeId>> eligible_leader_replicas;     // tag 6 (v2+)
-    std::optional<std::vector<NodeId>> last_known_elr;               // tag 7 (v2+)
-    std::optional<std::vector<Uuid>> directories;                    // tag 8 (v1+)
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static PartitionChangeRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const PartitionChangeRecord&) const = default;
-};
-
-// The broker lost its session (or asked to be fenced): out of every ISR, not a leader.
-// Version 0. Kafka's fields are named Id and Epoch.
-struct FenceBrokerRecord {
-    static constexpr RecordType type = RecordType::fence_broker;
-    static constexpr int16_t version_max = 0;
-    NodeId id{-1};
-    BrokerEpoch epoch{-1};
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static FenceBrokerRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const FenceBrokerRecord&) const = default;
-};
-
-// The broker caught up with the metadata log and is heartbeating: it may lead and join
-// ISRs again. Version 0.
-struct UnfenceBrokerRecord {
-    static constexpr RecordType type = RecordType::unfence_broker;
-    static constexpr int16_t version_max = 0;
-    NodeId id{-1};
-    BrokerEpoch epoch{-1};
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static UnfenceBrokerRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const UnfenceBrokerRecord&) const = default;
-};
-
-// A change of a registration's state. Versions 0-2.
-//   fenced: -1 unfenced, 0 no change, 1 fenced (tag 0)
-//   in_controlled_shutdown: 0 no change, 1 entered controlled shutdown (tag 1, v1+)
-struct BrokerRegistrationChangeRecord {
-    static constexpr RecordType type = RecordType::broker_registration_change;
-    static constexpr int16_t version_max = 2;
-    NodeId broker_id{-1};
-    BrokerEpoch broker_epoch{-1};
-    int8_t fenced = 0;                  // tag 0
-    int8_t in_controlled_shutdown = 0;  // tag 1 (v1+)
-    std::vector<Uuid> log_dirs;         // tag 2 (v2+)
-
-    void encode(protocol::Writer& w, int16_t version) const;
-    static BrokerRegistrationChangeRecord decode(protocol::Reader& r, int16_t version);
-    bool operator==(const BrokerRegistrationChangeRecord&) const = default;
-};
-
-// Written periodically by the active controller so that replicas see the log advance.
-struct NoOpRecord {
-    static constexpr RecordType type = RecordType::no_op;
-    static constexpr int16_t version_max = 0;
-
-    void encode(protocol::Writer&, int16_t) const {}
-    static NoOpRecord decode(protocol::Reader&, int16_t) { return {}; }
-    bool operator==(const NoOpRecord&) const = default;
-};
+// The records themselves are generated from core/protocol/schemas/*Record.json (Kafka's
+// schemas; see docs/protocol.md). Defaults are Kafka's: e.g. PartitionRecord.leader -1,
+// PartitionChangeRecord.leader -2 (no change) and leader_recovery_state -1 (no change),
+// RegisterBrokerRecord.fenced true; integers without a schema default are 0. Tagged fields
+// the schema does not know at the version read are kept and written back.
+//
+// RegisterBrokerRecord (v0-3): a broker (re)registered, a new incarnation with a new broker
+//   epoch; replaces any older registration of the same id.
+// TopicRecord (v0): a topic exists.
+// PartitionRecord (v0-2): the full state of one partition (creation and snapshots); Keel
+//   writes v0 (no directories, no ELR).
+// ConfigRecord (v0): a dynamic config was set (value) or removed (nullopt).
+// PartitionChangeRecord (v0-2): a change to one partition. Absent fields (nullopt, leader
+//   -2, recovery -1) mean "no change". Applying it bumps the partition epoch by one, and the
+//   leader epoch by one whenever `leader` is not -2. Keel writes v0.
+// FenceBrokerRecord / UnfenceBrokerRecord (v0): the broker lost its session (out of every
+//   ISR, not a leader) / caught up and heartbeats again.
+// BrokerRegistrationChangeRecord (v0-2): fenced -1 unfenced, 0 no change, 1 fenced (tag 0);
+//   in_controlled_shutdown 0 no change, 1 entered (tag 1, v1+).
+// NoOpRecord (v0): written periodically so replicas see the log advance. Kafka writes it as
+//   `01 14 00 00` (frame, type, version, empty tagged section); Keel before the generated
+//   codec wrote `01 14 00`, which decode_record still accepts.
+using RegisterBrokerRecord = protocol::RegisterBrokerRecord;
+using BrokerEndpoint = protocol::RegisterBrokerRecord::BrokerEndpoint;
+using BrokerFeature = protocol::RegisterBrokerRecord::BrokerFeature;
+using TopicRecord = protocol::TopicRecord;
+using PartitionRecord = protocol::PartitionRecord;
+using ConfigRecord = protocol::ConfigRecord;
+using PartitionChangeRecord = protocol::PartitionChangeRecord;
+using FenceBrokerRecord = protocol::FenceBrokerRecord;
+using UnfenceBrokerRecord = protocol::UnfenceBrokerRecord;
+using BrokerRegistrationChangeRecord = protocol::BrokerRegistrationChangeRecord;
+using NoOpRecord = protocol::NoOpRecord;
 
 using MetadataRecord =
     std::variant<RegisterBrokerRecord, TopicRecord, PartitionRecord, ConfigRecord,

@@ -8,7 +8,10 @@
 // with its reason and closes that connection; every other connection goes on.
 // DescribeQuorum never reaches the node either: it is answered on the reader's fiber from
 // the node's state (a read; the raft loop is the only writer and fibers do not preempt).
+// ApiVersions is answered there too, from any client, with the Raft listener's table
+// (protocol::raft_listener_api_versions, docs/protocol.md).
 #include "core/raft/raft_driver_internal.h"
+#include "core/protocol/api_versions.h"
 #include "core/protocol/frame.h"
 #include "core/raft/raft_describe.h"
 #include "core/raft/raft_label.h"
@@ -174,8 +177,11 @@ void RaftDriver::inbound_reader(std::shared_ptr<Inbound> in) {
             reject(who, f.error().to_string());
             break;
         }
-        if (f->header.api_key == ApiKey::describe_quorum) {
-            Result<Bytes> reply = answer_describe_quorum(*f);
+        if (f->header.api_key == ApiKey::describe_quorum || f->header.api_key == ApiKey::api_versions) {
+            Result<Bytes> reply = f->header.api_key == ApiKey::api_versions
+                                      ? Result<Bytes>(protocol::answer_api_versions(
+                                            *f, protocol::raft_listener_api_versions()))
+                                      : answer_describe_quorum(*f);
             if (!reply.ok()) {
                 reject(who, reply.error().to_string());
                 break;

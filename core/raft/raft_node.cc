@@ -183,7 +183,7 @@ void RaftNode::become_leader() {
     lc.leader_id = id_;
     for (NodeId v : config_.voters) lc.voters.push_back({v});
     for (NodeId v : granting) lc.granting_voters.push_back({v});
-    log_.append(LogEntry{log_.end(), qs_.epoch, EntryKind::leader_change, lc.encode()});
+    log_.append(LogEntry{log_.end(), qs_.epoch, EntryKind::leader_change, lc.encode_to_bytes(0)});
     for (NodeId v : config_.voters) {
         if (v != id_) send_begin_quorum_epoch(v);
     }

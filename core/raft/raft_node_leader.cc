@@ -238,7 +238,7 @@ void RaftNode::on_fetch_snapshot_request(const Message& m, const FetchSnapshotRe
     }
     FetchSnapshotResponse::PartitionSnapshot ps;
     ps.index = metadata_partition;
-    ps.snapshot_id = p->snapshot_id;
+    ps.snapshot_id = {p->snapshot_id.end_offset, p->snapshot_id.epoch};
     ps.current_leader = {qs_.leader_id.value_or(NodeId(-1)), qs_.epoch};
     SnapshotId wanted{p->snapshot_id.end_offset, p->snapshot_id.epoch};
     if (p->current_leader_epoch < qs_.epoch) {

@@ -29,6 +29,7 @@ BAD = [
     ("struct without fields", {"fields": [{"name": "A", "type": "[]Nowhere", "versions": "0+"}]}),
     ("missing versions", {"fields": [{"name": "A", "type": "int32"}]}),
     ("bad default", {"fields": [{"name": "A", "type": "int32", "versions": "0+", "default": "x"}]}),
+    ("reserved C++ name", {"fields": [{"name": "Name", "type": "string", "versions": "0+"}]}),
 ]
 
 

@@ -10,6 +10,7 @@
 
 #include "core/protocol/fetch.h"
 #include "core/protocol/kraft_messages.h"
+#include "tests/protocol/generated/arbitrary.h"
 
 namespace keel::protocol::testing {
 
@@ -36,147 +37,25 @@ std::vector<T> gen_vec(F&& one, int max = 3) {
     return v;
 }
 
-inline std::vector<NodeEndpoint> gen_node_endpoints() {
-    return gen_vec<NodeEndpoint>([] {
-        return NodeEndpoint{NodeId(i32()), gen_string(), *rc::gen::arbitrary<uint16_t>()};
-    });
-}
-inline std::vector<LeaderEndpoint> gen_leader_endpoints() {
-    return gen_vec<LeaderEndpoint>([] {
-        return LeaderEndpoint{gen_string(), gen_string(), *rc::gen::arbitrary<uint16_t>()};
-    });
-}
-
-inline VoteRequest gen_vote_request() {
-    VoteRequest m;
-    m.cluster_id = gen_nullable_string();
-    m.voter_id = NodeId(i32());
-    m.topics = gen_vec<VoteRequest::TopicData>([] {
-        VoteRequest::TopicData t;
-        t.topic_name = gen_string();
-        t.partitions = gen_vec<VoteRequest::PartitionData>([] {
-            return VoteRequest::PartitionData{i32(), QuorumEpoch(i32()), NodeId(i32()),
-                                              gen_uuid(), gen_uuid(), QuorumEpoch(i32()),
-                                              Offset(i64()), *rc::gen::arbitrary<bool>()};
-        });
-        return t;
-    });
-    return m;
-}
-
-inline VoteResponse gen_vote_response() {
-    VoteResponse m;
-    m.error_code = gen_error();
-    m.topics = gen_vec<VoteResponse::TopicData>([] {
-        VoteResponse::TopicData t;
-        t.topic_name = gen_string();
-        t.partitions = gen_vec<VoteResponse::PartitionData>([] {
-            return VoteResponse::PartitionData{i32(), gen_error(), NodeId(i32()),
-                                               QuorumEpoch(i32()), *rc::gen::arbitrary<bool>()};
-        });
-        return t;
-    });
-    m.node_endpoints = gen_node_endpoints();
-    return m;
-}
-
+// The KRaft messages are generated code: their generators are the generated
+// rc::Arbitrary specializations (tests/protocol/generated/arbitrary.h).
+inline VoteRequest gen_vote_request() { return *rc::gen::arbitrary<VoteRequest>(); }
+inline VoteResponse gen_vote_response() { return *rc::gen::arbitrary<VoteResponse>(); }
 inline BeginQuorumEpochRequest gen_begin_quorum_epoch_request() {
-    BeginQuorumEpochRequest m;
-    m.cluster_id = gen_nullable_string();
-    m.voter_id = NodeId(i32());
-    m.topics = gen_vec<BeginQuorumEpochRequest::TopicData>([] {
-        BeginQuorumEpochRequest::TopicData t;
-        t.topic_name = gen_string();
-        t.partitions = gen_vec<BeginQuorumEpochRequest::PartitionData>([] {
-            return BeginQuorumEpochRequest::PartitionData{i32(), gen_uuid(), NodeId(i32()),
-                                                          QuorumEpoch(i32())};
-        });
-        return t;
-    });
-    m.leader_endpoints = gen_leader_endpoints();
-    return m;
+    return *rc::gen::arbitrary<BeginQuorumEpochRequest>();
 }
-
 template <typename R>
 R gen_quorum_epoch_response() {
-    R m;
-    m.error_code = gen_error();
-    m.topics = gen_vec<QuorumEpochResponseData::TopicData>([] {
-        QuorumEpochResponseData::TopicData t;
-        t.topic_name = gen_string();
-        t.partitions = gen_vec<QuorumEpochResponseData::PartitionData>([] {
-            return QuorumEpochResponseData::PartitionData{i32(), gen_error(), NodeId(i32()),
-                                                          QuorumEpoch(i32())};
-        });
-        return t;
-    });
-    m.node_endpoints = gen_node_endpoints();
-    return m;
+    return *rc::gen::arbitrary<R>();
 }
-
 inline EndQuorumEpochRequest gen_end_quorum_epoch_request() {
-    EndQuorumEpochRequest m;
-    m.cluster_id = gen_nullable_string();
-    m.topics = gen_vec<EndQuorumEpochRequest::TopicData>([] {
-        EndQuorumEpochRequest::TopicData t;
-        t.topic_name = gen_string();
-        t.partitions = gen_vec<EndQuorumEpochRequest::PartitionData>([] {
-            EndQuorumEpochRequest::PartitionData p;
-            p.partition_index = i32();
-            p.leader_id = NodeId(i32());
-            p.leader_epoch = QuorumEpoch(i32());
-            p.preferred_successors = gen_vec<NodeId>([] { return NodeId(i32()); });
-            p.preferred_candidates = gen_vec<EndQuorumEpochRequest::ReplicaInfo>([] {
-                return EndQuorumEpochRequest::ReplicaInfo{NodeId(i32()), gen_uuid()};
-            });
-            return p;
-        });
-        return t;
-    });
-    m.leader_endpoints = gen_leader_endpoints();
-    return m;
+    return *rc::gen::arbitrary<EndQuorumEpochRequest>();
 }
-
 inline FetchSnapshotRequest gen_fetch_snapshot_request() {
-    FetchSnapshotRequest m;
-    m.cluster_id = gen_nullable_string();
-    m.replica_id = NodeId(i32());
-    m.max_bytes = i32();
-    m.topics = gen_vec<FetchSnapshotRequest::TopicSnapshot>([] {
-        FetchSnapshotRequest::TopicSnapshot t;
-        t.name = gen_string();
-        t.partitions = gen_vec<FetchSnapshotRequest::PartitionSnapshot>([] {
-            return FetchSnapshotRequest::PartitionSnapshot{
-                i32(), QuorumEpoch(i32()), SnapshotIdData{Offset(i64()), QuorumEpoch(i32())},
-                i64(), gen_uuid()};
-        });
-        return t;
-    });
-    return m;
+    return *rc::gen::arbitrary<FetchSnapshotRequest>();
 }
-
 inline FetchSnapshotResponse gen_fetch_snapshot_response() {
-    FetchSnapshotResponse m;
-    m.throttle_time_ms = i32();
-    m.error_code = gen_error();
-    m.topics = gen_vec<FetchSnapshotResponse::TopicSnapshot>([] {
-        FetchSnapshotResponse::TopicSnapshot t;
-        t.name = gen_string();
-        t.partitions = gen_vec<FetchSnapshotResponse::PartitionSnapshot>([] {
-            FetchSnapshotResponse::PartitionSnapshot p;
-            p.index = i32();
-            p.error_code = gen_error();
-            p.snapshot_id = SnapshotIdData{Offset(i64()), QuorumEpoch(i32())};
-            p.current_leader = {NodeId(i32()), QuorumEpoch(i32())};
-            p.size = i64();
-            p.position = i64();
-            p.unaligned_records = gen_bytes();
-            return p;
-        });
-        return t;
-    });
-    m.node_endpoints = gen_node_endpoints();
-    return m;
+    return *rc::gen::arbitrary<FetchSnapshotResponse>();
 }
 
 inline FetchRequest gen_fetch_request() {

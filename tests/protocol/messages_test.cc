@@ -167,17 +167,40 @@ TEST(Frames, RequestAndResponseFramesRoundTrip) {
     EXPECT_EQ(*back, resp);
 }
 
+// Kafka's FetchSnapshotResponse.CurrentLeader has no defaults: an absent tag reads as
+// leader 0, epoch 0 (the hand-written codec used -1, -1), and (0, 0) is not written.
+TEST(KraftMessages, FetchSnapshotAbsentCurrentLeaderIsKafkasZeroDefault) {
+    FetchSnapshotResponse r;
+    r.topics.push_back({"__cluster_metadata", {FetchSnapshotResponse::PartitionSnapshot{}}});
+    Bytes without = encode_body(r, 1);
+    auto back = decode_body<FetchSnapshotResponse>(without, 1);
+    ASSERT_TRUE(back.ok()) << back.error().to_string();
+    const auto& leader = back->topics[0].partitions[0].current_leader;
+    EXPECT_EQ(leader.leader_id, NodeId(0));
+    EXPECT_EQ(leader.leader_epoch, QuorumEpoch(0));
+    r.topics[0].partitions[0].current_leader = {NodeId(2), QuorumEpoch(7)};
+    Bytes with = encode_body(r, 1);
+    // tag 0 | size 9 | leader int32 | epoch int32 | the struct's empty tagged section
+    EXPECT_EQ(with.size(), without.size() + 11);
+    auto back2 = decode_body<FetchSnapshotResponse>(with, 1);
+    ASSERT_TRUE(back2.ok());
+    EXPECT_EQ(back2->topics[0].partitions[0].current_leader.leader_id, NodeId(2));
+}
+
 TEST(KraftMessages, LeaderChangeMessageRoundTrips) {
     LeaderChangeMessage m;
     m.leader_id = NodeId(2);
     m.voters = {{NodeId(1)}, {NodeId(2)}, {NodeId(3)}};
     m.granting_voters = {{NodeId(2)}, {NodeId(3)}};
-    auto back = LeaderChangeMessage::decode(m.encode());
+    auto back = LeaderChangeMessage::decode_from_bytes(m.encode_to_bytes(0), 0);
     ASSERT_TRUE(back.ok());
     EXPECT_EQ(*back, m);
-    Bytes cut = m.encode();
+    // Kafka's bytes: version int16, leader int32, compact arrays of {voter int32, tags}, tags.
+    EXPECT_EQ(m.encode_to_bytes(0), (Bytes{0, 0, 0, 0, 0, 2, 4, 0, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 3, 0,
+                                           3, 0, 0, 0, 2, 0, 0, 0, 0, 3, 0, 0}));
+    Bytes cut = m.encode_to_bytes(0);
     cut.pop_back();
-    EXPECT_FALSE(LeaderChangeMessage::decode(cut).ok());
+    EXPECT_FALSE(LeaderChangeMessage::decode_from_bytes(cut, 0).ok());
 }
 
 }  // namespace

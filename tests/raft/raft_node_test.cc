@@ -80,7 +80,7 @@ TEST(RaftElection, ThreeVotersElectExactlyOneLeaderWhoCommitsItsLeaderChange) {
         ASSERT_GE(c.raft(id).high_watermark(), Offset(1));
         EXPECT_EQ(c.raft(id).log().at(Offset(0)).kind, EntryKind::leader_change);
     }
-    auto lc = LeaderChangeMessage::decode(c.raft(leader).log().at(Offset(0)).payload);
+    auto lc = LeaderChangeMessage::decode_from_bytes(c.raft(leader).log().at(Offset(0)).payload, 0);
     ASSERT_TRUE(lc.ok());
     EXPECT_EQ(lc->leader_id, leader);
     EXPECT_EQ(lc->voters.size(), 3u);

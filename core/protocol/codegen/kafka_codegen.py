@@ -219,8 +219,17 @@ class Field:
         return f"{self.cpp_type()}{init if init else '{}'}"
 
 
+# Member and local names the generated code uses; a field mapping to one needs a keelName.
+RESERVED_ANY = {"write", "read", "write_tags", "read_tags", "unknown_tagged_fields", "known",
+                "w", "r", "ver", "flex"}
+RESERVED_TOP = {"api_key_value", "schema_name", "version_min", "version_max", "flexible_min",
+                "is_flexible", "encode", "decode", "encoded_size", "encode_to_bytes",
+                "decode_from_bytes", "m"}
+RESERVED_API = {"api_key", "name"}
+
+
 class Struct:
-    def __init__(self, name, cpp_name, fields_js, msg, versions):
+    def __init__(self, name, cpp_name, fields_js, msg, versions, top=False):
         self.name = name
         self.cpp_name = cpp_name
         self.versions = versions
@@ -228,6 +237,11 @@ class Struct:
         names = [f.cpp_name for f in self.fields]
         if len(set(names)) != len(names):
             raise SchemaError(f"{msg.name}.{name}: duplicate field names")
+        reserved = RESERVED_ANY | (RESERVED_TOP if top else set()) | (
+            RESERVED_API if top and msg.kind in ("request", "response") else set())
+        for f in self.fields:
+            if f.cpp_name in reserved or f.cpp_name.startswith(("write_part", "read_part")):
+                raise SchemaError(f"{f.where}: C++ name {f.cpp_name!r} is reserved; give a keelName")
         tags = [f.tag for f in self.fields if f.tag is not None]
         if len(set(tags)) != len(tags):
             raise SchemaError(f"{msg.name}.{name}: duplicate tags")
@@ -255,7 +269,7 @@ class Message:
         self.common_js = {c["name"]: c for c in js.get("commonStructs", [])}
         self.structs = []  # definition order: dependencies first
         self.by_name = {}
-        self.top = Struct(self.name, self.cpp_name, js.get("fields", []), self, self.valid)
+        self.top = Struct(self.name, self.cpp_name, js.get("fields", []), self, self.valid, top=True)
 
     def struct_for(self, field_js, type_name, where):
         if type_name in self.by_name:
@@ -423,8 +437,8 @@ def emit_struct_decl(s, msg, top, out, ind):
         for sub in msg.structs:
             emit_struct_decl(sub, msg, False, out, inner)
     for f in s.fields:
-        out.append(f"{inner}{f.cpp_type()} {f.cpp_name}{f.default_init()};")
-    out.append(f"{inner}RawTaggedFields unknown_tagged_fields;")
+        out.append(f"{inner}{f.cpp_type()} {f.cpp_name}{f.default_init() or '{}'};")
+    out.append(f"{inner}RawTaggedFields unknown_tagged_fields{{}};")
     out.append("")
     nwrite = len(chunks(regular_fields(s), FIELDS_PER_FUNCTION))
     for i in range(nwrite):
@@ -699,38 +713,45 @@ def gen_expr(f):
 
 
 def emit_arbitrary(msgs):
-    out = [HEADER_PREAMBLE.format(src="core/protocol/schemas/*.json").rstrip(),
-           "// rc::Arbitrary for every generated struct, and the list of generated messages.",
-           "#pragma once", "", "#include <gtest/gtest.h>", "#include <rapidcheck.h>", "",
-           '#include "core/protocol/generated/all_messages.h"',
-           '#include "tests/protocol/generated_gen_support.h"', "", "namespace rc {", ""]
+    """arbitrary.h declares an rc::Arbitrary per struct; arbitrary.cc defines them (once)."""
+    h = [HEADER_PREAMBLE.format(src="core/protocol/schemas/*.json").rstrip(),
+         "// rc::Arbitrary for every generated struct (defined in arbitrary.cc), and the list of",
+         "// generated messages.", "#pragma once", "", "#include <gtest/gtest.h>",
+         "#include <rapidcheck.h>", "", '#include "core/protocol/generated/all_messages.h"', "",
+         "namespace rc {", ""]
+    c = [HEADER_PREAMBLE.format(src="core/protocol/schemas/*.json").rstrip(),
+         '#include "tests/protocol/generated/arbitrary.h"', "",
+         '#include "tests/protocol/generated_gen_support.h"', "", "namespace rc {", ""]
     for m in msgs:
         for s in m.structs + [m.top]:
             s.qual = f"keel::protocol::{m.cpp_name}" + ("" if s is m.top else f"::{s.cpp_name}")
     for m in msgs:
         for s in m.structs + [m.top]:
+            h += ["template <>", f"struct Arbitrary<{s.qual}> {{",
+                  f"    static Gen<{s.qual}> arbitrary();", "};", ""]
+    for m in msgs:
+        for s in m.structs + [m.top]:
             known = sorted({f.tag for f in s.fields if f.tag is not None})
-            out += [f"template <>", f"struct Arbitrary<{s.qual}> {{",
-                    f"    static Gen<{s.qual}> arbitrary() {{",
-                    "        using namespace keel;",
-                    "        using namespace keel::protocol;",
-                    "        using namespace keel::protocol::generated_testing;",
-                    "        return gen::exec([] {",
-                    f"            {s.qual} m;"]
+            c += [f"Gen<{s.qual}> Arbitrary<{s.qual}>::arbitrary() {{",
+                  "    using namespace keel;",
+                  "    using namespace keel::protocol;",
+                  "    using namespace keel::protocol::generated_testing;",
+                  "    return gen::exec([] {",
+                  f"        {s.qual} m;"]
             for f in s.fields:
-                out.append(f"            m.{f.cpp_name} = *{gen_expr(f)};")
+                c.append(f"        m.{f.cpp_name} = *{gen_expr(f)};")
             if m.flexible.intersect(m.valid).empty():
-                out.append("            // never flexible: no tagged fields")
+                c.append("        // never flexible: no tagged fields")
             else:
-                out.append(f"            m.unknown_tagged_fields = *gen_unknown_tags({{"
-                           f"{', '.join(str(k) for k in known)}}});")
-            out += ["            return m;", "        });", "    }", "};", ""]
-    out += ["}  // namespace rc", "", "namespace keel::protocol::generated_testing {", "",
-            "using GeneratedMessages = ::testing::Types<"]
-    names = [f"    {m.cpp_name}" for m in msgs if m.kind != "data"]
-    out.append(",\n".join(names) + ">;")
-    out += ["", "}  // namespace keel::protocol::generated_testing", ""]
-    return "\n".join(out)
+                c.append(f"        m.unknown_tagged_fields = *gen_unknown_tags({{"
+                         f"{', '.join(str(k) for k in known)}}});")
+            c += ["        return m;", "    });", "}", ""]
+    h += ["}  // namespace rc", "", "namespace keel::protocol::generated_testing {", "",
+          "using GeneratedMessages = ::testing::Types<"]
+    h.append(",\n".join(f"    {m.cpp_name}" for m in msgs) + ">;")
+    h += ["", "}  // namespace keel::protocol::generated_testing", ""]
+    c += ["}  // namespace rc", ""]
+    return "\n".join(h), "\n".join(c)
 
 
 # ------------------------------------------------------------------------------- driver
@@ -764,7 +785,9 @@ def render(schema_dir, with_tests):
     only = [m for _, m in msgs]
     files["all_messages.h"] = emit_index(only)
     files["api_table.h"], files["api_table.cc"] = emit_api_table(only)
-    tests = {"arbitrary.h": emit_arbitrary(only)} if with_tests else {}
+    tests = {}
+    if with_tests:
+        tests["arbitrary.h"], tests["arbitrary.cc"] = emit_arbitrary(only)
     return files, tests
 
 

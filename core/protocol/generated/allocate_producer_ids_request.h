@@ -33,7 +33,7 @@ struct AllocateProducerIdsRequest {
 
     NodeId broker_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
     BrokerEpoch broker_epoch{wire::from_wire<BrokerEpoch, int64_t>(int64_t{-1})};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

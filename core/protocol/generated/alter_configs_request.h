@@ -32,9 +32,9 @@ struct AlterConfigsRequest {
     }
 
     struct AlterableConfig {
-        std::string name;
-        std::optional<std::string> value;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::optional<std::string> value{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -47,9 +47,9 @@ struct AlterConfigsRequest {
 
     struct AlterConfigsResource {
         int8_t resource_type{0};
-        std::string resource_name;
-        std::vector<AlterableConfig> configs;
-        RawTaggedFields unknown_tagged_fields;
+        std::string resource_name{};
+        std::vector<AlterableConfig> configs{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -60,9 +60,9 @@ struct AlterConfigsRequest {
         bool operator==(const AlterConfigsResource&) const = default;
     };
 
-    std::vector<AlterConfigsResource> resources;
+    std::vector<AlterConfigsResource> resources{};
     bool validate_only{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

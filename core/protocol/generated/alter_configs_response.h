@@ -33,10 +33,10 @@ struct AlterConfigsResponse {
 
     struct AlterConfigsResourceResponse {
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::optional<std::string> error_message;
+        std::optional<std::string> error_message{};
         int8_t resource_type{0};
-        std::string resource_name;
-        RawTaggedFields unknown_tagged_fields;
+        std::string resource_name{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -48,8 +48,8 @@ struct AlterConfigsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<AlterConfigsResourceResponse> responses;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<AlterConfigsResourceResponse> responses{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -6,7 +6,7 @@
 namespace keel::protocol {
 namespace {
 
-constexpr std::array<SchemaApi, 27> apis{{
+constexpr std::array<SchemaApi, 31> apis{{
     {0, "Produce", 0, 11, 9},
     {2, "ListOffsets", 0, 9, 6},
     {3, "Metadata", 0, 12, 9},
@@ -30,6 +30,10 @@ constexpr std::array<SchemaApi, 27> apis{{
     {37, "CreatePartitions", 0, 3, 2},
     {42, "DeleteGroups", 0, 2, 2},
     {44, "IncrementalAlterConfigs", 0, 1, 1},
+    {52, "Vote", 0, 2, 0},
+    {53, "BeginQuorumEpoch", 0, 1, 1},
+    {54, "EndQuorumEpoch", 0, 1, 1},
+    {59, "FetchSnapshot", 0, 1, 0},
     {60, "DescribeCluster", 0, 1, 0},
     {67, "AllocateProducerIds", 0, 0, 0},
     {68, "ConsumerGroupHeartbeat", 0, 1, 0},

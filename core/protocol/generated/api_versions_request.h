@@ -31,9 +31,9 @@ struct ApiVersionsRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::string client_software_name;
-    std::string client_software_version;
-    RawTaggedFields unknown_tagged_fields;
+    std::string client_software_name{};
+    std::string client_software_version{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

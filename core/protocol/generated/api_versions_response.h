@@ -35,7 +35,7 @@ struct ApiVersionsResponse {
         int16_t api_key{0};
         int16_t min_version{0};
         int16_t max_version{0};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -47,10 +47,10 @@ struct ApiVersionsResponse {
     };
 
     struct SupportedFeatureKey {
-        std::string name;
+        std::string name{};
         int16_t min_version{0};
         int16_t max_version{0};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -62,10 +62,10 @@ struct ApiVersionsResponse {
     };
 
     struct FinalizedFeatureKey {
-        std::string name;
+        std::string name{};
         int16_t max_version_level{0};
         int16_t min_version_level{0};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -77,13 +77,13 @@ struct ApiVersionsResponse {
     };
 
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::vector<ApiVersion> api_keys;
+    std::vector<ApiVersion> api_keys{};
     int32_t throttle_time_ms{0};
-    std::vector<SupportedFeatureKey> supported_features;
+    std::vector<SupportedFeatureKey> supported_features{};
     int64_t finalized_features_epoch{-1};
-    std::vector<FinalizedFeatureKey> finalized_features;
+    std::vector<FinalizedFeatureKey> finalized_features{};
     bool zk_migration_ready{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -31,9 +31,9 @@ struct ConsumerGroupDescribeRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::vector<std::string> group_ids;
+    std::vector<std::string> group_ids{};
     bool include_authorized_operations{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,10 +32,10 @@ struct ConsumerGroupDescribeResponse {
     }
 
     struct TopicPartitions {
-        Uuid topic_id;
-        std::string topic_name;
-        std::vector<PartitionIndex> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        Uuid topic_id{};
+        std::string topic_name{};
+        std::vector<PartitionIndex> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -47,8 +47,8 @@ struct ConsumerGroupDescribeResponse {
     };
 
     struct Assignment {
-        std::vector<TopicPartitions> topic_partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::vector<TopicPartitions> topic_partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -60,17 +60,17 @@ struct ConsumerGroupDescribeResponse {
     };
 
     struct Member {
-        std::string member_id;
-        std::optional<std::string> instance_id;
-        std::optional<std::string> rack_id;
+        std::string member_id{};
+        std::optional<std::string> instance_id{};
+        std::optional<std::string> rack_id{};
         int32_t member_epoch{0};
-        std::string client_id;
-        std::string client_host;
-        std::vector<std::string> subscribed_topic_names;
-        std::optional<std::string> subscribed_topic_regex;
-        Assignment assignment;
-        Assignment target_assignment;
-        RawTaggedFields unknown_tagged_fields;
+        std::string client_id{};
+        std::string client_host{};
+        std::vector<std::string> subscribed_topic_names{};
+        std::optional<std::string> subscribed_topic_regex{};
+        Assignment assignment{};
+        Assignment target_assignment{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -83,15 +83,15 @@ struct ConsumerGroupDescribeResponse {
 
     struct DescribedGroup {
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::optional<std::string> error_message;
-        std::string group_id;
-        std::string group_state;
+        std::optional<std::string> error_message{};
+        std::string group_id{};
+        std::string group_state{};
         int32_t group_epoch{0};
         int32_t assignment_epoch{0};
-        std::string assignor_name;
-        std::vector<Member> members;
+        std::string assignor_name{};
+        std::vector<Member> members{};
         int32_t authorized_operations{-2147483648};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -103,8 +103,8 @@ struct ConsumerGroupDescribeResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<DescribedGroup> groups;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<DescribedGroup> groups{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

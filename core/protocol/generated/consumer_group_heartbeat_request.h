@@ -32,9 +32,9 @@ struct ConsumerGroupHeartbeatRequest {
     }
 
     struct TopicPartitions {
-        Uuid topic_id;
-        std::vector<PartitionIndex> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        Uuid topic_id{};
+        std::vector<PartitionIndex> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -45,17 +45,17 @@ struct ConsumerGroupHeartbeatRequest {
         bool operator==(const TopicPartitions&) const = default;
     };
 
-    std::string group_id;
-    std::string member_id;
+    std::string group_id{};
+    std::string member_id{};
     int32_t member_epoch{0};
-    std::optional<std::string> instance_id;
-    std::optional<std::string> rack_id;
+    std::optional<std::string> instance_id{};
+    std::optional<std::string> rack_id{};
     int32_t rebalance_timeout_ms{-1};
-    std::optional<std::vector<std::string>> subscribed_topic_names;
-    std::optional<std::string> subscribed_topic_regex;
-    std::optional<std::string> server_assignor;
-    std::optional<std::vector<TopicPartitions>> topic_partitions;
-    RawTaggedFields unknown_tagged_fields;
+    std::optional<std::vector<std::string>> subscribed_topic_names{};
+    std::optional<std::string> subscribed_topic_regex{};
+    std::optional<std::string> server_assignor{};
+    std::optional<std::vector<TopicPartitions>> topic_partitions{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,9 +32,9 @@ struct ConsumerGroupHeartbeatResponse {
     }
 
     struct TopicPartitions {
-        Uuid topic_id;
-        std::vector<PartitionIndex> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        Uuid topic_id{};
+        std::vector<PartitionIndex> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,8 +46,8 @@ struct ConsumerGroupHeartbeatResponse {
     };
 
     struct Assignment {
-        std::vector<TopicPartitions> topic_partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::vector<TopicPartitions> topic_partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -60,12 +60,12 @@ struct ConsumerGroupHeartbeatResponse {
 
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::optional<std::string> error_message;
-    std::optional<std::string> member_id;
+    std::optional<std::string> error_message{};
+    std::optional<std::string> member_id{};
     int32_t member_epoch{0};
     int32_t heartbeat_interval_ms{0};
-    std::optional<Assignment> assignment;
-    RawTaggedFields unknown_tagged_fields;
+    std::optional<Assignment> assignment{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

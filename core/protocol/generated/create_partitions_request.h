@@ -32,8 +32,8 @@ struct CreatePartitionsRequest {
     }
 
     struct CreatePartitionsAssignment {
-        std::vector<NodeId> broker_ids;
-        RawTaggedFields unknown_tagged_fields;
+        std::vector<NodeId> broker_ids{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -45,10 +45,10 @@ struct CreatePartitionsRequest {
     };
 
     struct CreatePartitionsTopic {
-        std::string name;
+        std::string name{};
         int32_t count{0};
-        std::optional<std::vector<CreatePartitionsAssignment>> assignments;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::vector<CreatePartitionsAssignment>> assignments{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -59,10 +59,10 @@ struct CreatePartitionsRequest {
         bool operator==(const CreatePartitionsTopic&) const = default;
     };
 
-    std::vector<CreatePartitionsTopic> topics;
+    std::vector<CreatePartitionsTopic> topics{};
     int32_t timeout_ms{0};
     bool validate_only{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,10 +32,10 @@ struct CreatePartitionsResponse {
     }
 
     struct CreatePartitionsTopicResult {
-        std::string name;
+        std::string name{};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::optional<std::string> error_message;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> error_message{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -47,8 +47,8 @@ struct CreatePartitionsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<CreatePartitionsTopicResult> results;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<CreatePartitionsTopicResult> results{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

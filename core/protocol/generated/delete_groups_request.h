@@ -31,8 +31,8 @@ struct DeleteGroupsRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::vector<std::string> groups_names;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<std::string> groups_names{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

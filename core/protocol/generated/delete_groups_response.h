@@ -32,9 +32,9 @@ struct DeleteGroupsResponse {
     }
 
     struct DeletableGroupResult {
-        std::string group_id;
+        std::string group_id{};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,8 +46,8 @@ struct DeleteGroupsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<DeletableGroupResult> results;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<DeletableGroupResult> results{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

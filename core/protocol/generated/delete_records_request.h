@@ -34,7 +34,7 @@ struct DeleteRecordsRequest {
     struct DeleteRecordsPartition {
         PartitionIndex partition_index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
         int64_t offset{0};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,9 +46,9 @@ struct DeleteRecordsRequest {
     };
 
     struct DeleteRecordsTopic {
-        std::string name;
-        std::vector<DeleteRecordsPartition> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<DeleteRecordsPartition> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -59,9 +59,9 @@ struct DeleteRecordsRequest {
         bool operator==(const DeleteRecordsTopic&) const = default;
     };
 
-    std::vector<DeleteRecordsTopic> topics;
+    std::vector<DeleteRecordsTopic> topics{};
     int32_t timeout_ms{0};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -35,7 +35,7 @@ struct DeleteRecordsResponse {
         PartitionIndex partition_index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
         int64_t low_watermark{0};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -47,9 +47,9 @@ struct DeleteRecordsResponse {
     };
 
     struct DeleteRecordsTopicResult {
-        std::string name;
-        std::vector<DeleteRecordsPartitionResult> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<DeleteRecordsPartitionResult> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -61,8 +61,8 @@ struct DeleteRecordsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<DeleteRecordsTopicResult> topics;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<DeleteRecordsTopicResult> topics{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

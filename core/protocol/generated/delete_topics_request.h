@@ -32,9 +32,9 @@ struct DeleteTopicsRequest {
     }
 
     struct DeleteTopicState {
-        std::optional<std::string> name;
-        Uuid topic_id;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> name{};
+        Uuid topic_id{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -45,10 +45,10 @@ struct DeleteTopicsRequest {
         bool operator==(const DeleteTopicState&) const = default;
     };
 
-    std::vector<DeleteTopicState> topics;
-    std::vector<std::string> topic_names;
+    std::vector<DeleteTopicState> topics{};
+    std::vector<std::string> topic_names{};
     int32_t timeout_ms{0};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,11 +32,11 @@ struct DeleteTopicsResponse {
     }
 
     struct DeletableTopicResult {
-        std::optional<std::string> name;
-        Uuid topic_id;
+        std::optional<std::string> name{};
+        Uuid topic_id{};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::optional<std::string> error_message;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> error_message{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -48,8 +48,8 @@ struct DeleteTopicsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<DeletableTopicResult> responses;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<DeletableTopicResult> responses{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

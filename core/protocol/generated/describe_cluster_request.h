@@ -33,7 +33,7 @@ struct DescribeClusterRequest {
 
     bool include_cluster_authorized_operations{false};
     int8_t endpoint_type{1};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -33,10 +33,10 @@ struct DescribeClusterResponse {
 
     struct DescribeClusterBroker {
         NodeId broker_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
-        std::string host;
+        std::string host{};
         int32_t port{0};
-        std::optional<std::string> rack;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> rack{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -49,13 +49,13 @@ struct DescribeClusterResponse {
 
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::optional<std::string> error_message;
+    std::optional<std::string> error_message{};
     int8_t endpoint_type{1};
-    std::string cluster_id;
+    std::string cluster_id{};
     NodeId controller_id{wire::from_wire<NodeId, int32_t>(int32_t{-1})};
-    std::vector<DescribeClusterBroker> brokers;
+    std::vector<DescribeClusterBroker> brokers{};
     int32_t cluster_authorized_operations{-2147483648};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -33,9 +33,9 @@ struct DescribeConfigsRequest {
 
     struct DescribeConfigsResource {
         int8_t resource_type{0};
-        std::string resource_name;
-        std::optional<std::vector<std::string>> configuration_keys;
-        RawTaggedFields unknown_tagged_fields;
+        std::string resource_name{};
+        std::optional<std::vector<std::string>> configuration_keys{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,10 +46,10 @@ struct DescribeConfigsRequest {
         bool operator==(const DescribeConfigsResource&) const = default;
     };
 
-    std::vector<DescribeConfigsResource> resources;
+    std::vector<DescribeConfigsResource> resources{};
     bool include_synonyms{false};
     bool include_documentation{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

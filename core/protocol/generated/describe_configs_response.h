@@ -32,10 +32,10 @@ struct DescribeConfigsResponse {
     }
 
     struct DescribeConfigsSynonym {
-        std::string name;
-        std::optional<std::string> value;
+        std::string name{};
+        std::optional<std::string> value{};
         int8_t source{0};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -47,16 +47,16 @@ struct DescribeConfigsResponse {
     };
 
     struct DescribeConfigsResourceResult {
-        std::string name;
-        std::optional<std::string> value;
+        std::string name{};
+        std::optional<std::string> value{};
         bool read_only{false};
         bool is_default{false};
         int8_t config_source{-1};
         bool is_sensitive{false};
-        std::vector<DescribeConfigsSynonym> synonyms;
+        std::vector<DescribeConfigsSynonym> synonyms{};
         int8_t config_type{0};
-        std::optional<std::string> documentation;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> documentation{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -69,11 +69,11 @@ struct DescribeConfigsResponse {
 
     struct DescribeConfigsResult {
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::optional<std::string> error_message;
+        std::optional<std::string> error_message{};
         int8_t resource_type{0};
-        std::string resource_name;
-        std::vector<DescribeConfigsResourceResult> configs;
-        RawTaggedFields unknown_tagged_fields;
+        std::string resource_name{};
+        std::vector<DescribeConfigsResourceResult> configs{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -85,8 +85,8 @@ struct DescribeConfigsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<DescribeConfigsResult> results;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<DescribeConfigsResult> results{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

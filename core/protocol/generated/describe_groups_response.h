@@ -32,13 +32,13 @@ struct DescribeGroupsResponse {
     }
 
     struct DescribedGroupMember {
-        std::string member_id;
-        std::optional<std::string> group_instance_id;
-        std::string client_id;
-        std::string client_host;
-        Bytes member_metadata;
-        Bytes member_assignment;
-        RawTaggedFields unknown_tagged_fields;
+        std::string member_id{};
+        std::optional<std::string> group_instance_id{};
+        std::string client_id{};
+        std::string client_host{};
+        Bytes member_metadata{};
+        Bytes member_assignment{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -51,13 +51,13 @@ struct DescribeGroupsResponse {
 
     struct DescribedGroup {
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::string group_id;
-        std::string group_state;
-        std::string protocol_type;
-        std::string protocol_data;
-        std::vector<DescribedGroupMember> members;
+        std::string group_id{};
+        std::string group_state{};
+        std::string protocol_type{};
+        std::string protocol_data{};
+        std::vector<DescribedGroupMember> members{};
         int32_t authorized_operations{-2147483648};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -69,8 +69,8 @@ struct DescribeGroupsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<DescribedGroup> groups;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<DescribedGroup> groups{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -31,10 +31,10 @@ struct FindCoordinatorRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::string key;
+    std::string key{};
     int8_t key_type{0};
-    std::vector<std::string> coordinator_keys;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<std::string> coordinator_keys{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,13 +32,13 @@ struct FindCoordinatorResponse {
     }
 
     struct Coordinator {
-        std::string key;
+        std::string key{};
         NodeId node_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
-        std::string host;
+        std::string host{};
         int32_t port{0};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::optional<std::string> error_message;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> error_message{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -51,12 +51,12 @@ struct FindCoordinatorResponse {
 
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::optional<std::string> error_message;
+    std::optional<std::string> error_message{};
     NodeId node_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
-    std::string host;
+    std::string host{};
     int32_t port{0};
-    std::vector<Coordinator> coordinators;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<Coordinator> coordinators{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -31,11 +31,11 @@ struct HeartbeatRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::string group_id;
+    std::string group_id{};
     int32_t generation_id{0};
-    std::string member_id;
-    std::optional<std::string> group_instance_id;
-    RawTaggedFields unknown_tagged_fields;
+    std::string member_id{};
+    std::optional<std::string> group_instance_id{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,10 +32,10 @@ struct IncrementalAlterConfigsRequest {
     }
 
     struct AlterableConfig {
-        std::string name;
+        std::string name{};
         int8_t config_operation{0};
-        std::optional<std::string> value;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> value{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -48,9 +48,9 @@ struct IncrementalAlterConfigsRequest {
 
     struct AlterConfigsResource {
         int8_t resource_type{0};
-        std::string resource_name;
-        std::vector<AlterableConfig> configs;
-        RawTaggedFields unknown_tagged_fields;
+        std::string resource_name{};
+        std::vector<AlterableConfig> configs{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -61,9 +61,9 @@ struct IncrementalAlterConfigsRequest {
         bool operator==(const AlterConfigsResource&) const = default;
     };
 
-    std::vector<AlterConfigsResource> resources;
+    std::vector<AlterConfigsResource> resources{};
     bool validate_only{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

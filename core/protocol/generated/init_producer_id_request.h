@@ -31,11 +31,11 @@ struct InitProducerIdRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::optional<std::string> transactional_id;
+    std::optional<std::string> transactional_id{};
     int32_t transaction_timeout_ms{0};
     int64_t producer_id{-1};
     int16_t producer_epoch{-1};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

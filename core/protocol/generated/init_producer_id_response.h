@@ -35,7 +35,7 @@ struct InitProducerIdResponse {
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
     int64_t producer_id{-1};
     int16_t producer_epoch{0};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

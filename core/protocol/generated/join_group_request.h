@@ -32,9 +32,9 @@ struct JoinGroupRequest {
     }
 
     struct JoinGroupRequestProtocol {
-        std::string name;
-        Bytes metadata;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        Bytes metadata{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -45,15 +45,15 @@ struct JoinGroupRequest {
         bool operator==(const JoinGroupRequestProtocol&) const = default;
     };
 
-    std::string group_id;
+    std::string group_id{};
     int32_t session_timeout_ms{0};
     int32_t rebalance_timeout_ms{-1};
-    std::string member_id;
-    std::optional<std::string> group_instance_id;
-    std::string protocol_type;
-    std::vector<JoinGroupRequestProtocol> protocols;
-    std::optional<std::string> reason;
-    RawTaggedFields unknown_tagged_fields;
+    std::string member_id{};
+    std::optional<std::string> group_instance_id{};
+    std::string protocol_type{};
+    std::vector<JoinGroupRequestProtocol> protocols{};
+    std::optional<std::string> reason{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

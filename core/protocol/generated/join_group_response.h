@@ -32,10 +32,10 @@ struct JoinGroupResponse {
     }
 
     struct JoinGroupResponseMember {
-        std::string member_id;
-        std::optional<std::string> group_instance_id;
-        Bytes metadata;
-        RawTaggedFields unknown_tagged_fields;
+        std::string member_id{};
+        std::optional<std::string> group_instance_id{};
+        Bytes metadata{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -49,13 +49,13 @@ struct JoinGroupResponse {
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
     int32_t generation_id{-1};
-    std::optional<std::string> protocol_type;
-    std::optional<std::string> protocol_name;
-    std::string leader;
+    std::optional<std::string> protocol_type{};
+    std::optional<std::string> protocol_name{};
+    std::string leader{};
     bool skip_assignment{false};
-    std::string member_id;
-    std::vector<JoinGroupResponseMember> members;
-    RawTaggedFields unknown_tagged_fields;
+    std::string member_id{};
+    std::vector<JoinGroupResponseMember> members{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

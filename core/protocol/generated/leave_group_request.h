@@ -32,10 +32,10 @@ struct LeaveGroupRequest {
     }
 
     struct MemberIdentity {
-        std::string member_id;
-        std::optional<std::string> group_instance_id;
-        std::optional<std::string> reason;
-        RawTaggedFields unknown_tagged_fields;
+        std::string member_id{};
+        std::optional<std::string> group_instance_id{};
+        std::optional<std::string> reason{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,10 +46,10 @@ struct LeaveGroupRequest {
         bool operator==(const MemberIdentity&) const = default;
     };
 
-    std::string group_id;
-    std::string member_id;
-    std::vector<MemberIdentity> members;
-    RawTaggedFields unknown_tagged_fields;
+    std::string group_id{};
+    std::string member_id{};
+    std::vector<MemberIdentity> members{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,10 +32,10 @@ struct LeaveGroupResponse {
     }
 
     struct MemberResponse {
-        std::string member_id;
-        std::optional<std::string> group_instance_id;
+        std::string member_id{};
+        std::optional<std::string> group_instance_id{};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -48,8 +48,8 @@ struct LeaveGroupResponse {
 
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::vector<MemberResponse> members;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<MemberResponse> members{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

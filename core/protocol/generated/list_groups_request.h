@@ -31,9 +31,9 @@ struct ListGroupsRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::vector<std::string> states_filter;
-    std::vector<std::string> types_filter;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<std::string> states_filter{};
+    std::vector<std::string> types_filter{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,11 +32,11 @@ struct ListGroupsResponse {
     }
 
     struct ListedGroup {
-        std::string group_id;
-        std::string protocol_type;
-        std::string group_state;
-        std::string group_type;
-        RawTaggedFields unknown_tagged_fields;
+        std::string group_id{};
+        std::string protocol_type{};
+        std::string group_state{};
+        std::string group_type{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -49,8 +49,8 @@ struct ListGroupsResponse {
 
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::vector<ListedGroup> groups;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<ListedGroup> groups{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -36,7 +36,7 @@ struct ListOffsetsRequest {
         LeaderEpoch current_leader_epoch{wire::from_wire<LeaderEpoch, int32_t>(int32_t{-1})};
         int64_t timestamp{0};
         int32_t max_num_offsets{1};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -48,9 +48,9 @@ struct ListOffsetsRequest {
     };
 
     struct ListOffsetsTopic {
-        std::string name;
-        std::vector<ListOffsetsPartition> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<ListOffsetsPartition> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -63,8 +63,8 @@ struct ListOffsetsRequest {
 
     NodeId replica_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
     int8_t isolation_level{0};
-    std::vector<ListOffsetsTopic> topics;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<ListOffsetsTopic> topics{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -34,11 +34,11 @@ struct ListOffsetsResponse {
     struct ListOffsetsPartitionResponse {
         PartitionIndex partition_index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::vector<int64_t> old_style_offsets;
+        std::vector<int64_t> old_style_offsets{};
         int64_t timestamp{-1};
         int64_t offset{-1};
         LeaderEpoch leader_epoch{wire::from_wire<LeaderEpoch, int32_t>(int32_t{-1})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -50,9 +50,9 @@ struct ListOffsetsResponse {
     };
 
     struct ListOffsetsTopicResponse {
-        std::string name;
-        std::vector<ListOffsetsPartitionResponse> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<ListOffsetsPartitionResponse> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -64,8 +64,8 @@ struct ListOffsetsResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<ListOffsetsTopicResponse> topics;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<ListOffsetsTopicResponse> topics{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,9 +32,9 @@ struct MetadataRequest {
     }
 
     struct MetadataRequestTopic {
-        Uuid topic_id;
-        std::optional<std::string> name;
-        RawTaggedFields unknown_tagged_fields;
+        Uuid topic_id{};
+        std::optional<std::string> name{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -45,11 +45,11 @@ struct MetadataRequest {
         bool operator==(const MetadataRequestTopic&) const = default;
     };
 
-    std::optional<std::vector<MetadataRequestTopic>> topics;
+    std::optional<std::vector<MetadataRequestTopic>> topics{};
     bool allow_auto_topic_creation{true};
     bool include_cluster_authorized_operations{false};
     bool include_topic_authorized_operations{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

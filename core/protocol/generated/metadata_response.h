@@ -33,10 +33,10 @@ struct MetadataResponse {
 
     struct MetadataResponseBroker {
         NodeId node_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
-        std::string host;
+        std::string host{};
         int32_t port{0};
-        std::optional<std::string> rack;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> rack{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -52,10 +52,10 @@ struct MetadataResponse {
         PartitionIndex partition_index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
         NodeId leader_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
         LeaderEpoch leader_epoch{wire::from_wire<LeaderEpoch, int32_t>(int32_t{-1})};
-        std::vector<NodeId> replica_nodes;
-        std::vector<NodeId> isr_nodes;
-        std::vector<NodeId> offline_replicas;
-        RawTaggedFields unknown_tagged_fields;
+        std::vector<NodeId> replica_nodes{};
+        std::vector<NodeId> isr_nodes{};
+        std::vector<NodeId> offline_replicas{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -68,12 +68,12 @@ struct MetadataResponse {
 
     struct MetadataResponseTopic {
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        std::optional<std::string> name;
-        Uuid topic_id;
+        std::optional<std::string> name{};
+        Uuid topic_id{};
         bool is_internal{false};
-        std::vector<MetadataResponsePartition> partitions;
+        std::vector<MetadataResponsePartition> partitions{};
         int32_t topic_authorized_operations{-2147483648};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -85,12 +85,12 @@ struct MetadataResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<MetadataResponseBroker> brokers;
-    std::optional<std::string> cluster_id;
+    std::vector<MetadataResponseBroker> brokers{};
+    std::optional<std::string> cluster_id{};
     NodeId controller_id{wire::from_wire<NodeId, int32_t>(int32_t{-1})};
-    std::vector<MetadataResponseTopic> topics;
+    std::vector<MetadataResponseTopic> topics{};
     int32_t cluster_authorized_operations{-2147483648};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -36,8 +36,8 @@ struct OffsetCommitRequest {
         int64_t committed_offset{0};
         LeaderEpoch committed_leader_epoch{wire::from_wire<LeaderEpoch, int32_t>(int32_t{-1})};
         int64_t commit_timestamp{-1};
-        std::optional<std::string> committed_metadata;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> committed_metadata{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -49,9 +49,9 @@ struct OffsetCommitRequest {
     };
 
     struct OffsetCommitRequestTopic {
-        std::string name;
-        std::vector<OffsetCommitRequestPartition> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<OffsetCommitRequestPartition> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -62,13 +62,13 @@ struct OffsetCommitRequest {
         bool operator==(const OffsetCommitRequestTopic&) const = default;
     };
 
-    std::string group_id;
+    std::string group_id{};
     int32_t generation_id_or_member_epoch{-1};
-    std::string member_id;
-    std::optional<std::string> group_instance_id;
+    std::string member_id{};
+    std::optional<std::string> group_instance_id{};
     int64_t retention_time_ms{-1};
-    std::vector<OffsetCommitRequestTopic> topics;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<OffsetCommitRequestTopic> topics{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

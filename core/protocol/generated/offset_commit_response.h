@@ -34,7 +34,7 @@ struct OffsetCommitResponse {
     struct OffsetCommitResponsePartition {
         PartitionIndex partition_index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,9 +46,9 @@ struct OffsetCommitResponse {
     };
 
     struct OffsetCommitResponseTopic {
-        std::string name;
-        std::vector<OffsetCommitResponsePartition> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<OffsetCommitResponsePartition> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -60,8 +60,8 @@ struct OffsetCommitResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<OffsetCommitResponseTopic> topics;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<OffsetCommitResponseTopic> topics{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,9 +32,9 @@ struct OffsetFetchRequest {
     }
 
     struct OffsetFetchRequestTopic {
-        std::string name;
-        std::vector<PartitionIndex> partition_indexes;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<PartitionIndex> partition_indexes{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,9 +46,9 @@ struct OffsetFetchRequest {
     };
 
     struct OffsetFetchRequestTopics {
-        std::string name;
-        std::vector<PartitionIndex> partition_indexes;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<PartitionIndex> partition_indexes{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -60,11 +60,11 @@ struct OffsetFetchRequest {
     };
 
     struct OffsetFetchRequestGroup {
-        std::string group_id;
-        std::optional<std::string> member_id;
+        std::string group_id{};
+        std::optional<std::string> member_id{};
         int32_t member_epoch{-1};
-        std::optional<std::vector<OffsetFetchRequestTopics>> topics;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::vector<OffsetFetchRequestTopics>> topics{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -75,11 +75,11 @@ struct OffsetFetchRequest {
         bool operator==(const OffsetFetchRequestGroup&) const = default;
     };
 
-    std::string group_id;
-    std::optional<std::vector<OffsetFetchRequestTopic>> topics;
-    std::vector<OffsetFetchRequestGroup> groups;
+    std::string group_id{};
+    std::optional<std::vector<OffsetFetchRequestTopic>> topics{};
+    std::vector<OffsetFetchRequestGroup> groups{};
     bool require_stable{false};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

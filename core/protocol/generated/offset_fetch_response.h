@@ -35,9 +35,9 @@ struct OffsetFetchResponse {
         PartitionIndex partition_index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
         int64_t committed_offset{0};
         LeaderEpoch committed_leader_epoch{wire::from_wire<LeaderEpoch, int32_t>(int32_t{-1})};
-        std::optional<std::string> metadata;
+        std::optional<std::string> metadata{};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -49,9 +49,9 @@ struct OffsetFetchResponse {
     };
 
     struct OffsetFetchResponseTopic {
-        std::string name;
-        std::vector<OffsetFetchResponsePartition> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<OffsetFetchResponsePartition> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -66,9 +66,9 @@ struct OffsetFetchResponse {
         PartitionIndex partition_index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
         int64_t committed_offset{0};
         LeaderEpoch committed_leader_epoch{wire::from_wire<LeaderEpoch, int32_t>(int32_t{-1})};
-        std::optional<std::string> metadata;
+        std::optional<std::string> metadata{};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -80,9 +80,9 @@ struct OffsetFetchResponse {
     };
 
     struct OffsetFetchResponseTopics {
-        std::string name;
-        std::vector<OffsetFetchResponsePartitions> partitions;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<OffsetFetchResponsePartitions> partitions{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -94,10 +94,10 @@ struct OffsetFetchResponse {
     };
 
     struct OffsetFetchResponseGroup {
-        std::string group_id;
-        std::vector<OffsetFetchResponseTopics> topics;
+        std::string group_id{};
+        std::vector<OffsetFetchResponseTopics> topics{};
         ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -109,10 +109,10 @@ struct OffsetFetchResponse {
     };
 
     int32_t throttle_time_ms{0};
-    std::vector<OffsetFetchResponseTopic> topics;
+    std::vector<OffsetFetchResponseTopic> topics{};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::vector<OffsetFetchResponseGroup> groups;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<OffsetFetchResponseGroup> groups{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

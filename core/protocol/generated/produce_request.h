@@ -33,8 +33,8 @@ struct ProduceRequest {
 
     struct PartitionProduceData {
         PartitionIndex index{wire::from_wire<PartitionIndex, int32_t>(int32_t{0})};
-        std::optional<Bytes> records;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<Bytes> records{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -46,9 +46,9 @@ struct ProduceRequest {
     };
 
     struct TopicProduceData {
-        std::string name;
-        std::vector<PartitionProduceData> partition_data;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<PartitionProduceData> partition_data{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -59,11 +59,11 @@ struct ProduceRequest {
         bool operator==(const TopicProduceData&) const = default;
     };
 
-    std::optional<std::string> transactional_id;
+    std::optional<std::string> transactional_id{};
     int16_t acks{0};
     int32_t timeout_ms{0};
-    std::vector<TopicProduceData> topic_data;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<TopicProduceData> topic_data{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

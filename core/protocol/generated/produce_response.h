@@ -33,8 +33,8 @@ struct ProduceResponse {
 
     struct BatchIndexAndErrorMessage {
         int32_t batch_index{0};
-        std::optional<std::string> batch_index_error_message;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> batch_index_error_message{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -48,7 +48,7 @@ struct ProduceResponse {
     struct LeaderIdAndEpoch {
         NodeId leader_id{wire::from_wire<NodeId, int32_t>(int32_t{-1})};
         LeaderEpoch leader_epoch{wire::from_wire<LeaderEpoch, int32_t>(int32_t{-1})};
-        RawTaggedFields unknown_tagged_fields;
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -65,10 +65,10 @@ struct ProduceResponse {
         int64_t base_offset{0};
         int64_t log_append_time_ms{-1};
         int64_t log_start_offset{-1};
-        std::vector<BatchIndexAndErrorMessage> record_errors;
-        std::optional<std::string> error_message;
-        LeaderIdAndEpoch current_leader;
-        RawTaggedFields unknown_tagged_fields;
+        std::vector<BatchIndexAndErrorMessage> record_errors{};
+        std::optional<std::string> error_message{};
+        LeaderIdAndEpoch current_leader{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -80,9 +80,9 @@ struct ProduceResponse {
     };
 
     struct TopicProduceResponse {
-        std::string name;
-        std::vector<PartitionProduceResponse> partition_responses;
-        RawTaggedFields unknown_tagged_fields;
+        std::string name{};
+        std::vector<PartitionProduceResponse> partition_responses{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -95,10 +95,10 @@ struct ProduceResponse {
 
     struct NodeEndpoint {
         NodeId node_id{wire::from_wire<NodeId, int32_t>(int32_t{0})};
-        std::string host;
+        std::string host{};
         int32_t port{0};
-        std::optional<std::string> rack;
-        RawTaggedFields unknown_tagged_fields;
+        std::optional<std::string> rack{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -109,10 +109,10 @@ struct ProduceResponse {
         bool operator==(const NodeEndpoint&) const = default;
     };
 
-    std::vector<TopicProduceResponse> responses;
+    std::vector<TopicProduceResponse> responses{};
     int32_t throttle_time_ms{0};
-    std::vector<NodeEndpoint> node_endpoints;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<NodeEndpoint> node_endpoints{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

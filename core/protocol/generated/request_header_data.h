@@ -31,8 +31,8 @@ struct RequestHeaderData {
     int16_t request_api_key{0};
     int16_t request_api_version{0};
     int32_t correlation_id{0};
-    std::optional<std::string> client_id;
-    RawTaggedFields unknown_tagged_fields;
+    std::optional<std::string> client_id{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

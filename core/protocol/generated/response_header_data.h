@@ -29,7 +29,7 @@ struct ResponseHeaderData {
     }
 
     int32_t correlation_id{0};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -31,8 +31,8 @@ struct SaslAuthenticateRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    Bytes auth_bytes;
-    RawTaggedFields unknown_tagged_fields;
+    Bytes auth_bytes{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

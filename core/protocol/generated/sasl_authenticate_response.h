@@ -32,10 +32,10 @@ struct SaslAuthenticateResponse {
     }
 
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::optional<std::string> error_message;
-    Bytes auth_bytes;
+    std::optional<std::string> error_message{};
+    Bytes auth_bytes{};
     int64_t session_lifetime_ms{0};
-    RawTaggedFields unknown_tagged_fields;
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

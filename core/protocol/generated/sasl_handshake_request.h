@@ -31,8 +31,8 @@ struct SaslHandshakeRequest {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    std::string mechanism;
-    RawTaggedFields unknown_tagged_fields;
+    std::string mechanism{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,8 +32,8 @@ struct SaslHandshakeResponse {
     }
 
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::vector<std::string> mechanisms;
-    RawTaggedFields unknown_tagged_fields;
+    std::vector<std::string> mechanisms{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -32,9 +32,9 @@ struct SyncGroupRequest {
     }
 
     struct SyncGroupRequestAssignment {
-        std::string member_id;
-        Bytes assignment;
-        RawTaggedFields unknown_tagged_fields;
+        std::string member_id{};
+        Bytes assignment{};
+        RawTaggedFields unknown_tagged_fields{};
 
         void write_part0(Writer& w, int16_t ver, bool flex) const;
         void read_part0(Reader& r, int16_t ver, bool flex);
@@ -45,14 +45,14 @@ struct SyncGroupRequest {
         bool operator==(const SyncGroupRequestAssignment&) const = default;
     };
 
-    std::string group_id;
+    std::string group_id{};
     int32_t generation_id{0};
-    std::string member_id;
-    std::optional<std::string> group_instance_id;
-    std::optional<std::string> protocol_type;
-    std::optional<std::string> protocol_name;
-    std::vector<SyncGroupRequestAssignment> assignments;
-    RawTaggedFields unknown_tagged_fields;
+    std::string member_id{};
+    std::optional<std::string> group_instance_id{};
+    std::optional<std::string> protocol_type{};
+    std::optional<std::string> protocol_name{};
+    std::vector<SyncGroupRequestAssignment> assignments{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

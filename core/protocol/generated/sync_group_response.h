@@ -33,10 +33,10 @@ struct SyncGroupResponse {
 
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
-    std::optional<std::string> protocol_type;
-    std::optional<std::string> protocol_name;
-    Bytes assignment;
-    RawTaggedFields unknown_tagged_fields;
+    std::optional<std::string> protocol_type{};
+    std::optional<std::string> protocol_name{};
+    Bytes assignment{};
+    RawTaggedFields unknown_tagged_fields{};
 
     void write_part0(Writer& w, int16_t ver, bool flex) const;
     void read_part0(Reader& r, int16_t ver, bool flex);

@@ -1,0 +1,87 @@
+#include "core/protocol/api_versions.h"
+
+#include <algorithm>
+#include <array>
+
+#include "core/protocol/controller_messages.h"
+#include "core/protocol/describe_quorum.h"
+#include "core/protocol/fetch.h"
+#include "core/protocol/kraft_messages.h"
+
+namespace keel::protocol {
+namespace {
+
+template <typename Request>
+constexpr ApiVersionRange range_of() {
+    return {Request::api_key, Request::version_min, Request::version_max};
+}
+
+// Sorted by api key, as Kafka lists them.
+constexpr std::array raft_apis{
+    range_of<FetchRequest>(),           range_of<ApiVersionsRequest>(),
+    range_of<VoteRequest>(),            range_of<BeginQuorumEpochRequest>(),
+    range_of<EndQuorumEpochRequest>(),  range_of<DescribeQuorumRequest>(),
+    range_of<FetchSnapshotRequest>(),
+};
+
+constexpr std::array controller_apis{
+    range_of<ApiVersionsRequest>(),        range_of<CreateTopicsRequest>(),
+    range_of<AlterPartitionRequest>(),     range_of<BrokerRegistrationRequest>(),
+    range_of<BrokerHeartbeatRequest>(),
+};
+
+}  // namespace
+
+std::span<const ApiVersionRange> raft_listener_api_versions() { return raft_apis; }
+std::span<const ApiVersionRange> controller_listener_api_versions() { return controller_apis; }
+
+std::optional<ApiVersionRange> served_range(std::span<const ApiVersionRange> table, ApiKey key) {
+    auto it = std::find_if(table.begin(), table.end(), [&](const ApiVersionRange& r) { return r.key == key; });
+    if (it == table.end()) return std::nullopt;
+    return *it;
+}
+
+bool serves(std::span<const ApiVersionRange> table, ApiKey key, int16_t version) {
+    auto r = served_range(table, key);
+    return r && version >= r->min && version <= r->max;
+}
+
+ApiVersionsResponse api_versions_response(std::span<const ApiVersionRange> table) {
+    ApiVersionsResponse resp;
+    for (const ApiVersionRange& r : table) {
+        resp.api_keys.push_back({static_cast<int16_t>(r.key), r.min, r.max});
+    }
+    return resp;
+}
+
+Bytes answer_api_versions(const RequestFrame& frame, std::span<const ApiVersionRange> table) {
+    ApiVersionsResponse resp = api_versions_response(table);
+    int16_t version = frame.header.api_version;
+    if (version < ApiVersionsResponse::version_min || version > ApiVersionsResponse::version_max) {
+        resp.error_code = ErrorCode::unsupported_version;
+        return encode_response(frame.header.correlation_id, 0, resp);
+    }
+    if (!decode_request_body<ApiVersionsRequest>(frame).ok()) resp.error_code = ErrorCode::invalid_request;
+    return encode_response(frame.header.correlation_id, version, resp);
+}
+
+std::optional<int16_t> negotiate_version(const ApiVersionsResponse& peer, ApiKey key, int16_t ours_min,
+                                         int16_t ours_max) {
+    for (const auto& k : peer.api_keys) {
+        if (k.api_key != static_cast<int16_t>(key)) continue;
+        int16_t lo = std::max(ours_min, k.min_version);
+        int16_t hi = std::min(ours_max, k.max_version);
+        if (lo > hi) return std::nullopt;
+        return hi;
+    }
+    return std::nullopt;
+}
+
+ApiVersionsRequest keel_api_versions_request() {
+    ApiVersionsRequest r;
+    r.client_software_name = "keel";
+    r.client_software_version = "0";
+    return r;
+}
+
+}  // namespace keel::protocol
