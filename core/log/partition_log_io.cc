@@ -24,6 +24,12 @@ Status check_keys_for_compaction(const BatchHeader& h, ByteView batch) {
     return ok_status();
 }
 
+// Whether a batch of last offset delta `delta` (>= 0) based at `base` would end past the
+// largest offset: its next offset (last + 1) must stay representable.
+bool passes_offset_max(Offset base, int32_t delta) {
+    return base.value() > std::numeric_limits<int64_t>::max() - 1 - int64_t{delta};
+}
+
 }  // namespace
 
 Result<AppendResult> PartitionLog::append(ByteView batches, LeaderEpoch epoch, AppendOrigin origin) {
@@ -62,6 +68,10 @@ Result<AppendResult> PartitionLog::append(ByteView batches, LeaderEpoch epoch, A
     bool append_time = options_.config.message_timestamp_type == TimestampType::log_append_time;
     size_t pos = 0;
     for (BatchHeader& h : headers) {
+        if (passes_offset_max(next, h.last_offset_delta)) {
+            return Error{Errc::invalid_record, options_.dir + ": offsets from " + std::to_string(next.value()) +
+                                                   " would pass the largest offset"};
+        }
         std::span<uint8_t> b(bytes.data() + pos, h.size_bytes());
         h.base_offset = next;
         h.partition_leader_epoch = epoch;
@@ -89,7 +99,7 @@ Result<AppendResult> PartitionLog::append_replicated(ByteView batches) {
         auto h = read_batch(batches.subspan(pos));
         if (!h.ok()) return with_context(h.error(), where());
         if (h->base_offset < expected || h->last_offset_delta < 0 ||
-            h->last_offset() - h->base_offset > std::numeric_limits<int32_t>::max()) {
+            passes_offset_max(h->base_offset, h->last_offset_delta)) {
             return Error{Errc::invalid_record, where() + ": base offset " +
                                                    std::to_string(h->base_offset.value()) +
                                                    " is below the expected " +
