@@ -283,9 +283,15 @@ Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::option
 Result<ReadResult> PartitionLog::collect_batches(ReadResult r, const Segment& seg, uint64_t position,
                                                  Bytes raw, std::optional<Offset> max_offset) {
     size_t used = 0;
+    Offset after = seg.base_offset();  // a served batch starts at or after this
     while (used < raw.size()) {
         ByteView rest(raw.data() + used, raw.size() - used);
         auto h = read_batch(rest);
+        // baseOffset is outside the CRC: rot there (in a trusted segment, which open does
+        // not rescan) shows as offsets out of order; such a batch is not served either.
+        if (h.ok() && (h->base_offset < after || h->last_offset_delta < 0)) {
+            h = Error{Errc::corrupt_record, "offsets out of order"};
+        }
         if (!h.ok()) {
             if (r.batch_count > 0) break;  // serve what is good; the next read reports it
             return Error{Errc::corrupt, seg.log_path() + " position " + std::to_string(position + used) +
@@ -296,6 +302,7 @@ Result<ReadResult> PartitionLog::collect_batches(ReadResult r, const Segment& se
         used += h->size_bytes();
         r.batch_count++;
         r.next_offset = h->next_offset();
+        after = r.next_offset;
     }
     r.records = std::move(raw);
     r.records.resize(used);

@@ -167,5 +167,24 @@ TEST(HostileRecovery, CompactionStopsAtABatchOutsideItsSegmentsOffsets) {
     EXPECT_TRUE(refused);
 }
 
+// baseOffset is outside the CRC and open() does not rescan trusted segments: a rotted
+// baseOffset made read() serve offsets out of order. Such a batch is now not served.
+TEST(HostileRecovery, ABatchWhoseRottedBaseOffsetGoesBackwardsIsNotServed) {
+    LogWorld w;
+    w.config.segment_bytes = 500;
+    {
+        auto log = w.open();
+        for (int i = 0; i < 12; i++) ASSERT_TRUE(log->append(numbered_batch(i * 3, 3), LeaderEpoch(0)).ok());
+        ASSERT_TRUE(log->close().ok());
+        ASSERT_GT(log->segments().size(), 2u);  // the first segment is trusted on open
+    }
+    overwrite(w, numbered_batch(0, 3).size() + batch_format::kBaseOffsetPos, big_endian(0, 8));
+    auto log = w.open();
+    auto first = log->read(Offset(0), 1 << 20);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->batch_count, 1u);  // the batch before the damage only
+    EXPECT_EQ(first->next_offset, Offset(3));
+}
+
 }  // namespace
 }  // namespace keel::log
