@@ -7,6 +7,7 @@
 // Appends may run between steps (they only touch the active segment, never cleaned);
 // truncation or retention between steps abort the pass (layout_version_ changes).
 #include <algorithm>
+#include <limits>
 
 #include "core/log/checkpoint.h"
 #include "core/log/partition_log.h"
@@ -145,6 +146,16 @@ Status PartitionLog::scan_or_corrupt(const Segment& seg, uint64_t position, cons
                                      const std::function<Status(const ScannedBatch&)>& visit) {
     Status inner = ok_status();
     auto stop = scan_batches(raw, position, [&](const ScannedBatch& b) {
+        // A trusted segment is not rescanned on open: a batch whose offsets lie outside
+        // it (rot in baseOffset, which the CRC does not cover) stops compaction here.
+        const BatchHeader& h = b.header;
+        if (h.base_offset < seg.base_offset() || h.last_offset_delta < 0 ||
+            h.base_offset.value() - seg.base_offset().value() >
+                int64_t{std::numeric_limits<int32_t>::max()} - h.last_offset_delta) {
+            inner = Status(Errc::corrupt, seg.log_path() + " position " + std::to_string(b.position) +
+                                              ": compaction met a batch outside the segment's offsets");
+            return false;
+        }
         inner = visit(b);
         return inner.ok();
     });

@@ -24,6 +24,12 @@ Status check_keys_for_compaction(const BatchHeader& h, ByteView batch) {
     return ok_status();
 }
 
+// Whether a batch of last offset delta `delta` (>= 0) based at `base` would end past the
+// largest offset: its next offset (last + 1) must stay representable.
+bool passes_offset_max(Offset base, int32_t delta) {
+    return base.value() > std::numeric_limits<int64_t>::max() - 1 - int64_t{delta};
+}
+
 }  // namespace
 
 Result<AppendResult> PartitionLog::append(ByteView batches, LeaderEpoch epoch, AppendOrigin origin) {
@@ -62,6 +68,10 @@ Result<AppendResult> PartitionLog::append(ByteView batches, LeaderEpoch epoch, A
     bool append_time = options_.config.message_timestamp_type == TimestampType::log_append_time;
     size_t pos = 0;
     for (BatchHeader& h : headers) {
+        if (passes_offset_max(next, h.last_offset_delta)) {
+            return Error{Errc::invalid_record, options_.dir + ": offsets from " + std::to_string(next.value()) +
+                                                   " would pass the largest offset"};
+        }
         std::span<uint8_t> b(bytes.data() + pos, h.size_bytes());
         h.base_offset = next;
         h.partition_leader_epoch = epoch;
@@ -89,7 +99,7 @@ Result<AppendResult> PartitionLog::append_replicated(ByteView batches) {
         auto h = read_batch(batches.subspan(pos));
         if (!h.ok()) return with_context(h.error(), where());
         if (h->base_offset < expected || h->last_offset_delta < 0 ||
-            h->last_offset() - h->base_offset > std::numeric_limits<int32_t>::max()) {
+            passes_offset_max(h->base_offset, h->last_offset_delta)) {
             return Error{Errc::invalid_record, where() + ": base offset " +
                                                    std::to_string(h->base_offset.value()) +
                                                    " is below the expected " +
@@ -298,9 +308,15 @@ Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::option
 Result<ReadResult> PartitionLog::collect_batches(ReadResult r, const Segment& seg, uint64_t position,
                                                  Bytes raw, std::optional<Offset> max_offset) {
     size_t used = 0;
+    Offset after = seg.base_offset();  // a served batch starts at or after this
     while (used < raw.size()) {
         ByteView rest(raw.data() + used, raw.size() - used);
         auto h = read_batch(rest);
+        // baseOffset is outside the CRC: rot there (in a trusted segment, which open does
+        // not rescan) shows as offsets out of order; such a batch is not served either.
+        if (h.ok() && (h->base_offset < after || h->last_offset_delta < 0)) {
+            h = Error{Errc::corrupt_record, "offsets out of order"};
+        }
         if (!h.ok()) {
             if (r.batch_count > 0) break;  // serve what is good; the next read reports it
             return Error{Errc::corrupt, seg.log_path() + " position " + std::to_string(position + used) +
@@ -311,6 +327,7 @@ Result<ReadResult> PartitionLog::collect_batches(ReadResult r, const Segment& se
         used += h->size_bytes();
         r.batch_count++;
         r.next_offset = h->next_offset();
+        after = r.next_offset;
     }
     r.records = std::move(raw);
     r.records.resize(used);

@@ -3,6 +3,8 @@
 // the fuzzer found are kept under fuzz/regressions/fuzz_log_recovery/.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/log/checkpoint.h"
 #include "core/log/partition_log.h"
 #include "tests/log/log_test_util.h"
@@ -113,6 +115,75 @@ TEST(HostileRecovery, ALogStartInsideALostSegmentMovesUpToTheNextSegment) {
     // And a read below the first segment (inside [start, end)) skips up to the data too.
     log.reset();
     EXPECT_EQ(w.open()->read(segs[2].base_offset, 1 << 20)->batch_count, r->batch_count);
+}
+
+// A segment file named with the largest base offset (09223372036854775807.log) recovers
+// as an empty log ending there; appending to it computed past INT64_MAX (signed overflow,
+// caught by UBSan). Appends that would pass the largest offset are now refused.
+TEST(HostileRecovery, AppendsThatWouldPassTheLargestOffsetAreRefused) {
+    LogWorld w;
+    auto log = w.open();
+    Offset near_max(std::numeric_limits<int64_t>::max() - 1);
+    ASSERT_TRUE(log->truncate_fully_and_start_at(near_max).ok());
+    auto a = log->append(numbered_batch(0, 3), LeaderEpoch(0));
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.code(), Errc::invalid_record);
+    Bytes replicated = numbered_batch(0, 3);
+    set_base_offset(replicated, near_max);
+    auto r = log->append_replicated(replicated);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.code(), Errc::invalid_record);
+    EXPECT_TRUE(log->append(numbered_batch(0, 1), LeaderEpoch(0)).ok());  // the last offset still fits
+    EXPECT_EQ(log->log_end_offset(), Offset(std::numeric_limits<int64_t>::max()));
+}
+
+// A trusted segment is not rescanned on open, so a rotted baseOffset (outside the CRC) far
+// beyond the segment reached the cleaner, and appending it to the cleaned segment asserted
+// (Segment::append: offsets within int32 of the base). Compaction now stops with corrupt.
+TEST(HostileRecovery, CompactionStopsAtABatchOutsideItsSegmentsOffsets) {
+    LogWorld w;
+    w.config.cleanup_compact = true;
+    w.config.cleanup_delete = false;
+    w.config.segment_bytes = 300;
+    w.config.min_cleanable_dirty_ratio = 0.01;
+    {
+        auto log = w.open();
+        for (int i = 0; i < 12; i++) ASSERT_TRUE(log->append(numbered_batch(i % 3, 1), LeaderEpoch(0)).ok());
+        ASSERT_TRUE(log->close().ok());
+        ASSERT_GT(log->segments().size(), 2u);
+    }
+    overwrite(w, batch_format::kBaseOffsetPos, big_endian(int64_t{1} << 40, 8));
+    auto log = w.open();
+    bool refused = false;
+    for (int step = 0; step < 50 && !refused; step++) {
+        auto p = log->clean_step();
+        if (!p.ok()) {
+            EXPECT_EQ(p.code(), Errc::corrupt) << p.error().to_string();
+            refused = true;
+        } else if (!p->did_work) {
+            break;
+        }
+    }
+    EXPECT_TRUE(refused);
+}
+
+// baseOffset is outside the CRC and open() does not rescan trusted segments: a rotted
+// baseOffset made read() serve offsets out of order. Such a batch is now not served.
+TEST(HostileRecovery, ABatchWhoseRottedBaseOffsetGoesBackwardsIsNotServed) {
+    LogWorld w;
+    w.config.segment_bytes = 500;
+    {
+        auto log = w.open();
+        for (int i = 0; i < 12; i++) ASSERT_TRUE(log->append(numbered_batch(i * 3, 3), LeaderEpoch(0)).ok());
+        ASSERT_TRUE(log->close().ok());
+        ASSERT_GT(log->segments().size(), 2u);  // the first segment is trusted on open
+    }
+    overwrite(w, numbered_batch(0, 3).size() + batch_format::kBaseOffsetPos, big_endian(0, 8));
+    auto log = w.open();
+    auto first = log->read(Offset(0), 1 << 20);
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->batch_count, 1u);  // the batch before the damage only
+    EXPECT_EQ(first->next_offset, Offset(3));
 }
 
 }  // namespace
