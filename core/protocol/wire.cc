@@ -9,7 +9,8 @@ void write_string(Writer& w, bool flex, std::string_view s) {
     flex ? w.compact_string(s) : w.classic_string(s);
 }
 
-void write_nullable_string(Writer& w, bool flex, const std::optional<std::string>& s) {
+void write_nullable_string(Writer& w, bool flex, const std::optional<std::string>& s, bool nullable) {
+    if (!s && !nullable) return write_string(w, flex, "");
     flex ? w.compact_nullable_string(s) : w.classic_nullable_string(s);
 }
 
@@ -25,7 +26,8 @@ std::optional<std::string> read_nullable_string(Reader& r, bool flex, bool nulla
 
 void write_bytes(Writer& w, bool flex, ByteView b) { flex ? w.compact_bytes(b) : w.classic_bytes(b); }
 
-void write_nullable_bytes(Writer& w, bool flex, const std::optional<Bytes>& b) {
+void write_nullable_bytes(Writer& w, bool flex, const std::optional<Bytes>& b, bool nullable) {
+    if (!b && !nullable) return write_bytes(w, flex, ByteView{});
     if (b) return write_bytes(w, flex, *b);
     flex ? w.uvarint(0) : w.i32(-1);
 }

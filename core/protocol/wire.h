@@ -67,14 +67,16 @@ inline double read_f64(Reader& r) { return std::bit_cast<double>(r.i64()); }
 
 // Strings. A null written in a version where the field is not nullable is written as "".
 void write_string(Writer& w, bool flex, std::string_view s);
-void write_nullable_string(Writer& w, bool flex, const std::optional<std::string>& s);
+// `nullable`: whether null exists at this version; where it does not, a null is written as "".
+void write_nullable_string(Writer& w, bool flex, const std::optional<std::string>& s, bool nullable = true);
 std::string read_string(Reader& r, bool flex);
 // `nullable`: whether null is allowed at this version (otherwise it is rejected).
 std::optional<std::string> read_nullable_string(Reader& r, bool flex, bool nullable);
 
 // Bytes and records.
 void write_bytes(Writer& w, bool flex, ByteView b);
-void write_nullable_bytes(Writer& w, bool flex, const std::optional<Bytes>& b);
+// A null where the version has no null is written as empty bytes.
+void write_nullable_bytes(Writer& w, bool flex, const std::optional<Bytes>& b, bool nullable = true);
 Bytes read_bytes(Reader& r, bool flex);
 std::optional<Bytes> read_nullable_bytes(Reader& r, bool flex, bool nullable);
 
@@ -89,9 +91,11 @@ void write_array(Writer& w, bool flex, const std::vector<T>& v, F&& each) {
     for (const T& e : v) each(e);
 }
 
+// A null where the version has no null (`nullable` false) is written as an empty array.
 template <typename T, typename F>
-void write_nullable_array(Writer& w, bool flex, const std::optional<std::vector<T>>& v, F&& each) {
-    if (!v) return write_null_array(w, flex);
+void write_nullable_array(Writer& w, bool flex, bool nullable, const std::optional<std::vector<T>>& v,
+                          F&& each) {
+    if (!v) return nullable ? write_null_array(w, flex) : write_array_length(w, flex, 0);
     write_array(w, flex, *v, each);
 }
 

@@ -357,17 +357,19 @@ def write_field(f, ctx, value):
     w, flex = ctx.w, field_flex(f, ctx)
     nullable = f.is_nullable_type()
     if f.is_array:
-        fn = "wire::write_nullable_array" if nullable else "wire::write_array"
         each = write_elem(f, "e_", w, flex)
-        return [f"{fn}({w}, {flex}, {value}, [&](const auto& e_) {{ {each} }});"]
+        if nullable:
+            return [f"wire::write_nullable_array({w}, {flex}, {nullable_cond(f, ctx)}, {value}, "
+                    f"[&](const auto& e_) {{ {each} }});"]
+        return [f"wire::write_array({w}, {flex}, {value}, [&](const auto& e_) {{ {each} }});"]
     if not nullable:
         return [write_elem(f, value, w, flex)]
     if f.struct:
         return [f"wire::write_struct_presence({w}, {value}.has_value());",
                 f"if ({value}) {value}->write({w}, ver, {flex});"]
     if f.elem == "string":
-        return [f"wire::write_nullable_string({w}, {flex}, {value});"]
-    return [f"wire::write_nullable_bytes({w}, {flex}, {value});"]
+        return [f"wire::write_nullable_string({w}, {flex}, {value}, {nullable_cond(f, ctx)});"]
+    return [f"wire::write_nullable_bytes({w}, {flex}, {value}, {nullable_cond(f, ctx)});"]
 
 
 def read_field(f, ctx, target):

@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void AlterConfigsRequest::AlterableConfig::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, name);
-    wire::write_nullable_string(w, flex, value);
+    wire::write_nullable_string(w, flex, value, true);
     (void)ver;
     (void)flex;
 }

@@ -129,7 +129,7 @@ void BeginQuorumEpochRequest::LeaderEndpoint::read(Reader& r, int16_t ver, bool 
 }
 
 void BeginQuorumEpochRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
-    wire::write_nullable_string(w, flex, cluster_id);
+    wire::write_nullable_string(w, flex, cluster_id, true);
     if (ver >= 1) w.i32(wire::to_wire<int32_t>(voter_id));
     wire::write_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     if (ver >= 1) {

@@ -9,7 +9,7 @@ void ConfigRecord::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i8(resource_type);
     wire::write_string(w, flex, resource_name);
     wire::write_string(w, flex, name);
-    wire::write_nullable_string(w, flex, value);
+    wire::write_nullable_string(w, flex, value, true);
     (void)ver;
     (void)flex;
 }

@@ -85,13 +85,13 @@ void ConsumerGroupDescribeResponse::Assignment::read(Reader& r, int16_t ver, boo
 
 void ConsumerGroupDescribeResponse::Member::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, member_id);
-    wire::write_nullable_string(w, flex, instance_id);
-    wire::write_nullable_string(w, flex, rack_id);
+    wire::write_nullable_string(w, flex, instance_id, true);
+    wire::write_nullable_string(w, flex, rack_id, true);
     w.i32(member_epoch);
     wire::write_string(w, flex, client_id);
     wire::write_string(w, flex, client_host);
     wire::write_array(w, flex, subscribed_topic_names, [&](const auto& e_) { wire::write_string(w, flex, e_); });
-    wire::write_nullable_string(w, flex, subscribed_topic_regex);
+    wire::write_nullable_string(w, flex, subscribed_topic_regex, true);
     assignment.write(w, ver, flex);
     target_assignment.write(w, ver, flex);
     (void)ver;
@@ -140,7 +140,7 @@ void ConsumerGroupDescribeResponse::Member::read(Reader& r, int16_t ver, bool fl
 
 void ConsumerGroupDescribeResponse::DescribedGroup::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, error_message);
+    wire::write_nullable_string(w, flex, error_message, true);
     wire::write_string(w, flex, group_id);
     wire::write_string(w, flex, group_state);
     w.i32(group_epoch);

@@ -48,13 +48,15 @@ void ConsumerGroupHeartbeatRequest::write_part0(Writer& w, int16_t ver, bool fle
     wire::write_string(w, flex, group_id);
     wire::write_string(w, flex, member_id);
     w.i32(member_epoch);
-    wire::write_nullable_string(w, flex, instance_id);
-    wire::write_nullable_string(w, flex, rack_id);
+    wire::write_nullable_string(w, flex, instance_id, true);
+    wire::write_nullable_string(w, flex, rack_id, true);
     w.i32(rebalance_timeout_ms);
-    wire::write_nullable_array(w, flex, subscribed_topic_names, [&](const auto& e_) { wire::write_string(w, flex, e_); });
-    if (ver >= 1) wire::write_nullable_string(w, flex, subscribed_topic_regex);
-    wire::write_nullable_string(w, flex, server_assignor);
-    wire::write_nullable_array(w, flex, topic_partitions, [&](const auto& e_) { e_.write(w, ver, flex); });
+    wire::write_nullable_array(w, flex, true, subscribed_topic_names, [&](const auto& e_) { wire::write_string(w, flex, e_); });
+    if (ver >= 1) {
+        wire::write_nullable_string(w, flex, subscribed_topic_regex, ver >= 1);
+    }
+    wire::write_nullable_string(w, flex, server_assignor, true);
+    wire::write_nullable_array(w, flex, true, topic_partitions, [&](const auto& e_) { e_.write(w, ver, flex); });
     (void)ver;
     (void)flex;
 }

@@ -84,8 +84,8 @@ void ConsumerGroupHeartbeatResponse::Assignment::read(Reader& r, int16_t ver, bo
 void ConsumerGroupHeartbeatResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i32(throttle_time_ms);
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, error_message);
-    wire::write_nullable_string(w, flex, member_id);
+    wire::write_nullable_string(w, flex, error_message, true);
+    wire::write_nullable_string(w, flex, member_id, true);
     w.i32(member_epoch);
     w.i32(heartbeat_interval_ms);
     wire::write_struct_presence(w, assignment.has_value());

@@ -45,7 +45,7 @@ void CreatePartitionsRequest::CreatePartitionsAssignment::read(Reader& r, int16_
 void CreatePartitionsRequest::CreatePartitionsTopic::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, name);
     w.i32(count);
-    wire::write_nullable_array(w, flex, assignments, [&](const auto& e_) { e_.write(w, ver, flex); });
+    wire::write_nullable_array(w, flex, true, assignments, [&](const auto& e_) { e_.write(w, ver, flex); });
     (void)ver;
     (void)flex;
 }

@@ -8,7 +8,7 @@ namespace keel::protocol {
 void CreatePartitionsResponse::CreatePartitionsTopicResult::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, name);
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, error_message);
+    wire::write_nullable_string(w, flex, error_message, true);
     (void)ver;
     (void)flex;
 }

@@ -6,7 +6,7 @@
 namespace keel::protocol {
 
 void DeleteTopicsRequest::DeleteTopicState::write_part0(Writer& w, int16_t ver, bool flex) const {
-    if (ver >= 6) wire::write_nullable_string(w, flex, name);
+    if (ver >= 6) wire::write_nullable_string(w, flex, name, ver >= 6);
     if (ver >= 6) w.uuid(topic_id);
     (void)ver;
     (void)flex;

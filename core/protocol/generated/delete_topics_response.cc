@@ -6,10 +6,10 @@
 namespace keel::protocol {
 
 void DeleteTopicsResponse::DeletableTopicResult::write_part0(Writer& w, int16_t ver, bool flex) const {
-    wire::write_nullable_string(w, flex, name);
+    wire::write_nullable_string(w, flex, name, ver >= 6);
     if (ver >= 6) w.uuid(topic_id);
     w.i16(wire::to_wire<int16_t>(error_code));
-    if (ver >= 5) wire::write_nullable_string(w, flex, error_message);
+    if (ver >= 5) wire::write_nullable_string(w, flex, error_message, ver >= 5);
     (void)ver;
     (void)flex;
 }

@@ -9,7 +9,7 @@ void DescribeClusterResponse::DescribeClusterBroker::write_part0(Writer& w, int1
     w.i32(wire::to_wire<int32_t>(broker_id));
     wire::write_string(w, flex, host);
     w.i32(port);
-    wire::write_nullable_string(w, flex, rack);
+    wire::write_nullable_string(w, flex, rack, true);
     (void)ver;
     (void)flex;
 }
@@ -51,7 +51,7 @@ void DescribeClusterResponse::DescribeClusterBroker::read(Reader& r, int16_t ver
 void DescribeClusterResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i32(throttle_time_ms);
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, error_message);
+    wire::write_nullable_string(w, flex, error_message, true);
     if (ver >= 1) w.i8(endpoint_type);
     wire::write_string(w, flex, cluster_id);
     w.i32(wire::to_wire<int32_t>(controller_id));

@@ -8,7 +8,7 @@ namespace keel::protocol {
 void DescribeConfigsRequest::DescribeConfigsResource::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i8(resource_type);
     wire::write_string(w, flex, resource_name);
-    wire::write_nullable_array(w, flex, configuration_keys, [&](const auto& e_) { wire::write_string(w, flex, e_); });
+    wire::write_nullable_array(w, flex, true, configuration_keys, [&](const auto& e_) { wire::write_string(w, flex, e_); });
     (void)ver;
     (void)flex;
 }

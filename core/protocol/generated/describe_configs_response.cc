@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void DescribeConfigsResponse::DescribeConfigsSynonym::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 1) wire::write_string(w, flex, name);
-    if (ver >= 1) wire::write_nullable_string(w, flex, value);
+    if (ver >= 1) wire::write_nullable_string(w, flex, value, ver >= 1);
     if (ver >= 1) w.i8(source);
     (void)ver;
     (void)flex;
@@ -48,7 +48,7 @@ void DescribeConfigsResponse::DescribeConfigsSynonym::read(Reader& r, int16_t ve
 
 void DescribeConfigsResponse::DescribeConfigsResourceResult::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, name);
-    wire::write_nullable_string(w, flex, value);
+    wire::write_nullable_string(w, flex, value, true);
     w.boolean(read_only);
     if (ver <= 0) w.boolean(is_default);
     if (ver >= 1) w.i8(config_source);
@@ -57,7 +57,7 @@ void DescribeConfigsResponse::DescribeConfigsResourceResult::write_part0(Writer&
         wire::write_array(w, flex, synonyms, [&](const auto& e_) { e_.write(w, ver, flex); });
     }
     if (ver >= 3) w.i8(config_type);
-    if (ver >= 3) wire::write_nullable_string(w, flex, documentation);
+    if (ver >= 3) wire::write_nullable_string(w, flex, documentation, ver >= 3);
     (void)ver;
     (void)flex;
 }
@@ -105,7 +105,7 @@ void DescribeConfigsResponse::DescribeConfigsResourceResult::read(Reader& r, int
 
 void DescribeConfigsResponse::DescribeConfigsResult::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, error_message);
+    wire::write_nullable_string(w, flex, error_message, true);
     w.i8(resource_type);
     wire::write_string(w, flex, resource_name);
     wire::write_array(w, flex, configs, [&](const auto& e_) { e_.write(w, ver, flex); });

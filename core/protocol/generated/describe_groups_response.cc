@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void DescribeGroupsResponse::DescribedGroupMember::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, member_id);
-    if (ver >= 4) wire::write_nullable_string(w, flex, group_instance_id);
+    if (ver >= 4) wire::write_nullable_string(w, flex, group_instance_id, ver >= 4);
     wire::write_string(w, flex, client_id);
     wire::write_string(w, flex, client_host);
     wire::write_bytes(w, flex, member_metadata);

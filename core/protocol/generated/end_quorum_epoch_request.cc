@@ -178,7 +178,7 @@ void EndQuorumEpochRequest::LeaderEndpoint::read(Reader& r, int16_t ver, bool fl
 }
 
 void EndQuorumEpochRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
-    wire::write_nullable_string(w, flex, cluster_id);
+    wire::write_nullable_string(w, flex, cluster_id, true);
     wire::write_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     if (ver >= 1) {
         wire::write_array(w, flex, leader_endpoints, [&](const auto& e_) { e_.write(w, ver, flex); });

@@ -156,7 +156,7 @@ void FetchSnapshotRequest::write_tags(Writer& w, int16_t ver) const {
     std::vector<Writer::TaggedField> known;
     if (!(!cluster_id.has_value())) {
         known.push_back(wire::tag(0, [&](Writer& t_) {
-            wire::write_nullable_string(t_, true, cluster_id);
+            wire::write_nullable_string(t_, true, cluster_id, true);
         }));
     }
     wire::write_tagged_fields(w, std::move(known), unknown_tagged_fields);

@@ -11,7 +11,7 @@ void FindCoordinatorResponse::Coordinator::write_part0(Writer& w, int16_t ver, b
     if (ver >= 4) wire::write_string(w, flex, host);
     if (ver >= 4) w.i32(port);
     if (ver >= 4) w.i16(wire::to_wire<int16_t>(error_code));
-    if (ver >= 4) wire::write_nullable_string(w, flex, error_message);
+    if (ver >= 4) wire::write_nullable_string(w, flex, error_message, ver >= 4);
     (void)ver;
     (void)flex;
 }
@@ -55,7 +55,9 @@ void FindCoordinatorResponse::Coordinator::read(Reader& r, int16_t ver, bool fle
 void FindCoordinatorResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 1) w.i32(throttle_time_ms);
     if (ver <= 3) w.i16(wire::to_wire<int16_t>(error_code));
-    if (ver >= 1 && ver <= 3) wire::write_nullable_string(w, flex, error_message);
+    if (ver >= 1 && ver <= 3) {
+        wire::write_nullable_string(w, flex, error_message, ver >= 1 && ver <= 3);
+    }
     if (ver <= 3) w.i32(wire::to_wire<int32_t>(node_id));
     if (ver <= 3) wire::write_string(w, flex, host);
     if (ver <= 3) w.i32(port);

@@ -9,7 +9,7 @@ void HeartbeatRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, group_id);
     w.i32(generation_id);
     wire::write_string(w, flex, member_id);
-    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id);
+    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id, ver >= 3);
     (void)ver;
     (void)flex;
 }

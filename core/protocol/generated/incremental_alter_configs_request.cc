@@ -8,7 +8,7 @@ namespace keel::protocol {
 void IncrementalAlterConfigsRequest::AlterableConfig::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, name);
     w.i8(config_operation);
-    wire::write_nullable_string(w, flex, value);
+    wire::write_nullable_string(w, flex, value, true);
     (void)ver;
     (void)flex;
 }

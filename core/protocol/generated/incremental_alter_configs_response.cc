@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void IncrementalAlterConfigsResponse::AlterConfigsResourceResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, error_message);
+    wire::write_nullable_string(w, flex, error_message, true);
     w.i8(resource_type);
     wire::write_string(w, flex, resource_name);
     (void)ver;

@@ -6,7 +6,7 @@
 namespace keel::protocol {
 
 void InitProducerIdRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
-    wire::write_nullable_string(w, flex, transactional_id);
+    wire::write_nullable_string(w, flex, transactional_id, true);
     w.i32(transaction_timeout_ms);
     if (ver >= 3) w.i64(producer_id);
     if (ver >= 3) w.i16(producer_epoch);

@@ -49,10 +49,10 @@ void JoinGroupRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i32(session_timeout_ms);
     if (ver >= 1) w.i32(rebalance_timeout_ms);
     wire::write_string(w, flex, member_id);
-    if (ver >= 5) wire::write_nullable_string(w, flex, group_instance_id);
+    if (ver >= 5) wire::write_nullable_string(w, flex, group_instance_id, ver >= 5);
     wire::write_string(w, flex, protocol_type);
     wire::write_array(w, flex, protocols, [&](const auto& e_) { e_.write(w, ver, flex); });
-    if (ver >= 8) wire::write_nullable_string(w, flex, reason);
+    if (ver >= 8) wire::write_nullable_string(w, flex, reason, ver >= 8);
     (void)ver;
     (void)flex;
 }

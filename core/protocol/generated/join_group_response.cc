@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void JoinGroupResponse::JoinGroupResponseMember::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, member_id);
-    if (ver >= 5) wire::write_nullable_string(w, flex, group_instance_id);
+    if (ver >= 5) wire::write_nullable_string(w, flex, group_instance_id, ver >= 5);
     wire::write_bytes(w, flex, metadata);
     (void)ver;
     (void)flex;
@@ -50,8 +50,8 @@ void JoinGroupResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 2) w.i32(throttle_time_ms);
     w.i16(wire::to_wire<int16_t>(error_code));
     w.i32(generation_id);
-    if (ver >= 7) wire::write_nullable_string(w, flex, protocol_type);
-    wire::write_nullable_string(w, flex, protocol_name);
+    if (ver >= 7) wire::write_nullable_string(w, flex, protocol_type, ver >= 7);
+    wire::write_nullable_string(w, flex, protocol_name, ver >= 7);
     wire::write_string(w, flex, leader);
     if (ver >= 9) w.boolean(skip_assignment);
     wire::write_string(w, flex, member_id);

@@ -7,8 +7,8 @@ namespace keel::protocol {
 
 void LeaveGroupRequest::MemberIdentity::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 3) wire::write_string(w, flex, member_id);
-    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id);
-    if (ver >= 5) wire::write_nullable_string(w, flex, reason);
+    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id, ver >= 3);
+    if (ver >= 5) wire::write_nullable_string(w, flex, reason, ver >= 5);
     (void)ver;
     (void)flex;
 }

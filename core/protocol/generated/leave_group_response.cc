@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void LeaveGroupResponse::MemberResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 3) wire::write_string(w, flex, member_id);
-    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id);
+    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id, ver >= 3);
     if (ver >= 3) w.i16(wire::to_wire<int16_t>(error_code));
     (void)ver;
     (void)flex;

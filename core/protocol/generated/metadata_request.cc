@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void MetadataRequest::MetadataRequestTopic::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 10) w.uuid(topic_id);
-    wire::write_nullable_string(w, flex, name);
+    wire::write_nullable_string(w, flex, name, ver >= 10);
     (void)ver;
     (void)flex;
 }
@@ -45,7 +45,7 @@ void MetadataRequest::MetadataRequestTopic::read(Reader& r, int16_t ver, bool fl
 }
 
 void MetadataRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
-    wire::write_nullable_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
+    wire::write_nullable_array(w, flex, ver >= 1, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     if (ver >= 4) w.boolean(allow_auto_topic_creation);
     if (ver >= 8 && ver <= 10) w.boolean(include_cluster_authorized_operations);
     if (ver >= 8) w.boolean(include_topic_authorized_operations);

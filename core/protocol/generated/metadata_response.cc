@@ -9,7 +9,7 @@ void MetadataResponse::MetadataResponseBroker::write_part0(Writer& w, int16_t ve
     w.i32(wire::to_wire<int32_t>(node_id));
     wire::write_string(w, flex, host);
     w.i32(port);
-    if (ver >= 1) wire::write_nullable_string(w, flex, rack);
+    if (ver >= 1) wire::write_nullable_string(w, flex, rack, ver >= 1);
     (void)ver;
     (void)flex;
 }
@@ -103,7 +103,7 @@ void MetadataResponse::MetadataResponsePartition::read(Reader& r, int16_t ver, b
 
 void MetadataResponse::MetadataResponseTopic::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, name);
+    wire::write_nullable_string(w, flex, name, ver >= 12);
     if (ver >= 10) w.uuid(topic_id);
     if (ver >= 1) w.boolean(is_internal);
     wire::write_array(w, flex, partitions, [&](const auto& e_) { e_.write(w, ver, flex); });
@@ -151,7 +151,7 @@ void MetadataResponse::MetadataResponseTopic::read(Reader& r, int16_t ver, bool 
 void MetadataResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 3) w.i32(throttle_time_ms);
     wire::write_array(w, flex, brokers, [&](const auto& e_) { e_.write(w, ver, flex); });
-    if (ver >= 2) wire::write_nullable_string(w, flex, cluster_id);
+    if (ver >= 2) wire::write_nullable_string(w, flex, cluster_id, ver >= 2);
     if (ver >= 1) w.i32(wire::to_wire<int32_t>(controller_id));
     wire::write_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     if (ver >= 8 && ver <= 10) w.i32(cluster_authorized_operations);

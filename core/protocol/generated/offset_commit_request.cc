@@ -10,7 +10,7 @@ void OffsetCommitRequest::OffsetCommitRequestPartition::write_part0(Writer& w, i
     w.i64(committed_offset);
     if (ver >= 6) w.i32(wire::to_wire<int32_t>(committed_leader_epoch));
     if (ver >= 1 && ver <= 1) w.i64(commit_timestamp);
-    wire::write_nullable_string(w, flex, committed_metadata);
+    wire::write_nullable_string(w, flex, committed_metadata, true);
     (void)ver;
     (void)flex;
 }
@@ -95,7 +95,7 @@ void OffsetCommitRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, group_id);
     if (ver >= 1) w.i32(generation_id_or_member_epoch);
     if (ver >= 1) wire::write_string(w, flex, member_id);
-    if (ver >= 7) wire::write_nullable_string(w, flex, group_instance_id);
+    if (ver >= 7) wire::write_nullable_string(w, flex, group_instance_id, ver >= 7);
     if (ver >= 2 && ver <= 4) w.i64(retention_time_ms);
     wire::write_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     (void)ver;

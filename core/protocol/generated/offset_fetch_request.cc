@@ -93,10 +93,10 @@ void OffsetFetchRequest::OffsetFetchRequestTopics::read(Reader& r, int16_t ver, 
 
 void OffsetFetchRequest::OffsetFetchRequestGroup::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 8) wire::write_string(w, flex, group_id);
-    if (ver >= 9) wire::write_nullable_string(w, flex, member_id);
+    if (ver >= 9) wire::write_nullable_string(w, flex, member_id, ver >= 9);
     if (ver >= 9) w.i32(member_epoch);
     if (ver >= 8) {
-        wire::write_nullable_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
+        wire::write_nullable_array(w, flex, ver >= 8, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     }
     (void)ver;
     (void)flex;
@@ -141,7 +141,7 @@ void OffsetFetchRequest::OffsetFetchRequestGroup::read(Reader& r, int16_t ver, b
 void OffsetFetchRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver <= 7) wire::write_string(w, flex, group_id);
     if (ver <= 7) {
-        wire::write_nullable_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
+        wire::write_nullable_array(w, flex, ver >= 2 && ver <= 7, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     }
     if (ver >= 8) {
         wire::write_array(w, flex, groups, [&](const auto& e_) { e_.write(w, ver, flex); });

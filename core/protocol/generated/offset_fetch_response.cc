@@ -9,7 +9,7 @@ void OffsetFetchResponse::OffsetFetchResponsePartition::write_part0(Writer& w, i
     if (ver <= 7) w.i32(wire::to_wire<int32_t>(partition_index));
     if (ver <= 7) w.i64(committed_offset);
     if (ver >= 5 && ver <= 7) w.i32(wire::to_wire<int32_t>(committed_leader_epoch));
-    if (ver <= 7) wire::write_nullable_string(w, flex, metadata);
+    if (ver <= 7) wire::write_nullable_string(w, flex, metadata, ver <= 7);
     if (ver <= 7) w.i16(wire::to_wire<int16_t>(error_code));
     (void)ver;
     (void)flex;
@@ -99,7 +99,7 @@ void OffsetFetchResponse::OffsetFetchResponsePartitions::write_part0(Writer& w, 
     if (ver >= 8) w.i32(wire::to_wire<int32_t>(partition_index));
     if (ver >= 8) w.i64(committed_offset);
     if (ver >= 8) w.i32(wire::to_wire<int32_t>(committed_leader_epoch));
-    if (ver >= 8) wire::write_nullable_string(w, flex, metadata);
+    if (ver >= 8) wire::write_nullable_string(w, flex, metadata, ver >= 8);
     if (ver >= 8) w.i16(wire::to_wire<int16_t>(error_code));
     (void)ver;
     (void)flex;

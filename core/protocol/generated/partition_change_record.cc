@@ -23,7 +23,7 @@ void PartitionChangeRecord::write_tags(Writer& w, int16_t ver) const {
     std::vector<Writer::TaggedField> known;
     if (!(!isr.has_value())) {
         known.push_back(wire::tag(0, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, isr, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, true, isr, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     if (!(leader == NodeId{wire::from_wire<NodeId, int32_t>(int32_t{-2})})) {
@@ -33,17 +33,17 @@ void PartitionChangeRecord::write_tags(Writer& w, int16_t ver) const {
     }
     if (!(!replicas.has_value())) {
         known.push_back(wire::tag(2, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, true, replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     if (!(!removing_replicas.has_value())) {
         known.push_back(wire::tag(3, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, removing_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, true, removing_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     if (!(!adding_replicas.has_value())) {
         known.push_back(wire::tag(4, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, adding_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, true, adding_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     if (!(leader_recovery_state == int8_t{-1})) {
@@ -53,17 +53,17 @@ void PartitionChangeRecord::write_tags(Writer& w, int16_t ver) const {
     }
     if (ver >= 2 && !(!eligible_leader_replicas.has_value())) {
         known.push_back(wire::tag(6, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, eligible_leader_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, ver >= 2, eligible_leader_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     if (ver >= 2 && !(!last_known_elr.has_value())) {
         known.push_back(wire::tag(7, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, last_known_elr, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, ver >= 2, last_known_elr, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     if (ver >= 1 && !(!directories.has_value())) {
         known.push_back(wire::tag(8, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, directories, [&](const auto& e_) { t_.uuid(e_); });
+            wire::write_nullable_array(t_, true, ver >= 1, directories, [&](const auto& e_) { t_.uuid(e_); });
         }));
     }
     wire::write_tagged_fields(w, std::move(known), unknown_tagged_fields);

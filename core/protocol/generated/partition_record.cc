@@ -48,12 +48,12 @@ void PartitionRecord::write_tags(Writer& w, int16_t ver) const {
     }
     if (ver >= 2 && !(!eligible_leader_replicas.has_value())) {
         known.push_back(wire::tag(1, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, eligible_leader_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, ver >= 2, eligible_leader_replicas, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     if (ver >= 2 && !(!last_known_elr.has_value())) {
         known.push_back(wire::tag(2, [&](Writer& t_) {
-            wire::write_nullable_array(t_, true, last_known_elr, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
+            wire::write_nullable_array(t_, true, ver >= 2, last_known_elr, [&](const auto& e_) { t_.i32(wire::to_wire<int32_t>(e_)); });
         }));
     }
     wire::write_tagged_fields(w, std::move(known), unknown_tagged_fields);

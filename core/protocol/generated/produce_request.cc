@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void ProduceRequest::PartitionProduceData::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i32(wire::to_wire<int32_t>(index));
-    wire::write_nullable_bytes(w, flex, records);
+    wire::write_nullable_bytes(w, flex, records, true);
     (void)ver;
     (void)flex;
 }
@@ -84,7 +84,7 @@ void ProduceRequest::TopicProduceData::read(Reader& r, int16_t ver, bool flex) {
 }
 
 void ProduceRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
-    if (ver >= 3) wire::write_nullable_string(w, flex, transactional_id);
+    if (ver >= 3) wire::write_nullable_string(w, flex, transactional_id, ver >= 3);
     w.i16(acks);
     w.i32(timeout_ms);
     wire::write_array(w, flex, topic_data, [&](const auto& e_) { e_.write(w, ver, flex); });

@@ -7,7 +7,9 @@ namespace keel::protocol {
 
 void ProduceResponse::BatchIndexAndErrorMessage::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 8) w.i32(batch_index);
-    if (ver >= 8) wire::write_nullable_string(w, flex, batch_index_error_message);
+    if (ver >= 8) {
+        wire::write_nullable_string(w, flex, batch_index_error_message, ver >= 8);
+    }
     (void)ver;
     (void)flex;
 }
@@ -94,7 +96,7 @@ void ProduceResponse::PartitionProduceResponse::write_part0(Writer& w, int16_t v
     if (ver >= 8) {
         wire::write_array(w, flex, record_errors, [&](const auto& e_) { e_.write(w, ver, flex); });
     }
-    if (ver >= 8) wire::write_nullable_string(w, flex, error_message);
+    if (ver >= 8) wire::write_nullable_string(w, flex, error_message, ver >= 8);
     (void)ver;
     (void)flex;
 }
@@ -191,7 +193,7 @@ void ProduceResponse::NodeEndpoint::write_part0(Writer& w, int16_t ver, bool fle
     if (ver >= 10) w.i32(wire::to_wire<int32_t>(node_id));
     if (ver >= 10) wire::write_string(w, flex, host);
     if (ver >= 10) w.i32(port);
-    if (ver >= 10) wire::write_nullable_string(w, flex, rack);
+    if (ver >= 10) wire::write_nullable_string(w, flex, rack, ver >= 10);
     (void)ver;
     (void)flex;
 }

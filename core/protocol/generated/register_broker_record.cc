@@ -96,7 +96,7 @@ void RegisterBrokerRecord::write_part0(Writer& w, int16_t ver, bool flex) const 
     w.i64(wire::to_wire<int64_t>(broker_epoch));
     wire::write_array(w, flex, endpoints, [&](const auto& e_) { e_.write(w, ver, flex); });
     wire::write_array(w, flex, features, [&](const auto& e_) { e_.write(w, ver, flex); });
-    wire::write_nullable_string(w, flex, rack);
+    wire::write_nullable_string(w, flex, rack, true);
     w.boolean(fenced);
     if (ver >= 1) w.boolean(in_controlled_shutdown);
     (void)ver;

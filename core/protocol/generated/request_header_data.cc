@@ -9,7 +9,7 @@ void RequestHeaderData::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i16(request_api_key);
     w.i16(request_api_version);
     w.i32(correlation_id);
-    if (ver >= 1) wire::write_nullable_string(w, false, client_id);
+    if (ver >= 1) wire::write_nullable_string(w, false, client_id, ver >= 1);
     (void)ver;
     (void)flex;
 }

@@ -7,7 +7,7 @@ namespace keel::protocol {
 
 void SaslAuthenticateResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     w.i16(wire::to_wire<int16_t>(error_code));
-    wire::write_nullable_string(w, flex, error_message);
+    wire::write_nullable_string(w, flex, error_message, true);
     wire::write_bytes(w, flex, auth_bytes);
     if (ver >= 1) w.i64(session_lifetime_ms);
     (void)ver;

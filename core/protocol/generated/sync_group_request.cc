@@ -48,9 +48,9 @@ void SyncGroupRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
     wire::write_string(w, flex, group_id);
     w.i32(generation_id);
     wire::write_string(w, flex, member_id);
-    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id);
-    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_type);
-    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_name);
+    if (ver >= 3) wire::write_nullable_string(w, flex, group_instance_id, ver >= 3);
+    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_type, ver >= 5);
+    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_name, ver >= 5);
     wire::write_array(w, flex, assignments, [&](const auto& e_) { e_.write(w, ver, flex); });
     (void)ver;
     (void)flex;

@@ -8,8 +8,8 @@ namespace keel::protocol {
 void SyncGroupResponse::write_part0(Writer& w, int16_t ver, bool flex) const {
     if (ver >= 1) w.i32(throttle_time_ms);
     w.i16(wire::to_wire<int16_t>(error_code));
-    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_type);
-    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_name);
+    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_type, ver >= 5);
+    if (ver >= 5) wire::write_nullable_string(w, flex, protocol_name, ver >= 5);
     wire::write_bytes(w, flex, assignment);
     (void)ver;
     (void)flex;

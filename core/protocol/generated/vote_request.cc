@@ -96,7 +96,7 @@ void VoteRequest::TopicData::read(Reader& r, int16_t ver, bool flex) {
 }
 
 void VoteRequest::write_part0(Writer& w, int16_t ver, bool flex) const {
-    wire::write_nullable_string(w, flex, cluster_id);
+    wire::write_nullable_string(w, flex, cluster_id, true);
     if (ver >= 1) w.i32(wire::to_wire<int32_t>(voter_id));
     wire::write_array(w, flex, topics, [&](const auto& e_) { e_.write(w, ver, flex); });
     (void)ver;
