@@ -44,7 +44,8 @@ std::string epoch_request_label(const char* name, const Request& m) {
     return std::string(name) + " e=" + num(p->leader_epoch.value()) + " leader=" + num(p->leader_id.value());
 }
 
-std::string epoch_response_label(const char* name, const QuorumEpochResponseData& m) {
+template <typename Response>
+std::string epoch_response_label(const char* name, const Response& m) {
     auto p = first_partition(m.topics, [](const auto& t) -> const auto& { return t.partitions; });
     if (p == nullptr) return name + error_suffix(m.error_code, ErrorCode::none);
     return std::string(name) + " e=" + num(p->leader_epoch.value()) + error_suffix(m.error_code, p->error_code);
