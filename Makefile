@@ -1,7 +1,8 @@
 # Keel — the two commands (see README.md):
 #   make demo   install missing Debian packages, build (release), run the demo simulation
 #   make test   install missing Debian packages, build, run the whole suite through ctest
-# Other targets: build, debug (ASan+UBSan), tsan, bench, soak, format, clean.
+# Other targets: build, debug (ASan+UBSan), tsan, tsan-embedded, bench, soak, fuzz, fuzz-smoke,
+# protocol-gen, determinism-builds, format, clean.
 
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR   ?= $(if $(CI),ON,OFF)
