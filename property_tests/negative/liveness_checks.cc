@@ -71,8 +71,10 @@ TEST(LivenessCheck, QuorumChaosFailsWhenTheLeadersHighWatermarkNeverMoves) {
 }
 
 TEST(LivenessCheck, CounterChaosFailsWhenNothingIsAcknowledged) {
-    // The primary is cut off from its backups and the client for the whole working phase.
-    sim::RunResult r = run_with("counter-chaos", 1, {}, "0s isolate n1 for 40s");
+    // A run whose client acknowledged nothing checked nothing. (A primary isolated for the
+    // fault phase no longer does this reliably: the client's working phase ends 2 s after
+    // the schedule does, and a healed primary acknowledges a few operations in that window.)
+    sim::RunResult r = run_with("counter-chaos", 1, {{"ops", "0"}});
     EXPECT_FALSE(r.ok);
     EXPECT_TRUE(mentions(r, "not live: no operation was acknowledged")) << all(r);
 }
