@@ -38,9 +38,9 @@ void metadata_batch(ByteView in) {
 }
 
 void leader_change(ByteView in) {
-    auto m = protocol::LeaderChangeMessage::decode(in);
+    auto m = protocol::LeaderChangeMessage::decode_from_bytes(in, 0);
     if (!m.ok()) return;
-    auto back = protocol::LeaderChangeMessage::decode(m->encode());
+    auto back = protocol::LeaderChangeMessage::decode_from_bytes(m->encode_to_bytes(0), 0);
     FUZZ_CHECK(back.ok() && *back == *m, "LeaderChangeMessage round trip changed it");
 }
 

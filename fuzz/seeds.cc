@@ -93,11 +93,11 @@ void protocol_seeds(const fs::path& out) {
     lc.leader_id = NodeId(1);
     lc.voters = {{NodeId(1)}, {NodeId(2)}};
     lc.granting_voters = {{NodeId(1)}};
-    bodies.add(20, 0, lc.encode());
+    bodies.add(20, 0, lc.encode_to_bytes(0));
     metadata_seeds(bodies);
     raft_response_seeds(bodies);
     raft::LogEntry e{Offset(5), QuorumEpoch(2), raft::EntryKind::data, text("payload")};
-    raft::LogEntry change{Offset(6), QuorumEpoch(3), raft::EntryKind::leader_change, lc.encode()};
+    raft::LogEntry change{Offset(6), QuorumEpoch(3), raft::EntryKind::leader_change, lc.encode_to_bytes(0)};
     bodies.add(23, 0, raft::encode_entry_batch(e, 1000));
     bodies.add(23, 0, raft::encode_entry_batch(change, 1000));
     std::vector<raft::LogEntry> run{e, change};
