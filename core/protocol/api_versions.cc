@@ -6,6 +6,9 @@
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/fetch.h"
+#include "core/protocol/generated/list_offsets_request.h"
+#include "core/protocol/generated/metadata_request.h"
+#include "core/protocol/generated/produce_request.h"
 #include "core/protocol/kraft_messages.h"
 
 namespace keel::protocol {
@@ -30,9 +33,18 @@ constexpr std::array controller_apis{
     range_of<BrokerHeartbeatRequest>(),
 };
 
+// The broker's client listener (the data plane). Produce is listed from v0 because
+// librdkafka gates features on v0, v3 and v7 being in range (docs/kafka-apis.md); batches
+// older than magic 2 are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
+constexpr std::array broker_apis{
+    range_of<ProduceRequest>(),       range_of<FetchRequest>(),         range_of<ListOffsetsRequest>(),
+    range_of<MetadataRequest>(),      range_of<ApiVersionsRequest>(),
+};
+
 }  // namespace
 
 std::span<const ApiVersionRange> raft_listener_api_versions() { return raft_apis; }
+std::span<const ApiVersionRange> broker_listener_api_versions() { return broker_apis; }
 std::span<const ApiVersionRange> controller_listener_api_versions() { return controller_apis; }
 
 std::optional<ApiVersionRange> served_range(std::span<const ApiVersionRange> table, ApiKey key) {
