@@ -289,9 +289,12 @@ std::optional<Offset> parse_producer_snapshot_file_name(std::string_view name) {
     if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return std::nullopt;
     }
-    auto v = log::parse_int64(digits);
-    if (!v) return std::nullopt;
-    return Offset(*v);
+    uint64_t v = 0;
+    for (char c : digits) {
+        if (v > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - 9) / 10) return std::nullopt;
+        v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return Offset(static_cast<int64_t>(v));
 }
 
 // ---- files ----
