@@ -14,7 +14,9 @@ namespace {
 // it is corrupt whatever the magic.
 constexpr int32_t kLegacyMinBatchLength = 14;
 
-KafkaError refuse(ErrorCode code, std::string reason) { return KafkaError{code, std::move(reason)}; }
+KafkaError refuse(ErrorCode code, std::string reason) {
+    return KafkaError{code, std::move(reason)};
+}
 
 int32_t read_i32(ByteView b, size_t pos) {
     ByteReader r(b.subspan(pos, 4));
@@ -42,30 +44,34 @@ KafkaResult<std::vector<size_t>> split_batches(ByteView records, const Validatio
         }
         size_t size = static_cast<size_t>(length) + bf::kLogOverhead;
         if (size > rest.size()) {
-            return refuse(ErrorCode::invalid_record,
-                          "record batch at position " + std::to_string(pos) + " declares " +
-                              std::to_string(size) + " bytes but only " +
-                              std::to_string(rest.size()) + " remain");
+            return refuse(ErrorCode::invalid_record, "record batch at position " +
+                                                         std::to_string(pos) + " declares " +
+                                                         std::to_string(size) + " bytes but only " +
+                                                         std::to_string(rest.size()) + " remain");
         }
         auto magic = static_cast<int8_t>(rest[bf::kMagicPos]);
         if (magic != bf::kMagic) {
-            ErrorCode code = config.produce_version >= 3 ? ErrorCode::invalid_record
-                                                         : ErrorCode::unsupported_for_message_format;
+            ErrorCode code = config.produce_version >= 3
+                                 ? ErrorCode::invalid_record
+                                 : ErrorCode::unsupported_for_message_format;
             return refuse(code, "Produce requests with version " +
                                     std::to_string(config.produce_version) +
                                     " are only allowed to contain record batches with magic "
-                                    "version 2; got magic " + std::to_string(magic));
+                                    "version 2; got magic " +
+                                    std::to_string(magic));
         }
         if (length < bf::kMinBatchLength) {
-            return refuse(ErrorCode::corrupt_message,
-                          "record batch length " + std::to_string(length) +
-                              " is smaller than the v2 batch header");
+            return refuse(ErrorCode::corrupt_message, "record batch length " +
+                                                          std::to_string(length) +
+                                                          " is smaller than the v2 batch header");
         }
-        auto attributes = static_cast<int16_t>(rest[bf::kAttributesPos] << 8 | rest[bf::kAttributesPos + 1]);
+        auto attributes =
+            static_cast<int16_t>(rest[bf::kAttributesPos] << 8 | rest[bf::kAttributesPos + 1]);
         if ((attributes & bf::kCompressionMask) == static_cast<int16_t>(log::Compression::zstd) &&
             config.produce_version < 7) {
             return refuse(ErrorCode::unsupported_compression_type,
-                          "Produce requests with version " + std::to_string(config.produce_version) +
+                          "Produce requests with version " +
+                              std::to_string(config.produce_version) +
                               " are not allowed to use ZStandard compression");
         }
         positions.push_back(pos);
@@ -75,7 +81,8 @@ KafkaResult<std::vector<size_t>> split_batches(ByteView records, const Validatio
 }
 
 // The per-batch checks after the split: size, CRC, structure, producer fields, timestamps.
-KafkaResult<ValidatedBatch> validate_one(ByteView records, size_t pos, const ValidationConfig& config) {
+KafkaResult<ValidatedBatch> validate_one(ByteView records, size_t pos,
+                                         const ValidationConfig& config) {
     ByteView bytes = records.subspan(pos);
     auto parsed = log::parse_batch_header(bytes);
     KEEL_ASSERT(parsed.ok());  // split_batches checked length and magic
@@ -89,14 +96,15 @@ KafkaResult<ValidatedBatch> validate_one(ByteView records, size_t pos, const Val
     }
     uint32_t crc = log::compute_batch_crc(bytes);
     if (crc != h.crc) {
-        return refuse(ErrorCode::corrupt_message, "Record batch is corrupt (stored crc = " +
-                                                      std::to_string(h.crc) + ", computed crc = " +
-                                                      std::to_string(crc) + ")");
+        return refuse(ErrorCode::corrupt_message,
+                      "Record batch is corrupt (stored crc = " + std::to_string(h.crc) +
+                          ", computed crc = " + std::to_string(crc) + ")");
     }
     Status deep = log::validate_producer_batch(h, bytes);
     if (!deep.ok()) return refuse(ErrorCode::invalid_record, deep.error().message);
     if (h.is_control()) {
-        return refuse(ErrorCode::invalid_record, "Clients are not allowed to write control records");
+        return refuse(ErrorCode::invalid_record,
+                      "Clients are not allowed to write control records");
     }
     if (h.producer_id >= 0 && h.base_sequence < 0) {
         return refuse(ErrorCode::invalid_record,
@@ -128,10 +136,10 @@ KafkaResult<std::monostate> check_batches_agree(const std::vector<ValidatedBatch
         if (h.producer_id < 0) continue;
         int32_t expected = increment_sequence(batches[i - 1].last_sequence(), 1);
         if (h.base_sequence != expected) {
-            return refuse(ErrorCode::invalid_record,
-                          "batch " + std::to_string(i) + " starts at sequence " +
-                              std::to_string(h.base_sequence) + ", expected " +
-                              std::to_string(expected));
+            return refuse(ErrorCode::invalid_record, "batch " + std::to_string(i) +
+                                                         " starts at sequence " +
+                                                         std::to_string(h.base_sequence) +
+                                                         ", expected " + std::to_string(expected));
         }
     }
     return std::monostate{};
@@ -151,11 +159,15 @@ KafkaResult<std::monostate> check_one_timestamp(const log::BatchHeader& h, int64
     if (c.timestamp_type == log::TimestampType::create_time && ts != bf::kNoTimestamp) {
         if (!outside_window(ts, c)) return std::monostate{};
         int64_t lo = 0, hi = 0;
-        if (__builtin_sub_overflow(c.now_ms, c.timestamp_before_max_ms, &lo)) lo = std::numeric_limits<int64_t>::min();
-        if (__builtin_add_overflow(c.now_ms, c.timestamp_after_max_ms, &hi)) hi = std::numeric_limits<int64_t>::max();
+        if (__builtin_sub_overflow(c.now_ms, c.timestamp_before_max_ms, &lo))
+            lo = std::numeric_limits<int64_t>::min();
+        if (__builtin_add_overflow(c.now_ms, c.timestamp_after_max_ms, &hi))
+            hi = std::numeric_limits<int64_t>::max();
         return refuse(ErrorCode::invalid_timestamp,
-                      "Timestamp " + std::to_string(ts) + " of message is out of range. The timestamp "
-                      "should be within [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+                      "Timestamp " + std::to_string(ts) +
+                          " of message is out of range. The timestamp "
+                          "should be within [" +
+                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
     }
     if (h.timestamp_type() == log::TimestampType::log_append_time) {
         return refuse(ErrorCode::invalid_timestamp,
@@ -177,7 +189,8 @@ int32_t increment_sequence(int32_t sequence, int32_t increment) {
 
 int32_t decrement_sequence(int32_t sequence, int32_t decrement) {
     KEEL_ASSERT(sequence >= 0 && decrement >= 0);
-    if (sequence < decrement) return std::numeric_limits<int32_t>::max() - (decrement - sequence) + 1;
+    if (sequence < decrement)
+        return std::numeric_limits<int32_t>::max() - (decrement - sequence) + 1;
     return sequence - decrement;
 }
 
@@ -203,13 +216,15 @@ KafkaResult<std::monostate> check_timestamps(const log::BatchHeader& h, ByteView
     return std::monostate{};
 }
 
-KafkaResult<ValidatedBatches> validate_produce_records(ByteView records, const ValidationConfig& config) {
+KafkaResult<ValidatedBatches> validate_produce_records(ByteView records,
+                                                       const ValidationConfig& config) {
     auto split = split_batches(records, config);
     if (!split.ok()) return split.error();
     if (split->size() > 1 && !config.allow_multiple_batches) {
         return refuse(ErrorCode::invalid_record,
                       "Produce requests are only allowed to contain exactly one record batch per "
-                      "partition; got " + std::to_string(split->size()));
+                      "partition; got " +
+                          std::to_string(split->size()));
     }
     if (static_cast<int64_t>(records.size()) > config.segment_bytes) {
         return refuse(ErrorCode::record_list_too_large,
@@ -236,7 +251,8 @@ Status apply_log_append_time(MutableByteView batch, int64_t now_ms) {
     if (!h.ok()) return h.error();
     if (h->size_bytes() != batch.size()) {
         return Error{Errc::invalid_record, "batch declares " + std::to_string(h->size_bytes()) +
-                                               " bytes, the buffer holds " + std::to_string(batch.size())};
+                                               " bytes, the buffer holds " +
+                                               std::to_string(batch.size())};
     }
     log::set_log_append_time(batch, now_ms);
     return ok_status();

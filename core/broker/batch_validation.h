@@ -65,7 +65,7 @@ struct KafkaError {
 template <typename T>
 class [[nodiscard]] KafkaResult {
 public:
-    KafkaResult(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
+    KafkaResult(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
     KafkaResult(KafkaError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const { return v_.index() == 0; }
@@ -97,8 +97,8 @@ int32_t decrement_sequence(int32_t sequence, int32_t decrement);
 
 // Topic and broker settings validation needs, by their Kafka names.
 struct ValidationConfig {
-    int32_t max_message_bytes = 1048588;          // max.message.bytes (message.max.bytes)
-    int64_t segment_bytes = int64_t{1} << 30;     // segment.bytes
+    int32_t max_message_bytes = 1048588;       // max.message.bytes (message.max.bytes)
+    int64_t segment_bytes = int64_t{1} << 30;  // segment.bytes
     log::TimestampType timestamp_type = log::TimestampType::create_time;  // message.timestamp.type
     // message.timestamp.before.max.ms / after.max.ms (KIP-937); the older
     // message.timestamp.difference.max.ms sets both. Kafka's default: unbounded.
@@ -113,7 +113,7 @@ struct ValidationConfig {
 
 // One accepted batch: where it sits in the records field and its header as sent.
 struct ValidatedBatch {
-    size_t position = 0;    // byte position in the records field
+    size_t position = 0;      // byte position in the records field
     log::BatchHeader header;  // base_offset as the producer sent it (normally 0)
 
     size_t size_bytes() const { return header.size_bytes(); }
@@ -125,9 +125,9 @@ struct ValidatedBatch {
 
 // The whole records field, accepted.
 struct ValidatedBatches {
-    ByteView records;  // the producer's bytes, untouched (a view of the input)
+    ByteView records;                     // the producer's bytes, untouched (a view of the input)
     std::vector<ValidatedBatch> batches;  // at least one; exactly one unless allow_multiple_batches
-    int64_t record_count = 0;               // sum over the batches
+    int64_t record_count = 0;             // sum over the batches
     int64_t max_timestamp = log::batch_format::kNoTimestamp;  // max of the batches' maxTimestamp
 
     // Producer fields of the append (the first batch's; validation made them agree).
@@ -138,7 +138,8 @@ struct ValidatedBatches {
 
 // Validates a Produce partition's records field (see the table above). On success the
 // result views `records`, which must outlive it.
-KafkaResult<ValidatedBatches> validate_produce_records(ByteView records, const ValidationConfig& config);
+KafkaResult<ValidatedBatches> validate_produce_records(ByteView records,
+                                                       const ValidationConfig& config);
 
 // The CreateTime window and LogAppendTime rules for one batch (part of the above; exposed
 // for the handler and for tests). Uncompressed batches are checked record by record, as

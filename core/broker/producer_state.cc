@@ -36,10 +36,14 @@ bool at_least_apart(int64_t now, int64_t then, int64_t limit) {
 
 std::string_view sequence_outcome_name(SequenceOutcome o) {
     switch (o) {
-        case SequenceOutcome::accept: return "accept";
-        case SequenceOutcome::duplicate: return "duplicate";
-        case SequenceOutcome::out_of_order_sequence: return "out_of_order_sequence";
-        case SequenceOutcome::invalid_producer_epoch: return "invalid_producer_epoch";
+        case SequenceOutcome::accept:
+            return "accept";
+        case SequenceOutcome::duplicate:
+            return "duplicate";
+        case SequenceOutcome::out_of_order_sequence:
+            return "out_of_order_sequence";
+        case SequenceOutcome::invalid_producer_epoch:
+            return "invalid_producer_epoch";
     }
     return "?";
 }
@@ -47,9 +51,12 @@ std::string_view sequence_outcome_name(SequenceOutcome o) {
 protocol::ErrorCode SequenceCheck::error_code() const {
     switch (outcome) {
         case SequenceOutcome::accept:
-        case SequenceOutcome::duplicate: return protocol::ErrorCode::none;
-        case SequenceOutcome::out_of_order_sequence: return protocol::ErrorCode::out_of_order_sequence_number;
-        case SequenceOutcome::invalid_producer_epoch: return protocol::ErrorCode::invalid_producer_epoch;
+        case SequenceOutcome::duplicate:
+            return protocol::ErrorCode::none;
+        case SequenceOutcome::out_of_order_sequence:
+            return protocol::ErrorCode::out_of_order_sequence_number;
+        case SequenceOutcome::invalid_producer_epoch:
+            return protocol::ErrorCode::invalid_producer_epoch;
     }
     return protocol::ErrorCode::unknown_server_error;
 }
@@ -72,16 +79,17 @@ SequenceCheck ProducerStateManager::check(int64_t producer_id, int16_t producer_
 }
 
 SequenceCheck ProducerStateManager::check_known(const ProducerEntry& e, int16_t epoch,
-                                                int32_t base_sequence, int32_t last_sequence) const {
+                                                int32_t base_sequence,
+                                                int32_t last_sequence) const {
     std::string who = "producer " + std::to_string(e.producer_id);
     if (epoch == e.producer_epoch) {
         for (const ProducerBatchMetadata& b : e.batches) {
             if (b.first_sequence == base_sequence && b.last_sequence == last_sequence) {
-                SequenceCheck c = verdict(SequenceOutcome::duplicate,
-                                          who + ": sequences " + std::to_string(base_sequence) + ".." +
-                                              std::to_string(last_sequence) +
-                                              " were appended at offset " +
-                                              std::to_string(b.first_offset.value()));
+                SequenceCheck c =
+                    verdict(SequenceOutcome::duplicate,
+                            who + ": sequences " + std::to_string(base_sequence) + ".." +
+                                std::to_string(last_sequence) + " were appended at offset " +
+                                std::to_string(b.first_offset.value()));
                 c.duplicate = b;
                 return c;
             }
@@ -105,7 +113,8 @@ SequenceCheck ProducerStateManager::check_known(const ProducerEntry& e, int16_t 
     if (e.producer_epoch != bf::kNoProducerEpoch && !in_sequence(current, base_sequence)) {
         return verdict(SequenceOutcome::out_of_order_sequence,
                        who + ": out of order sequence number " + std::to_string(base_sequence) +
-                           " (incoming), " + std::to_string(current) + " (current end sequence number)");
+                           " (incoming), " + std::to_string(current) +
+                           " (current end sequence number)");
     }
     return verdict(SequenceOutcome::accept, who + ": in sequence");
 }
@@ -122,8 +131,9 @@ void ProducerStateManager::record_batch(const log::BatchHeader& h, Offset base_o
     }
     ProducerBatchMetadata m;
     m.first_sequence = h.base_sequence;
-    m.last_sequence = h.base_sequence < 0 ? h.base_sequence
-                                           : increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0));
+    m.last_sequence = h.base_sequence < 0
+                          ? h.base_sequence
+                          : increment_sequence(h.base_sequence, std::max(h.last_offset_delta, 0));
     m.first_offset = base_offset;
     m.last_offset = last_offset;
     m.max_timestamp_ms = h.max_timestamp;
@@ -136,13 +146,15 @@ void ProducerStateManager::update(const log::BatchHeader& header, Offset base_of
     record_batch(header, base_offset);
 }
 
-void ProducerStateManager::apply_replicated_batch(const log::BatchHeader& header, Offset base_offset) {
+void ProducerStateManager::apply_replicated_batch(const log::BatchHeader& header,
+                                                  Offset base_offset) {
     record_batch(header, base_offset);
 }
 
 void ProducerStateManager::remove_expired_producers(int64_t now_ms) {
     std::erase_if(producers_, [&](const auto& kv) {
-        return at_least_apart(now_ms, kv.second.last_timestamp_ms, config_.producer_id_expiration_ms);
+        return at_least_apart(now_ms, kv.second.last_timestamp_ms,
+                              config_.producer_id_expiration_ms);
     });
 }
 
@@ -190,8 +202,9 @@ void ProducerStateManager::load_snapshot(const LoadedProducerSnapshot& snapshot,
         if (s.last_offset >= 0) {
             ProducerBatchMetadata m;
             m.last_sequence = s.last_sequence;
-            m.first_sequence = s.last_sequence < 0 ? s.last_sequence
-                                                   : decrement_sequence(s.last_sequence, s.offset_delta);
+            m.first_sequence = s.last_sequence < 0
+                                   ? s.last_sequence
+                                   : decrement_sequence(s.last_sequence, s.offset_delta);
             m.last_offset = Offset(s.last_offset);
             m.first_offset = Offset(s.last_offset - s.offset_delta);
             m.max_timestamp_ms = s.timestamp_ms;
@@ -220,13 +233,16 @@ Bytes encode_producer_snapshot(std::span<const ProducerSnapshotEntry> entries) {
     }
     Bytes out = w.take();
     uint32_t crc = log::crc32c(ByteView(out).subspan(6));
-    for (int i = 0; i < 4; i++) out[2 + static_cast<size_t>(i)] = static_cast<uint8_t>(crc >> (24 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        out[2 + static_cast<size_t>(i)] = static_cast<uint8_t>(crc >> (24 - 8 * i));
     return out;
 }
 
 namespace {
 
-Error corrupt(std::string why) { return Error{Errc::corrupt, "producer snapshot: " + std::move(why)}; }
+Error corrupt(std::string why) {
+    return Error{Errc::corrupt, "producer snapshot: " + std::move(why)};
+}
 
 ProducerSnapshotEntry read_entry(ByteReader& r) {
     ProducerSnapshotEntry e;
@@ -250,7 +266,8 @@ Result<std::vector<ProducerSnapshotEntry>> decode_producer_snapshot(ByteView byt
     ByteReader r(bytes);
     int16_t version = r.i16();
     uint32_t stored = r.u32();
-    if (version != kProducerSnapshotVersion) return corrupt("unknown file version " + std::to_string(version));
+    if (version != kProducerSnapshotVersion)
+        return corrupt("unknown file version " + std::to_string(version));
     uint32_t computed = log::crc32c(bytes.subspan(6));
     if (stored != computed) {
         return corrupt("CRC is no longer valid: stored " + std::to_string(stored) + ", computed " +
@@ -258,8 +275,8 @@ Result<std::vector<ProducerSnapshotEntry>> decode_producer_snapshot(ByteView byt
     }
     int32_t count = r.i32();
     if (count < 0 || r.remaining() != static_cast<size_t>(count) * kProducerSnapshotEntrySize) {
-        return corrupt(std::to_string(count) + " entries disagree with " + std::to_string(r.remaining()) +
-                       " bytes of entries");
+        return corrupt(std::to_string(count) + " entries disagree with " +
+                       std::to_string(r.remaining()) + " bytes of entries");
     }
     std::vector<ProducerSnapshotEntry> out;
     std::set<int64_t> seen;
@@ -291,7 +308,8 @@ std::optional<Offset> parse_producer_snapshot_file_name(std::string_view name) {
     }
     uint64_t v = 0;
     for (char c : digits) {
-        if (v > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - 9) / 10) return std::nullopt;
+        if (v > (static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) - 9) / 10)
+            return std::nullopt;
         v = v * 10 + static_cast<uint64_t>(c - '0');
     }
     return Offset(static_cast<int64_t>(v));
@@ -322,7 +340,8 @@ std::string snapshot_path(const std::string& dir, Offset offset) {
 
 }  // namespace
 
-Status ProducerStateManager::write_snapshot(env::Disk& disk, const std::string& dir, Offset offset) const {
+Status ProducerStateManager::write_snapshot(env::Disk& disk, const std::string& dir,
+                                            Offset offset) const {
     Bytes bytes = encode_producer_snapshot(snapshot_entries());
     KEEL_TRY(log::write_file_atomically(disk, snapshot_path(dir, offset), bytes));
     KEEL_TRY_ASSIGN(std::vector<Offset> offsets, list_snapshots(disk, dir));
@@ -363,7 +382,8 @@ Result<SnapshotLoadReport> load_latest_snapshot(env::Disk& disk, const std::stri
 
 Result<RebuildReport> ProducerStateManager::rebuild(env::Disk& disk, const std::string& dir,
                                                     Offset log_start_offset, Offset log_end_offset,
-                                                    int64_t now_ms, const LogBatchReader& read_batches) {
+                                                    int64_t now_ms,
+                                                    const LogBatchReader& read_batches) {
     RebuildReport report;
     KEEL_TRY_ASSIGN(SnapshotLoadReport loaded, load_latest_snapshot(disk, dir, log_end_offset));
     report.rejected_snapshots = std::move(loaded.rejected);

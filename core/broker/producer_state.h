@@ -124,8 +124,8 @@ struct ProducerSnapshotEntry {
     int64_t producer_id = 0;
     int16_t producer_epoch = log::batch_format::kNoProducerEpoch;
     int32_t last_sequence = log::batch_format::kNoSequence;
-    int64_t last_offset = -1;      // -1: the producer has no batch (only an epoch)
-    int32_t offset_delta = 0;      // last_offset - first offset of the last batch
+    int64_t last_offset = -1;  // -1: the producer has no batch (only an epoch)
+    int32_t offset_delta = 0;  // last_offset - first offset of the last batch
     int64_t timestamp_ms = log::batch_format::kNoTimestamp;  // max timestamp of the last batch
     int32_t coordinator_epoch = -1;
     int64_t current_txn_first_offset = -1;  // -1: no ongoing transaction (always, in Keel)
@@ -180,7 +180,7 @@ using LogBatchReader = std::function<Status(Offset from, const BatchHeaderVisito
 struct RebuildReport {
     std::optional<Offset> snapshot_offset;  // the snapshot the state started from
     std::vector<std::string> rejected_snapshots;
-    int64_t batches_replayed = 0;            // batches after the snapshot (all, idempotent or not)
+    int64_t batches_replayed = 0;  // batches after the snapshot (all, idempotent or not)
 };
 
 class ProducerStateManager {

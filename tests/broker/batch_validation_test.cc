@@ -27,7 +27,8 @@ ErrorCode code_of(const Bytes& records, const ValidationConfig& c = config_at())
 }
 
 TEST(BatchValidation, AcceptsAnIdempotentBatchAndKeepsTheProducersBytes) {
-    Bytes b = producer_batch({.records = 3, .producer_id = 7, .producer_epoch = 2, .base_sequence = 10});
+    Bytes b =
+        producer_batch({.records = 3, .producer_id = 7, .producer_epoch = 2, .base_sequence = 10});
     Bytes before = b;
     auto v = validate_produce_records(b, config_at());
     ASSERT_TRUE(v.ok()) << v.error().reason;
@@ -127,34 +128,43 @@ TEST(BatchValidation, ARecordsFieldLargerThanASegmentIsRecordListTooLarge) {
 }
 
 TEST(BatchValidation, MoreThanOneBatchIsInvalidRecordAsInKafka) {
-    Bytes two = testing::concat(producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 0}),
-                                producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 2}));
+    Bytes two = testing::concat(
+        producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 0}),
+        producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 2}));
     EXPECT_EQ(code_of(two), ErrorCode::invalid_record);
 }
 
 TEST(BatchValidation, WithMultipleBatchesOnTheProducerFieldsMustContinueBatchToBatch) {
     ValidationConfig c = config_at();
     c.allow_multiple_batches = true;
-    Bytes first = producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 0});
-    Bytes next = producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 2});
+    Bytes first =
+        producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 0});
+    Bytes next =
+        producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 2});
     auto v = validate_produce_records(testing::concat(first, next), c);
     ASSERT_TRUE(v.ok()) << v.error().reason;
     ASSERT_EQ(v->batches.size(), 2u);
     EXPECT_EQ(v->batches[1].position, first.size());
     EXPECT_EQ(v->record_count, 4);
-    Bytes gap = producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 3});
+    Bytes gap =
+        producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 0, .base_sequence = 3});
     EXPECT_EQ(code_of(testing::concat(first, gap), c), ErrorCode::invalid_record);
-    Bytes other_epoch = producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 1, .base_sequence = 2});
+    Bytes other_epoch =
+        producer_batch({.records = 2, .producer_id = 1, .producer_epoch = 1, .base_sequence = 2});
     EXPECT_EQ(code_of(testing::concat(first, other_epoch), c), ErrorCode::invalid_record);
-    Bytes other_producer = producer_batch({.records = 2, .producer_id = 2, .producer_epoch = 0, .base_sequence = 2});
+    Bytes other_producer =
+        producer_batch({.records = 2, .producer_id = 2, .producer_epoch = 0, .base_sequence = 2});
     EXPECT_EQ(code_of(testing::concat(first, other_producer), c), ErrorCode::invalid_record);
 }
 
 TEST(BatchValidation, ControlBatchesAreInvalidRecordAndTransactionalOnesInvalidTxnState) {
-    EXPECT_EQ(code_of(producer_batch({.producer_id = 1, .producer_epoch = 0, .base_sequence = 0, .control = true})),
+    EXPECT_EQ(code_of(producer_batch(
+                  {.producer_id = 1, .producer_epoch = 0, .base_sequence = 0, .control = true})),
               ErrorCode::invalid_record);
-    EXPECT_EQ(code_of(producer_batch({.producer_id = 1, .producer_epoch = 0, .base_sequence = 0, .transactional = true})),
-              ErrorCode::invalid_txn_state);
+    EXPECT_EQ(
+        code_of(producer_batch(
+            {.producer_id = 1, .producer_epoch = 0, .base_sequence = 0, .transactional = true})),
+        ErrorCode::invalid_txn_state);
 }
 
 TEST(BatchValidation, AProducerIdWithoutASequenceIsInvalidRecord) {
@@ -179,28 +189,33 @@ TEST(BatchValidation, CreateTimeOutsideTheWindowIsInvalidTimestamp) {
     c.timestamp_after_max_ms = 500;
     // Records at first, first+1, first+2.
     EXPECT_EQ(code_of(producer_batch({.first_timestamp = kT0 + 9'000}), c), ErrorCode::none);
-    EXPECT_EQ(code_of(producer_batch({.first_timestamp = kT0 + 8'999}), c), ErrorCode::invalid_timestamp);
+    EXPECT_EQ(code_of(producer_batch({.first_timestamp = kT0 + 8'999}), c),
+              ErrorCode::invalid_timestamp);
     EXPECT_EQ(code_of(producer_batch({.first_timestamp = kT0 + 10'498}), c), ErrorCode::none);
-    EXPECT_EQ(code_of(producer_batch({.first_timestamp = kT0 + 10'499}), c), ErrorCode::invalid_timestamp);
+    EXPECT_EQ(code_of(producer_batch({.first_timestamp = kT0 + 10'499}), c),
+              ErrorCode::invalid_timestamp);
     auto v = validate_produce_records(producer_batch({.first_timestamp = 0}), c);
     ASSERT_FALSE(v.ok());
     EXPECT_NE(v.error().reason.find("out of range"), std::string::npos) << v.error().reason;
     // Unbounded by default, even at the extremes of int64.
-    EXPECT_EQ(code_of(producer_batch({.first_timestamp = 0}), config_at(std::numeric_limits<int64_t>::max())),
+    EXPECT_EQ(code_of(producer_batch({.first_timestamp = 0}),
+                      config_at(std::numeric_limits<int64_t>::max())),
               ErrorCode::none);
 }
 
 TEST(BatchValidation, AProducerSetLogAppendTimeIsRefusedWhereKafkaRefusesIt) {
     Bytes lat = producer_batch({.timestamp_type = log::TimestampType::log_append_time});
     ValidationConfig c = config_at();
-    EXPECT_EQ(code_of(lat, c), ErrorCode::none);  // CreateTime topic, timestamps in range: Kafka lets it pass
+    EXPECT_EQ(code_of(lat, c),
+              ErrorCode::none);  // CreateTime topic, timestamps in range: Kafka lets it pass
     c.timestamp_type = log::TimestampType::log_append_time;
     EXPECT_EQ(code_of(lat, c), ErrorCode::invalid_timestamp);
     EXPECT_EQ(code_of(producer_batch({}), c), ErrorCode::none);
 }
 
 TEST(BatchValidation, LogAppendTimeSetsTheTypeAndMaxTimestampAndKeepsTheRest) {
-    Bytes b = producer_batch({.records = 3, .producer_id = 4, .producer_epoch = 1, .base_sequence = 0});
+    Bytes b =
+        producer_batch({.records = 3, .producer_id = 4, .producer_epoch = 1, .base_sequence = 0});
     Bytes before = b;
     ASSERT_TRUE(apply_log_append_time(b, kT0 + 777).ok());
     auto h = log::read_batch(b);  // CRC checked
@@ -234,7 +249,9 @@ TEST(BatchValidation, SequencesWrapAtInt32MaxAsKafkas) {
     EXPECT_EQ(increment_sequence(5, 3), 8);
     EXPECT_EQ(decrement_sequence(1, 3), std::numeric_limits<int32_t>::max() - 1);
     EXPECT_EQ(decrement_sequence(8, 3), 5);
-    Bytes b = producer_batch({.records = 3, .producer_id = 1, .producer_epoch = 0,
+    Bytes b = producer_batch({.records = 3,
+                              .producer_id = 1,
+                              .producer_epoch = 0,
                               .base_sequence = std::numeric_limits<int32_t>::max() - 1});
     auto v = validate_produce_records(b, config_at());
     ASSERT_TRUE(v.ok());

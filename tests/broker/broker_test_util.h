@@ -45,7 +45,8 @@ inline Bytes producer_batch(const BatchSpec& s) {
 }
 
 inline void put_be(Bytes& b, size_t pos, uint64_t v, int n) {
-    for (int i = 0; i < n; i++) b[pos + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
+    for (int i = 0; i < n; i++)
+        b[pos + static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * (n - 1 - i)));
 }
 
 // Recomputes the CRC of the batch at `pos` so that a deliberate header edit is all that is wrong.
@@ -63,8 +64,9 @@ inline Bytes concat(const Bytes& a, const Bytes& b) {
 }
 
 // A header as the log stores it: what the producer state reads.
-inline log::BatchHeader header(int64_t producer_id, int16_t epoch, int32_t base_sequence, int32_t records,
-                               int64_t base_offset = 0, int64_t max_timestamp = kT0) {
+inline log::BatchHeader header(int64_t producer_id, int16_t epoch, int32_t base_sequence,
+                               int32_t records, int64_t base_offset = 0,
+                               int64_t max_timestamp = kT0) {
     log::BatchHeader h;
     h.base_offset = Offset(base_offset);
     h.producer_id = producer_id;

@@ -27,8 +27,12 @@ Bytes from_hex(std::string_view hex) {
 
 std::vector<ProducerSnapshotEntry> example_entries() {
     return {
-        {.producer_id = 1, .producer_epoch = 2, .last_sequence = 9, .last_offset = 19,
-         .offset_delta = 4, .timestamp_ms = kT0},
+        {.producer_id = 1,
+         .producer_epoch = 2,
+         .last_sequence = 9,
+         .last_offset = 19,
+         .offset_delta = 4,
+         .timestamp_ms = kT0},
         {.producer_id = 300, .producer_epoch = 0},  // an epoch without batches
     };
 }
@@ -67,7 +71,8 @@ TEST(ProducerSnapshot, TheFileLayoutIsKafkasByteForByte) {
 TEST(ProducerSnapshot, FileNamesAreTwentyDigitOffsets) {
     EXPECT_EQ(producer_snapshot_file_name(Offset(1234)), "00000000000000001234.snapshot");
     EXPECT_EQ(parse_producer_snapshot_file_name("00000000000000001234.snapshot"), Offset(1234));
-    EXPECT_FALSE(parse_producer_snapshot_file_name("00000000000000001234.snapshot.tmp").has_value());
+    EXPECT_FALSE(
+        parse_producer_snapshot_file_name("00000000000000001234.snapshot.tmp").has_value());
     EXPECT_FALSE(parse_producer_snapshot_file_name("00000000000000001234.log").has_value());
     EXPECT_FALSE(parse_producer_snapshot_file_name("0000000000000000123x.snapshot").has_value());
     EXPECT_FALSE(parse_producer_snapshot_file_name("1234.snapshot").has_value());
@@ -276,7 +281,8 @@ TEST(ProducerSnapshot, RebuildDropsProducersExpiredByNow) {
     FakeLog log;
     log.append(1, 0, 0, 1);
     ProducerStateManager recovered(ProducerStateConfig{.producer_id_expiration_ms = 1000});
-    auto report = recovered.rebuild(*w.mount, w.dir, Offset(0), Offset(log.end), kT0 + 10'000, log.reader());
+    auto report =
+        recovered.rebuild(*w.mount, w.dir, Offset(0), Offset(log.end), kT0 + 10'000, log.reader());
     ASSERT_TRUE(report.ok());
     EXPECT_EQ(recovered.producer_count(), 0u);
     EXPECT_EQ(log.reads, 1);

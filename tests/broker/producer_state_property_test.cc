@@ -50,7 +50,9 @@ struct Model {
         const ModelProducer& p = it->second;
         int32_t last = last_seq(s.seq, s.count);
         if (s.epoch == p.epoch) {
-            size_t from = p.history.size() > kProducerBatchesRetained ? p.history.size() - kProducerBatchesRetained : 0;
+            size_t from = p.history.size() > kProducerBatchesRetained
+                              ? p.history.size() - kProducerBatchesRetained
+                              : 0;
             for (size_t i = from; i < p.history.size(); i++) {
                 const ModelBatch& b = p.history[i];
                 if (b.first_seq == s.seq && b.last_seq == last) {
@@ -63,10 +65,14 @@ struct Model {
         }
         if (s.epoch < p.epoch) return {SequenceOutcome::invalid_producer_epoch, std::nullopt, {}};
         if (s.epoch > p.epoch) {
-            return {s.seq == 0 ? SequenceOutcome::accept : SequenceOutcome::out_of_order_sequence, std::nullopt, {}};
+            return {s.seq == 0 ? SequenceOutcome::accept : SequenceOutcome::out_of_order_sequence,
+                    std::nullopt,
+                    {}};
         }
         bool next = (int64_t{p.history.back().last_seq} + 1) % kSeqSpace == s.seq;
-        return {next ? SequenceOutcome::accept : SequenceOutcome::out_of_order_sequence, std::nullopt, {}};
+        return {next ? SequenceOutcome::accept : SequenceOutcome::out_of_order_sequence,
+                std::nullopt,
+                {}};
     }
     void append(const Sent& s, int64_t offset, int64_t now) {
         ModelProducer& p = producers[s.pid];
@@ -78,7 +84,9 @@ struct Model {
         for (auto& [id, p] : producers) p.history.erase(p.history.begin(), p.history.end() - 1);
     }
     void expire(int64_t now) {
-        std::erase_if(producers, [&](const auto& kv) { return now - kv.second.history.back().timestamp >= kExpirationMs; });
+        std::erase_if(producers, [&](const auto& kv) {
+            return now - kv.second.history.back().timestamp >= kExpirationMs;
+        });
     }
 };
 
@@ -104,7 +112,10 @@ Sent fresh_send(const Model& m) {
     int16_t epoch = it == m.producers.end() ? 0 : it->second.epoch;
     int delta = *rc::gen::weightedElement<int>({{8, 0}, {1, 1}, {1, -1}});
     s.epoch = static_cast<int16_t>(std::max(0, epoch + delta));
-    int32_t next = it == m.producers.end() ? 0 : static_cast<int32_t>((int64_t{it->second.history.back().last_seq} + 1) % kSeqSpace);
+    int32_t next =
+        it == m.producers.end()
+            ? 0
+            : static_cast<int32_t>((int64_t{it->second.history.back().last_seq} + 1) % kSeqSpace);
     int kind = *rc::gen::weightedElement<int>({{10, 0}, {2, 1}, {2, 2}, {3, 3}});
     if (kind == 0) s.seq = next;
     if (kind == 1) s.seq = 0;
@@ -116,10 +127,10 @@ Sent fresh_send(const Model& m) {
 void expect_same(const SequenceCheck& got, const SequenceCheck& want, const Sent& s) {
     RC_ASSERT_FALSE(got.reason.empty());
     if (got.outcome != want.outcome) {
-        RC_FAIL("producer " + std::to_string(s.pid) + " epoch " + std::to_string(s.epoch) + " seq " +
-                std::to_string(s.seq) + " x" + std::to_string(s.count) + ": got " +
-                std::string(sequence_outcome_name(got.outcome)) + " (" + got.reason + "), model says " +
-                std::string(sequence_outcome_name(want.outcome)));
+        RC_FAIL("producer " + std::to_string(s.pid) + " epoch " + std::to_string(s.epoch) +
+                " seq " + std::to_string(s.seq) + " x" + std::to_string(s.count) + ": got " +
+                std::string(sequence_outcome_name(got.outcome)) + " (" + got.reason +
+                "), model says " + std::string(sequence_outcome_name(want.outcome)));
     }
     RC_ASSERT(got.duplicate == want.duplicate);
 }
@@ -132,9 +143,11 @@ void run_case() {
     int64_t log_end = 0, now = 1'000;
     int steps = *rc::gen::inRange(20, 200);
     for (int i = 0; i < steps; i++) {
-        Op op = *rc::gen::weightedElement<Op>({{12, Op::fresh}, {6, Op::retry}, {1, Op::restart}, {1, Op::advance}});
+        Op op = *rc::gen::weightedElement<Op>(
+            {{12, Op::fresh}, {6, Op::retry}, {1, Op::restart}, {1, Op::advance}});
         if (op == Op::restart) {
-            auto decoded = decode_producer_snapshot(encode_producer_snapshot(leader.snapshot_entries()));
+            auto decoded =
+                decode_producer_snapshot(encode_producer_snapshot(leader.snapshot_entries()));
             RC_ASSERT(decoded.ok());
             leader = ProducerStateManager(config);
             leader.load_snapshot({Offset(log_end), *decoded}, now);
@@ -156,7 +169,9 @@ void run_case() {
         reach().outcomes[got.outcome]++;
         if (got.duplicate && model.producers.at(s.pid).history.size() >= kProducerBatchesRetained &&
             got.duplicate->first_offset.value() ==
-                model.producers.at(s.pid).history[model.producers.at(s.pid).history.size() - kProducerBatchesRetained].first_offset) {
+                model.producers.at(s.pid)
+                    .history[model.producers.at(s.pid).history.size() - kProducerBatchesRetained]
+                    .first_offset) {
             reach().duplicate_of_fifth_newest++;
         }
         if (got.accepted() && int64_t{s.seq} + s.count > kSeqSpace) reach().wrapped++;
@@ -175,17 +190,19 @@ void run_case() {
 TEST(ProducerStateProperty, EveryAnswerMatchesTheModelOfTheLastFiveBatches) {
     reach() = Reach{};
     ASSERT_TRUE(rc::check(run_case));
-    for (SequenceOutcome o : {SequenceOutcome::accept, SequenceOutcome::duplicate,
-                              SequenceOutcome::out_of_order_sequence, SequenceOutcome::invalid_producer_epoch}) {
+    for (SequenceOutcome o :
+         {SequenceOutcome::accept, SequenceOutcome::duplicate,
+          SequenceOutcome::out_of_order_sequence, SequenceOutcome::invalid_producer_epoch}) {
         EXPECT_GT(reach().outcomes[o], 0) << sequence_outcome_name(o);
     }
     EXPECT_GT(reach().duplicate_of_fifth_newest, 0);
     EXPECT_GT(reach().wrapped, 0);
-    std::printf("reach: accept=%d duplicate=%d out_of_order=%d fenced=%d fifth_newest_dup=%d wrapped=%d\n",
-                reach().outcomes[SequenceOutcome::accept], reach().outcomes[SequenceOutcome::duplicate],
-                reach().outcomes[SequenceOutcome::out_of_order_sequence],
-                reach().outcomes[SequenceOutcome::invalid_producer_epoch], reach().duplicate_of_fifth_newest,
-                reach().wrapped);
+    std::printf(
+        "reach: accept=%d duplicate=%d out_of_order=%d fenced=%d fifth_newest_dup=%d wrapped=%d\n",
+        reach().outcomes[SequenceOutcome::accept], reach().outcomes[SequenceOutcome::duplicate],
+        reach().outcomes[SequenceOutcome::out_of_order_sequence],
+        reach().outcomes[SequenceOutcome::invalid_producer_epoch],
+        reach().duplicate_of_fifth_newest, reach().wrapped);
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ struct Leader {
     ProducerStateManager state;
     int64_t log_end = 0;
 
-    SequenceCheck produce(int64_t pid, int16_t epoch, int32_t seq, int32_t count, int64_t ts = kT0) {
+    SequenceCheck produce(int64_t pid, int16_t epoch, int32_t seq, int32_t count,
+                          int64_t ts = kT0) {
         SequenceCheck c = state.check(pid, epoch, seq, count, true);
         if (c.accepted()) {
             state.update(header(pid, epoch, seq, count, 999, ts), Offset(log_end));
@@ -148,7 +149,8 @@ TEST(ProducerState, AFollowerReplayingTheLeadersBatchesReachesTheSameState) {
     std::vector<std::pair<log::BatchHeader, Offset>> appended;
     auto produce = [&](int64_t pid, int16_t epoch, int32_t seq, int32_t n) {
         Offset at(p.log_end);
-        if (p.produce(pid, epoch, seq, n).accepted()) appended.push_back({header(pid, epoch, seq, n), at});
+        if (p.produce(pid, epoch, seq, n).accepted())
+            appended.push_back({header(pid, epoch, seq, n), at});
     };
     for (int i = 0; i < 8; i++) produce(kPid, 0, i, 1);
     produce(kPid + 1, 2, 0, 4);
@@ -166,7 +168,8 @@ TEST(ProducerState, AFollowerReplayingTheLeadersBatchesReachesTheSameState) {
 
 TEST(ProducerState, OutcomeNamesReadWell) {
     EXPECT_EQ(sequence_outcome_name(SequenceOutcome::duplicate), "duplicate");
-    EXPECT_EQ(sequence_outcome_name(SequenceOutcome::invalid_producer_epoch), "invalid_producer_epoch");
+    EXPECT_EQ(sequence_outcome_name(SequenceOutcome::invalid_producer_epoch),
+              "invalid_producer_epoch");
 }
 
 }  // namespace
