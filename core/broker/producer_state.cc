@@ -352,6 +352,17 @@ Status ProducerStateManager::write_snapshot(env::Disk& disk, const std::string& 
     return disk.sync_dir(dir);
 }
 
+Status delete_snapshots_before(env::Disk& disk, const std::string& dir, Offset offset) {
+    KEEL_TRY_ASSIGN(std::vector<Offset> offsets, list_snapshots(disk, dir));
+    bool removed = false;
+    for (Offset o : offsets) {
+        if (o >= offset) break;
+        KEEL_TRY(disk.remove(snapshot_path(dir, o)));
+        removed = true;
+    }
+    return removed ? disk.sync_dir(dir) : ok_status();
+}
+
 Result<SnapshotLoadReport> load_latest_snapshot(env::Disk& disk, const std::string& dir,
                                                 Offset log_end_offset) {
     SnapshotLoadReport report;

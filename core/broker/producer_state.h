@@ -172,6 +172,10 @@ Result<SnapshotLoadReport> load_latest_snapshot(
     env::Disk& disk, const std::string& dir,
     Offset log_end_offset = Offset(std::numeric_limits<int64_t>::max()));
 
+// Deletes the snapshot files of dir below `offset` (Kafka's deleteSnapshotsBefore), for when
+// the log start offset moves past them (retention, DeleteRecords).
+Status delete_snapshots_before(env::Disk& disk, const std::string& dir, Offset offset);
+
 // Visits batch headers in offset order.
 using BatchHeaderVisitor = std::function<void(const log::BatchHeader&)>;
 // Calls `visit` for every batch of the log holding offsets >= from, up to the log end.

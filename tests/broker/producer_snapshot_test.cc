@@ -206,6 +206,17 @@ TEST(ProducerSnapshot, SnapshotsAboveTheLogEndAreIgnoredAndDeleted) {
     EXPECT_FALSE(none->snapshot.has_value());
 }
 
+TEST(ProducerSnapshot, SnapshotsBelowANewLogStartOffsetCanBeDeleted) {
+    DiskWorld w;
+    ProducerStateManager s = example_state();
+    ASSERT_TRUE(s.write_snapshot(*w.mount, w.dir, Offset(5)).ok());
+    ASSERT_TRUE(s.write_snapshot(*w.mount, w.dir, Offset(13)).ok());
+    ASSERT_TRUE(delete_snapshots_before(*w.mount, w.dir, Offset(13)).ok());
+    auto names = w.mount->list(w.dir);
+    ASSERT_TRUE(names.ok());
+    EXPECT_EQ(*names, std::vector<std::string>{"00000000000000000013.snapshot"});
+}
+
 // A log of producer batches, read by offset as the partition log would serve them.
 struct FakeLog {
     std::vector<log::BatchHeader> batches;
