@@ -78,6 +78,13 @@ SequenceCheck ProducerStateManager::check(int64_t producer_id, int16_t producer_
     return check_known(it->second, producer_epoch, base_sequence, last_sequence);
 }
 
+SequenceCheck ProducerStateManager::check(const ValidatedBatches& append, bool is_leader) const {
+    KEEL_ASSERT(!append.batches.empty() &&
+                append.record_count <= std::numeric_limits<int32_t>::max());
+    return check(append.producer_id(), append.producer_epoch(), append.base_sequence(),
+                 static_cast<int32_t>(append.record_count), is_leader);
+}
+
 SequenceCheck ProducerStateManager::check_known(const ProducerEntry& e, int16_t epoch,
                                                 int32_t base_sequence,
                                                 int32_t last_sequence) const {

@@ -14,8 +14,8 @@
 // Leader, for each Produce partition (acks 0, 1 or all alike):
 //   1. v = validate_produce_records(records, config)          (core/broker/batch_validation.h)
 //      v not ok -> answer v.error().code with v.error().reason; nothing else happens.
-//   2. c = state.check(v->producer_id(), v->producer_epoch(), v->base_sequence(),
-//                      v->record_count, /*is_leader=*/true)
+//   2. c = state.check(*v, /*is_leader=*/true)
+//      (= check(v->producer_id(), v->producer_epoch(), v->base_sequence(), record count, true))
 //      c.outcome == duplicate -> append nothing; answer NO_ERROR with
 //          base_offset = c.duplicate->first_offset (and, for the record, last_offset) and
 //          log_append_time -1 / the original as the handler keeps it.
@@ -196,6 +196,10 @@ public:
     // AppendOrigin.REPLICATION; producer_id < 0 (not idempotent) always accepts.
     SequenceCheck check(int64_t producer_id, int16_t producer_epoch, int32_t base_sequence,
                         int32_t record_count, bool is_leader) const;
+
+    // The same for a validated append: its producer fields and its total record count
+    // (several batches, when allowed, are contiguous in sequence: one range).
+    SequenceCheck check(const ValidatedBatches& append, bool is_leader) const;
 
     // Records a batch the leader appended at base_offset; `header` as stored (its
     // base_offset field is ignored). Batches without a producer id only move

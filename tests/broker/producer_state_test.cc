@@ -166,6 +166,25 @@ TEST(ProducerState, AFollowerReplayingTheLeadersBatchesReachesTheSameState) {
     EXPECT_EQ(follower.map_end_offset(), Offset(p.log_end));
 }
 
+TEST(ProducerState, AValidatedAppendIsCheckedByItsProducerFieldsAndRecordCount) {
+    Bytes b = testing::producer_batch(
+        {.records = 3, .producer_id = kPid, .producer_epoch = 1, .base_sequence = 0});
+    ValidationConfig vc;
+    vc.now_ms = kT0;
+    auto v = validate_produce_records(b, vc);
+    ASSERT_TRUE(v.ok());
+    Leader p;
+    ASSERT_TRUE(p.state.check(*v, true).accepted());
+    auto h = log::parse_batch_header(b);
+    ASSERT_TRUE(h.ok());
+    p.state.update(*h, Offset(40));
+    SequenceCheck again = p.state.check(*v, true);
+    ASSERT_EQ(again.outcome, SequenceOutcome::duplicate);
+    EXPECT_EQ(again.duplicate->first_offset, Offset(40));
+    EXPECT_EQ(again.duplicate->last_offset, Offset(42));
+    EXPECT_EQ(again.duplicate->max_timestamp_ms, kT0 + 2);
+}
+
 TEST(ProducerState, OutcomeNamesReadWell) {
     EXPECT_EQ(sequence_outcome_name(SequenceOutcome::duplicate), "duplicate");
     EXPECT_EQ(sequence_outcome_name(SequenceOutcome::invalid_producer_epoch),
