@@ -2,6 +2,7 @@
 #include "core/broker/batch_validation.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace keel::broker {
 
@@ -111,7 +112,7 @@ KafkaResult<ValidatedBatch> validate_one(ByteView records, size_t pos,
                       "Invalid sequence number " + std::to_string(h.base_sequence) +
                           " in record batch with producerId " + std::to_string(h.producer_id));
     }
-    auto ts = check_timestamps(h, bytes, config);
+    auto ts = check_records(h, bytes, config);
     if (!ts.ok()) return ts.error();
     if (h.is_transactional()) {
         return refuse(ErrorCode::invalid_txn_state,
@@ -177,6 +178,53 @@ KafkaResult<std::monostate> check_one_timestamp(const log::BatchHeader& h, int64
     return std::monostate{};
 }
 
+// A batch's records as parsed here; `records` view `storage` (compressed) or the batch.
+struct BatchRecords {
+    Bytes storage;
+    std::vector<log::Record> records;
+};
+
+// The records of a batch, or nullopt for a compressed batch without a codec.
+KafkaResult<std::optional<BatchRecords>> read_records(const log::BatchHeader& h, ByteView batch,
+                                                      const ValidationConfig& c) {
+    ByteView section = log::records_section(batch.first(h.size_bytes()));
+    BatchRecords out;
+    if (h.compression() != log::Compression::none) {
+        if (c.codec == nullptr) return std::optional<BatchRecords>();
+        auto raw = c.codec->decompress(h.compression(), section, log::kMaxDecompressedBatchBytes);
+        if (!raw.ok()) {
+            ErrorCode code = raw.code() == Errc::message_too_large ? ErrorCode::message_too_large
+                                                                   : ErrorCode::invalid_record;
+            return refuse(code, "cannot decompress the " +
+                                    std::string(log::compression_name(h.compression())) +
+                                    " batch: " + raw.error().message);
+        }
+        out.storage = std::move(raw).value();
+        section = ByteView(out.storage.data(), out.storage.size());
+    }
+    auto parsed = log::parse_records(h, section);
+    if (!parsed.ok()) return refuse(ErrorCode::invalid_record, parsed.error().message);
+    out.records = std::move(parsed).value();
+    return std::optional<BatchRecords>(std::move(out));
+}
+
+// Kafka's LogValidator.validateRecord (key, then timestamp) plus Keel's inner-offset rule.
+KafkaResult<std::monostate> check_one_record(const log::BatchHeader& h, const log::Record& r,
+                                             size_t index, const ValidationConfig& c) {
+    if (r.offset != h.base_offset + static_cast<int64_t>(index)) {
+        return refuse(ErrorCode::invalid_record, "record " + std::to_string(index) +
+                                                     " has offset delta " +
+                                                     std::to_string(r.offset - h.base_offset) +
+                                                     "; inner offsets must run 0..n-1");
+    }
+    if (c.compacted && !r.key) {
+        return refuse(ErrorCode::invalid_record,
+                      "Compacted topic cannot accept message without key (record " +
+                          std::to_string(index) + ")");
+    }
+    return check_one_timestamp(h, r.timestamp, c);
+}
+
 }  // namespace
 
 int32_t increment_sequence(int32_t sequence, int32_t increment) {
@@ -199,18 +247,20 @@ int32_t ValidatedBatch::last_sequence() const {
     return increment_sequence(header.base_sequence, header.last_offset_delta);
 }
 
-KafkaResult<std::monostate> check_timestamps(const log::BatchHeader& h, ByteView batch,
-                                             const ValidationConfig& config) {
-    std::vector<int64_t> timestamps;
-    if (h.compression() == log::Compression::none) {
-        auto records = log::parse_records(h, log::records_section(batch.first(h.size_bytes())));
-        if (!records.ok()) return refuse(ErrorCode::invalid_record, records.error().message);
-        for (const log::Record& r : *records) timestamps.push_back(r.timestamp);
-    } else {
-        timestamps = {h.base_timestamp, h.max_timestamp};
+KafkaResult<std::monostate> check_records(const log::BatchHeader& h, ByteView batch,
+                                          const ValidationConfig& config) {
+    auto read = read_records(h, batch, config);
+    if (!read.ok()) return read.error();
+    if (!read->has_value()) {  // compressed, no codec: the header's timestamps stand in
+        for (int64_t ts : {h.base_timestamp, h.max_timestamp}) {
+            auto r = check_one_timestamp(h, ts, config);
+            if (!r.ok()) return r;
+        }
+        return std::monostate{};
     }
-    for (int64_t ts : timestamps) {
-        auto r = check_one_timestamp(h, ts, config);
+    const std::vector<log::Record>& records = (*read)->records;
+    for (size_t i = 0; i < records.size(); i++) {
+        auto r = check_one_record(h, records[i], i, config);
         if (!r.ok()) return r;
     }
     return std::monostate{};

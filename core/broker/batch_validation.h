@@ -15,7 +15,9 @@
 //   a batch larger than max.message.bytes                     MESSAGE_TOO_LARGE
 //   CRC-32C mismatch                                          CORRUPT_MESSAGE
 //   recordsCount <= 0, lastOffsetDelta != recordsCount - 1,
-//   unknown codec, records that do not parse (uncompressed)   INVALID_RECORD
+//   unknown codec, records that do not parse (uncompressed,
+//   or compressed with a codec), a keyless record on a
+//   compacted topic                                           INVALID_RECORD
 //   a control batch (clients may not write markers)           INVALID_RECORD
 //   a producer id with baseSequence < 0                       INVALID_RECORD
 //   a transactional batch (Keel has no transactions)          INVALID_TXN_STATE
@@ -109,6 +111,11 @@ struct ValidationConfig {
     // Kafka accepts exactly one batch per partition. On: several contiguous batches of one
     // producer are accepted as one append (a Keel extension; off everywhere by default).
     bool allow_multiple_batches = false;
+    bool compacted = false;  // cleanup.policy contains "compact": every record needs a key
+    // Decompresses compressed batches so their records are checked like uncompressed ones
+    // (compression::batch_codec() in a broker). Without one, a compressed batch is checked
+    // by its header only.
+    const log::BatchCodec* codec = nullptr;
 };
 
 // One accepted batch: where it sits in the records field and its header as sent.
@@ -141,12 +148,15 @@ struct ValidatedBatches {
 KafkaResult<ValidatedBatches> validate_produce_records(ByteView records,
                                                        const ValidationConfig& config);
 
-// The CreateTime window and LogAppendTime rules for one batch (part of the above; exposed
-// for the handler and for tests). Uncompressed batches are checked record by record, as
-// Kafka does; compressed ones by their header's baseTimestamp and maxTimestamp (their
-// records stay compressed here). INVALID_TIMESTAMP on failure.
-KafkaResult<std::monostate> check_timestamps(const log::BatchHeader& header, ByteView batch,
-                                             const ValidationConfig& config);
+// The record-level checks of one batch (part of the above; exposed for tests): every
+// record's timestamp against the CreateTime window and the LogAppendTime rule
+// (INVALID_TIMESTAMP), a key on every record of a compacted topic, and, for a compressed
+// batch, that it decompresses to exactly recordsCount records at offset deltas 0..n-1
+// (INVALID_RECORD; Kafka would rewrite odd inner offsets, Keel stores batches as sent).
+// Uncompressed batches are always checked record by record, as Kafka does; compressed ones
+// only with config.codec, and otherwise by their header's baseTimestamp and maxTimestamp.
+KafkaResult<std::monostate> check_records(const log::BatchHeader& header, ByteView batch,
+                                          const ValidationConfig& config);
 
 // LogAppendTime: sets the timestamp-type attribute bit and maxTimestamp = now_ms, then
 // recomputes the CRC, exactly as Kafka's in-place path (DefaultRecordBatch.setMaxTimestamp).

@@ -213,6 +213,84 @@ TEST(BatchValidation, AProducerSetLogAppendTimeIsRefusedWhereKafkaRefusesIt) {
     EXPECT_EQ(code_of(producer_batch({}), c), ErrorCode::none);
 }
 
+// "Compresses" by copying: enough to check what validation does with decompressed records.
+class IdentityCodec final : public log::BatchCodec {
+public:
+    Result<Bytes> decompress(log::Compression, ByteView data, size_t max_bytes) const override {
+        if (data.size() > max_bytes) return Error{Errc::message_too_large, "too large"};
+        if (!data.empty() && data[0] == 0xEE) return Error{Errc::invalid_record, "bad stream"};
+        return Bytes(data.begin(), data.end());
+    }
+    Result<Bytes> compress(log::Compression, ByteView data) const override {
+        return Bytes(data.begin(), data.end());
+    }
+};
+
+// A gzip-flagged batch whose records are at the given timestamps and keys.
+Bytes gzip_batch(const std::vector<std::pair<int64_t, std::optional<std::string>>>& recs) {
+    log::RecordBatchBuilder b;
+    for (const auto& [ts, key] : recs) {
+        std::optional<ByteView> k;
+        if (key) k = as_bytes(*key);
+        b.add(ts, k, as_bytes("v"));
+    }
+    return b.build_with_section(b.records(), log::Compression::gzip);
+}
+
+TEST(BatchValidation, CompressedRecordsAreCheckedOneByOneWhenACodecIsGiven) {
+    IdentityCodec codec;
+    ValidationConfig c = config_at(kT0 + 10'000);
+    c.timestamp_before_max_ms = 1'000;
+    // The middle record is older than the window; the header's first and max are inside it.
+    Bytes b = gzip_batch({{kT0 + 9'500, "a"}, {kT0, "b"}, {kT0 + 9'600, "c"}});
+    EXPECT_EQ(code_of(b, c), ErrorCode::none);  // header only
+    c.codec = &codec;
+    EXPECT_EQ(code_of(b, c), ErrorCode::invalid_timestamp);
+    Bytes fine = gzip_batch({{kT0 + 9'500, "a"}, {kT0 + 9'700, "b"}});
+    EXPECT_EQ(code_of(fine, c), ErrorCode::none);
+    // Fewer records inside than recordsCount declares.
+    Bytes more = fine;
+    put_be(more, bf::kRecordsCountPos, 3, 4);
+    put_be(more, bf::kLastOffsetDeltaPos, 2, 4);
+    fix_crc(more);
+    EXPECT_EQ(code_of(more, c), ErrorCode::invalid_record);
+    // A stream the codec cannot read.
+    Bytes broken = fine;
+    broken[bf::kRecordsPos] = 0xEE;
+    fix_crc(broken);
+    EXPECT_EQ(code_of(broken, c), ErrorCode::invalid_record);
+}
+
+TEST(BatchValidation, CompressedInnerOffsetsMustRunFromZero) {
+    IdentityCodec codec;
+    ValidationConfig c = config_at();
+    c.codec = &codec;
+    log::RecordBatchBuilder b;
+    b.add_at(Offset(0), kT0, as_bytes("k"), as_bytes("v"));
+    b.add_at(Offset(2), kT0, as_bytes("k"), as_bytes("v"));  // a hole, as the cleaner leaves
+    Bytes holes = b.build_with_section(b.records(), log::Compression::gzip);
+    auto h = log::parse_batch_header(holes);
+    ASSERT_TRUE(h.ok());
+    // Make the header claim two records (deltas 0..1) while the records say 0 and 2.
+    put_be(holes, bf::kLastOffsetDeltaPos, 1, 4);
+    fix_crc(holes);
+    EXPECT_EQ(code_of(holes, c), ErrorCode::invalid_record);
+}
+
+TEST(BatchValidation, ACompactedTopicRefusesRecordsWithoutKeys) {
+    IdentityCodec codec;
+    ValidationConfig c = config_at();
+    c.compacted = true;
+    log::RecordBatchBuilder plain;
+    plain.add(kT0, as_bytes("k"), as_bytes("v"));
+    plain.add(kT0, std::nullopt, as_bytes("v"));
+    EXPECT_EQ(code_of(plain.build(), c), ErrorCode::invalid_record);
+    EXPECT_EQ(code_of(producer_batch({}), c), ErrorCode::none);
+    c.codec = &codec;
+    EXPECT_EQ(code_of(gzip_batch({{kT0, "k"}, {kT0, std::nullopt}}), c), ErrorCode::invalid_record);
+    EXPECT_EQ(code_of(gzip_batch({{kT0, "k"}, {kT0, "j"}}), c), ErrorCode::none);
+}
+
 TEST(BatchValidation, LogAppendTimeSetsTheTypeAndMaxTimestampAndKeepsTheRest) {
     Bytes b =
         producer_batch({.records = 3, .producer_id = 4, .producer_epoch = 1, .base_sequence = 0});
