@@ -17,8 +17,11 @@
 //   2. c = state.check(*v, /*is_leader=*/true)
 //      (= check(v->producer_id(), v->producer_epoch(), v->base_sequence(), record count, true))
 //      c.outcome == duplicate -> append nothing; answer NO_ERROR with
-//          base_offset = c.duplicate->first_offset (and, for the record, last_offset) and
-//          log_append_time -1 / the original as the handler keeps it.
+//          base_offset = c.duplicate->first_offset and
+//          log_append_time_ms = c.duplicate->max_timestamp_ms (Kafka's UnifiedLog sets the
+//          cached batch's timestamp as the append time of a duplicate, whatever the topic's
+//          timestamp type). With acks=all the answer still waits until the high watermark
+//          passes c.duplicate->last_offset (the original may not be committed yet).
 //      c.outcome is out_of_order_sequence or invalid_producer_epoch -> append nothing;
 //          answer c.error_code() (OUT_OF_ORDER_SEQUENCE_NUMBER / INVALID_PRODUCER_EPOCH)
 //          with c.reason.
