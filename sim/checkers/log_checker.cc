@@ -86,7 +86,7 @@ std::string at_offset(const PartitionName& p, int64_t offset) {
 
 // ---- collecting the version order ----
 
-void bind(Analysis& a, const PartitionName& p, int64_t offset, const std::string& value, OpId op) {
+void bind_value(Analysis& a, const PartitionName& p, int64_t offset, const std::string& value, OpId op) {
     std::vector<OpId>& ops = a.orders[p].at[offset][value];
     if (ops.empty() || ops.back() != op) ops.push_back(op);
     a.locations[value].insert({p, offset});
@@ -101,7 +101,7 @@ void count_outcome(LogCheckResult& r, const Operation& o) {
 void collect_poll(Analysis& a, const Operation& o) {
     for (const PolledRecord& r : o.records) {
         PartitionName p = r.where();
-        bind(a, p, r.offset, r.value, o.id);
+        bind_value(a, p, r.offset, r.value, o.id);
         ++a.result.records_polled;
         a.polled_in[r.value].insert(p);
         a.first_reader.emplace(r.value, o.id);
@@ -120,7 +120,7 @@ void collect(Analysis& a) {
             a.writers[o.value].push_back(o.id);
             if (o.outcome == OpType::ok && o.partition && o.offset) {
                 ++a.result.sends_acked;
-                bind(a, {o.topic, *o.partition}, *o.offset, o.value, o.id);
+                bind_value(a, {o.topic, *o.partition}, *o.offset, o.value, o.id);
             }
         } else if (o.f == OpFunction::poll) {
             count_outcome(a.result, o);
