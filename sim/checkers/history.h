@@ -49,18 +49,18 @@ using OpId = StrongInt<struct OpIdTag, int64_t>;
 
 // A partition of a topic by name, as clients see it.
 struct PartitionName {
-    std::string topic;
+    std::string topic{};
     int32_t partition = 0;
     auto operator<=>(const PartitionName&) const = default;
     std::string str() const { return topic + "-" + std::to_string(partition); }
 };
 
 struct PolledRecord {
-    std::string topic;
+    std::string topic{};
     int32_t partition = 0;
     int64_t offset = 0;
-    std::string key;
-    std::string value;
+    std::string key{};
+    std::string value{};
     PartitionName where() const { return {topic, partition}; }
 };
 

@@ -187,6 +187,20 @@ void check_values(Analysis& a) {
 
 // ---- aborted-read, unknown-value ----
 
+// A polled value whose (not acknowledged) send named another topic or partition. An
+// acknowledged one is bound where it was acknowledged, so check_values sees it.
+void check_routing(Analysis& a, const std::string& value, const std::set<PartitionName>& polled_in,
+                   const std::vector<OpId>& writers, OpId reader) {
+    const Operation& w = *a.h.op(writers.front());
+    if (w.outcome == OpType::ok) return;
+    for (const PartitionName& p : polled_in) {
+        if (p.topic == w.topic && (!w.partition || *w.partition == p.partition)) continue;
+        std::string target = w.topic + (w.partition ? "-" + std::to_string(*w.partition) : "");
+        a.anomaly(kInconsistent, p, {w.id, reader},
+                  "value " + value + " was sent to " + target + " (" + a.name(w.id) + ") but polled in " + p.str());
+    }
+}
+
 void check_readers(Analysis& a) {
     for (const auto& [value, partitions] : a.polled_in) {
         OpId reader = a.first_reader.at(value);
@@ -197,6 +211,7 @@ void check_readers(Analysis& a) {
                                                    ", which no send in the history wrote");
             continue;
         }
+        check_routing(a, value, partitions, w->second, reader);
         bool all_failed = std::all_of(w->second.begin(), w->second.end(),
                                       [&](OpId id) { return a.h.op(id)->outcome == OpType::fail; });
         if (!all_failed) continue;
@@ -216,6 +231,11 @@ void check_acknowledged(Analysis& a) {
         auto seen = a.polled_in.find(o.value);
         if (seen != a.polled_in.end() && seen->second.count(p) != 0) continue;
         const PartitionOrder& order = a.order(p);
+        auto start = a.options.log_start_offsets.find(p);
+        if (start != a.options.log_start_offsets.end() && *o.offset < start->second) {
+            ++a.result.below_log_start;  // deleted by retention, maybe before anyone could read it
+            continue;
+        }
         std::string what = a.name(o.id) + " of " + o.value + " was acknowledged at " + at_offset(p, *o.offset);
         if (*o.offset <= order.max_polled) {
             a.anomaly(kLostWrite, p, {o.id, order.max_poller},
@@ -261,12 +281,17 @@ void check_read(Analysis& a, const Operation& poll, const PolledRecord& r, std::
     }
     Track& t = it->second;
     std::string who = poll.process + " read " + at_offset(p, r.offset) + " (" + a.name(poll.id) + ") ";
-    if (index > t.expected) {
+    // Offsets below the log start offset may have been deleted before this read: skipping
+    // them is no anomaly (reading them was fine too, if it came before the deletion).
+    size_t first_kept = t.expected;
+    auto start = a.options.log_start_offsets.find(p);
+    if (start != a.options.log_start_offsets.end()) first_kept = std::max(first_kept, order.lower_index(start->second));
+    if (index > first_kept) {
         std::string skipped;
-        for (size_t i = t.expected; i < index && i < t.expected + 8; ++i) skipped += " " + std::to_string(order.offsets[i]);
-        if (index - t.expected > 8) skipped += " ...";
+        for (size_t i = first_kept; i < index && i < first_kept + 8; ++i) skipped += " " + std::to_string(order.offsets[i]);
+        if (index - first_kept > 8) skipped += " ...";
         a.anomaly(kPollSkip, p, {t.op, poll.id},
-                  who + since(a, t) + ", skipping " + std::to_string(index - t.expected) + " offsets that exist:" + skipped);
+                  who + since(a, t) + ", skipping " + std::to_string(index - first_kept) + " offsets that exist:" + skipped);
     } else if (index < t.expected) {
         a.anomaly(kNonmonotonicPoll, p, {t.op, poll.id}, who + since(a, t) + ": it went backwards");
     }
@@ -418,7 +443,8 @@ std::string LogCheckResult::to_json() const {
                     ",\"sends_acked\":" + std::to_string(sends_acked) + ",\"records_polled\":" +
                     std::to_string(records_polled) + ",\"unseen\":" + std::to_string(unseen) +
                     ",\"duplicates\":" + std::to_string(duplicates) + ",\"reordered_sends\":" +
-                    std::to_string(reordered_sends) + ",\"anomalies\":{";
+                    std::to_string(reordered_sends) + ",\"below_log_start\":" + std::to_string(below_log_start) +
+                    ",\"anomalies\":{";
     bool first = true;
     for (const auto& [kind, count] : anomaly_counts) {
         s += std::string(first ? "" : ",") + "\"" + kind + "\":" + std::to_string(count);

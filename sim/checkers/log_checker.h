@@ -18,7 +18,8 @@
 //                         options.final_reads_complete says the history ends with polls
 //                         that read every partition to its end
 //   inconsistent-offsets  one offset of a partition bound to two different values, or
-//                         one value found in two different partitions (P2)
+//                         one value found in two different partitions, or polled in a
+//                         partition other than the one its send named (P2)
 //   duplicate             one value at more than one offset of its partition (P4). Always
 //                         counted (LogCheckResult::duplicates); an anomaly with idempotence
 //   poll-skip             a consumer's successive reads of a partition (within a poll or
@@ -55,6 +56,10 @@ struct LogCheckOptions {
     // The history ends with polls that read every partition up to its end after the
     // faults healed: an acknowledged value never polled is an anomaly (unseen).
     bool final_reads_complete = false;
+    // Per partition, its log start offset at the end (retention, DeleteRecords): offsets
+    // below it may have been deleted before anyone read them, so neither skipping them
+    // nor never polling them is an anomaly (counted in LogCheckResult::below_log_start).
+    std::map<PartitionName, int64_t> log_start_offsets{};
     // Reports listed per anomaly kind (and per kind of note); all are counted.
     size_t reports_per_kind_max = 20;
 };
@@ -77,6 +82,7 @@ struct LogCheckResult {
     int64_t unseen = 0;           // acknowledged, never polled, above every polled offset
     int64_t duplicates = 0;       // values at more than one offset of their partition
     int64_t reordered_sends = 0;  // concurrent sends of one producer acknowledged out of order
+    int64_t below_log_start = 0;  // acknowledged, never polled, below the log start offset
     // Anomaly kind → count (only kinds that occurred).
     std::map<std::string, int64_t> anomaly_counts;
     // Up to reports_per_kind_max per kind, sorted by (kind, first op).
@@ -90,7 +96,7 @@ struct LogCheckResult {
     // "valid: 120 ok, 3 fail, 7 info; ..." then one line per listed anomaly.
     std::string summary() const;
     // {"valid":true,"ops_ok":..,"ops_fail":..,"ops_info":..,"sends_acked":..,
-    //  "records_polled":..,"unseen":..,"duplicates":..,"reordered_sends":..,
+    //  "records_polled":..,"unseen":..,"duplicates":..,"reordered_sends":..,"below_log_start":..,
     //  "anomalies":{"lost-write":1},"reports":[{"kind":..,"partition":..,"ops":[..],
     //  "explanation":..}]}
     std::string to_json() const;

@@ -122,6 +122,35 @@ TEST(LogChecker, AcknowledgedWriteAboveEveryPollIsUnseenAndAnAnomalyOnlyAfterCom
     EXPECT_EQ(report(final_reads, "unseen")->ops, std::vector<OpId>{tail});
 }
 
+TEST(LogChecker, RetentionExcusesUnreadAndSkippedOffsetsBelowTheLogStartOnly) {
+    Builder b;
+    for (int i = 0; i < 5; ++i) b.sent("p1", kP0, "v" + std::to_string(i), i);
+    b.polled("c1", kP0, {{0, "v0"}});  // read before retention deleted 0..2
+    b.h.note_crash("c1", b.now());
+    OpId before = b.polled("c1", kP0, {{1, "v1"}});
+    OpId jump = b.polled("c1", kP0, {{3, "v3"}, {4, "v4"}});  // 2 deleted meanwhile
+    LogCheckResult strict = check_history(b.h, {.final_reads_complete = true});
+    EXPECT_EQ(kinds(strict), (std::set<std::string>{"lost-write", "poll-skip"})) << strict.summary();
+
+    LogCheckResult retained = check_history(b.h, {.final_reads_complete = true, .log_start_offsets = {{kP0, 3}}});
+    EXPECT_TRUE(retained.valid()) << retained.summary();
+    EXPECT_EQ(retained.below_log_start, 1);  // v2
+
+    LogCheckResult too_low = check_history(b.h, {.final_reads_complete = true, .log_start_offsets = {{kP0, 2}}});
+    EXPECT_EQ(kinds(too_low), (std::set<std::string>{"lost-write", "poll-skip"})) << too_low.summary();
+    EXPECT_EQ(report(too_low, "poll-skip")->ops, (std::vector<OpId>{before, jump}));
+}
+
+TEST(LogChecker, AValuePolledInAnotherPartitionThanItsSendNamedIsInconsistent) {
+    Builder b;
+    OpId send = b.h.invoke_send("p1", "orders", 0, "k", "a", b.now());
+    b.h.info(send, "request timed out", b.now());
+    OpId stray = b.polled("c1", kP1, {{0, "a"}});
+    LogCheckResult r = check_history(b.h);
+    EXPECT_EQ(kinds(r), std::set<std::string>{"inconsistent-offsets"}) << r.summary();
+    EXPECT_EQ(report(r, "inconsistent-offsets")->ops, (std::vector<OpId>{send, stray}));
+}
+
 TEST(LogChecker, TwoValuesAtOneOffsetAreInconsistent) {
     Builder b;
     b.sent("p1", kP0, "a", 0);
