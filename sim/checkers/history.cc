@@ -7,21 +7,30 @@ namespace keel::sim {
 
 std::string_view name_of(OpType type) {
     switch (type) {
-        case OpType::invoke: return "invoke";
-        case OpType::ok: return "ok";
-        case OpType::fail: return "fail";
-        case OpType::info: return "info";
+        case OpType::invoke:
+            return "invoke";
+        case OpType::ok:
+            return "ok";
+        case OpType::fail:
+            return "fail";
+        case OpType::info:
+            return "info";
     }
     return "?";
 }
 
 std::string_view name_of(OpFunction f) {
     switch (f) {
-        case OpFunction::send: return "send";
-        case OpFunction::poll: return "poll";
-        case OpFunction::assign: return "assign";
-        case OpFunction::seek: return "seek";
-        case OpFunction::crash: return "crash";
+        case OpFunction::send:
+            return "send";
+        case OpFunction::poll:
+            return "poll";
+        case OpFunction::assign:
+            return "assign";
+        case OpFunction::seek:
+            return "seek";
+        case OpFunction::crash:
+            return "crash";
     }
     return "?";
 }
@@ -31,11 +40,21 @@ std::string history_json_escape(std::string_view s) {
     out.reserve(s.size() + 2);
     for (char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];
@@ -108,8 +127,9 @@ void History::ok_send(OpId id, int32_t partition, int64_t offset, Instant at) {
     Operation* o = completable(id, OpFunction::send, "ok_send");
     if (o == nullptr) return;
     if (o->partition && *o->partition != partition) {
-        errors_.push_back("ok_send of op " + std::to_string(id.value()) + ": acknowledged in partition " +
-                          std::to_string(partition) + ", sent to " + std::to_string(*o->partition));
+        errors_.push_back("ok_send of op " + std::to_string(id.value()) +
+                          ": acknowledged in partition " + std::to_string(partition) +
+                          ", sent to " + std::to_string(*o->partition));
     }
     o->partition = partition;
     o->offset = offset;
@@ -175,7 +195,9 @@ OpId History::note_crash(std::string process, Instant at) {
 
 namespace {
 
-std::string quoted(std::string_view s) { return "\"" + history_json_escape(s) + "\""; }
+std::string quoted(std::string_view s) {
+    return "\"" + history_json_escape(s) + "\"";
+}
 
 std::string partition_json(const PartitionName& p) {
     return "{\"topic\":" + quoted(p.topic) + ",\"partition\":" + std::to_string(p.partition) + "}";
@@ -205,7 +227,8 @@ std::string positions_json(const std::map<PartitionName, int64_t>& positions) {
 // An invocation shows the partition only if the client chose it before sending.
 std::string send_fields(const Operation& o, bool completion) {
     std::string s = ",\"topic\":" + quoted(o.topic);
-    if (o.partition && (completion || o.partition_at_invoke)) s += ",\"partition\":" + std::to_string(*o.partition);
+    if (o.partition && (completion || o.partition_at_invoke))
+        s += ",\"partition\":" + std::to_string(*o.partition);
     if (completion && o.offset) s += ",\"offset\":" + std::to_string(*o.offset);
     return s + ",\"key\":" + quoted(o.key) + ",\"value\":" + quoted(o.value);
 }
@@ -217,9 +240,10 @@ std::string History::event_json(size_t index) const {
     const HistoryEvent& e = events_[index];
     const Operation& o = ops_[static_cast<size_t>(e.op.value())];
     bool completion = e.type != OpType::invoke;
-    std::string s = "{\"index\":" + std::to_string(index) + ",\"op\":" + std::to_string(o.id.value()) +
-                    ",\"process\":" + quoted(o.process) + ",\"type\":\"" + std::string(name_of(e.type)) +
-                    "\",\"f\":\"" + std::string(name_of(o.f)) + "\",\"time_ns\":" + std::to_string(e.at.ns);
+    std::string s =
+        "{\"index\":" + std::to_string(index) + ",\"op\":" + std::to_string(o.id.value()) +
+        ",\"process\":" + quoted(o.process) + ",\"type\":\"" + std::string(name_of(e.type)) +
+        "\",\"f\":\"" + std::string(name_of(o.f)) + "\",\"time_ns\":" + std::to_string(e.at.ns);
     switch (o.f) {
         case OpFunction::send:
             s += send_fields(o, completion);
@@ -232,17 +256,21 @@ std::string History::event_json(size_t index) const {
             break;
         case OpFunction::assign: {
             std::string parts = "[";
-            for (const PartitionName& p : o.assigned) parts += (parts.size() > 1 ? "," : "") + partition_json(p);
+            for (const PartitionName& p : o.assigned)
+                parts += (parts.size() > 1 ? "," : "") + partition_json(p);
             s += ",\"partitions\":" + parts + "]";
             break;
         }
         case OpFunction::seek:
-            s += ",\"topic\":" + quoted(o.topic) + ",\"partition\":" + std::to_string(o.partition.value_or(0)) +
+            s += ",\"topic\":" + quoted(o.topic) +
+                 ",\"partition\":" + std::to_string(o.partition.value_or(0)) +
                  ",\"offset\":" + (o.offset ? std::to_string(*o.offset) : std::string("null"));
             break;
-        case OpFunction::crash: break;
+        case OpFunction::crash:
+            break;
     }
-    if (completion && (o.outcome == OpType::fail || o.outcome == OpType::info)) s += ",\"error\":" + quoted(o.reason);
+    if (completion && (o.outcome == OpType::fail || o.outcome == OpType::info))
+        s += ",\"error\":" + quoted(o.reason);
     return s + "}";
 }
 
@@ -255,19 +283,26 @@ std::string History::to_jsonl() const {
 std::string History::describe(OpId id) const {
     const Operation* o = op(id);
     if (o == nullptr) return "op " + std::to_string(id.value()) + " (unknown)";
-    std::string s = std::string(name_of(o->f)) + " " + std::to_string(id.value()) + " by " + o->process;
+    std::string s =
+        std::string(name_of(o->f)) + " " + std::to_string(id.value()) + " by " + o->process;
     switch (o->f) {
         case OpFunction::send:
             s += " of " + o->value + " (key " + o->key + ") to " + o->topic;
             if (o->partition) s += "-" + std::to_string(*o->partition);
             break;
-        case OpFunction::poll: s += " (" + std::to_string(o->records.size()) + " records)"; break;
-        case OpFunction::assign: s += " (" + std::to_string(o->assigned.size()) + " partitions)"; break;
+        case OpFunction::poll:
+            s += " (" + std::to_string(o->records.size()) + " records)";
+            break;
+        case OpFunction::assign:
+            s += " (" + std::to_string(o->assigned.size()) + " partitions)";
+            break;
         case OpFunction::seek:
             s += " in " + o->topic + "-" + std::to_string(o->partition.value_or(0)) + " to " +
-                 (o->offset ? "offset " + std::to_string(*o->offset) : std::string("an unknown offset"));
+                 (o->offset ? "offset " + std::to_string(*o->offset)
+                            : std::string("an unknown offset"));
             return s;
-        case OpFunction::crash: return s;
+        case OpFunction::crash:
+            return s;
     }
     if (o->pending()) return s + ": never completed";
     s += ": " + std::string(name_of(o->outcome));

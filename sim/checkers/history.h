@@ -78,16 +78,16 @@ struct Operation {
     OpType outcome = OpType::invoke;  // invoke while pending
     Instant invoked_at;
     Instant completed_at;
-    size_t invoke_event = 0;            // positions in History::events()
+    size_t invoke_event = 0;               // positions in History::events()
     std::optional<size_t> complete_event;  // nullopt while pending (notes: == invoke_event)
-    std::string reason;                 // fail / info
+    std::string reason;                    // fail / info
     // send (and seek: topic, partition, offset)
     std::string topic;
-    std::optional<int32_t> partition;   // a send's may be unknown until ok
-    bool partition_at_invoke = false;   // the client chose the send's partition itself
+    std::optional<int32_t> partition;  // a send's may be unknown until ok
+    bool partition_at_invoke = false;  // the client chose the send's partition itself
     std::string key;
     std::string value;
-    std::optional<int64_t> offset;      // send: assigned on ok; seek: nullopt = unknown
+    std::optional<int64_t> offset;  // send: assigned on ok; seek: nullopt = unknown
     // poll (ok)
     std::vector<PolledRecord> records;
     std::map<PartitionName, int64_t> positions;  // where the poll read from, if known

@@ -36,7 +36,8 @@ struct PartitionOrder {
 
     // Dense index of the first known offset >= `offset`.
     size_t lower_index(int64_t offset) const {
-        return static_cast<size_t>(std::lower_bound(offsets.begin(), offsets.end(), offset) - offsets.begin());
+        return static_cast<size_t>(std::lower_bound(offsets.begin(), offsets.end(), offset) -
+                                   offsets.begin());
     }
 };
 
@@ -45,9 +46,11 @@ struct Analysis {
     const LogCheckOptions& options;
     std::map<PartitionName, PartitionOrder> orders;
     std::map<std::string, std::vector<OpId>> writers;  // value → sends of it
-    std::map<std::string, std::set<std::pair<PartitionName, int64_t>>> locations;  // value → where bound
-    std::map<std::string, std::set<PartitionName>> polled_in;  // value → partitions polls returned it in
-    std::map<std::string, OpId> first_reader;                  // value → first poll returning it
+    std::map<std::string, std::set<std::pair<PartitionName, int64_t>>>
+        locations;  // value → where bound
+    std::map<std::string, std::set<PartitionName>>
+        polled_in;                             // value → partitions polls returned it in
+    std::map<std::string, OpId> first_reader;  // value → first poll returning it
     LogCheckResult result;
     std::map<std::string, size_t> notes_listed;
 
@@ -57,7 +60,8 @@ struct Analysis {
         return it == orders.end() ? empty : it->second;
     }
 
-    void anomaly(const std::string& kind, const PartitionName& p, std::vector<OpId> ops, std::string why) {
+    void anomaly(const std::string& kind, const PartitionName& p, std::vector<OpId> ops,
+                 std::string why) {
         int64_t& count = result.anomaly_counts[kind];
         ++count;
         if (static_cast<size_t>(count) > options.reports_per_kind_max) return;
@@ -66,7 +70,8 @@ struct Analysis {
         result.anomalies.push_back({kind, p, std::move(ops), std::move(why)});
     }
 
-    void note(const std::string& kind, const PartitionName& p, std::vector<OpId> ops, std::string why) {
+    void note(const std::string& kind, const PartitionName& p, std::vector<OpId> ops,
+              std::string why) {
         if (++notes_listed[kind] > options.reports_per_kind_max) return;
         std::sort(ops.begin(), ops.end());
         result.notes.push_back({kind, p, std::move(ops), std::move(why)});
@@ -76,7 +81,8 @@ struct Analysis {
     std::string name(OpId id) const {
         const Operation* o = h.op(id);
         if (o == nullptr) return "op " + std::to_string(id.value());
-        return std::string(name_of(o->f)) + " " + std::to_string(id.value()) + " (" + o->process + ")";
+        return std::string(name_of(o->f)) + " " + std::to_string(id.value()) + " (" + o->process +
+               ")";
     }
 };
 
@@ -86,7 +92,8 @@ std::string at_offset(const PartitionName& p, int64_t offset) {
 
 // ---- collecting the version order ----
 
-void bind_value(Analysis& a, const PartitionName& p, int64_t offset, const std::string& value, OpId op) {
+void bind_value(Analysis& a, const PartitionName& p, int64_t offset, const std::string& value,
+                OpId op) {
     std::vector<OpId>& ops = a.orders[p].at[offset][value];
     if (ops.empty() || ops.back() != op) ops.push_back(op);
     a.locations[value].insert({p, offset});
@@ -137,7 +144,8 @@ void collect(Analysis& a) {
 // "v1 (send 3, poll 7)"
 std::string bound_by(const Analysis& a, const std::string& value, const std::vector<OpId>& ops) {
     std::string s = value + " (";
-    for (size_t i = 0; i < ops.size() && i < kOpsNamedMax; ++i) s += (i ? ", " : "") + a.name(ops[i]);
+    for (size_t i = 0; i < ops.size() && i < kOpsNamedMax; ++i)
+        s += (i ? ", " : "") + a.name(ops[i]);
     if (ops.size() > kOpsNamedMax) s += ", ...";
     return s + ")";
 }
@@ -147,7 +155,8 @@ void check_offsets(Analysis& a) {
         for (const auto& [offset, values] : order.at) {
             if (values.size() < 2) continue;
             std::vector<OpId> ops;
-            std::string why = at_offset(p, offset) + " holds " + std::to_string(values.size()) + " values:";
+            std::string why =
+                at_offset(p, offset) + " holds " + std::to_string(values.size()) + " values:";
             for (const auto& [value, by] : values) {
                 ops.insert(ops.end(), by.begin(), by.end());
                 why += " " + bound_by(a, value, by);
@@ -167,14 +176,17 @@ void check_values(Analysis& a) {
             ops.push_back(by.front());
         }
         if (by_partition.size() > 1) {
-            std::string why = "value " + value + " appears in " + std::to_string(by_partition.size()) + " partitions:";
-            for (const auto& [p, offsets] : by_partition) why += " " + at_offset(p, offsets.front());
+            std::string why = "value " + value + " appears in " +
+                              std::to_string(by_partition.size()) + " partitions:";
+            for (const auto& [p, offsets] : by_partition)
+                why += " " + at_offset(p, offsets.front());
             a.anomaly(kInconsistent, by_partition.begin()->first, ops, why);
         }
         for (const auto& [p, offsets] : by_partition) {
             if (offsets.size() < 2) continue;
             ++a.result.duplicates;
-            std::string why = "value " + value + " is at " + std::to_string(offsets.size()) + " offsets of " + p.str() + ":";
+            std::string why = "value " + value + " is at " + std::to_string(offsets.size()) +
+                              " offsets of " + p.str() + ":";
             for (int64_t o : offsets) why += " " + std::to_string(o);
             if (a.options.idempotence) {
                 a.anomaly(kDuplicate, p, ops, why + " (idempotence is on)");
@@ -197,7 +209,8 @@ void check_routing(Analysis& a, const std::string& value, const std::set<Partiti
         if (p.topic == w.topic && (!w.partition || *w.partition == p.partition)) continue;
         std::string target = w.topic + (w.partition ? "-" + std::to_string(*w.partition) : "");
         a.anomaly(kInconsistent, p, {w.id, reader},
-                  "value " + value + " was sent to " + target + " (" + a.name(w.id) + ") but polled in " + p.str());
+                  "value " + value + " was sent to " + target + " (" + a.name(w.id) +
+                      ") but polled in " + p.str());
     }
 }
 
@@ -207,8 +220,9 @@ void check_readers(Analysis& a) {
         const PartitionName& p = *partitions.begin();
         auto w = a.writers.find(value);
         if (w == a.writers.end()) {
-            a.anomaly(kUnknownValue, p, {reader}, a.name(reader) + " returned " + value + " in " + p.str() +
-                                                   ", which no send in the history wrote");
+            a.anomaly(kUnknownValue, p, {reader},
+                      a.name(reader) + " returned " + value + " in " + p.str() +
+                          ", which no send in the history wrote");
             continue;
         }
         check_routing(a, value, partitions, w->second, reader);
@@ -217,8 +231,9 @@ void check_readers(Analysis& a) {
         if (!all_failed) continue;
         std::vector<OpId> ops = w->second;
         ops.push_back(reader);
-        a.anomaly(kAbortedRead, p, ops, a.name(reader) + " returned " + value + " in " + p.str() + ", but " +
-                                            a.name(w->second.front()) + " of it definitely failed");
+        a.anomaly(kAbortedRead, p, ops,
+                  a.name(reader) + " returned " + value + " in " + p.str() + ", but " +
+                      a.name(w->second.front()) + " of it definitely failed");
     }
 }
 
@@ -226,7 +241,8 @@ void check_readers(Analysis& a) {
 
 void check_acknowledged(Analysis& a) {
     for (const Operation& o : a.h.ops()) {
-        if (o.f != OpFunction::send || o.outcome != OpType::ok || !o.partition || !o.offset) continue;
+        if (o.f != OpFunction::send || o.outcome != OpType::ok || !o.partition || !o.offset)
+            continue;
         PartitionName p{o.topic, *o.partition};
         auto seen = a.polled_in.find(o.value);
         if (seen != a.polled_in.end() && seen->second.count(p) != 0) continue;
@@ -236,15 +252,17 @@ void check_acknowledged(Analysis& a) {
             ++a.result.below_log_start;  // deleted by retention, maybe before anyone could read it
             continue;
         }
-        std::string what = a.name(o.id) + " of " + o.value + " was acknowledged at " + at_offset(p, *o.offset);
+        std::string what =
+            a.name(o.id) + " of " + o.value + " was acknowledged at " + at_offset(p, *o.offset);
         if (*o.offset <= order.max_polled) {
             a.anomaly(kLostWrite, p, {o.id, order.max_poller},
-                      what + ", never polled, though " + a.name(order.max_poller) + " read up to offset " +
-                          std::to_string(order.max_polled));
+                      what + ", never polled, though " + a.name(order.max_poller) +
+                          " read up to offset " + std::to_string(order.max_polled));
             continue;
         }
         ++a.result.unseen;
-        std::string why = what + " and never polled (polls reached offset " + std::to_string(order.max_polled) + ")";
+        std::string why = what + " and never polled (polls reached offset " +
+                          std::to_string(order.max_polled) + ")";
         if (a.options.final_reads_complete) {
             a.anomaly(kUnseen, p, {o.id}, why + " after complete final reads");
         } else {
@@ -264,11 +282,14 @@ struct Track {
 };
 
 std::string since(const Analysis& a, const Track& t) {
-    if (t.last_offset) return "after offset " + std::to_string(*t.last_offset) + " (" + a.name(t.op) + ")";
-    return "after being positioned at offset " + std::to_string(t.start_offset) + " (" + a.name(t.op) + ")";
+    if (t.last_offset)
+        return "after offset " + std::to_string(*t.last_offset) + " (" + a.name(t.op) + ")";
+    return "after being positioned at offset " + std::to_string(t.start_offset) + " (" +
+           a.name(t.op) + ")";
 }
 
-void check_read(Analysis& a, const Operation& poll, const PolledRecord& r, std::map<PartitionName, Track>& tracks) {
+void check_read(Analysis& a, const Operation& poll, const PolledRecord& r,
+                std::map<PartitionName, Track>& tracks) {
     PartitionName p = r.where();
     const PartitionOrder& order = a.order(p);
     size_t index = order.lower_index(r.offset);
@@ -276,24 +297,30 @@ void check_read(Analysis& a, const Operation& poll, const PolledRecord& r, std::
     if (it == tracks.end()) {
         Track fresh{index, poll.id, std::nullopt, r.offset};
         auto pos = poll.positions.find(p);
-        if (pos != poll.positions.end()) fresh = Track{order.lower_index(pos->second), poll.id, std::nullopt, pos->second};
+        if (pos != poll.positions.end())
+            fresh = Track{order.lower_index(pos->second), poll.id, std::nullopt, pos->second};
         it = tracks.emplace(p, fresh).first;
     }
     Track& t = it->second;
-    std::string who = poll.process + " read " + at_offset(p, r.offset) + " (" + a.name(poll.id) + ") ";
+    std::string who =
+        poll.process + " read " + at_offset(p, r.offset) + " (" + a.name(poll.id) + ") ";
     // Offsets below the log start offset may have been deleted before this read: skipping
     // them is no anomaly (reading them was fine too, if it came before the deletion).
     size_t first_kept = t.expected;
     auto start = a.options.log_start_offsets.find(p);
-    if (start != a.options.log_start_offsets.end()) first_kept = std::max(first_kept, order.lower_index(start->second));
+    if (start != a.options.log_start_offsets.end())
+        first_kept = std::max(first_kept, order.lower_index(start->second));
     if (index > first_kept) {
         std::string skipped;
-        for (size_t i = first_kept; i < index && i < first_kept + 8; ++i) skipped += " " + std::to_string(order.offsets[i]);
+        for (size_t i = first_kept; i < index && i < first_kept + 8; ++i)
+            skipped += " " + std::to_string(order.offsets[i]);
         if (index - first_kept > 8) skipped += " ...";
         a.anomaly(kPollSkip, p, {t.op, poll.id},
-                  who + since(a, t) + ", skipping " + std::to_string(index - first_kept) + " offsets that exist:" + skipped);
+                  who + since(a, t) + ", skipping " + std::to_string(index - first_kept) +
+                      " existing offset(s):" + skipped);
     } else if (index < t.expected) {
-        a.anomaly(kNonmonotonicPoll, p, {t.op, poll.id}, who + since(a, t) + ": it went backwards");
+        a.anomaly(kNonmonotonicPoll, p, {t.op, poll.id},
+                  who + since(a, t) + ": it did not move forward");
     }
     t = Track{index + 1, poll.id, r.offset, r.offset};
 }
@@ -342,7 +369,8 @@ struct Acked {
     OpId op{-1};
 };
 
-void check_send_order(Analysis& a, const PartitionName& p, const std::vector<const Operation*>& sends) {
+void check_send_order(Analysis& a, const PartitionName& p,
+                      const std::vector<const Operation*>& sends) {
     // Sends in invocation order; those completed before the current one was invoked are
     // moved from `in_flight` (ordered by completion) into `completed_max`.
     using Entry = std::pair<size_t, Acked>;
@@ -357,19 +385,23 @@ void check_send_order(Analysis& a, const PartitionName& p, const std::vector<con
             if (!completed_max || done.offset > completed_max->offset) completed_max = done;
         }
         int64_t offset = *c->offset;
-        std::string who = c->process + "'s " + a.name(c->id) + " got " + at_offset(p, offset) + ", ";
+        std::string who =
+            c->process + "'s " + a.name(c->id) + " got " + at_offset(p, offset) + ", ";
         if (completed_max && offset <= completed_max->offset) {
             a.anomaly(kNonmonotonicSend, p, {completed_max->op, c->id},
                       who + "not after " + a.name(completed_max->op) + " at offset " +
-                          std::to_string(completed_max->offset) + ", which completed before it was sent");
+                          std::to_string(completed_max->offset) +
+                          ", which completed before it was sent");
         } else if (prior_max && offset <= prior_max->offset) {
-            std::string why = who + "not after the earlier " + a.name(prior_max->op) + " at offset " +
-                              std::to_string(prior_max->offset);
+            std::string why = who + "not after the earlier " + a.name(prior_max->op) +
+                              " at offset " + std::to_string(prior_max->offset);
             if (a.options.idempotence) {
-                a.anomaly(kNonmonotonicSend, p, {prior_max->op, c->id}, why + " (idempotence is on)");
+                a.anomaly(kNonmonotonicSend, p, {prior_max->op, c->id},
+                          why + " (idempotence is on)");
             } else {
                 ++a.result.reordered_sends;
-                a.note(kReorderedSend, p, {prior_max->op, c->id}, why + " (concurrent, legal without idempotence)");
+                a.note(kReorderedSend, p, {prior_max->op, c->id},
+                       why + " (concurrent, legal without idempotence)");
             }
         }
         in_flight.push({*c->complete_event, Acked{offset, c->id}});
@@ -380,7 +412,8 @@ void check_send_order(Analysis& a, const PartitionName& p, const std::vector<con
 void check_sends(Analysis& a) {
     std::map<std::pair<std::string, PartitionName>, std::vector<const Operation*>> groups;
     for (const Operation& o : a.h.ops()) {
-        if (o.f != OpFunction::send || o.outcome != OpType::ok || !o.partition || !o.offset) continue;
+        if (o.f != OpFunction::send || o.outcome != OpType::ok || !o.partition || !o.offset)
+            continue;
         groups[{o.process, PartitionName{o.topic, *o.partition}}].push_back(&o);
     }
     for (const auto& [key, sends] : groups) check_send_order(a, key.second, sends);
@@ -390,9 +423,11 @@ std::string reports_json(const std::vector<LogReport>& reports) {
     std::string s = "[";
     for (const LogReport& r : reports) {
         if (s.size() > 1) s += ",";
-        s += "{\"kind\":\"" + r.kind + "\",\"partition\":\"" + history_json_escape(r.partition.topic.empty() ? "" : r.partition.str()) +
+        s += "{\"kind\":\"" + r.kind + "\",\"partition\":\"" +
+             history_json_escape(r.partition.topic.empty() ? "" : r.partition.str()) +
              "\",\"ops\":[";
-        for (size_t i = 0; i < r.ops.size(); ++i) s += (i ? "," : "") + std::to_string(r.ops[i].value());
+        for (size_t i = 0; i < r.ops.size(); ++i)
+            s += (i ? "," : "") + std::to_string(r.ops[i].value());
         s += "],\"explanation\":\"" + history_json_escape(r.explanation) + "\"}";
     }
     return s + "]";
@@ -426,11 +461,12 @@ int64_t LogCheckResult::anomaly_total() const {
 }
 
 std::string LogCheckResult::summary() const {
-    std::string s = std::string(valid() ? "valid" : "INVALID") + ": " + std::to_string(ops_ok) + " ok, " +
-                    std::to_string(ops_fail) + " fail, " + std::to_string(ops_info) + " info; " +
-                    std::to_string(sends_acked) + " sends acknowledged, " + std::to_string(records_polled) +
-                    " records polled; unseen " + std::to_string(unseen) + ", duplicates " +
-                    std::to_string(duplicates) + ", reordered sends " + std::to_string(reordered_sends);
+    std::string s = std::string(valid() ? "valid" : "INVALID") + ": " + std::to_string(ops_ok) +
+                    " ok, " + std::to_string(ops_fail) + " fail, " + std::to_string(ops_info) +
+                    " info; " + std::to_string(sends_acked) + " sends acknowledged, " +
+                    std::to_string(records_polled) + " records polled; unseen " +
+                    std::to_string(unseen) + ", duplicates " + std::to_string(duplicates) +
+                    ", reordered sends " + std::to_string(reordered_sends);
     for (const auto& [kind, count] : anomaly_counts) s += "; " + kind + " " + std::to_string(count);
     s += "\n";
     for (const LogReport& r : anomalies) s += "  " + r.kind + ": " + r.explanation + "\n";
@@ -438,13 +474,15 @@ std::string LogCheckResult::summary() const {
 }
 
 std::string LogCheckResult::to_json() const {
-    std::string s = "{\"valid\":" + std::string(valid() ? "true" : "false") + ",\"ops_ok\":" + std::to_string(ops_ok) +
-                    ",\"ops_fail\":" + std::to_string(ops_fail) + ",\"ops_info\":" + std::to_string(ops_info) +
-                    ",\"sends_acked\":" + std::to_string(sends_acked) + ",\"records_polled\":" +
-                    std::to_string(records_polled) + ",\"unseen\":" + std::to_string(unseen) +
-                    ",\"duplicates\":" + std::to_string(duplicates) + ",\"reordered_sends\":" +
-                    std::to_string(reordered_sends) + ",\"below_log_start\":" + std::to_string(below_log_start) +
-                    ",\"anomalies\":{";
+    std::string s =
+        "{\"valid\":" + std::string(valid() ? "true" : "false") +
+        ",\"ops_ok\":" + std::to_string(ops_ok) + ",\"ops_fail\":" + std::to_string(ops_fail) +
+        ",\"ops_info\":" + std::to_string(ops_info) +
+        ",\"sends_acked\":" + std::to_string(sends_acked) +
+        ",\"records_polled\":" + std::to_string(records_polled) +
+        ",\"unseen\":" + std::to_string(unseen) + ",\"duplicates\":" + std::to_string(duplicates) +
+        ",\"reordered_sends\":" + std::to_string(reordered_sends) +
+        ",\"below_log_start\":" + std::to_string(below_log_start) + ",\"anomalies\":{";
     bool first = true;
     for (const auto& [kind, count] : anomaly_counts) {
         s += std::string(first ? "" : ",") + "\"" + kind + "\":" + std::to_string(count);

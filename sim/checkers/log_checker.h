@@ -65,10 +65,10 @@ struct LogCheckOptions {
 };
 
 struct LogReport {
-    std::string kind;              // "lost-write", ...
-    PartitionName partition;       // empty topic when not about one partition
-    std::vector<OpId> ops;         // the operations involved, ascending
-    std::string explanation;       // one line
+    std::string kind;         // "lost-write", ...
+    PartitionName partition;  // empty topic when not about one partition
+    std::vector<OpId> ops;    // the operations involved, ascending
+    std::string explanation;  // one line
 };
 
 struct LogCheckResult {

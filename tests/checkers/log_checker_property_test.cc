@@ -37,15 +37,15 @@ struct SendItem {
 struct Step {
     enum class Kind { send, poll, seek, assign, crash } kind = Kind::send;
     std::string process{};
-    PartitionName partition{};              // send, seek
-    std::vector<SendItem> sends{};          // send: invoked together, one producer, one partition
-    std::vector<size_t> completion_order{}; // send: order the items complete in
-    OpType poll_outcome = OpType::ok;       // poll
-    std::vector<PolledRecord> records{};    // poll (ok)
+    PartitionName partition{};               // send, seek
+    std::vector<SendItem> sends{};           // send: invoked together, one producer, one partition
+    std::vector<size_t> completion_order{};  // send: order the items complete in
+    OpType poll_outcome = OpType::ok;        // poll
+    std::vector<PolledRecord> records{};     // poll (ok)
     std::map<PartitionName, int64_t> positions{};
     std::optional<int64_t> seek_to{};       // seek
     std::vector<PartitionName> assigned{};  // assign
-    std::vector<OpId> ids{};                // filled by render(): op id per send item, or the one op
+    std::vector<OpId> ids{};  // filled by render(): op id per send item, or the one op
 };
 
 struct Consumer {
@@ -61,7 +61,9 @@ struct Model {
 
     PartitionName some_partition() { return kPartitions[*rc::gen::inRange<size_t>(0, partitions)]; }
     int64_t log_end(const PartitionName& p) { return static_cast<int64_t>(logs[p].size()); }
-    int64_t some_offset(const PartitionName& p) { return *rc::gen::inRange<int64_t>(0, log_end(p) + 1); }
+    int64_t some_offset(const PartitionName& p) {
+        return *rc::gen::inRange<int64_t>(0, log_end(p) + 1);
+    }
 };
 
 void gen_send(Model& m) {
@@ -71,11 +73,11 @@ void gen_send(Model& m) {
     s.partition = m.some_partition();
     size_t n = *rc::gen::element<size_t>(1, 1, 1, 2, 3);  // mostly alone, sometimes pipelined
     for (size_t i = 0; i < n; ++i) {
-        SendItem item{"v" + std::to_string(m.values++), *rc::gen::element(SendOutcome::ok, SendOutcome::ok,
-                                                                           SendOutcome::ok, SendOutcome::fail,
-                                                                           SendOutcome::info_landed,
-                                                                           SendOutcome::info_lost),
-                      -1, *rc::gen::arbitrary<bool>()};
+        SendItem item{
+            "v" + std::to_string(m.values++),
+            *rc::gen::element(SendOutcome::ok, SendOutcome::ok, SendOutcome::ok, SendOutcome::fail,
+                              SendOutcome::info_landed, SendOutcome::info_lost),
+            -1, *rc::gen::arbitrary<bool>()};
         if (item.outcome == SendOutcome::ok || item.outcome == SendOutcome::info_landed) {
             item.offset = m.log_end(s.partition);  // appended in invocation order (FIFO)
             m.logs[s.partition].push_back(item.value);
@@ -98,14 +100,16 @@ void gen_poll(Model& m, const std::string& c) {
     Step s;
     s.kind = Step::Kind::poll;
     s.process = c;
-    s.poll_outcome = *rc::gen::element(OpType::ok, OpType::ok, OpType::ok, OpType::ok, OpType::fail, OpType::info);
+    s.poll_outcome = *rc::gen::element(OpType::ok, OpType::ok, OpType::ok, OpType::ok, OpType::fail,
+                                       OpType::info);
     bool with_positions = *rc::gen::arbitrary<bool>();
     for (auto& [p, position] : m.consumers[c].position) {
         if (s.poll_outcome == OpType::fail) break;
         int64_t n = std::min<int64_t>(*rc::gen::inRange<int64_t>(0, 4), m.log_end(p) - position);
         if (with_positions) s.positions[p] = position;
         for (int64_t i = 0; i < n; ++i, ++position) {
-            s.records.push_back({p.topic, p.partition, position, "k", m.logs[p][static_cast<size_t>(position)]});
+            s.records.push_back(
+                {p.topic, p.partition, position, "k", m.logs[p][static_cast<size_t>(position)]});
         }
     }
     if (s.poll_outcome != OpType::ok) s.records.clear();  // an info poll moved, unseen
@@ -122,7 +126,7 @@ void gen_consumer_note(Model& m, const std::string& c) {
         auto it = con.position.begin();
         std::advance(it, *rc::gen::inRange<size_t>(0, con.position.size()));
         s.partition = it->first;
-        it->second = m.some_offset(it->first);  // backwards or forwards
+        it->second = m.some_offset(it->first);                     // backwards or forwards
         if (*rc::gen::inRange(0, 4) != 0) s.seek_to = it->second;  // else: reset, target unknown
     } else if (which == 1) {
         s.kind = Step::Kind::assign;
@@ -142,15 +146,19 @@ void gen_consumer_note(Model& m, const std::string& c) {
 }
 
 void gen_final_reads(Model& m) {
-    m.script.push_back(Step{.kind = Step::Kind::assign, .process = "final",
-                            .assigned = std::vector<PartitionName>(kPartitions.begin(),
-                                                                   kPartitions.begin() + static_cast<long>(m.partitions))});
+    m.script.push_back(
+        Step{.kind = Step::Kind::assign,
+             .process = "final",
+             .assigned = std::vector<PartitionName>(
+                 kPartitions.begin(), kPartitions.begin() + static_cast<long>(m.partitions))});
     for (size_t i = 0; i < m.partitions; ++i) {
         const PartitionName& p = kPartitions[i];
-        m.script.push_back(Step{.kind = Step::Kind::seek, .process = "final", .partition = p, .seek_to = 0});
+        m.script.push_back(
+            Step{.kind = Step::Kind::seek, .process = "final", .partition = p, .seek_to = 0});
         Step read{.kind = Step::Kind::poll, .process = "final"};
         for (size_t o = 0; o < m.logs[p].size(); ++o) {
-            read.records.push_back({p.topic, p.partition, static_cast<int64_t>(o), "k", m.logs[p][o]});
+            read.records.push_back(
+                {p.topic, p.partition, static_cast<int64_t>(o), "k", m.logs[p][o]});
         }
         m.script.push_back(std::move(read));
     }
@@ -190,14 +198,21 @@ void render_send(History& h, Step& s, int64_t& t) {
     for (const SendItem& item : s.sends) {
         std::optional<int32_t> chosen;
         if (item.partition_at_invoke) chosen = s.partition.partition;
-        s.ids.push_back(h.invoke_send(s.process, s.partition.topic, chosen, "k", item.value, Instant{++t}));
+        s.ids.push_back(
+            h.invoke_send(s.process, s.partition.topic, chosen, "k", item.value, Instant{++t}));
     }
     for (size_t i : s.completion_order) {
         const SendItem& item = s.sends[i];
         switch (item.outcome) {
-            case SendOutcome::ok: h.ok_send(s.ids[i], s.partition.partition, item.offset, Instant{++t}); break;
-            case SendOutcome::fail: h.fail(s.ids[i], "NOT_ENOUGH_REPLICAS", Instant{++t}); break;
-            default: h.info(s.ids[i], "request timed out", Instant{++t}); break;
+            case SendOutcome::ok:
+                h.ok_send(s.ids[i], s.partition.partition, item.offset, Instant{++t});
+                break;
+            case SendOutcome::fail:
+                h.fail(s.ids[i], "NOT_ENOUGH_REPLICAS", Instant{++t});
+                break;
+            default:
+                h.info(s.ids[i], "request timed out", Instant{++t});
+                break;
         }
     }
 }
@@ -207,18 +222,28 @@ History render(std::vector<Step>& script) {
     int64_t t = 0;
     for (Step& s : script) {
         switch (s.kind) {
-            case Step::Kind::send: render_send(h, s, t); break;
+            case Step::Kind::send:
+                render_send(h, s, t);
+                break;
             case Step::Kind::poll: {
                 OpId id = h.invoke_poll(s.process, Instant{++t});
                 s.ids = {id};
-                if (s.poll_outcome == OpType::ok) h.ok_poll(id, s.records, Instant{++t}, s.positions);
-                if (s.poll_outcome == OpType::fail) h.fail(id, "coordinator not available", Instant{++t});
+                if (s.poll_outcome == OpType::ok)
+                    h.ok_poll(id, s.records, Instant{++t}, s.positions);
+                if (s.poll_outcome == OpType::fail)
+                    h.fail(id, "coordinator not available", Instant{++t});
                 if (s.poll_outcome == OpType::info) h.info(id, "client crashed", Instant{++t});
                 break;
             }
-            case Step::Kind::seek: s.ids = {h.note_seek(s.process, s.partition, s.seek_to, Instant{++t})}; break;
-            case Step::Kind::assign: s.ids = {h.note_assign(s.process, s.assigned, Instant{++t})}; break;
-            case Step::Kind::crash: s.ids = {h.note_crash(s.process, Instant{++t})}; break;
+            case Step::Kind::seek:
+                s.ids = {h.note_seek(s.process, s.partition, s.seek_to, Instant{++t})};
+                break;
+            case Step::Kind::assign:
+                s.ids = {h.note_assign(s.process, s.assigned, Instant{++t})};
+                break;
+            case Step::Kind::crash:
+                s.ids = {h.note_crash(s.process, Instant{++t})};
+                break;
         }
     }
     return h;
@@ -309,7 +334,8 @@ RC_GTEST_PROP(LogCheckerProperty, SwappingTwoValuesInAPollIsInconsistent, ()) {
         const std::vector<PolledRecord>& rs = m.script[i].records;
         for (size_t j = 0; j + 1 < rs.size(); ++j) {
             for (size_t k = j + 1; k < rs.size(); ++k) {
-                if (rs[j].where() == rs[k].where() && acked.count(rs[j].value) && acked.count(rs[k].value)) {
+                if (rs[j].where() == rs[k].where() && acked.count(rs[j].value) &&
+                    acked.count(rs[k].value)) {
                     candidates.push_back({i, {j, k}});
                 }
             }
@@ -341,16 +367,19 @@ RC_GTEST_PROP(LogCheckerProperty, ARetryThatAppendsAValueTwiceIsADuplicate, ()) 
     auto [value, p] = *rc::gen::elementOf(candidates);
     // The final reader of p (the last poll step reading p) sees the copy at the log's end.
     auto final_read = std::find_if(m.script.rbegin(), m.script.rend(), [&](const Step& s) {
-        return s.process == "final" && s.kind == Step::Kind::poll && !s.records.empty() && s.records[0].where() == p;
+        return s.process == "final" && s.kind == Step::Kind::poll && !s.records.empty() &&
+               s.records[0].where() == p;
     });
     RC_ASSERT(final_read != m.script.rend());
-    final_read->records.push_back({p.topic, p.partition, static_cast<int64_t>(m.logs[p].size()), "k", value});
+    final_read->records.push_back(
+        {p.topic, p.partition, static_cast<int64_t>(m.logs[p].size()), "k", value});
     History h = render(m.script);
     LogCheckResult plain = check_history(h, {.final_reads_complete = true});
     RC_LOG() << plain.summary() << h.to_jsonl();
     RC_ASSERT(plain.valid());
     RC_ASSERT(plain.duplicates == 1);
-    LogCheckResult idempotent = check_history(h, {.idempotence = true, .final_reads_complete = true});
+    LogCheckResult idempotent =
+        check_history(h, {.idempotence = true, .final_reads_complete = true});
     RC_LOG() << idempotent.summary() << h.to_jsonl();
     RC_ASSERT(kinds(idempotent) == std::set<std::string>{"duplicate"});
     RC_ASSERT(reported(idempotent, "duplicate", final_read->ids[0]));
@@ -359,14 +388,16 @@ RC_GTEST_PROP(LogCheckerProperty, ARetryThatAppendsAValueTwiceIsADuplicate, ()) 
 RC_GTEST_PROP(LogCheckerProperty, TwoSequentialSendsStoredInReverseAreNonmonotonic, ()) {
     Model m = gen_model();
     // Consecutive ok sends of one producer to one partition, in separate steps.
-    std::map<std::pair<std::string, PartitionName>, std::pair<size_t, size_t>> last;  // → (step, item)
+    std::map<std::pair<std::string, PartitionName>, std::pair<size_t, size_t>>
+        last;  // → (step, item)
     std::vector<std::pair<std::pair<size_t, size_t>, std::pair<size_t, size_t>>> candidates;
     for (size_t i = 0; i < m.script.size(); ++i) {
         for (size_t j = 0; j < m.script[i].sends.size(); ++j) {
             if (m.script[i].sends[j].outcome != SendOutcome::ok) continue;
             auto key = std::make_pair(m.script[i].process, m.script[i].partition);
             auto it = last.find(key);
-            if (it != last.end() && it->second.first != i) candidates.push_back({it->second, {i, j}});
+            if (it != last.end() && it->second.first != i)
+                candidates.push_back({it->second, {i, j}});
             last[key] = {i, j};
         }
     }
@@ -378,13 +409,16 @@ RC_GTEST_PROP(LogCheckerProperty, TwoSequentialSendsStoredInReverseAreNonmonoton
     // The broker stored b before a and said so truthfully; every poll agrees.
     for (Step& s : m.script) {
         for (PolledRecord& r : s.records) {
-            if (r.where() == p && r.offset == a.offset) r.value = b.value;
-            else if (r.where() == p && r.offset == b.offset) r.value = a.value;
+            if (r.where() == p && r.offset == a.offset)
+                r.value = b.value;
+            else if (r.where() == p && r.offset == b.offset)
+                r.value = a.value;
         }
     }
     std::swap(a.offset, b.offset);
     History h = render(m.script);
-    LogCheckResult r = check_history(h, {.idempotence = *rc::gen::arbitrary<bool>(), .final_reads_complete = true});
+    LogCheckResult r = check_history(
+        h, {.idempotence = *rc::gen::arbitrary<bool>(), .final_reads_complete = true});
     RC_LOG() << r.summary() << h.to_jsonl();
     RC_ASSERT(kinds(r) == std::set<std::string>{"nonmonotonic-send"});
     RC_ASSERT(reported(r, "nonmonotonic-send", m.script[second.first].ids[second.second]));

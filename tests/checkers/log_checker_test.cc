@@ -3,6 +3,8 @@
 // involved; clean histories (indeterminate sends that did or did not land, failed sends,
 // seeks backwards, reassignments, crashes) must pass. The generated histories are in
 // log_checker_property_test.cc.
+#include "sim/checkers/log_checker.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "sim/checkers/history.h"
-#include "sim/checkers/log_checker.h"
 
 namespace keel::sim {
 namespace {
@@ -26,7 +27,8 @@ struct Builder {
     int64_t clock = 0;
     Instant now() { return Instant{clock += 10}; }
 
-    OpId sent(const std::string& process, const PartitionName& p, const std::string& value, int64_t offset) {
+    OpId sent(const std::string& process, const PartitionName& p, const std::string& value,
+              int64_t offset) {
         OpId id = h.invoke_send(process, p.topic, p.partition, "k", value, now());
         h.ok_send(id, p.partition, offset, now());
         return id;
@@ -46,7 +48,8 @@ struct Builder {
                 const std::vector<std::pair<int64_t, std::string>>& records) {
         OpId id = h.invoke_poll(process, now());
         std::vector<PolledRecord> rs;
-        for (const auto& [offset, value] : records) rs.push_back({p.topic, p.partition, offset, "k", value});
+        for (const auto& [offset, value] : records)
+            rs.push_back({p.topic, p.partition, offset, "k", value});
         h.ok_poll(id, std::move(rs), now());
         return id;
     }
@@ -130,14 +133,18 @@ TEST(LogChecker, RetentionExcusesUnreadAndSkippedOffsetsBelowTheLogStartOnly) {
     OpId before = b.polled("c1", kP0, {{1, "v1"}});
     OpId jump = b.polled("c1", kP0, {{3, "v3"}, {4, "v4"}});  // 2 deleted meanwhile
     LogCheckResult strict = check_history(b.h, {.final_reads_complete = true});
-    EXPECT_EQ(kinds(strict), (std::set<std::string>{"lost-write", "poll-skip"})) << strict.summary();
+    EXPECT_EQ(kinds(strict), (std::set<std::string>{"lost-write", "poll-skip"}))
+        << strict.summary();
 
-    LogCheckResult retained = check_history(b.h, {.final_reads_complete = true, .log_start_offsets = {{kP0, 3}}});
+    LogCheckResult retained =
+        check_history(b.h, {.final_reads_complete = true, .log_start_offsets = {{kP0, 3}}});
     EXPECT_TRUE(retained.valid()) << retained.summary();
     EXPECT_EQ(retained.below_log_start, 1);  // v2
 
-    LogCheckResult too_low = check_history(b.h, {.final_reads_complete = true, .log_start_offsets = {{kP0, 2}}});
-    EXPECT_EQ(kinds(too_low), (std::set<std::string>{"lost-write", "poll-skip"})) << too_low.summary();
+    LogCheckResult too_low =
+        check_history(b.h, {.final_reads_complete = true, .log_start_offsets = {{kP0, 2}}});
+    EXPECT_EQ(kinds(too_low), (std::set<std::string>{"lost-write", "poll-skip"}))
+        << too_low.summary();
     EXPECT_EQ(report(too_low, "poll-skip")->ops, (std::vector<OpId>{before, jump}));
 }
 
@@ -236,7 +243,7 @@ TEST(LogChecker, ASeekOrAnAssignmentOrACrashOrAnInfoPollExcusesAJump) {
     b.polled("c1", kP0, {{0, "v0"}});
     b.h.note_seek("c1", kP0, 2, b.now());
     b.polled("c1", kP0, {{2, "v2"}});
-    b.h.note_assign("c1", {kP1}, b.now());  // orders-0 revoked ...
+    b.h.note_assign("c1", {kP1}, b.now());       // orders-0 revoked ...
     b.h.note_assign("c1", {kP0, kP1}, b.now());  // ... and back, from a committed offset
     b.polled("c1", kP0, {{3, "v3"}});
     b.h.note_crash("c1", b.now());
@@ -306,7 +313,8 @@ TEST(LogChecker, ConcurrentSendsReorderedAreLegalWithoutIdempotenceOnly) {
     EXPECT_EQ(plain.reordered_sends, 1);
 
     LogCheckResult idempotent = check_history(b.h, {.idempotence = true});
-    EXPECT_EQ(kinds(idempotent), std::set<std::string>{"nonmonotonic-send"}) << idempotent.summary();
+    EXPECT_EQ(kinds(idempotent), std::set<std::string>{"nonmonotonic-send"})
+        << idempotent.summary();
     EXPECT_EQ(report(idempotent, "nonmonotonic-send")->ops, (std::vector<OpId>{first, second}));
 }
 
@@ -330,10 +338,10 @@ TEST(LogChecker, PollingAValueNobodySentIsReported) {
 TEST(LogChecker, MisusingTheHistoryApiIsReportedNotACrash) {
     Builder b;
     OpId s = b.sent("p1", kP0, "a", 0);
-    b.h.ok_send(s, 0, 0, b.now());          // completed twice
-    b.h.info(OpId{99}, "?", b.now());        // no such op
+    b.h.ok_send(s, 0, 0, b.now());     // completed twice
+    b.h.info(OpId{99}, "?", b.now());  // no such op
     OpId p = b.h.invoke_poll("c1", b.now());
-    b.h.ok_send(p, 0, 1, b.now());           // a poll completed as a send
+    b.h.ok_send(p, 0, 1, b.now());  // a poll completed as a send
     EXPECT_EQ(b.h.errors().size(), 3u);
     LogCheckResult r = check_history(b.h);
     EXPECT_EQ(kinds(r), std::set<std::string>{"malformed-history"});
@@ -361,13 +369,17 @@ TEST(History, WritesOneJsonLinePerEventAndDescribesOperations) {
     b.h.note_seek("c1", kP0, std::nullopt, b.now());
     std::string jsonl = b.h.to_jsonl();
     EXPECT_EQ(std::count(jsonl.begin(), jsonl.end(), '\n'), 7);
-    EXPECT_NE(jsonl.find(R"("type":"ok","f":"send","time_ns":20,"topic":"orders","partition":0,"offset":7,)"
-                         R"("key":"k","value":"v\"1"})"),
-              std::string::npos)
+    EXPECT_NE(
+        jsonl.find(
+            R"("type":"ok","f":"send","time_ns":20,"topic":"orders","partition":0,"offset":7,)"
+            R"("key":"k","value":"v\"1"})"),
+        std::string::npos)
         << jsonl;
     EXPECT_NE(jsonl.find(R"("error":"request timed out")"), std::string::npos) << jsonl;
-    EXPECT_NE(jsonl.find(R"("records":[{"topic":"orders","partition":0,"offset":7,"key":"k","value":"v\"1"}])"),
-              std::string::npos)
+    EXPECT_NE(
+        jsonl.find(
+            R"("records":[{"topic":"orders","partition":0,"offset":7,"key":"k","value":"v\"1"}])"),
+        std::string::npos)
         << jsonl;
     EXPECT_NE(jsonl.find(R"("f":"seek","time_ns":70,"topic":"orders","partition":0,"offset":null)"),
               std::string::npos)
@@ -383,9 +395,11 @@ TEST(LogChecker, ResultJsonNamesCountsAndReports) {
     OpId failed = b.send_fail("p1", kP0, "x");
     b.polled("c1", kP0, {{0, "x"}});
     std::string json = check_history(b.h).to_json();
-    EXPECT_NE(json.find(R"("valid":false,"ops_ok":1,"ops_fail":1,"ops_info":0)"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("valid":false,"ops_ok":1,"ops_fail":1,"ops_info":0)"), std::string::npos)
+        << json;
     EXPECT_NE(json.find(R"("anomalies":{"aborted-read":1})"), std::string::npos) << json;
-    EXPECT_NE(json.find(R"("ops":[)" + std::to_string(failed.value()) + ",1]"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("ops":[)" + std::to_string(failed.value()) + ",1]"), std::string::npos)
+        << json;
 }
 
 }  // namespace
