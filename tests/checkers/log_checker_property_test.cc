@@ -249,6 +249,23 @@ History render(std::vector<Step>& script) {
     return h;
 }
 
+// Full-size models from the first case (gen::inRange scales with RapidCheck's size, which
+// starts at 0: small cases would hold no sends to mutate).
+Model sized_model() { return *rc::gen::resize(rc::kNominalSize, rc::gen::exec(gen_model)); }
+
+// What a history exercised, for RC_TAG: the distribution is printed after the property.
+void tag_reach(const std::vector<Step>& script) {
+    bool info_poll = false, unknown_seek = false, pipelined = false, crash = false;
+    for (const Step& s : script) {
+        info_poll |= s.kind == Step::Kind::poll && s.poll_outcome == OpType::info;
+        unknown_seek |= s.kind == Step::Kind::seek && !s.seek_to;
+        pipelined |= s.sends.size() > 1;
+        crash |= s.kind == Step::Kind::crash;
+    }
+    RC_TAG(info_poll ? "info poll" : "-", unknown_seek ? "unknown seek" : "-", pipelined ? "pipelined" : "-",
+           crash ? "crash" : "-");
+}
+
 std::set<std::string> kinds(const LogCheckResult& r) {
     std::set<std::string> out;
     for (const auto& [kind, count] : r.anomaly_counts) out.insert(kind);
@@ -281,7 +298,8 @@ size_t polls_of(const std::vector<Step>& script, const std::string& value, const
 }
 
 RC_GTEST_PROP(LogCheckerProperty, AModelHistoryIsClean, ()) {
-    Model m = gen_model();
+    Model m = sized_model();
+    tag_reach(m.script);
     History h = render(m.script);
     bool idempotence = *rc::gen::arbitrary<bool>();
     LogCheckResult r = check_history(h, {.idempotence = idempotence, .final_reads_complete = true});
@@ -310,7 +328,7 @@ std::vector<std::pair<size_t, size_t>> droppable(const std::vector<Step>& script
 }
 
 RC_GTEST_PROP(LogCheckerProperty, DroppingARecordFromTheMiddleOfAPollIsASkip, ()) {
-    Model m = gen_model();
+    Model m = sized_model();
     auto candidates = droppable(m.script);
     RC_PRE(!candidates.empty());
     auto [step, index] = *rc::gen::elementOf(candidates);
@@ -327,7 +345,7 @@ RC_GTEST_PROP(LogCheckerProperty, DroppingARecordFromTheMiddleOfAPollIsASkip, ()
 }
 
 RC_GTEST_PROP(LogCheckerProperty, SwappingTwoValuesInAPollIsInconsistent, ()) {
-    Model m = gen_model();
+    Model m = sized_model();
     std::set<std::string> acked = acked_values(m.script);
     std::vector<std::pair<size_t, std::pair<size_t, size_t>>> candidates;
     for (size_t i = 0; i < m.script.size(); ++i) {
@@ -356,7 +374,7 @@ RC_GTEST_PROP(LogCheckerProperty, SwappingTwoValuesInAPollIsInconsistent, ()) {
 }
 
 RC_GTEST_PROP(LogCheckerProperty, ARetryThatAppendsAValueTwiceIsADuplicate, ()) {
-    Model m = gen_model();
+    Model m = sized_model();
     std::vector<std::pair<std::string, PartitionName>> candidates;
     for (const Step& s : m.script) {
         for (const SendItem& item : s.sends) {
@@ -386,7 +404,7 @@ RC_GTEST_PROP(LogCheckerProperty, ARetryThatAppendsAValueTwiceIsADuplicate, ()) 
 }
 
 RC_GTEST_PROP(LogCheckerProperty, TwoSequentialSendsStoredInReverseAreNonmonotonic, ()) {
-    Model m = gen_model();
+    Model m = sized_model();
     // Consecutive ok sends of one producer to one partition, in separate steps.
     std::map<std::pair<std::string, PartitionName>, std::pair<size_t, size_t>>
         last;  // → (step, item)
