@@ -6,6 +6,7 @@
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/fetch.h"
+#include "core/protocol/generated/allocate_producer_ids_request.h"
 #include "core/protocol/generated/list_offsets_request.h"
 #include "core/protocol/generated/metadata_request.h"
 #include "core/protocol/generated/produce_request.h"
@@ -30,7 +31,7 @@ constexpr std::array raft_apis{
 constexpr std::array controller_apis{
     range_of<ApiVersionsRequest>(),        range_of<CreateTopicsRequest>(),
     range_of<AlterPartitionRequest>(),     range_of<BrokerRegistrationRequest>(),
-    range_of<BrokerHeartbeatRequest>(),
+    range_of<BrokerHeartbeatRequest>(),   range_of<AllocateProducerIdsRequest>(),
 };
 
 // The broker's client listener (the data plane). Produce is listed from v0 because
