@@ -5,6 +5,20 @@
 
 namespace keel::client {
 
+namespace {
+
+// A broker that does not know our ApiVersions version answers UNSUPPORTED_VERSION in a
+// form we may not decode (Kafka: v0; librdkafka's mock: a mix). The error code always
+// follows the correlation id (the ApiVersions response header is v0), so read just that.
+bool unsupported_version_answer(ByteView frame) {
+    if (frame.size() < 6) return false;
+    ByteReader r(frame);
+    (void)r.i32();
+    return r.i16() == static_cast<int16_t>(protocol::ErrorCode::unsupported_version);
+}
+
+}  // namespace
+
 BrokerConnection::BrokerConnection(env::Env& env, env::Address address, ConnectionOptions options)
     : env_(env),
       address_(std::move(address)),
@@ -50,10 +64,7 @@ Status BrokerConnection::negotiate(Instant deadline) {
                                    protocol::ApiKey::api_versions, version, correlation, true));
         KEEL_TRY_ASSIGN(Bytes frame, await_frame(p, deadline));
         auto resp = protocol::decode_response<protocol::ApiVersionsResponse>(frame, version);
-        if (!resp.ok() && version != 0) {
-            // An old broker answers a newer ApiVersions in v0 form.
-            resp = protocol::decode_response<protocol::ApiVersionsResponse>(frame, 0);
-        }
+        if (!resp.ok() && version != 0 && unsupported_version_answer(frame)) continue;
         if (!resp.ok()) return resp.error();
         if (resp->error_code == protocol::ErrorCode::unsupported_version && version != 0) continue;
         KEEL_TRY(protocol::status_from(resp->error_code, "ApiVersions from " + address_.to_string()));

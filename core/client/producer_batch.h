@@ -72,6 +72,7 @@ public:
     bool done() const { return done_; }
 
     int attempts = 0;                  // sends so far
+    size_t buffered_bytes = 0;         // what the producer charged its buffer for this batch
     std::optional<Instant> retry_at;   // backoff: not before this instant
     int32_t last_sequence() const { return identity_.base_sequence + record_count() - 1; }
 
