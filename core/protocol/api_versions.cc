@@ -7,6 +7,7 @@
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/fetch.h"
 #include "core/protocol/generated/allocate_producer_ids_request.h"
+#include "core/protocol/generated/init_producer_id_request.h"
 #include "core/protocol/generated/list_offsets_request.h"
 #include "core/protocol/generated/metadata_request.h"
 #include "core/protocol/generated/produce_request.h"
@@ -39,7 +40,7 @@ constexpr std::array controller_apis{
 // older than magic 2 are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
 constexpr std::array broker_apis{
     range_of<ProduceRequest>(),       range_of<FetchRequest>(),         range_of<ListOffsetsRequest>(),
-    range_of<MetadataRequest>(),      range_of<ApiVersionsRequest>(),
+    range_of<MetadataRequest>(),      range_of<ApiVersionsRequest>(),    range_of<InitProducerIdRequest>(),
 };
 
 }  // namespace
