@@ -148,6 +148,12 @@ TEST(ProducerIdsCluster, TwoBrokersAllocatingAcrossAControllerFailoverNeverGetOv
         EXPECT_GT(all[i].first_id, all[i - 1].last_id()) << "blocks " << i - 1 << " and " << i << " overlap";
     }
     EXPECT_GE(s.active_image().next_producer_id(), all.back().next_block_first_id());
+    // Every node, the restarted controller included (snapshots every 16 entries), converges
+    // on the same image, next producer id included.
+    ASSERT_TRUE(s.cluster->await_converged(30s).has_value());
+    for (const std::string& n : s.cluster->nodes()) {
+        EXPECT_EQ(s.cluster->image(n)->next_producer_id(), s.active_image().next_producer_id()) << n;
+    }
     EXPECT_TRUE(s.violations().empty()) << s.violations().front();
 }
 
