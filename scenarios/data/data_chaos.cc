@@ -122,7 +122,12 @@ void report_history(sim::ScenarioContext& ctx, const DataChaosConfig& c, const s
     ctx.metric("duplicates", static_cast<double>(r.duplicates));
     ctx.metric("anomalies", static_cast<double>(r.anomaly_total()));
     for (const auto& [kind, n] : r.anomaly_counts) ctx.metric("anomaly." + kind, static_cast<double>(n));
+    size_t noted = 0;
     for (const sim::LogReport& a : r.anomalies) {
+        if (!c.safe() && !c.bugs.any() && ++noted > 5) {
+            ctx.note("(expected) ... and " + std::to_string(r.anomaly_total() - 5) + " more anomalies");
+            break;
+        }
         std::string line = a.kind + " in " + a.partition.str() + ": " + a.explanation;
         if (history != nullptr) {
             for (size_t i = 0; i < a.ops.size() && i < 4; i++) line += "\n      op " + history->describe(a.ops[i]);
