@@ -116,6 +116,8 @@ private:
         int in_flight = 0;
         int32_t next_sequence = 0;
         int32_t last_acked_sequence = -1;
+        // Idempotence: base sequence → connection generation of each batch in flight.
+        std::map<int32_t, uint64_t> in_flight_generation;
     };
     using BatchList = std::vector<std::unique_ptr<ProducerBatch>>;
 
@@ -123,8 +125,8 @@ private:
     Result<const TopicMetadata*> await_topic(const std::string& topic, Instant deadline);
     Result<PartitionIndex> choose_partition(const ProducerRecord& r, const TopicMetadata& t, bool* sticky);
     Status await_buffer(size_t bytes, Instant deadline);
-    env::Future<RecordMetadata> append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts,
-                                       bool* new_batch);
+    bool has_open_batch(const TopicPartitionName& tp) const;
+    env::Future<RecordMetadata> append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts);
     bool idle() const;
     void fail_everything(const Error& error);
 
@@ -139,8 +141,12 @@ private:
     bool partition_ready(const PartitionState& ps, Instant now, Instant& next) const;
     Status stamp(const TopicPartitionName& tp, PartitionState& ps, ProducerBatch& b);
     void dispatch(NodeId node, BatchList batches);
-    void run_request(NodeId node, std::shared_ptr<BatchList> batches);
-    Result<std::optional<protocol::ProduceResponse>> exchange(const env::Address& address, const BatchList& batches);
+    void run_request(NodeId node, std::shared_ptr<BatchList> batches, uint64_t ticket);
+    bool await_turn(uint64_t ticket);
+    void end_turn(uint64_t ticket);
+    bool keeps_sequence_order(const BatchList& batches, uint64_t generation) const;
+    Result<std::optional<protocol::ProduceResponse>> exchange(const env::Address& address, const BatchList& batches,
+                                                              uint64_t ticket);
     void on_batch_result(std::unique_ptr<ProducerBatch> b, const Status& error, Offset base_offset,
                          int64_t log_append_time_ms);
     bool should_retry(const ProducerBatch& b, const Status& error, const PartitionState& ps) const;
@@ -166,6 +172,10 @@ private:
     bool producer_id_reset_needed_ = false;
     Instant producer_id_retry_at_{};
     Instant metadata_retry_at_{};
+    // Requests start (are handed to a connection) in the order the sender drained them.
+    uint64_t next_ticket_ = 0;
+    uint64_t turn_ = 0;
+    env::WaitQueue turns_;
     env::Event wake_;         // the sender has work
     env::WaitQueue changed_;  // a batch completed, buffer space freed, a request ended
     env::Event sender_done_;

@@ -13,6 +13,8 @@
 #include "core/client/partitioner.h"
 #include "core/client/producer.h"
 #include "core/compression/batch.h"
+#include "core/log/record_batch.h"
+#include "core/protocol/fetch.h"
 #include "tests/client/mock_cluster_util.h"
 
 namespace keel::client {
@@ -219,6 +221,77 @@ TEST(ClientOnMockCluster, DISABLED_ResponseLostAfterAppendIsRetriedWithTheSameSe
     ASSERT_TRUE(out.sent[0].ok()) << out.sent[0].error().to_string();
     EXPECT_EQ(out.consumed.size() + static_cast<size_t>(out.extra_polled), 1u)
         << "the retried batch must not be written twice";
+}
+
+}  // namespace
+}  // namespace keel::client
+
+namespace keel::client {
+namespace {
+
+// Every batch header of one partition, read with raw Fetch requests from its leader.
+std::vector<log::BatchHeader> raw_batches(env::Env& env, const std::vector<env::Address>& bootstrap,
+                                          const TopicPartitionName& tp) {
+    ConnectionPool pool(env, {});
+    MetadataOptions mo;
+    mo.bootstrap = bootstrap;
+    MetadataCache metadata(env, pool, mo);
+    metadata.add_topic(tp.topic);
+    std::vector<log::BatchHeader> out;
+    if (!metadata.refresh(env.now() + ms(5000)).ok()) return out;
+    auto leader = metadata.partition(tp);
+    if (!leader) return out;
+    BrokerConnection& conn = pool.get(*metadata.broker_address(leader->leader));
+    Offset next{0};
+    for (int round = 0; round < 20; round++) {
+        protocol::FetchRequest req;
+        req.max_wait_ms = 0;
+        req.max_bytes = 1 << 20;
+        req.topics.push_back({tp.topic, {}, {{tp.partition.value(), -1, next, -1, Offset(-1), 1 << 20, {}}}});
+        auto resp = conn.call<protocol::FetchResponse>(req, 4, 11, env.now() + ms(5000));
+        if (!resp.ok() || resp->responses.empty() || resp->responses[0].partitions.empty()) break;
+        const Bytes& records = resp->responses[0].partitions[0].records;
+        auto h = log::read_batch(records);
+        if (!h.ok()) break;
+        out.push_back(*h);
+        next = h->next_offset();
+    }
+    return out;
+}
+
+TEST(ClientOnMockCluster, LostResponseRetryResendsTheSameProducerIdEpochAndSequence) {
+    MockCluster cluster(3);
+    ASSERT_TRUE(cluster.ok());
+    rd_kafka_mock_cluster_t* mc = cluster.get();
+    ASSERT_EQ(rd_kafka_mock_topic_create(mc, "ledger", 1, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int32_t broker = 1; broker <= 3; broker++) {
+        rd_kafka_mock_broker_push_request_error_rtts(mc, broker, 0, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000);
+    }
+    std::optional<Result<RecordMetadata>> sent;
+    std::vector<log::BatchHeader> batches;
+    bool finished = run_on_prod_node([&](env::Env& env) {
+        ProducerConfig pc;
+        pc.bootstrap = cluster.bootstrap();
+        pc.request_timeout = ms(1000);
+        pc.delivery_timeout = ms(30'000);
+        pc.retry_backoff = ms(20);
+        Producer producer(env, pc);
+        sent = producer.send(record_number("ledger", 7)).get();
+        producer.close();
+        batches = raw_batches(env, cluster.bootstrap(), {"ledger", PartitionIndex(0)});
+    });
+    ASSERT_TRUE(finished);
+    ASSERT_TRUE(sent.has_value() && sent->ok()) << (sent ? sent->error().to_string() : "no result");
+    // The delayed answer made the producer retry; the mock (no sequence checks without a
+    // transactional id) wrote the retry too, which shows what the retry carried.
+    ASSERT_GE(batches.size(), 2u) << "the first attempt's answer was delayed past request_timeout: a retry happened";
+    for (const auto& h : batches) {
+        EXPECT_GE(h.producer_id, 0);
+        EXPECT_EQ(h.producer_id, batches[0].producer_id);
+        EXPECT_EQ(h.producer_epoch, batches[0].producer_epoch);
+        EXPECT_EQ(h.base_sequence, 0) << "a retry keeps its sequence";
+        EXPECT_EQ(h.crc, batches[0].crc) << "a retry resends the same bytes";
+    }
 }
 
 }  // namespace
