@@ -182,7 +182,8 @@ bool Producer::should_retry(const ProducerBatch& b, const Status& error, const P
         // A gap caused by an earlier batch of ours that is still being retried: retry in
         // order. The very next expected batch rejected as out of order: the broker lost our
         // state, and only a new producer id can continue (not retried).
-        return b.identity().base_sequence != ps.last_acked_sequence + 1;
+        // A sequence at or below the last acknowledged one can never be accepted: not retried.
+        return b.identity().base_sequence > ps.last_acked_sequence + 1;
     }
     return is_retriable_status(error);
 }

@@ -126,6 +126,10 @@ bool Producer::partition_ready(const PartitionState& ps, Instant now, Instant& n
     // A retried batch goes alone: nothing of its partition may be in flight beside it, so
     // the broker sees the partition's sequences in order.
     if (head.encoded() && ps.in_flight > 0) return false;
+    // Until the broker has acknowledged one batch of this producer id for the partition, it
+    // accepts any sequence (it knows no state): a second batch in flight could be written
+    // ahead of a first one that failed. So the first batch goes alone.
+    if (config_.enable_idempotence && ps.last_acked_sequence < 0 && ps.in_flight > 0) return false;
     bool lingered = now >= head.created() + config_.linger;
     if (head.full() || ps.queue.size() > 1 || lingered || flushing_ > 0 || closing_) return true;
     next = std::min(next, head.created() + config_.linger);
