@@ -1,5 +1,5 @@
 // Property: an idempotent producer, under any mix of lost answers (after the append),
-// retriable errors and connection resets, gets every record acknowledged, and the log holds
+// retriable errors, connection resets, broker restarts and network partitions, gets every record acknowledged, and the log holds
 // each record exactly once, at its acknowledged offset, in send order per partition.
 // RapidCheck draws the workload (records, batch size, linger, in-flight limit) and the
 // fault schedule, runs it in the simulator against the fake broker, and shrinks a failure.
@@ -82,9 +82,13 @@ void run_case() {
     c.request_timeout = ms(2000);
     c.delivery_timeout = ms(600'000);
     c.retry_backoff = ms(*rc::gen::inRange(1, 50));
+    const int pace_ms = *rc::gen::inRange(0, 12);  // between sends: faults land mid-run
     const int losses = *rc::gen::inRange(0, 6);
     const auto errors = *rc::gen::container<std::vector<int>>(*rc::gen::inRange<size_t>(0, 6), rc::gen::inRange(0, 4));
     const auto resets = *rc::gen::container<std::vector<int>>(*rc::gen::inRange<size_t>(0, 4), rc::gen::inRange(1, 300));
+    // Broker restarts (its log survives, as on disk) and network partitions (healed later).
+    const auto restarts = *rc::gen::container<std::vector<int>>(*rc::gen::inRange<size_t>(0, 3), rc::gen::inRange(1, 500));
+    const auto cuts = *rc::gen::container<std::vector<int>>(*rc::gen::inRange<size_t>(0, 3), rc::gen::inRange(1, 5000));
 
     SimRun run(seed, {{"t", kPartitions}});
     run.broker.lose_produce_answers = losses;
@@ -97,21 +101,39 @@ void run_case() {
             run.world.reset_connections("c1", "b1");
         }
     });
+    run.world.spawn("restarts", [&run, restarts] {
+        for (int at_ms : restarts) {
+            run.world.sleep(ms(at_ms));
+            run.world.restart("b1");
+        }
+    });
+    run.world.spawn("partitions", [&run, cuts] {
+        for (int length_ms : cuts) {
+            run.world.sleep(ms(length_ms / 3));
+            run.world.partition("c1", "b1");
+            run.world.sleep(ms(length_ms));
+            run.world.heal("c1", "b1");
+        }
+    });
     std::vector<Result<RecordMetadata>> sent;
     bool finished = run.client([&](env::Env& env) {
         Producer p(env, c);
         std::vector<env::Future<RecordMetadata>> fs;
         for (int i = 0; i < n; i++) {
             fs.push_back(p.send({"t", std::nullopt, to_bytes("k" + std::to_string(i)), to_bytes("v"), {}, {}}));
+            if (pace_ms > 0) env.executor().sleep_for(ms(pace_ms));
         }
         for (auto& f : fs) sent.push_back(f.get());
         p.close();
     });
     RC_ASSERT(finished);
+    RC_CLASSIFY(run.world.faults().restarts > 0, "broker restarted mid-run");
+    RC_CLASSIFY(run.world.faults().partitions > 0, "network partition mid-run");
+    RC_CLASSIFY(run.world.faults().connection_resets > 0, "connections reset mid-run");
     check_log(run, sent);
 }
 
-TEST(ProducerProperty, IdempotentProducerWritesEachRecordOnceInOrderUnderLostAnswersErrorsAndResets) {
+TEST(ProducerProperty, IdempotentProducerWritesEachRecordOnceInOrderUnderLostAnswersErrorsResetsRestartsAndPartitions) {
     EXPECT_TRUE(rc::check("idempotent producer: exactly once, in order, at the acknowledged offset", run_case));
 }
 
