@@ -44,7 +44,8 @@ struct Outcome {
 // Sends n records (calling `midway` after half of them), flushes, then consumes every
 // partition from the beginning until n records arrived, then polls once more.
 void produce_and_consume(env::Env& env, const std::vector<env::Address>& bootstrap, const std::string& topic,
-                         int n, ProducerConfig pc, const std::function<void()>& midway, Outcome& out) {
+                         int n, ProducerConfig pc, const std::function<void()>& midway, Outcome& out,
+                         const std::function<void()>& midway_consuming = [] {}) {
     pc.bootstrap = bootstrap;
     Producer producer(env, pc);
     std::vector<env::Future<RecordMetadata>> futures;
@@ -67,7 +68,12 @@ void produce_and_consume(env::Env& env, const std::vector<env::Address>& bootstr
     for (int p = 0; p < kPartitions; p++) tps.push_back({topic, PartitionIndex(p)});
     consumer.assign(tps);
     Instant deadline = env.now() + ms(60'000);
+    bool moved = false;
     while (static_cast<int>(out.consumed.size()) < n && env.now() < deadline) {
+        if (!moved && static_cast<int>(out.consumed.size()) >= n / 2) {
+            midway_consuming();
+            moved = true;
+        }
         auto got = consumer.poll(ms(500));
         if (!got.ok()) {
             ADD_FAILURE() << "poll: " << got.error().to_string();
@@ -151,7 +157,12 @@ TEST(ClientOnMockCluster, InjectedErrorsAndLeaderMovesStillDeliverExactlyOnce) {
             rd_kafka_mock_push_request_errors(mc, 0, 2, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                               RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
         };
-        produce_and_consume(env, cluster.bootstrap(), "payments", 400, pc, midway, out);
+        auto midway_consuming = [&] {
+            // Leaders move again while the consumer is half way.
+            for (int p = 0; p < kPartitions; p++) rd_kafka_mock_partition_set_leader(mc, "payments", p, 1 + (p + 2) % 3);
+            rd_kafka_mock_push_request_errors(mc, 1, 1, RD_KAFKA_RESP_ERR__TRANSPORT);
+        };
+        produce_and_consume(env, cluster.bootstrap(), "payments", 400, pc, midway, out, midway_consuming);
     });
     ASSERT_TRUE(finished);
     expect_exactly_once(out, 400);
