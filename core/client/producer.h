@@ -96,9 +96,10 @@ public:
     // timeout, closed, and the broker's errors as described above.
     env::Future<RecordMetadata> send(ProducerRecord record);
 
-    // Sends everything queued now, without waiting for linger, and waits until every
-    // record sent before the call has completed (acknowledged or failed). Errc::timeout
-    // if that takes longer than `timeout`.
+    // Sends everything queued now, without waiting for linger, and waits until nothing is
+    // queued or in flight — every record sent before the call has completed (acknowledged
+    // or failed); records other fibers send meanwhile are waited for too. Errc::timeout if
+    // that takes longer than `timeout`.
     Status flush(Duration timeout);
 
     // Flushes (bounded by delivery_timeout + request_timeout), fails what is left with
