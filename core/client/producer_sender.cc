@@ -28,6 +28,8 @@ Instant Producer::sender_round(Instant now) {
     maybe_refresh_metadata(now);
     Instant next = expire_batches(env_.now());
     if (config_.enable_idempotence && !ensure_producer_id(env_.now())) {
+        // Waiting for in-flight answers before a reset: each finished request wakes us.
+        if (producer_id_reset_needed_ && requests_in_flight_ > 0) return next;
         return std::min(next, std::max(producer_id_retry_at_, env_.now() + ms(1)));
     }
     std::map<NodeId, BatchList> ready;
