@@ -179,6 +179,51 @@ TEST(ClientInSim, OffsetOutOfRangeFollowsAutoOffsetReset) {
     EXPECT_EQ(with_none->code(), Errc::offset_out_of_range);
 }
 
+TEST(ClientInSim, ATruncatedLogIsDetectedThroughTheLeaderEpochAndReadingResumesAtTheDivergence) {
+    SimRun run(16, {{"t", 1}});
+    std::vector<ConsumerRecord> before, after;
+    uint64_t truncations = 0;
+    ASSERT_TRUE(run.client([&](env::Env& env) {
+        ProducerConfig c = config(true);
+        c.batch_size = 64;  // one record per batch: the log can be cut after any record
+        {
+            Producer p(env, c);
+            (void)send_all(p, 10);
+            p.close();
+        }
+        ConsumerConfig cc;
+        cc.bootstrap = {kBroker};
+        cc.auto_offset_reset = OffsetReset::earliest;
+        Consumer consumer(env, cc);
+        consumer.assign({{"t", PartitionIndex(0)}});
+        for (int i = 0; i < 50 && before.size() < 10; i++) {
+            auto got = consumer.poll(ms(100));
+            if (got.ok()) before.insert(before.end(), got->begin(), got->end());
+        }
+        // An unclean leader change: offsets 6.. are replaced by other records in epoch 1.
+        run.broker.truncate_and_bump_epoch("t", 0, 6);
+        {
+            Producer p(env, c);
+            for (int i = 0; i < 8; i++) {
+                (void)p.send({"t", std::nullopt, to_bytes("new-" + std::to_string(i)), to_bytes("x"), {}, {}}).get();
+            }
+            p.close();
+        }
+        for (int i = 0; i < 50 && after.size() < 8; i++) {
+            auto got = consumer.poll(ms(100));
+            if (got.ok()) after.insert(after.end(), got->begin(), got->end());
+        }
+        truncations = consumer.truncations_detected();
+    }));
+    ASSERT_EQ(before.size(), 10u);
+    EXPECT_EQ(before.back().leader_epoch, LeaderEpoch(0));
+    EXPECT_EQ(truncations, 1u) << "the leader answered DivergingEpoch for the consumer's last epoch";
+    ASSERT_EQ(after.size(), 8u) << "nothing of the new history is skipped";
+    EXPECT_EQ(after.front().offset, Offset(6)) << "reading resumes where epoch 0 ends on the new leader";
+    EXPECT_EQ(as_chars(*after.front().key), "new-0");
+    EXPECT_EQ(after.front().leader_epoch, LeaderEpoch(1));
+}
+
 TEST(ClientInSim, ASeedReplaysTheSameRun) {
     auto hash_of = [](uint64_t seed) {
         SimRun run(seed);

@@ -51,7 +51,8 @@ Result<Bytes> FakeBroker::metadata(const protocol::RequestFrame& f) {
             protocol::MetadataResponse::MetadataResponsePartition mp;
             mp.partition_index = PartitionIndex(p);
             mp.leader_id = NodeId(1);
-            mp.leader_epoch = LeaderEpoch(0);
+            auto it = log_.find({name, p});
+            mp.leader_epoch = LeaderEpoch(it == log_.end() ? 0 : it->second.leader_epoch);
             mp.replica_nodes = {NodeId(1)};
             mp.isr_nodes = {NodeId(1)};
             t.partitions.push_back(mp);
@@ -92,6 +93,7 @@ ErrorCode FakeBroker::append(const std::string& topic, int32_t p, const Bytes& b
     }
     Bytes stored = batch;
     log::set_base_offset(stored, Offset(part.next_offset));
+    log::set_partition_leader_epoch(stored, LeaderEpoch(part.leader_epoch));
     *base_offset = part.next_offset;
     part.next_offset += h->records_count;
     part.batches.push_back(std::move(stored));
@@ -146,7 +148,12 @@ Result<Bytes> FakeBroker::fetch(const protocol::RequestFrame& f) {
             pd.high_watermark = Offset(end);
             pd.last_stable_offset = Offset(end);
             pd.log_start_offset = Offset(0);
-            if (p.fetch_offset.value() > end || p.fetch_offset.value() < 0) {
+            auto div = part && f.header.api_version >= 12 && p.last_fetched_epoch >= 0
+                           ? diverging(*part, p.last_fetched_epoch, p.fetch_offset.value())
+                           : std::nullopt;
+            if (div) {
+                pd.diverging_epoch = {div->first, Offset(div->second)};
+            } else if (p.fetch_offset.value() > end || p.fetch_offset.value() < 0) {
                 pd.error_code = ErrorCode::offset_out_of_range;
             } else if (part != nullptr) {
                 for (const Bytes& b : part->batches) {
@@ -161,6 +168,36 @@ Result<Bytes> FakeBroker::fetch(const protocol::RequestFrame& f) {
         resp.responses.push_back(std::move(tr));
     }
     return protocol::encode_response(f.header.correlation_id, f.header.api_version, resp);
+}
+
+void FakeBroker::truncate_and_bump_epoch(const std::string& topic, int32_t p, int64_t new_end) {
+    Partition& part = log_[{topic, p}];
+    while (!part.batches.empty() && log::parse_batch_header(part.batches.back())->base_offset.value() >= new_end) {
+        part.batches.pop_back();
+    }
+    part.next_offset = new_end;
+    part.leader_epoch++;
+    part.producers.clear();
+}
+
+// Kafka's check for a fetch with LastFetchedEpoch: the end offset of the largest epoch at or
+// below it; diverging if that epoch is older or ends before the fetch offset.
+std::optional<std::pair<int32_t, int64_t>> FakeBroker::diverging(const Partition& part, int32_t last_fetched_epoch,
+                                                                 int64_t fetch_offset) {
+    int32_t epoch = -1;
+    int64_t end = part.next_offset;
+    for (const Bytes& b : part.batches) {
+        auto h = log::parse_batch_header(b);
+        int32_t e = h->partition_leader_epoch.value();
+        if (e <= last_fetched_epoch) {
+            epoch = e;
+        } else {
+            end = h->base_offset.value();  // the first batch of a later epoch ends ours
+            break;
+        }
+    }
+    if (epoch == last_fetched_epoch && end >= fetch_offset) return std::nullopt;
+    return std::make_pair(epoch, epoch < 0 ? int64_t{-1} : end);
 }
 
 Result<Bytes> FakeBroker::list_offsets(const protocol::RequestFrame& f) {

@@ -12,6 +12,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,14 @@ public:
         int64_t base_offset;
     };
     struct Partition {
-        std::vector<Bytes> batches;  // with their assigned base offsets
+        std::vector<Bytes> batches;  // with their assigned base offsets and leader epochs
         int64_t next_offset = 0;
+        int32_t leader_epoch = 0;
         std::map<int64_t, std::deque<Entry>> producers;  // the last five batches per producer
     };
+    // An unclean leader change: the log loses every batch from `new_end` on (a batch
+    // boundary) and the leader epoch goes up.
+    void truncate_and_bump_epoch(const std::string& topic, int32_t p, int64_t new_end);
     const Partition* partition(const std::string& topic, int32_t p) const {
         auto it = log_.find({topic, p});
         return it == log_.end() ? nullptr : &it->second;
@@ -57,6 +62,8 @@ private:
     protocol::ErrorCode append(const std::string& topic, int32_t p, const Bytes& batch, int64_t* base_offset);
     Result<Bytes> fetch(const protocol::RequestFrame& f);
     Result<Bytes> list_offsets(const protocol::RequestFrame& f);
+    static std::optional<std::pair<int32_t, int64_t>> diverging(const Partition& part, int32_t last_fetched_epoch,
+                                                                int64_t fetch_offset);
 
     env::Address self_;
     std::map<std::string, int32_t> topics_;
