@@ -83,7 +83,8 @@ public:
     // if the partition is not assigned or the offset is negative.
     Status seek(const TopicPartitionName& tp, Offset offset);
 
-    // Records fetched within `timeout` (empty if none arrived). Errors:
+    // Records fetched within `timeout` (empty if none arrived). A metadata refresh or an
+    // offset lookup in progress may take up to request_timeout past it. Errors:
     // offset_out_of_range (auto_offset_reset none and no valid position), corrupt_record,
     // unsupported_version (a compressed batch without codec), the broker's non-retriable
     // errors, closed.

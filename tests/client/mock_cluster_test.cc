@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -303,6 +304,36 @@ TEST(ClientOnMockCluster, LostResponseRetryResendsTheSameProducerIdEpochAndSeque
         EXPECT_EQ(h.base_sequence, 0) << "a retry keeps its sequence";
         EXPECT_EQ(h.crc, batches[0].crc) << "a retry resends the same bytes";
     }
+}
+
+}  // namespace
+}  // namespace keel::client
+
+namespace keel::client {
+namespace {
+
+TEST(ClientOnMockCluster, AcksZeroIsFireAndForgetWithUnknownOffsets) {
+    MockCluster cluster(3);
+    ASSERT_TRUE(cluster.ok());
+    ASSERT_EQ(rd_kafka_mock_topic_create(cluster.get(), "metrics", kPartitions, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+    Outcome out;
+    ProducerConfig pc;
+    pc.enable_idempotence = false;
+    pc.acks = 0;
+    bool finished = run_on_prod_node([&](env::Env& env) {
+        produce_and_consume(env, cluster.bootstrap(), "metrics", 50, pc, [] {}, out);
+    });
+    ASSERT_TRUE(finished);
+    ASSERT_EQ(out.sent.size(), 50u);
+    for (const auto& r : out.sent) {
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+        EXPECT_EQ(r->offset, Offset(-1)) << "acks=0: the broker says nothing, so no offset";
+    }
+    // On loopback nothing is lost: every record arrives once.
+    EXPECT_EQ(out.consumed.size(), 50u);
+    std::set<std::string> keys;
+    for (const auto& c : out.consumed) keys.insert(std::string(as_chars(*c.key)));
+    EXPECT_EQ(keys.size(), 50u);
 }
 
 }  // namespace
