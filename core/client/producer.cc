@@ -218,6 +218,7 @@ void Producer::close() {
     (void)flushed;  // whatever is left fails below
     stopped_ = true;
     wake_.set();
+    pool_.close_all();  // a sender blocked in a request (metadata, InitProducerId) returns now
     sender_done_.wait();
     fail_everything(Error{Errc::closed, "the producer was closed before the record was sent"});
     pool_.close_all();  // in-flight requests fail and their fibers end

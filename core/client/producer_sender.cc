@@ -44,7 +44,7 @@ Instant Producer::sender_round(Instant now) {
 }
 
 void Producer::maybe_refresh_metadata(Instant now) {
-    if (!metadata_.needs_refresh() || now < metadata_retry_at_) return;
+    if (stopped_ || !metadata_.needs_refresh() || now < metadata_retry_at_) return;
     // At most one refresh per retry_backoff, so a leaderless partition does not turn into
     // a stream of Metadata requests.
     metadata_retry_at_ = now + config_.retry_backoff;
@@ -63,6 +63,7 @@ bool Producer::ensure_producer_id(Instant now) {
     protocol::InitProducerIdRequest req;
     req.transaction_timeout_ms = INT32_MAX;
     for (const env::Address& a : metadata_.any_brokers()) {
+        if (stopped_) return false;
         BrokerConnection& conn = pool_.get(a);
         auto resp = conn.call<protocol::InitProducerIdResponse>(req, 0, 5, env_.now() + config_.request_timeout);
         if (!resp.ok() || resp->error_code != ErrorCode::none) continue;

@@ -224,6 +224,35 @@ TEST(ClientInSim, ATruncatedLogIsDetectedThroughTheLeaderEpochAndReadingResumesA
     EXPECT_EQ(after.front().leader_epoch, LeaderEpoch(1));
 }
 
+TEST(ClientInSim, AnUnreachableBrokerFailsRecordsAtDeliveryTimeoutAndCloseReturns) {
+    SimRun run(17);
+    std::optional<Result<RecordMetadata>> first, cut_off, no_metadata;
+    Duration closing{0};
+    ASSERT_TRUE(run.client([&](env::Env& env) {
+        ProducerConfig c = config(true);
+        c.request_timeout = ms(1000);
+        c.delivery_timeout = ms(5000);
+        c.max_block = ms(3000);
+        Producer p(env, c);
+        first = p.send(keyed(1)).get();
+        run.world.partition("c1", "b1");  // never healed
+        cut_off = p.send(keyed(2)).get();  // queued, retried, expired
+        Instant before = env.now();
+        p.close();
+        closing = env.now() - before;
+        Producer fresh(env, c);
+        no_metadata = fresh.send(keyed(3)).get();  // no metadata: send fails after max_block
+    }));
+    ASSERT_TRUE(first.has_value() && first->ok());
+    ASSERT_TRUE(cut_off.has_value());
+    ASSERT_FALSE(cut_off->ok());
+    EXPECT_EQ(cut_off->code(), Errc::timeout) << cut_off->error().to_string();
+    ASSERT_TRUE(no_metadata.has_value());
+    ASSERT_FALSE(no_metadata->ok());
+    EXPECT_EQ(no_metadata->code(), Errc::timeout) << no_metadata->error().to_string();
+    EXPECT_LE(closing, ms(5000 + 1000)) << "close is bounded by delivery_timeout + request_timeout (virtual time)";
+}
+
 TEST(ClientInSim, ASeedReplaysTheSameRun) {
     auto hash_of = [](uint64_t seed) {
         SimRun run(seed);
