@@ -144,6 +144,10 @@ TEST(ClientInSim, RecordsWithinLingerShareOneBatchAndOneRequest) {
     ASSERT_NE(part, nullptr);
     EXPECT_EQ(part->batches.size(), 1u) << "ten records sent within linger form one batch";
     EXPECT_EQ(run.broker.produce_requests, 1);
+    // Versions: min(ours, the broker's) from ApiVersions — Produce 11 vs 9, Metadata 12 vs 12.
+    EXPECT_EQ(run.broker.last_version[protocol::ApiKey::produce], 9);
+    EXPECT_EQ(run.broker.last_version[protocol::ApiKey::metadata], 12);
+    EXPECT_EQ(run.broker.last_version[protocol::ApiKey::api_versions], 3);
 }
 
 TEST(ClientInSim, OffsetOutOfRangeFollowsAutoOffsetReset) {

@@ -28,6 +28,7 @@ const protocol::ApiVersionRange kTable[] = {
 }  // namespace
 
 Result<Bytes> FakeBroker::handle(const protocol::RequestFrame& f) {
+    last_version[f.header.api_key] = f.header.api_version;
     switch (f.header.api_key) {
         case ApiKey::api_versions: return protocol::answer_api_versions(f, kTable);
         case ApiKey::metadata: return metadata(f);

@@ -34,6 +34,7 @@ public:
     int lose_produce_answers = 0;                  // after appending, close instead of answering
     std::deque<protocol::ErrorCode> produce_errors;  // answer these (not appended)
     int produce_requests = 0;
+    std::map<protocol::ApiKey, int16_t> last_version;  // per api, the version last received
 
     struct Entry {
         int64_t producer_id;
