@@ -24,7 +24,12 @@
 //   position moves back to where that epoch ends there (auto_offset_reset none: poll()
 //   fails with Errc::offset_out_of_range, "log truncation detected").
 //
-// Threading: every call from fibers of the env's node; one poll at a time.
+// Not yet: consumer groups and committed offsets (the group coordinator issue), filtering
+// of aborted transactions under read_committed (control batches are skipped), and
+// OffsetsForLeaderEpoch (epoch validation goes through Fetch's DivergingEpoch instead).
+//
+// Threading: every call from fibers of the env's node; one poll at a time; no call may still
+// be running on another fiber when the consumer is destroyed.
 #pragma once
 
 #include <cstdint>

@@ -32,7 +32,8 @@
 //
 // Errors: a send's future fails with a Status whose message starts with the Kafka error
 // name (e.g. "MESSAGE_TOO_LARGE: ..."); Errc::timeout when delivery_timeout expired;
-// Errc::closed after close(). Threading: every call from fibers of the env's node.
+// Errc::closed after close(). Threading: every call from fibers of the env's node; no call
+// may still be running on another fiber when the producer is destroyed.
 #pragma once
 
 #include <cstdint>
