@@ -93,8 +93,8 @@ env::Future<RecordMetadata> Producer::send(ProducerRecord record) {
     bool sticky = false;
     auto partition = choose_partition(record, **topic, &sticky);
     if (!partition.ok()) return failed(ex, partition.error());
-    if (sticky && !has_open_batch({record.topic, *partition})) {
-        // KIP-480: the sticky partition's batch was sent (or filled): this record would
+    if (sticky && !fits_open_batch({record.topic, *partition}, record)) {
+        // KIP-480: the sticky partition's batch was sent or is full: this record would
         // start a new batch, so it starts it on another partition instead.
         sticky_.on_new_batch(record.topic, *partition, (*topic)->partition_count());
         partition = sticky_.partition(record.topic, (*topic)->partition_count());
@@ -150,11 +150,10 @@ Status Producer::await_buffer(size_t bytes, Instant deadline) {
     return ok_status();
 }
 
-bool Producer::has_open_batch(const TopicPartitionName& tp) const {
+bool Producer::fits_open_batch(const TopicPartitionName& tp, const ProducerRecord& r) const {
     auto it = partitions_.find(tp);
     if (it == partitions_.end() || it->second.queue.empty()) return false;
-    const ProducerBatch& last = *it->second.queue.back();
-    return !last.encoded() && !last.full();
+    return it->second.queue.back()->fits(r);
 }
 
 env::Future<RecordMetadata> Producer::append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts) {

@@ -127,7 +127,7 @@ private:
     Result<const TopicMetadata*> await_topic(const std::string& topic, Instant deadline);
     Result<PartitionIndex> choose_partition(const ProducerRecord& r, const TopicMetadata& t, bool* sticky);
     Status await_buffer(size_t bytes, Instant deadline);
-    bool has_open_batch(const TopicPartitionName& tp) const;
+    bool fits_open_batch(const TopicPartitionName& tp, const ProducerRecord& r) const;
     env::Future<RecordMetadata> append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts);
     bool idle() const;
     void fail_everything(const Error& error);

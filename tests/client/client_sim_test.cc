@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "core/client/consumer.h"
@@ -255,6 +256,34 @@ TEST(ClientInSim, AnUnreachableBrokerFailsRecordsAtDeliveryTimeoutAndCloseReturn
     ASSERT_FALSE(no_metadata->ok());
     EXPECT_EQ(no_metadata->code(), Errc::timeout) << no_metadata->error().to_string();
     EXPECT_LE(closing, ms(5000 + 1000)) << "close is bounded by delivery_timeout + request_timeout (virtual time)";
+}
+
+TEST(ClientInSim, NullKeyRecordsStickToOnePartitionPerBatchAndSpreadAcrossBatches) {
+    SimRun run(18, {{"t", 4}});
+    std::vector<Result<RecordMetadata>> sent;
+    ASSERT_TRUE(run.client([&](env::Env& env) {
+        ProducerConfig c = config(true);
+        c.batch_size = 400;  // a few records per batch
+        c.linger = ms(20);
+        Producer p(env, c);
+        std::vector<env::Future<RecordMetadata>> fs;
+        for (int i = 0; i < 80; i++) fs.push_back(p.send({"t", std::nullopt, std::nullopt, to_bytes("v" + std::to_string(i)), {}, {}}));
+        for (auto& f : fs) sent.push_back(f.get());
+        p.close();
+    }));
+    std::set<int32_t> used;
+    size_t batches = 0;
+    for (const auto& r : sent) {
+        ASSERT_TRUE(r.ok());
+        used.insert(r->partition.value());
+    }
+    for (int32_t p = 0; p < 4; p++) {
+        if (const auto* part = run.broker.partition("t", p)) batches += part->batches.size();
+    }
+    EXPECT_GT(used.size(), 1u) << "the sticky partition moves when a batch is complete";
+    // Consecutive null-key records share a partition until their batch closes: far fewer
+    // batches than records (round-robin would make one batch per record).
+    EXPECT_LT(batches, sent.size() / 2);
 }
 
 TEST(ClientInSim, ASeedReplaysTheSameRun) {
