@@ -76,6 +76,9 @@ void RpcServer::serve(uint64_t, std::shared_ptr<env::Connection> conn) {
             env_.tracer().log(env::Level::warn, who + ": " + response.error().to_string());
             break;
         }
+        // An empty response means "none" (a Produce with acks=0): a real response always
+        // holds at least its correlation id.
+        if (response->empty()) continue;
         if (stopping_ || !conn->send(std::move(*response)).ok()) break;
     }
     conn->close();

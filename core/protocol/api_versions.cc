@@ -6,6 +6,10 @@
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/fetch.h"
+#include "core/protocol/generated/allocate_producer_ids_request.h"
+#include "core/protocol/generated/list_offsets_request.h"
+#include "core/protocol/generated/metadata_request.h"
+#include "core/protocol/generated/produce_request.h"
 #include "core/protocol/kraft_messages.h"
 
 namespace keel::protocol {
@@ -27,12 +31,21 @@ constexpr std::array raft_apis{
 constexpr std::array controller_apis{
     range_of<ApiVersionsRequest>(),        range_of<CreateTopicsRequest>(),
     range_of<AlterPartitionRequest>(),     range_of<BrokerRegistrationRequest>(),
-    range_of<BrokerHeartbeatRequest>(),
+    range_of<BrokerHeartbeatRequest>(),   range_of<AllocateProducerIdsRequest>(),
+};
+
+// The broker's client listener (the data plane). Produce is listed from v0 because
+// librdkafka gates features on v0, v3 and v7 being in range (docs/kafka-apis.md); batches
+// older than magic 2 are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
+constexpr std::array broker_apis{
+    range_of<ProduceRequest>(),       range_of<FetchRequest>(),         range_of<ListOffsetsRequest>(),
+    range_of<MetadataRequest>(),      range_of<ApiVersionsRequest>(),
 };
 
 }  // namespace
 
 std::span<const ApiVersionRange> raft_listener_api_versions() { return raft_apis; }
+std::span<const ApiVersionRange> broker_listener_api_versions() { return broker_apis; }
 std::span<const ApiVersionRange> controller_listener_api_versions() { return controller_apis; }
 
 std::optional<ApiVersionRange> served_range(std::span<const ApiVersionRange> table, ApiKey key) {

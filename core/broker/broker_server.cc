@@ -1,0 +1,244 @@
+#include "core/broker/broker_server.h"
+
+#include <algorithm>
+
+#include "core/log/record_batch.h"
+#include "core/protocol/api_versions.h"
+#include "core/protocol/error_codes.h"
+
+namespace keel::broker {
+
+using protocol::ErrorCode;
+using protocol::FetchRequest;
+using protocol::FetchResponse;
+using protocol::ListOffsetsRequest;
+using protocol::ListOffsetsResponse;
+using protocol::MetadataRequest;
+using protocol::MetadataResponse;
+using protocol::ProduceRequest;
+using protocol::ProduceResponse;
+
+namespace {
+
+ErrorCode code_of(Errc e) { return e == Errc{} ? ErrorCode::none : protocol::to_error_code(e); }
+
+}  // namespace
+
+BrokerServer::BrokerServer(ReplicaManager& replicas, BrokerServerOptions options)
+    : replicas_(replicas), options_(std::move(options)) {}
+
+BrokerServer::~BrokerServer() = default;
+
+Status BrokerServer::run() {
+    server_ = std::make_unique<controller::RpcServer>(
+        replicas_.env(), options_.listen, [this](const protocol::RequestFrame& f) { return dispatch(f); },
+        options_.rpc);
+    return server_->run();
+}
+
+void BrokerServer::stop() {
+    if (server_) server_->stop();
+}
+
+Result<Bytes> BrokerServer::dispatch(const protocol::RequestFrame& frame) {
+    auto table = protocol::broker_listener_api_versions();
+    const protocol::RequestHeader& h = frame.header;
+    if (h.api_key == protocol::ApiKey::api_versions) return protocol::answer_api_versions(frame, table);
+    if (!protocol::serves(table, h.api_key, h.api_version)) {
+        return Error{Errc::unsupported_version, "api key " + std::to_string(static_cast<int>(h.api_key)) + " v" +
+                                                    std::to_string(h.api_version) + " is not served here"};
+    }
+    switch (h.api_key) {
+        case protocol::ApiKey::metadata: {
+            KEEL_TRY_ASSIGN(MetadataRequest req, protocol::decode_request_body<MetadataRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, metadata(req, h.api_version));
+        }
+        case protocol::ApiKey::produce: {
+            KEEL_TRY_ASSIGN(ProduceRequest req, protocol::decode_request_body<ProduceRequest>(frame));
+            auto resp = produce(req, h.api_version);
+            if (!resp) return Bytes{};  // acks=0: no response
+            return protocol::encode_response(h.correlation_id, h.api_version, *resp);
+        }
+        case protocol::ApiKey::fetch: {
+            KEEL_TRY_ASSIGN(FetchRequest req, protocol::decode_request_body<FetchRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, fetch(req, h.api_version));
+        }
+        case protocol::ApiKey::list_offsets: {
+            KEEL_TRY_ASSIGN(ListOffsetsRequest req, protocol::decode_request_body<ListOffsetsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, list_offsets(req, h.api_version));
+        }
+        default:
+            return Error{Errc::unsupported_version, "unhandled api key"};
+    }
+}
+
+// ------------------------------------------------------------------------- Metadata
+
+MetadataResponse BrokerServer::metadata(const MetadataRequest& req, int16_t version) {
+    stats_.metadata_requests++;
+    const controller::MetadataImage& image = replicas_.image();
+    MetadataResponse resp;
+    resp.cluster_id = options_.cluster_id;
+    for (const auto& [id, b] : image.brokers()) {
+        if (b.fenced || b.endpoints.empty()) continue;
+        if (resp.controller_id.value() < 0) resp.controller_id = id;  // the lowest live broker
+        resp.brokers.push_back({id, b.endpoints[0].host, b.endpoints[0].port, b.rack, {}});
+    }
+    std::vector<const controller::TopicState*> topics;
+    std::vector<std::string> missing;
+    bool all = !req.topics || (version == 0 && req.topics->empty());
+    if (all) {
+        for (const auto& [id, t] : image.topics()) topics.push_back(&t);
+    } else {
+        for (const auto& rt : *req.topics) {
+            const controller::TopicState* t = rt.name ? image.topic_by_name(*rt.name) : image.topic(rt.topic_id);
+            if (t != nullptr) {
+                topics.push_back(t);
+            } else {
+                missing.push_back(rt.name.value_or(""));
+            }
+        }
+    }
+    for (const controller::TopicState* t : topics) {
+        MetadataResponse::MetadataResponseTopic mt;
+        mt.name = t->name;
+        mt.topic_id = t->id;
+        for (const auto& [index, p] : t->partitions) {
+            MetadataResponse::MetadataResponsePartition mp;
+            mp.partition_index = index;
+            mp.leader_id = p.leader;
+            mp.leader_epoch = p.leader_epoch;
+            mp.replica_nodes = p.replicas;
+            mp.isr_nodes = p.isr;
+            if (!p.has_leader()) mp.error_code = ErrorCode::leader_not_available;
+            mt.partitions.push_back(std::move(mp));
+        }
+        resp.topics.push_back(std::move(mt));
+    }
+    for (const std::string& name : missing) {
+        MetadataResponse::MetadataResponseTopic mt;
+        mt.name = name;
+        mt.error_code = ErrorCode::unknown_topic_or_partition;
+        resp.topics.push_back(std::move(mt));
+    }
+    return resp;
+}
+
+// -------------------------------------------------------------------------- Produce
+
+std::optional<ProduceResponse> BrokerServer::produce(const ProduceRequest& req, int16_t version) {
+    (void)version;
+    stats_.produce_requests++;
+    ProduceResponse resp;
+    struct Pending {
+        size_t topic;
+        size_t part;
+        Offset last;
+        LeaderEpoch epoch;
+    };
+    std::vector<Pending> pending;
+    for (const auto& td : req.topic_data) {
+        ProduceResponse::TopicProduceResponse tr;
+        tr.name = td.name;
+        for (const auto& pd : td.partition_data) {
+            Offset last{-1};
+            tr.partition_responses.push_back(produce_partition(td.name, pd, req.acks, last));
+            const auto& r = tr.partition_responses.back();
+            if (r.error_code != ErrorCode::none) stats_.produce_errors++;
+            if (r.error_code == ErrorCode::none && req.acks == -1 && last.value() >= 0) {
+                Partition* p = replicas_.partition({td.name, pd.index.value()});
+                pending.push_back({resp.responses.size(), tr.partition_responses.size() - 1, last,
+                                   p != nullptr ? p->leader_epoch() : LeaderEpoch(-1)});
+            }
+        }
+        resp.responses.push_back(std::move(tr));
+    }
+    Instant deadline = replicas_.env().now() + ms(std::max<int32_t>(0, req.timeout_ms));
+    for (const Pending& pe : pending) {
+        auto& tr = resp.responses[pe.topic];
+        await_acks(tr.name, tr.partition_responses[pe.part], pe.last, pe.epoch, deadline);
+    }
+    if (req.acks == 0) return std::nullopt;
+    return resp;
+}
+
+ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
+    const std::string& topic, const ProduceRequest::PartitionProduceData& pd, int16_t acks, Offset& last_offset) {
+    ProduceResponse::PartitionProduceResponse r;
+    r.index = pd.index;
+    std::shared_ptr<Partition> p = replicas_.partition_ref({topic, pd.index.value()});
+    if (p == nullptr) {
+        bool known = replicas_.image().topic_by_name(topic) != nullptr;
+        r.error_code = known ? ErrorCode::not_leader_or_follower : ErrorCode::unknown_topic_or_partition;
+        return r;
+    }
+    r.current_leader = {p->leader(), p->leader_epoch(), {}};
+    if (Errc e = p->check_leader(-1); e != Errc{}) {
+        r.error_code = code_of(e);
+        return r;
+    }
+    if (acks != 0 && acks != 1 && acks != -1) {
+        r.error_code = ErrorCode::invalid_required_acks;
+        return r;
+    }
+    if (!pd.records || pd.records->empty()) {
+        r.error_code = ErrorCode::invalid_record;
+        r.error_message = "no records";
+        return r;
+    }
+    if (pd.records->size() > static_cast<size_t>(replicas_.config().message_max_bytes) * 64) {
+        r.error_code = ErrorCode::record_list_too_large;
+        return r;
+    }
+    int32_t min_isr = replicas_.min_insync_replicas(topic);
+    if (acks == -1 && static_cast<int32_t>(p->isr().size()) < min_isr) {
+        r.error_code = ErrorCode::not_enough_replicas;
+        return r;
+    }
+    auto appended = p->append_as_leader(*pd.records);
+    if (!appended.ok()) {
+        if (p->log().offline()) replicas_.fail(appended.error());
+        r.error_code = code_of(appended.error().code);
+        r.error_message = appended.error().message;
+        return r;
+    }
+    stats_.produce_batches_appended++;
+    replicas_.changed(*p);
+    r.base_offset = appended->base_offset.value();
+    r.log_append_time_ms = appended->log_append_time_ms;
+    r.log_start_offset = p->log_start().value();
+    last_offset = appended->last_offset;
+    return r;
+}
+
+// Kafka's DelayedProduce for one partition: done when the high watermark passes the batch
+// (then NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below min ISR meanwhile), when
+// leadership moved (NOT_LEADER_OR_FOLLOWER), or at the deadline (REQUEST_TIMED_OUT).
+void BrokerServer::await_acks(const std::string& topic, ProduceResponse::PartitionProduceResponse& r,
+                              Offset last_offset, LeaderEpoch epoch, Instant deadline) {
+    if (replicas_.config().bugs.ack_before_isr) return;
+    while (true) {
+        std::shared_ptr<Partition> p = replicas_.partition_ref({topic, r.index.value()});
+        if (p == nullptr || p->role() != ReplicaRole::leader || p->leader_epoch() != epoch) {
+            r.error_code = ErrorCode::not_leader_or_follower;
+            return;
+        }
+        if (p->high_watermark() > last_offset) {
+            if (static_cast<int32_t>(p->isr().size()) < replicas_.min_insync_replicas(topic)) {
+                r.error_code = ErrorCode::not_enough_replicas_after_append;
+            }
+            return;
+        }
+        if (replicas_.env().now() >= deadline || replicas_.failed()) {
+            stats_.acks_all_timeouts++;
+            r.error_code = ErrorCode::request_timed_out;
+            return;
+        }
+        if (p->wait_change(deadline) == env::WakeReason::dying) {
+            r.error_code = ErrorCode::request_timed_out;
+            return;
+        }
+    }
+}
+
+}  // namespace keel::broker

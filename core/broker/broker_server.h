@@ -1,0 +1,93 @@
+// BrokerServer: the broker's client listener — the Kafka APIs of the data plane, for real
+// clients, Keel's own client library, and follower brokers (Fetch with a replica id).
+//
+//   ApiVersions  the listener's table (core/protocol/api_versions.h)
+//   Metadata     brokers and partitions from the metadata image; controller id = a live broker
+//   Produce      validate, append at the leader epoch, acks 0 / 1 / all with min.insync.replicas;
+//                acks=all parks (a bounded purgatory: one request per connection) until the
+//                high watermark passes the batch, the ISR falls below min ISR, leadership
+//                moves, or the request's timeout
+//   Fetch        consumers read below the high watermark; followers up to the log end, with
+//                divergence answered as DivergingEpoch; min bytes / max wait honoured (never
+//                longer); sessionless (KIP-227 session id 0): a request that asks for a new
+//                session gets session id 0 back, which tells the client to keep sending full
+//                fetches
+//   ListOffsets  earliest, latest (the high watermark), by timestamp
+//
+// Requests on one connection are answered in order, one at a time (Kafka's rule); acks=0
+// produces get no response at all.
+#pragma once
+
+#include <memory>
+
+#include "core/broker/replica_manager.h"
+#include "core/controller/rpc.h"
+#include "core/protocol/fetch.h"
+#include "core/protocol/generated/list_offsets_request.h"
+#include "core/protocol/generated/list_offsets_response.h"
+#include "core/protocol/generated/metadata_request.h"
+#include "core/protocol/generated/metadata_response.h"
+#include "core/protocol/generated/produce_request.h"
+#include "core/protocol/generated/produce_response.h"
+
+namespace keel::broker {
+
+struct BrokerServerOptions {
+    env::Address listen;
+    std::string cluster_id;
+    controller::RpcServerOptions rpc{"broker", 256, 100 << 20};
+};
+
+struct BrokerServerStats {
+    uint64_t produce_requests = 0;
+    uint64_t produce_batches_appended = 0;
+    uint64_t produce_errors = 0;
+    uint64_t acks_all_timeouts = 0;
+    uint64_t fetch_requests = 0;
+    uint64_t follower_fetches = 0;
+    uint64_t delayed_fetches = 0;
+    uint64_t metadata_requests = 0;
+    uint64_t list_offsets_requests = 0;
+};
+
+class BrokerServer {
+public:
+    BrokerServer(ReplicaManager& replicas, BrokerServerOptions options);
+    ~BrokerServer();
+    BrokerServer(const BrokerServer&) = delete;
+    BrokerServer& operator=(const BrokerServer&) = delete;
+
+    Status run();
+    void stop();
+
+    // The handlers, callable in-process (tests).
+    protocol::MetadataResponse metadata(const protocol::MetadataRequest& req, int16_t version);
+    // nullopt for acks=0 (no response is sent).
+    std::optional<protocol::ProduceResponse> produce(const protocol::ProduceRequest& req, int16_t version);
+    protocol::FetchResponse fetch(const protocol::FetchRequest& req, int16_t version);
+    protocol::ListOffsetsResponse list_offsets(const protocol::ListOffsetsRequest& req, int16_t version);
+
+    const BrokerServerStats& stats() const { return stats_; }
+
+private:
+    Result<Bytes> dispatch(const protocol::RequestFrame& frame);
+    protocol::ProduceResponse::PartitionProduceResponse produce_partition(
+        const std::string& topic, const protocol::ProduceRequest::PartitionProduceData& pd, int16_t acks,
+        Offset& last_offset);
+    void await_acks(const std::string& topic, protocol::ProduceResponse::PartitionProduceResponse& r,
+                    Offset last_offset, LeaderEpoch epoch, Instant deadline);
+    protocol::FetchResponse::PartitionData fetch_partition(const protocol::FetchRequest& req,
+                                                           const std::string& topic, const Uuid& topic_id,
+                                                           const protocol::FetchRequest::FetchPartition& fp,
+                                                           int32_t& bytes_left, bool& first);
+    protocol::FetchResponse fetch_once(const protocol::FetchRequest& req, int16_t version, size_t& bytes);
+    protocol::ListOffsetsResponse::ListOffsetsPartitionResponse list_offset(
+        const std::string& topic, const protocol::ListOffsetsRequest::ListOffsetsPartition& lp, int8_t isolation);
+
+    ReplicaManager& replicas_;
+    BrokerServerOptions options_;
+    std::unique_ptr<controller::RpcServer> server_;
+    BrokerServerStats stats_;
+};
+
+}  // namespace keel::broker

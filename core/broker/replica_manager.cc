@@ -1,0 +1,264 @@
+#include "core/broker/replica_manager.h"
+
+#include <algorithm>
+
+#include "core/broker/replica_fetcher.h"
+#include "core/controller/metadata_records.h"
+#include "core/protocol/error_codes.h"
+
+namespace keel::broker {
+
+ReplicaManager::ReplicaManager(env::Env& env, const BrokerConfig& config, const controller::MetadataImage& image,
+                               controller::BrokerLifecycle& lifecycle, const log::BatchCodec* codec,
+                               ReplicaHooks hooks)
+    : env_(env),
+      config_(config),
+      image_(image),
+      lifecycle_(lifecycle),
+      codec_(codec),
+      hooks_(std::move(hooks)),
+      image_changed_(env.executor()),
+      activity_(env.executor()),
+      isr_done_(env.executor()),
+      retention_done_(env.executor()) {}
+
+ReplicaManager::~ReplicaManager() {
+    fetchers_.clear();
+    for (auto& [tp, p] : partitions_) (void)p->close();
+}
+
+Status ReplicaManager::run() {
+    env::spawn_joinable(env_.executor(), "isr-maintainer", isr_done_, [this] { isr_loop(); });
+    env::spawn_joinable(env_.executor(), "log-retention", retention_done_, [this] { retention_loop(); });
+    image_changed_.set();
+    while (!stopping_) {
+        if (!image_changed_.wait(env_.now() + ms(1000))) continue;
+        image_changed_.reset();
+        Status st = reconcile();
+        if (!st.ok()) fail(st);
+    }
+    fetchers_.clear();  // each fetcher joins its fiber
+    isr_done_.wait();
+    retention_done_.wait();
+    return failure_;
+}
+
+void ReplicaManager::stop() {
+    stopping_ = true;
+    image_changed_.set();
+    for (auto& [id, f] : fetchers_) f->stop();
+    for (auto& [tp, p] : partitions_) p->notify();
+    activity_.notify_all();
+}
+
+void ReplicaManager::fail(const Status& st) {
+    if (failure_.ok()) {
+        failure_ = st;
+        env_.tracer().log(env::Level::error, "broker " + std::to_string(config_.id.value()) +
+                                                 ": replica failed, stopping: " + st.error().to_string());
+    }
+    stop();
+}
+
+Partition* ReplicaManager::partition(const TopicPartitionName& tp) {
+    auto it = partitions_.find(tp);
+    return it == partitions_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<Partition> ReplicaManager::partition_ref(const TopicPartitionName& tp) {
+    auto it = partitions_.find(tp);
+    return it == partitions_.end() ? nullptr : it->second;
+}
+
+Partition* ReplicaManager::partition(const Uuid& topic_id, int32_t index) {
+    const controller::TopicState* t = image_.topic(topic_id);
+    if (t == nullptr) return nullptr;
+    return partition(TopicPartitionName{t->name, index});
+}
+
+int32_t ReplicaManager::min_insync_replicas(const std::string& topic) const {
+    auto v = image_.config(controller::config_resource_topic, topic, "min.insync.replicas");
+    if (!v) v = image_.config(controller::config_resource_broker, "", "min.insync.replicas");
+    if (v) {
+        try {
+            return std::max(1, std::stoi(*v));
+        } catch (...) {
+            return config_.min_insync_replicas;
+        }
+    }
+    return config_.min_insync_replicas;
+}
+
+log::LogConfig ReplicaManager::log_config_for(const std::string& topic) const {
+    log::LogConfig c = config_.log_defaults;
+    auto it = image_.configs().find(controller::ConfigResource{controller::config_resource_topic, topic});
+    if (it == image_.configs().end()) return c;
+    for (const auto& [k, v] : it->second) {
+        // Topic configs that are not log properties (min.insync.replicas, ...) are skipped;
+        // the controller validated them when the topic was created.
+        (void)log::set_log_property(c, k, v);
+    }
+    return c;
+}
+
+Status ReplicaManager::reconcile() {
+    stats_.reconciles++;
+    std::set<TopicPartitionName> wanted;
+    for (const auto& [id, topic] : image_.topics()) {
+        for (const auto& [index, state] : topic.partitions) {
+            if (!state.is_replica(config_.id)) continue;
+            wanted.insert(TopicPartitionName{topic.name, index.value()});
+            KEEL_TRY(ensure_replica(topic, index, state));
+        }
+    }
+    std::vector<TopicPartitionName> gone;
+    for (const auto& [tp, p] : partitions_) {
+        if (wanted.count(tp) == 0) gone.push_back(tp);
+    }
+    for (const TopicPartitionName& tp : gone) KEEL_TRY(delete_replica(tp));
+    sync_fetchers();
+    return ok_status();
+}
+
+Status ReplicaManager::ensure_replica(const controller::TopicState& topic, PartitionIndex index,
+                                      const controller::PartitionState& state) {
+    TopicPartitionName tp{topic.name, index.value()};
+    auto it = partitions_.find(tp);
+    if (it != partitions_.end() && it->second->topic_id() != topic.id) {
+        // The topic was deleted and created again under the same name.
+        KEEL_TRY(delete_replica(tp));
+        it = partitions_.end();
+    }
+    if (it == partitions_.end()) {
+        log::PartitionLogOptions o;
+        o.disk = &env_.disk();
+        o.clock = &env_.clock();
+        o.executor = &env_.executor();
+        o.tracer = &env_.tracer();
+        o.codec = codec_;
+        o.buggify = &env_.buggify();
+        o.dir = env::join_path(config_.log_dir, log::partition_dir_name(topic.name, index.value()));
+        o.topic = topic.name;
+        o.partition = index.value();
+        o.config = log_config_for(topic.name);
+        KEEL_TRY_ASSIGN(std::unique_ptr<log::PartitionLog> log, log::PartitionLog::open(std::move(o)));
+        auto p = std::make_shared<Partition>(env_, config_, tp, topic.id, std::move(log));
+        it = partitions_.emplace(tp, std::move(p)).first;
+    }
+    std::shared_ptr<Partition> keep = it->second;  // apply() may park on the disk
+    Partition& p = *keep;
+    ReplicaRole before = p.role();
+    LeaderEpoch epoch_before = p.leader_epoch();
+    KEEL_TRY(p.apply(state, image_));
+    if (p.role() != before || p.leader_epoch() != epoch_before) {
+        if (p.role() == ReplicaRole::leader) stats_.became_leader++;
+        if (p.role() == ReplicaRole::follower) stats_.became_follower++;
+    }
+    changed(p);
+    return ok_status();
+}
+
+Status ReplicaManager::delete_replica(const TopicPartitionName& tp) {
+    auto it = partitions_.find(tp);
+    if (it == partitions_.end()) return ok_status();
+    std::shared_ptr<Partition> gone = it->second;
+    partitions_.erase(it);
+    std::string dir = gone->log().dir();
+    (void)gone->close();
+    stats_.replicas_deleted++;
+    if (hooks_.on_delete) hooks_.on_delete(tp);
+    auto names = env_.disk().list(dir);
+    if (names.ok()) {
+        for (const std::string& n : *names) KEEL_TRY(env_.disk().remove(env::join_path(dir, n)));
+    }
+    KEEL_TRY(env_.disk().remove(dir));
+    return env_.disk().sync_dir(config_.log_dir);
+}
+
+// One fetcher per leader this broker follows something from; fetchers of leaders it no
+// longer follows anything from are stopped.
+void ReplicaManager::sync_fetchers() {
+    std::set<NodeId> leaders;
+    for (const auto& [tp, p] : partitions_) {
+        if (p->role() == ReplicaRole::follower && p->leader().value() >= 0) leaders.insert(p->leader());
+    }
+    for (auto it = fetchers_.begin(); it != fetchers_.end();) {
+        if (leaders.count(it->first) == 0) {
+            it = fetchers_.erase(it);
+        } else {
+            it->second->wake();
+            ++it;
+        }
+    }
+    for (NodeId l : leaders) {
+        if (fetchers_.count(l) == 0) {
+            fetchers_[l] = std::make_unique<ReplicaFetcher>(*this, l);
+            fetchers_[l]->start();
+        }
+    }
+}
+
+void ReplicaManager::isr_loop() {
+    while (!stopping_) {
+        env_.executor().sleep_for(config_.isr_check_interval);
+        if (stopping_ || !lifecycle_.epoch() || lifecycle_.fenced()) continue;
+        std::vector<TopicPartitionName> led;
+        for (const auto& [tp, p] : partitions_) {
+            if (p->role() == ReplicaRole::leader) led.push_back(tp);
+        }
+        for (const TopicPartitionName& tp : led) {
+            Partition* p = partition(tp);  // may be gone after a blocking call
+            if (p == nullptr || stopping_) continue;
+            std::optional<IsrChange> c = p->isr_change_to_send(image_);
+            if (c) send_isr_change(*p, *c);
+        }
+    }
+}
+
+void ReplicaManager::send_isr_change(Partition& p, const IsrChange& c) {
+    TopicPartitionName tp = p.tp();
+    if (c.new_isr.size() < p.isr().size()) stats_.isr_shrinks++;
+    if (c.new_isr.size() > p.isr().size()) stats_.isr_expands++;
+    protocol::AlterPartitionRequest req;
+    protocol::AlterPartitionRequest::PartitionData pd;
+    pd.partition_index = tp.partition;
+    pd.leader_epoch = c.leader_epoch.value();
+    for (size_t i = 0; i < c.new_isr.size(); i++) {
+        pd.new_isr_with_epochs.push_back({c.new_isr[i], c.broker_epochs[i].value()});
+    }
+    pd.leader_recovery_state = controller::leader_recovered;
+    pd.partition_epoch = c.partition_epoch.value();
+    req.topics.push_back({"", p.topic_id(), {pd}});
+    auto r = lifecycle_.alter_partition(req);
+    Partition* again = partition(tp);
+    if (again == nullptr) return;
+    bool ok = r.ok() && !r->topics.empty() && !r->topics[0].partitions.empty() &&
+              r->topics[0].partitions[0].error_code == protocol::ErrorCode::none;
+    if (!ok) {
+        stats_.alter_partition_errors++;
+        again->isr_change_done();
+    }
+    // On success the change stays in flight until the image carries its partition epoch.
+    changed(*again);
+}
+
+void ReplicaManager::retention_loop() {
+    while (!stopping_) {
+        env_.executor().sleep_for(config_.retention_check_interval);
+        std::vector<TopicPartitionName> all;
+        for (const auto& [tp, p] : partitions_) all.push_back(tp);
+        for (const TopicPartitionName& tp : all) {
+            std::shared_ptr<Partition> p = partition_ref(tp);  // retention parks on the disk
+            if (p == nullptr || stopping_) continue;
+            auto r = p->log().apply_retention(p->high_watermark());
+            if (!r.ok() && !p->log().offline()) continue;
+            if (!r.ok()) {
+                fail(r.error());
+                return;
+            }
+            if (p->log().config().cleanup_compact) (void)p->log().clean_step();
+        }
+    }
+}
+
+}  // namespace keel::broker

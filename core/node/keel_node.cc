@@ -1,0 +1,136 @@
+#include "core/node/keel_node.h"
+
+#include "core/broker/broker_server.h"
+#include "core/env/sync.h"
+#include "core/raft/raft_storage.h"
+
+namespace keel::node {
+
+KeelNode::KeelNode(env::Env& env, NodeConfig config, NodeHooks hooks)
+    : env_(env), config_(std::move(config)), hooks_(std::move(hooks)) {
+    config_.raft.voters.clear();
+    for (const auto& [id, addr] : config_.voter_raft_addresses) config_.raft.voters.push_back(id);
+    config_.raft.cluster_id = config_.cluster_id;
+    config_.controller_config.cluster_id = config_.cluster_id;
+    config_.broker_config.id = config_.id;
+}
+
+KeelNode::~KeelNode() = default;
+
+void KeelNode::stop() {
+    stopping_ = true;
+    if (driver_ != nullptr) driver_->stop();
+}
+
+// meta.properties: written on the first start (what `keel storage format` does); a
+// directory of another cluster or node is refused.
+Status KeelNode::check_storage() {
+    KEEL_TRY_ASSIGN(auto meta, raft::read_meta_properties(env_.disk(), ""));
+    if (!meta) return raft::format_storage(env_.disk(), "", raft::MetaProperties{config_.id, config_.cluster_id});
+    if (meta->cluster_id != config_.cluster_id || meta->node_id != config_.id) {
+        return Error{Errc::invalid_argument, "meta.properties belongs to node " + std::to_string(meta->node_id.value()) +
+                                                 " of cluster " + meta->cluster_id + ", not node " +
+                                                 std::to_string(config_.id.value()) + " of cluster " +
+                                                 config_.cluster_id};
+    }
+    return ok_status();
+}
+
+raft::RaftDriverOptions KeelNode::driver_options(controller::MetadataImage& image) {
+    raft::RaftDriverOptions o;
+    o.id = config_.id;
+    o.config = config_.raft;
+    o.voter_addresses = config_.voter_raft_addresses;
+    if (config_.controller) o.listen = config_.raft_listen;
+    o.state_machine = &image;
+    o.snapshot_interval_entries = config_.snapshot_interval_entries;
+    o.segment_bytes = config_.metadata_segment_bytes;
+    return o;
+}
+
+Status KeelNode::run() {
+    KEEL_TRY(check_storage());
+    controller::MetadataImage image;
+    if (hooks_.prepare_image) hooks_.prepare_image(image);
+    image.set_observer([this](const controller::MetadataImage& img, bool restored) {
+        if (hooks_.on_image) hooks_.on_image(img, restored);
+        if (replicas_ != nullptr) replicas_->image_changed();
+    });
+    raft::RaftDriver driver(env_, driver_options(image));
+    driver_ = &driver;
+    struct ClearDriver {
+        KeelNode& n;
+        ~ClearDriver() { n.driver_ = nullptr; }
+    } clear{*this};
+    if (stopping_) return ok_status();
+    if (!config_.controller) {
+        return run_broker(driver, image, nullptr);
+    }
+    controller::ControllerServiceOptions so;
+    so.config = config_.controller_config;
+    so.listen = config_.controller_listen;
+    so.noop_interval = config_.noop_interval;
+    so.request_timeout = config_.controller_request_timeout;
+    controller::ControllerService service(env_, driver, image, so, hooks_.controller);
+    env::Event service_done(env_.executor());
+    env::spawn_joinable(env_.executor(), "controller-service", service_done, [&service] { (void)service.run(); });
+    Status st = config_.broker ? run_broker(driver, image, &service) : run_controller(driver, image);
+    service.stop();
+    service_done.wait();
+    return st;
+}
+
+Status KeelNode::run_controller(raft::RaftDriver& driver, controller::MetadataImage& image) {
+    NodeParts parts{&image, &driver, nullptr, nullptr, nullptr, nullptr};
+    if (hooks_.on_parts) hooks_.on_parts(parts);
+    Status st = driver.run();
+    if (hooks_.on_parts) hooks_.on_parts(NodeParts{});
+    return st;
+}
+
+Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage& image,
+                            controller::ControllerService* service) {
+    if (!config_.broker) return run_controller(driver, image);
+    controller::BrokerLifecycleOptions lo;
+    lo.broker_id = config_.id;
+    lo.cluster_id = config_.cluster_id;
+    lo.listeners = {controller::BrokerEndpoint{"PLAINTEXT", config_.advertised_host, config_.advertised_port, 0}};
+    lo.controllers = config_.controller_addresses;
+    lo.heartbeat_interval = config_.heartbeat_interval;
+    controller::BrokerLifecycle lifecycle(
+        env_, image, lo, [&driver]() { return driver.status().leader; }, hooks_.lifecycle);
+    broker::ReplicaManager replicas(env_, config_.broker_config, image, lifecycle, config_.codec, hooks_.replicas);
+    replicas_ = &replicas;
+    struct ClearReplicas {
+        KeelNode& n;
+        ~ClearReplicas() { n.replicas_ = nullptr; }
+    } clear{*this};
+    broker::BrokerServerOptions bo;
+    bo.listen = config_.broker_listen;
+    bo.cluster_id = config_.cluster_id;
+    broker::BrokerServer server(replicas, bo);
+    env::Event lifecycle_done(env_.executor());
+    env::Event replicas_done(env_.executor());
+    env::Event server_done(env_.executor());
+    Status replica_status = ok_status();
+    env::spawn_joinable(env_.executor(), "broker-lifecycle", lifecycle_done, [&lifecycle] { lifecycle.run(); });
+    env::spawn_joinable(env_.executor(), "replica-manager", replicas_done, [&] {
+        replica_status = replicas.run();
+        if (!replica_status.ok()) driver.stop();  // the node exits; its supervisor restarts it
+    });
+    env::spawn_joinable(env_.executor(), "broker-server", server_done, [&server] { (void)server.run(); });
+    NodeParts parts{&image, &driver, service, &lifecycle, &replicas, &server};
+    if (hooks_.on_parts) hooks_.on_parts(parts);
+    Status st = driver.run();
+    if (hooks_.on_parts) hooks_.on_parts(NodeParts{});
+    server.stop();
+    replicas.stop();
+    lifecycle.stop();
+    server_done.wait();
+    replicas_done.wait();
+    lifecycle_done.wait();
+    if (!replica_status.ok()) return replica_status;
+    return st;
+}
+
+}  // namespace keel::node
