@@ -66,6 +66,15 @@ bool Producer::ensure_producer_id(Instant now) {
         if (stopped_) return false;
         BrokerConnection& conn = pool_.get(a);
         auto resp = conn.call<protocol::InitProducerIdResponse>(req, 0, 5, env_.now() + config_.request_timeout);
+        if (!resp.ok() && resp.code() == Errc::unsupported_version) {
+            // Without a producer id nothing can be sent: fail what waits instead of letting
+            // it expire, with the reason.
+            fail_everything(Error{Errc::unsupported_version,
+                                  "UNSUPPORTED_VERSION: broker " + a.to_string() +
+                                      " does not serve InitProducerId, which idempotence needs "
+                                      "(enable_idempotence = false to produce without it)"});
+            continue;
+        }
         if (!resp.ok() || resp->error_code != ErrorCode::none) continue;
         producer_id_ = resp->producer_id;
         producer_epoch_ = resp->producer_epoch;
