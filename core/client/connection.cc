@@ -45,6 +45,7 @@ Status BrokerConnection::open(Instant deadline) {
     Instant connect_deadline = std::min(deadline, env_.now() + options_.connect_timeout);
     KEEL_TRY_ASSIGN(std::unique_ptr<env::Connection> conn, env_.network().connect(address_, connect_deadline));
     session_ = std::make_shared<Session>(std::move(conn));
+    generation_++;
     std::shared_ptr<Session> s = session_;
     if (env_.executor().spawn("client-read-" + address_.to_string(), [s] { read_loop(s); }) == 0) {
         close();

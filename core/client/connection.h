@@ -97,6 +97,9 @@ public:
     void close();
     bool is_open() const { return session_ != nullptr && !session_->closed; }
     size_t in_flight() const { return session_ ? session_->pending.size() : 0; }
+    // Counts the connections opened so far: two requests sent under the same generation
+    // travelled on one connection, so the broker received them in send order.
+    uint64_t generation() const { return generation_; }
     const env::Address& address() const { return address_; }
 
 private:
@@ -121,6 +124,7 @@ private:
     std::shared_ptr<Session> session_;
     std::optional<protocol::ApiVersionsResponse> versions_;
     int32_t next_correlation_ = 1;
+    uint64_t generation_ = 0;
     env::Mutex open_mutex_;
     env::Mutex send_mutex_;
 };

@@ -127,7 +127,10 @@ Status Consumer::reset_position(const TopicPartitionName& tp, Instant deadline) 
                 return protocol::status_from(pr.error_code, "ListOffsets " + tp.to_string());
             }
             auto it = assigned_.find(tp);
-            if (it != assigned_.end()) it->second.position = Offset(pr.offset);
+            if (it != assigned_.end()) {
+                it->second.position = Offset(pr.offset);
+                it->second.last_epoch = pr.leader_epoch;  // (v4+; -1 before)
+            }
             return ok_status();
         }
     }

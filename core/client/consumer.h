@@ -19,8 +19,17 @@
 //   NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH,
 //   UNKNOWN_TOPIC_OR_PARTITION, transport errors → metadata refresh, then fetch again.
 //   A corrupt batch or one that cannot be decompressed fails poll() (the position stays).
+// - Epoch validation (Fetch v12+): each fetch carries the leader epoch of the last batch
+//   returned (LastFetchedEpoch); a leader whose log diverged answers DivergingEpoch and the
+//   position moves back to where that epoch ends there (auto_offset_reset none: poll()
+//   fails with Errc::offset_out_of_range, "log truncation detected").
 //
-// Threading: every call from fibers of the env's node; one poll at a time.
+// Not yet: consumer groups and committed offsets (the group coordinator issue), filtering
+// of aborted transactions under read_committed (control batches are skipped), and
+// OffsetsForLeaderEpoch (epoch validation goes through Fetch's DivergingEpoch instead).
+//
+// Threading: every call from fibers of the env's node; one poll at a time; no call may still
+// be running on another fiber when the consumer is destroyed.
 #pragma once
 
 #include <cstdint>
@@ -79,7 +88,8 @@ public:
     // if the partition is not assigned or the offset is negative.
     Status seek(const TopicPartitionName& tp, Offset offset);
 
-    // Records fetched within `timeout` (empty if none arrived). Errors:
+    // Records fetched within `timeout` (empty if none arrived). A metadata refresh or an
+    // offset lookup in progress may take up to request_timeout past it. Errors:
     // offset_out_of_range (auto_offset_reset none and no valid position), corrupt_record,
     // unsupported_version (a compressed batch without codec), the broker's non-retriable
     // errors, closed.
@@ -91,6 +101,9 @@ public:
 
     // Closes the connections. Idempotent; later calls fail with Errc::closed.
     void close();
+
+    // Times a leader answered DivergingEpoch (the log under the position was truncated).
+    uint64_t truncations_detected() const { return truncations_detected_; }
 
 private:
     struct PartitionState {
@@ -109,6 +122,8 @@ private:
     protocol::FetchRequest fetch_request(const FetchTarget& target, Duration max_wait) const;
     Status absorb_partition(const std::string& topic, const protocol::FetchResponse::PartitionData& p,
                             std::vector<ConsumerRecord>& out);
+    Status on_diverging_epoch(const TopicPartitionName& tp, PartitionState& ps,
+                              const protocol::FetchResponse::EpochEndOffset& diverging);
     Status absorb_records(const TopicPartitionName& tp, PartitionState& ps, ByteView records,
                           std::vector<ConsumerRecord>& out);
 
@@ -119,6 +134,7 @@ private:
     std::map<TopicPartitionName, PartitionState> assigned_;
     Instant metadata_retry_at_{};
     bool closed_ = false;
+    uint64_t truncations_detected_ = 0;
 };
 
 }  // namespace keel::client

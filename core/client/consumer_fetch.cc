@@ -65,7 +65,9 @@ protocol::FetchRequest Consumer::fetch_request(const FetchTarget& target, Durati
         protocol::FetchRequest::FetchPartition p;
         p.partition = tp.partition.value();
         p.current_leader_epoch = epoch.value();
-        p.fetch_offset = *assigned_.at(tp).position;
+        const PartitionState& ps = assigned_.at(tp);
+        p.fetch_offset = *ps.position;
+        p.last_fetched_epoch = ps.last_epoch.value();  // (v12+) lets the leader answer DivergingEpoch
         p.partition_max_bytes = config_.max_partition_fetch_bytes;
         it->partitions.push_back(p);
     }
@@ -120,6 +122,7 @@ Status Consumer::absorb_partition(const std::string& topic, const protocol::Fetc
     using protocol::ErrorCode;
     switch (p.error_code) {
         case ErrorCode::none:
+            if (p.diverging_epoch.present()) return on_diverging_epoch(tp, it->second, p.diverging_epoch);
             return absorb_records(tp, it->second, p.records, out);
         case ErrorCode::offset_out_of_range:
             if (config_.auto_offset_reset == OffsetReset::none) {
@@ -136,6 +139,25 @@ Status Consumer::absorb_partition(const std::string& topic, const protocol::Fetc
         return ok_status();
     }
     return protocol::status_from(p.error_code, "Fetch " + tp.to_string());
+}
+
+Status Consumer::on_diverging_epoch(const TopicPartitionName& tp, PartitionState& ps,
+                                    const protocol::FetchResponse::EpochEndOffset& diverging) {
+    // KIP-320/KIP-595: the log we read has been truncated (an unclean or stale leader's
+    // records replaced): the leader's log for our last epoch ends at end_offset. Records we
+    // returned at or above it no longer exist there; continue from the divergence point.
+    if (diverging.end_offset < *ps.position) {
+        if (config_.auto_offset_reset == OffsetReset::none) {
+            return Status(Errc::offset_out_of_range, "log truncation detected on " + tp.to_string() + ": position " +
+                                                         std::to_string(ps.position->value()) + ", epoch " +
+                                                         std::to_string(diverging.epoch) + " ends at " +
+                                                         std::to_string(diverging.end_offset.value()));
+        }
+        ps.position = diverging.end_offset.value() < 0 ? std::nullopt : std::optional<Offset>(diverging.end_offset);
+    }
+    ps.last_epoch = LeaderEpoch(diverging.epoch);
+    truncations_detected_++;
+    return ok_status();
 }
 
 Status Consumer::absorb_records(const TopicPartitionName& tp, PartitionState& ps, ByteView records,

@@ -66,6 +66,7 @@ Producer::Producer(env::Env& env, ProducerConfig config)
       pool_(env, connection_options(config_)),
       metadata_(env, pool_, metadata_options(config_)),
       sticky_(env.random()),
+      turns_(env.executor()),
       wake_(env.executor()),
       changed_(env.executor()),
       sender_done_(env.executor()) {
@@ -92,6 +93,12 @@ env::Future<RecordMetadata> Producer::send(ProducerRecord record) {
     bool sticky = false;
     auto partition = choose_partition(record, **topic, &sticky);
     if (!partition.ok()) return failed(ex, partition.error());
+    if (sticky && !fits_open_batch({record.topic, *partition}, record)) {
+        // KIP-480: the sticky partition's batch was sent or is full: this record would
+        // start a new batch, so it starts it on another partition instead.
+        sticky_.on_new_batch(record.topic, *partition, (*topic)->partition_count());
+        partition = sticky_.partition(record.topic, (*topic)->partition_count());
+    }
     Status space = await_buffer(estimated_record_size(record), deadline);
     if (!space.ok()) return failed(ex, space.error());
     // await_buffer may have blocked: the topic's metadata may have changed meanwhile.
@@ -100,15 +107,7 @@ env::Future<RecordMetadata> Producer::send(ProducerRecord record) {
         return failed(ex, Error{Errc::unknown_topic_or_partition, "UNKNOWN_TOPIC_OR_PARTITION: " + record.topic});
     }
     int64_t timestamp = record.timestamp_ms.value_or(env_.clock().wall_now().ms());
-    TopicPartitionName tp{record.topic, *partition};
-    bool new_batch = false;
-    env::Future<RecordMetadata> f = append(tp, record, timestamp, &new_batch);
-    if (sticky && new_batch) {
-        // KIP-480: the previous batch of the sticky partition is complete; later null-key
-        // records go elsewhere.
-        sticky_.on_new_batch(record.topic, *partition, t->partition_count());
-    }
-    return f;
+    return append(TopicPartitionName{record.topic, *partition}, record, timestamp);
 }
 
 Result<const TopicMetadata*> Producer::await_topic(const std::string& topic, Instant deadline) {
@@ -151,8 +150,13 @@ Status Producer::await_buffer(size_t bytes, Instant deadline) {
     return ok_status();
 }
 
-env::Future<RecordMetadata> Producer::append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts,
-                                             bool* new_batch) {
+bool Producer::fits_open_batch(const TopicPartitionName& tp, const ProducerRecord& r) const {
+    auto it = partitions_.find(tp);
+    if (it == partitions_.end() || it->second.queue.empty()) return false;
+    return it->second.queue.back()->fits(r);
+}
+
+env::Future<RecordMetadata> Producer::append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts) {
     PartitionState& ps = partitions_[tp];
     size_t charge = estimated_record_size(r);
     buffered_bytes_ += charge;
@@ -163,7 +167,6 @@ env::Future<RecordMetadata> Producer::append(const TopicPartitionName& tp, const
             if (last.full()) wake_.set();
             return *f;
         }
-        *new_batch = true;
     }
     ps.queue.push_back(std::make_unique<ProducerBatch>(tp, env_.now(), config_.batch_size));
     ProducerBatch& b = *ps.queue.back();
@@ -214,6 +217,7 @@ void Producer::close() {
     (void)flushed;  // whatever is left fails below
     stopped_ = true;
     wake_.set();
+    pool_.close_all();  // a sender blocked in a request (metadata, InitProducerId) returns now
     sender_done_.wait();
     fail_everything(Error{Errc::closed, "the producer was closed before the record was sent"});
     pool_.close_all();  // in-flight requests fail and their fibers end

@@ -32,7 +32,8 @@
 //
 // Errors: a send's future fails with a Status whose message starts with the Kafka error
 // name (e.g. "MESSAGE_TOO_LARGE: ..."); Errc::timeout when delivery_timeout expired;
-// Errc::closed after close(). Threading: every call from fibers of the env's node.
+// Errc::closed after close(). Threading: every call from fibers of the env's node; no call
+// may still be running on another fiber when the producer is destroyed.
 #pragma once
 
 #include <cstdint>
@@ -96,9 +97,10 @@ public:
     // timeout, closed, and the broker's errors as described above.
     env::Future<RecordMetadata> send(ProducerRecord record);
 
-    // Sends everything queued now, without waiting for linger, and waits until every
-    // record sent before the call has completed (acknowledged or failed). Errc::timeout
-    // if that takes longer than `timeout`.
+    // Sends everything queued now, without waiting for linger, and waits until nothing is
+    // queued or in flight — every record sent before the call has completed (acknowledged
+    // or failed); records other fibers send meanwhile are waited for too. Errc::timeout if
+    // that takes longer than `timeout`.
     Status flush(Duration timeout);
 
     // Flushes (bounded by delivery_timeout + request_timeout), fails what is left with
@@ -116,6 +118,8 @@ private:
         int in_flight = 0;
         int32_t next_sequence = 0;
         int32_t last_acked_sequence = -1;
+        // Idempotence: base sequence → connection generation of each batch in flight.
+        std::map<int32_t, uint64_t> in_flight_generation;
     };
     using BatchList = std::vector<std::unique_ptr<ProducerBatch>>;
 
@@ -123,8 +127,8 @@ private:
     Result<const TopicMetadata*> await_topic(const std::string& topic, Instant deadline);
     Result<PartitionIndex> choose_partition(const ProducerRecord& r, const TopicMetadata& t, bool* sticky);
     Status await_buffer(size_t bytes, Instant deadline);
-    env::Future<RecordMetadata> append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts,
-                                       bool* new_batch);
+    bool fits_open_batch(const TopicPartitionName& tp, const ProducerRecord& r) const;
+    env::Future<RecordMetadata> append(const TopicPartitionName& tp, const ProducerRecord& r, int64_t ts);
     bool idle() const;
     void fail_everything(const Error& error);
 
@@ -139,8 +143,12 @@ private:
     bool partition_ready(const PartitionState& ps, Instant now, Instant& next) const;
     Status stamp(const TopicPartitionName& tp, PartitionState& ps, ProducerBatch& b);
     void dispatch(NodeId node, BatchList batches);
-    void run_request(NodeId node, std::shared_ptr<BatchList> batches);
-    Result<std::optional<protocol::ProduceResponse>> exchange(const env::Address& address, const BatchList& batches);
+    void run_request(NodeId node, std::shared_ptr<BatchList> batches, uint64_t ticket);
+    bool await_turn(uint64_t ticket);
+    void end_turn(uint64_t ticket);
+    bool keeps_sequence_order(const BatchList& batches, uint64_t generation) const;
+    Result<std::optional<protocol::ProduceResponse>> exchange(const env::Address& address, const BatchList& batches,
+                                                              uint64_t ticket);
     void on_batch_result(std::unique_ptr<ProducerBatch> b, const Status& error, Offset base_offset,
                          int64_t log_append_time_ms);
     bool should_retry(const ProducerBatch& b, const Status& error, const PartitionState& ps) const;
@@ -166,6 +174,10 @@ private:
     bool producer_id_reset_needed_ = false;
     Instant producer_id_retry_at_{};
     Instant metadata_retry_at_{};
+    // Requests start (are handed to a connection) in the order the sender drained them.
+    uint64_t next_ticket_ = 0;
+    uint64_t turn_ = 0;
+    env::WaitQueue turns_;
     env::Event wake_;         // the sender has work
     env::WaitQueue changed_;  // a batch completed, buffer space freed, a request ended
     env::Event sender_done_;

@@ -52,6 +52,12 @@ public:
     std::optional<env::Future<RecordMetadata>> try_append(env::Executor& ex, const ProducerRecord& record,
                                                           int64_t timestamp_ms);
 
+    // Whether try_append would take the record.
+    bool fits(const ProducerRecord& record) const {
+        return !encoded_.has_value() && !full_ &&
+               (builder_.empty() || size_bytes() + estimated_record_size(record) <= batch_size_max_);
+    }
+
     // Encodes the bytes once (later calls return the same bytes).
     Result<ByteView> encode(const ProducerIdentity& identity, log::Compression compression,
                             const log::BatchCodec* codec);

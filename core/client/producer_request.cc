@@ -15,6 +15,8 @@ namespace {
 
 constexpr int16_t kProduceVersionMin = 3;  // the first with RecordBatch v2
 constexpr int16_t kProduceVersionMax = 11;
+// A request that was held back to keep sequences in order: not an attempt.
+constexpr const char* kNotSent = "NOT_SENT";
 
 bool name_is_one_of(const Status& s, std::initializer_list<const char*> names) {
     if (s.ok()) return false;
@@ -47,16 +49,47 @@ bool refreshes_metadata(const Status& s) {
 
 void Producer::dispatch(NodeId node, BatchList batches) {
     auto shared = std::make_shared<BatchList>(std::move(batches));
+    uint64_t ticket = next_ticket_++;
     requests_in_flight_++;
     env::FiberId f = env_.executor().spawn("producer-request-" + std::to_string(node.value()),
-                                           [this, node, shared] { run_request(node, shared); });
+                                           [this, node, shared, ticket] { run_request(node, shared, ticket); });
     if (f == 0) {  // the node is dying; nothing will run
         requests_in_flight_--;
     }
 }
 
+bool Producer::await_turn(uint64_t ticket) {
+    while (turn_ != ticket) {
+        if (turns_.wait(Instant::max()) == env::WakeReason::dying) return false;
+    }
+    return true;
+}
+
+void Producer::end_turn(uint64_t ticket) {
+    if (turn_ != ticket) return;
+    turn_++;
+    turns_.notify_all();
+}
+
+bool Producer::keeps_sequence_order(const BatchList& batches, uint64_t generation) const {
+    if (!config_.enable_idempotence) return true;
+    for (const auto& b : batches) {
+        const PartitionState& ps = partitions_.at(b->tp());
+        int32_t seq = b->identity().base_sequence;
+        // An earlier batch of the partition in flight on another connection, or waiting to
+        // be retried, could reach the broker after this one.
+        for (const auto& [earlier, g] : ps.in_flight_generation) {
+            if (earlier < seq && g != generation) return false;
+        }
+        for (const auto& q : ps.queue) {
+            if (q->encoded() && q->identity().base_sequence < seq) return false;
+        }
+    }
+    return true;
+}
+
 Result<std::optional<protocol::ProduceResponse>> Producer::exchange(const env::Address& address,
-                                                                    const BatchList& batches) {
+                                                                    const BatchList& batches, uint64_t ticket) {
     protocol::ProduceRequest req;
     req.acks = config_.acks;
     req.timeout_ms = static_cast<int32_t>(to_ms(config_.request_timeout));
@@ -77,15 +110,30 @@ Result<std::optional<protocol::ProduceResponse>> Producer::exchange(const env::A
     }
     BrokerConnection& conn = pool_.get(address);
     Instant deadline = env_.now() + config_.request_timeout;
+    struct Turn {  // ends once the request is handed to the connection (or on failure)
+        Producer* p;
+        uint64_t t;
+        ~Turn() { p->end_turn(t); }
+    } turn{this, ticket};
+    if (!await_turn(ticket)) return Error{Errc::cancelled, "the node is stopping"};
     KEEL_TRY(conn.ensure_open(deadline));
+    if (!keeps_sequence_order(batches, conn.generation())) {
+        return Error{Errc::cancelled, std::string(kNotSent) + ": an earlier batch of the partition is not on this connection"};
+    }
     KEEL_TRY_ASSIGN(int16_t version, conn.version_for(req.api_key, kProduceVersionMin, kProduceVersionMax));
+    for (const auto& b : batches) {
+        if (config_.enable_idempotence) {
+            partitions_[b->tp()].in_flight_generation[b->identity().base_sequence] = conn.generation();
+        }
+    }
     KEEL_TRY_ASSIGN(PendingRequest p, conn.start(req, version, deadline, config_.acks != 0));
+    end_turn(ticket);  // later requests may go out while this one waits for its answer
     if (config_.acks == 0) return std::optional<protocol::ProduceResponse>();
     KEEL_TRY_ASSIGN(protocol::ProduceResponse resp, conn.finish<protocol::ProduceResponse>(p, deadline));
     return std::optional<protocol::ProduceResponse>(std::move(resp));
 }
 
-void Producer::run_request(NodeId node, std::shared_ptr<BatchList> batches) {
+void Producer::run_request(NodeId node, std::shared_ptr<BatchList> batches, uint64_t ticket) {
     struct Done {
         Producer* p;
         ~Done() {
@@ -95,8 +143,9 @@ void Producer::run_request(NodeId node, std::shared_ptr<BatchList> batches) {
         }
     } done{this};
     auto address = metadata_.broker_address(node);
+    if (!address) end_turn(ticket);  // (await_turn is not needed: nothing is sent)
     Result<std::optional<protocol::ProduceResponse>> result =
-        address ? exchange(*address, *batches)
+        address ? exchange(*address, *batches, ticket)
                 : Result<std::optional<protocol::ProduceResponse>>(Errc::disconnected, "broker unknown");
     for (auto& b : *batches) {
         if (!result.ok()) {
@@ -133,7 +182,8 @@ bool Producer::should_retry(const ProducerBatch& b, const Status& error, const P
         // A gap caused by an earlier batch of ours that is still being retried: retry in
         // order. The very next expected batch rejected as out of order: the broker lost our
         // state, and only a new producer id can continue (not retried).
-        return b.identity().base_sequence != ps.last_acked_sequence + 1;
+        // A sequence at or below the last acknowledged one can never be accepted: not retried.
+        return b.identity().base_sequence > ps.last_acked_sequence + 1;
     }
     return is_retriable_status(error);
 }
@@ -142,6 +192,12 @@ void Producer::on_batch_result(std::unique_ptr<ProducerBatch> b, const Status& e
                                int64_t log_append_time_ms) {
     PartitionState& ps = partitions_[b->tp()];
     ps.in_flight--;
+    ps.in_flight_generation.erase(b->identity().base_sequence);
+    if (!error.ok() && error.error().message.rfind(kNotSent, 0) == 0 && !stopped_) {
+        b->attempts--;  // held back, never sent
+        requeue(std::move(b), ps);
+        return;
+    }
     if (error.ok()) {
         if (config_.enable_idempotence) ps.last_acked_sequence = std::max(ps.last_acked_sequence, b->last_sequence());
         b->complete(base_offset, log_append_time_ms);

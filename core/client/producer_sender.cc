@@ -28,6 +28,8 @@ Instant Producer::sender_round(Instant now) {
     maybe_refresh_metadata(now);
     Instant next = expire_batches(env_.now());
     if (config_.enable_idempotence && !ensure_producer_id(env_.now())) {
+        // Waiting for in-flight answers before a reset: each finished request wakes us.
+        if (producer_id_reset_needed_ && requests_in_flight_ > 0) return next;
         return std::min(next, std::max(producer_id_retry_at_, env_.now() + ms(1)));
     }
     std::map<NodeId, BatchList> ready;
@@ -42,7 +44,7 @@ Instant Producer::sender_round(Instant now) {
 }
 
 void Producer::maybe_refresh_metadata(Instant now) {
-    if (!metadata_.needs_refresh() || now < metadata_retry_at_) return;
+    if (stopped_ || !metadata_.needs_refresh() || now < metadata_retry_at_) return;
     // At most one refresh per retry_backoff, so a leaderless partition does not turn into
     // a stream of Metadata requests.
     metadata_retry_at_ = now + config_.retry_backoff;
@@ -61,8 +63,18 @@ bool Producer::ensure_producer_id(Instant now) {
     protocol::InitProducerIdRequest req;
     req.transaction_timeout_ms = INT32_MAX;
     for (const env::Address& a : metadata_.any_brokers()) {
+        if (stopped_) return false;
         BrokerConnection& conn = pool_.get(a);
         auto resp = conn.call<protocol::InitProducerIdResponse>(req, 0, 5, env_.now() + config_.request_timeout);
+        if (!resp.ok() && resp.code() == Errc::unsupported_version) {
+            // Without a producer id nothing can be sent: fail what waits instead of letting
+            // it expire, with the reason.
+            fail_everything(Error{Errc::unsupported_version,
+                                  "UNSUPPORTED_VERSION: broker " + a.to_string() +
+                                      " does not serve InitProducerId, which idempotence needs "
+                                      "(enable_idempotence = false to produce without it)"});
+            continue;
+        }
         if (!resp.ok() || resp->error_code != ErrorCode::none) continue;
         producer_id_ = resp->producer_id;
         producer_epoch_ = resp->producer_epoch;
@@ -126,6 +138,10 @@ bool Producer::partition_ready(const PartitionState& ps, Instant now, Instant& n
     // A retried batch goes alone: nothing of its partition may be in flight beside it, so
     // the broker sees the partition's sequences in order.
     if (head.encoded() && ps.in_flight > 0) return false;
+    // Until the broker has acknowledged one batch of this producer id for the partition, it
+    // accepts any sequence (it knows no state): a second batch in flight could be written
+    // ahead of a first one that failed. So the first batch goes alone.
+    if (config_.enable_idempotence && ps.last_acked_sequence < 0 && ps.in_flight > 0) return false;
     bool lingered = now >= head.created() + config_.linger;
     if (head.full() || ps.queue.size() > 1 || lingered || flushing_ > 0 || closing_) return true;
     next = std::min(next, head.created() + config_.linger);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "core/client/partitioner.h"
 #include "core/client/producer.h"
 #include "core/compression/batch.h"
+#include "core/log/record_batch.h"
+#include "core/protocol/fetch.h"
 #include "tests/client/mock_cluster_util.h"
 
 namespace keel::client {
@@ -42,7 +45,8 @@ struct Outcome {
 // Sends n records (calling `midway` after half of them), flushes, then consumes every
 // partition from the beginning until n records arrived, then polls once more.
 void produce_and_consume(env::Env& env, const std::vector<env::Address>& bootstrap, const std::string& topic,
-                         int n, ProducerConfig pc, const std::function<void()>& midway, Outcome& out) {
+                         int n, ProducerConfig pc, const std::function<void()>& midway, Outcome& out,
+                         const std::function<void()>& midway_consuming = [] {}) {
     pc.bootstrap = bootstrap;
     Producer producer(env, pc);
     std::vector<env::Future<RecordMetadata>> futures;
@@ -65,7 +69,12 @@ void produce_and_consume(env::Env& env, const std::vector<env::Address>& bootstr
     for (int p = 0; p < kPartitions; p++) tps.push_back({topic, PartitionIndex(p)});
     consumer.assign(tps);
     Instant deadline = env.now() + ms(60'000);
+    bool moved = false;
     while (static_cast<int>(out.consumed.size()) < n && env.now() < deadline) {
+        if (!moved && static_cast<int>(out.consumed.size()) >= n / 2) {
+            midway_consuming();
+            moved = true;
+        }
         auto got = consumer.poll(ms(500));
         if (!got.ok()) {
             ADD_FAILURE() << "poll: " << got.error().to_string();
@@ -149,7 +158,12 @@ TEST(ClientOnMockCluster, InjectedErrorsAndLeaderMovesStillDeliverExactlyOnce) {
             rd_kafka_mock_push_request_errors(mc, 0, 2, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
                                               RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
         };
-        produce_and_consume(env, cluster.bootstrap(), "payments", 400, pc, midway, out);
+        auto midway_consuming = [&] {
+            // Leaders move again while the consumer is half way.
+            for (int p = 0; p < kPartitions; p++) rd_kafka_mock_partition_set_leader(mc, "payments", p, 1 + (p + 2) % 3);
+            rd_kafka_mock_push_request_errors(mc, 1, 1, RD_KAFKA_RESP_ERR__TRANSPORT);
+        };
+        produce_and_consume(env, cluster.bootstrap(), "payments", 400, pc, midway, out, midway_consuming);
     });
     ASSERT_TRUE(finished);
     expect_exactly_once(out, 400);
@@ -219,6 +233,107 @@ TEST(ClientOnMockCluster, DISABLED_ResponseLostAfterAppendIsRetriedWithTheSameSe
     ASSERT_TRUE(out.sent[0].ok()) << out.sent[0].error().to_string();
     EXPECT_EQ(out.consumed.size() + static_cast<size_t>(out.extra_polled), 1u)
         << "the retried batch must not be written twice";
+}
+
+}  // namespace
+}  // namespace keel::client
+
+namespace keel::client {
+namespace {
+
+// Every batch header of one partition, read with raw Fetch requests from its leader.
+std::vector<log::BatchHeader> raw_batches(env::Env& env, const std::vector<env::Address>& bootstrap,
+                                          const TopicPartitionName& tp) {
+    ConnectionPool pool(env, {});
+    MetadataOptions mo;
+    mo.bootstrap = bootstrap;
+    MetadataCache metadata(env, pool, mo);
+    metadata.add_topic(tp.topic);
+    std::vector<log::BatchHeader> out;
+    if (!metadata.refresh(env.now() + ms(5000)).ok()) return out;
+    auto leader = metadata.partition(tp);
+    if (!leader) return out;
+    BrokerConnection& conn = pool.get(*metadata.broker_address(leader->leader));
+    Offset next{0};
+    for (int round = 0; round < 20; round++) {
+        protocol::FetchRequest req;
+        req.max_wait_ms = 0;
+        req.max_bytes = 1 << 20;
+        req.topics.push_back({tp.topic, {}, {{tp.partition.value(), -1, next, -1, Offset(-1), 1 << 20, {}}}});
+        auto resp = conn.call<protocol::FetchResponse>(req, 4, 11, env.now() + ms(5000));
+        if (!resp.ok() || resp->responses.empty() || resp->responses[0].partitions.empty()) break;
+        const Bytes& records = resp->responses[0].partitions[0].records;
+        auto h = log::read_batch(records);
+        if (!h.ok()) break;
+        out.push_back(*h);
+        next = h->next_offset();
+    }
+    return out;
+}
+
+TEST(ClientOnMockCluster, LostResponseRetryResendsTheSameProducerIdEpochAndSequence) {
+    MockCluster cluster(3);
+    ASSERT_TRUE(cluster.ok());
+    rd_kafka_mock_cluster_t* mc = cluster.get();
+    ASSERT_EQ(rd_kafka_mock_topic_create(mc, "ledger", 1, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+    for (int32_t broker = 1; broker <= 3; broker++) {
+        rd_kafka_mock_broker_push_request_error_rtts(mc, broker, 0, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000);
+    }
+    std::optional<Result<RecordMetadata>> sent;
+    std::vector<log::BatchHeader> batches;
+    bool finished = run_on_prod_node([&](env::Env& env) {
+        ProducerConfig pc;
+        pc.bootstrap = cluster.bootstrap();
+        pc.request_timeout = ms(1000);
+        pc.delivery_timeout = ms(30'000);
+        pc.retry_backoff = ms(20);
+        Producer producer(env, pc);
+        sent = producer.send(record_number("ledger", 7)).get();
+        producer.close();
+        batches = raw_batches(env, cluster.bootstrap(), {"ledger", PartitionIndex(0)});
+    });
+    ASSERT_TRUE(finished);
+    ASSERT_TRUE(sent.has_value() && sent->ok()) << (sent ? sent->error().to_string() : "no result");
+    // The delayed answer made the producer retry; the mock (no sequence checks without a
+    // transactional id) wrote the retry too, which shows what the retry carried.
+    ASSERT_GE(batches.size(), 2u) << "the first attempt's answer was delayed past request_timeout: a retry happened";
+    for (const auto& h : batches) {
+        EXPECT_GE(h.producer_id, 0);
+        EXPECT_EQ(h.producer_id, batches[0].producer_id);
+        EXPECT_EQ(h.producer_epoch, batches[0].producer_epoch);
+        EXPECT_EQ(h.base_sequence, 0) << "a retry keeps its sequence";
+        EXPECT_EQ(h.crc, batches[0].crc) << "a retry resends the same bytes";
+    }
+}
+
+}  // namespace
+}  // namespace keel::client
+
+namespace keel::client {
+namespace {
+
+TEST(ClientOnMockCluster, AcksZeroIsFireAndForgetWithUnknownOffsets) {
+    MockCluster cluster(3);
+    ASSERT_TRUE(cluster.ok());
+    ASSERT_EQ(rd_kafka_mock_topic_create(cluster.get(), "metrics", kPartitions, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+    Outcome out;
+    ProducerConfig pc;
+    pc.enable_idempotence = false;
+    pc.acks = 0;
+    bool finished = run_on_prod_node([&](env::Env& env) {
+        produce_and_consume(env, cluster.bootstrap(), "metrics", 50, pc, [] {}, out);
+    });
+    ASSERT_TRUE(finished);
+    ASSERT_EQ(out.sent.size(), 50u);
+    for (const auto& r : out.sent) {
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+        EXPECT_EQ(r->offset, Offset(-1)) << "acks=0: the broker says nothing, so no offset";
+    }
+    // On loopback nothing is lost: every record arrives once.
+    EXPECT_EQ(out.consumed.size(), 50u);
+    std::set<std::string> keys;
+    for (const auto& c : out.consumed) keys.insert(std::string(as_chars(*c.key)));
+    EXPECT_EQ(keys.size(), 50u);
 }
 
 }  // namespace
