@@ -140,7 +140,12 @@ bool Partition::update_follower(NodeId follower, BrokerEpoch broker_epoch, Offse
 
 void Partition::maybe_advance_high_watermark() {
     if (role_ != ReplicaRole::leader) return;
-    Offset hw = log_->log_end_offset();
+    // A topic that flushes every message (flush.messages=1) promises that what is
+    // acknowledged is on disk: the leader then counts only what it has synced (its recovery
+    // point), as followers do by fetching only after their own flush. Otherwise Kafka's
+    // rule: the leader's log end, durable or not.
+    Offset hw = log_->config().flush_messages == 1 ? std::min(log_->recovery_point(), log_->log_end_offset())
+                                                   : log_->log_end_offset();
     if (!config_.bugs.hw_leader_alone) {
         for (NodeId m : maximal_isr()) {
             if (m == config_.id) continue;

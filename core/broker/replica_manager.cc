@@ -176,6 +176,13 @@ Status ReplicaManager::ensure_replica(const std::string& topic, const Uuid& topi
     if (p.role() != before || p.leader_epoch() != epoch_before) {
         if (p.role() == ReplicaRole::leader) stats_.became_leader++;
         if (p.role() == ReplicaRole::follower) stats_.became_follower++;
+        if (env_.tracer().enabled()) {
+            env_.tracer().event("broker.role", "{\"tp\":\"" + tp.to_string() + "\",\"role\":\"" +
+                                                   role_name(p.role()) + "\",\"epoch\":" +
+                                                   std::to_string(p.leader_epoch().value()) + ",\"log_end\":" +
+                                                   std::to_string(p.log_end().value()) + ",\"hw\":" +
+                                                   std::to_string(p.high_watermark().value()) + "}");
+        }
     }
     changed(p);
     return ok_status();
@@ -242,6 +249,19 @@ void ReplicaManager::send_isr_change(Partition& p, const IsrChange& c) {
     TopicPartitionName tp = p.tp();
     if (c.new_isr.size() < p.isr().size()) stats_.isr_shrinks++;
     if (c.new_isr.size() > p.isr().size()) stats_.isr_expands++;
+    if (env_.tracer().enabled()) {
+        std::string isr;
+        for (NodeId n : c.new_isr) isr += (isr.empty() ? "" : ",") + std::to_string(n.value());
+        std::string ends;
+        for (const auto& [id, f] : p.followers()) {
+            ends += (ends.empty() ? "" : ",") + ("\"" + std::to_string(id.value()) + "\":") +
+                    std::to_string(f.log_end.value());
+        }
+        env_.tracer().event("broker.isr_change", "{\"tp\":\"" + tp.to_string() + "\",\"isr\":[" + isr +
+                                                     "],\"hw\":" + std::to_string(p.high_watermark().value()) +
+                                                     ",\"log_end\":" + std::to_string(p.log_end().value()) +
+                                                     ",\"followers\":{" + ends + "}}");
+    }
     protocol::AlterPartitionRequest req;
     protocol::AlterPartitionRequest::PartitionData pd;
     pd.partition_index = tp.partition;

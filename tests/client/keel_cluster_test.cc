@@ -107,7 +107,6 @@ TEST(ClientOnKeelCluster, ProducesAndConsumesEveryRecordExactly) {
     Outcome out;
     bool done = false;
     c.world.add_node("client", [&](env::Env& env) {
-        // Idempotence off: the broker does not serve InitProducerId yet (see below).
         produce_then_consume(env, c.cluster->bootstrap(), 150, false, [](int) {}, out);
         done = true;
     });
@@ -115,10 +114,9 @@ TEST(ClientOnKeelCluster, ProducesAndConsumesEveryRecordExactly) {
     expect_exactly_once(out, 150);
 }
 
-// DISABLED until Keel's broker serves InitProducerId (api key 22): its listener table
-// (protocol::broker_listener_api_versions) has no entry yet, so an idempotent producer
-// cannot get a producer id and its sends fail with UNSUPPORTED_VERSION. Enable it then.
-TEST(ClientOnKeelCluster, DISABLED_ALeaderCrashMidProductionStillDeliversExactlyOnce) {
+// The broker serves InitProducerId (producer-id blocks from the controller), so the
+// idempotent producer delivers exactly once across a leader crash.
+TEST(ClientOnKeelCluster, ALeaderCrashMidProductionStillDeliversExactlyOnce) {
     // (With idempotence off this run delivers every record and one duplicate: SC-19.)
     Cluster c(32);
     ASSERT_TRUE(c.ready());
