@@ -34,6 +34,7 @@ DataCluster::DataCluster(sim::ScenarioContext& ctx, DataClusterOptions options)
                        return img != nullptr && img->unclean_leader_election_enabled(topic);
                    }},
                    [this](NodeId b, const broker::Uuid& t, int32_t p) { return replica(b, t, p); }),
+      metadata_(sim::MetadataCheckerOptions{.session_timeout = options_.base.controller_config.session_timeout}),
       restarter_(world_, options_.restart_after_disk_error) {
     for (int i = 1; i <= options_.controllers; i++) {
         std::string name = "c" + std::to_string(i);
@@ -67,6 +68,10 @@ void DataCluster::start() {
         world_.node(n).disk().faults().latency_max = options_.disk_latency_max;
     }
     world_.add_node("admin", [self](env::Env& env) { self->admin_main(env); });
+    metadata_.set_disk_damage_probe([this](const std::string& node) {
+        const sim::DiskCounters& c = world_.node(node).disk().counters();
+        return c.wipes + c.corruptions_injected + c.bit_flips_on_read;
+    });
     for (const std::string& n : nodes()) world_.start(n);
     world_.spawn("supervisor", [self] { self->restarter_.run_forever(self->nodes()); });
 }
@@ -111,9 +116,18 @@ void DataCluster::node_main(Slot& s, env::Env& env) {
         if (p.image == nullptr) add_totals(s.parts, finished_);  // withdrawn: keep its counts
         s.parts = p;
     };
-    hooks.controller.on_activated = [this, name = s.name](QuorumEpoch epoch, Instant) {
+    hooks.controller.on_activated = [this, name = s.name](QuorumEpoch epoch, Instant at) {
         if (active_ && epoch <= active_->second) return;
         active_ = std::make_pair(name, epoch);
+        metadata_.on_activated(at);
+    };
+    hooks.controller.on_heartbeat = [this](NodeId b, Instant at) { metadata_.on_heartbeat(b, at); };
+    hooks.controller.on_session_fence = [this](NodeId b, Instant last, Instant at) {
+        metadata_.on_session_fence(b, last, at);
+    };
+    std::string who = s.name + "#" + std::to_string(world_.node(s.name).incarnations());
+    hooks.on_image = [this, who, &env](const controller::MetadataImage& img, bool restored) {
+        metadata_.on_image(who, img, restored, env.now());
     };
     NodeId id = s.id;
     hooks.replicas.on_change = [this, id, &env](const broker::Partition& p) { replication_.on_change(id, p, env.now()); };
@@ -315,6 +329,7 @@ DataCluster::BrokerTotals DataCluster::broker_totals() const {
 
 void DataCluster::report() {
     for (const std::string& v : replication_.violations()) ctx_.violation(v);
+    for (const std::string& v : metadata_.violations()) ctx_.violation("metadata: " + v);
     const sim::ReplicationCheckerStats& s = replication_.stats();
     ctx_.metric("replica_events", static_cast<double>(s.events));
     ctx_.metric("leader_epochs", static_cast<double>(s.leader_epochs));

@@ -5,7 +5,7 @@
 //
 // Every change of every replica on every broker goes to a ReplicationChecker (white-box
 // invariants); check_replicas() compares the replicas byte for byte once the cluster is
-// quiet. A node whose process exits on a disk error is restarted a second later, as
+// quiet. Every metadata image every node reaches goes to the MetadataChecker. A node whose process exits on a disk error is restarted a second later, as
 // systemd would.
 #pragma once
 
@@ -19,6 +19,7 @@
 
 #include "core/node/keel_node.h"
 #include "scenarios/exit_restarter.h"
+#include "sim/checkers/metadata_checker.h"
 #include "sim/checkers/replication_checker.h"
 #include "sim/scenario.h"
 
@@ -63,6 +64,7 @@ public:
     bool brokers_unfenced();
     sim::RoleResolver resolver();  // "@leader" (active controller), "@controller", "@broker"
     sim::ReplicationChecker& replication() { return replication_; }
+    sim::MetadataChecker& metadata_checker() { return metadata_; }
 
     // Creates topics through the admin node (retried on NOT_CONTROLLER and transport
     // errors); true once each exists, false after `limit`.
@@ -101,6 +103,7 @@ private:
     sim::World& world_;
     DataClusterOptions options_;
     sim::ReplicationChecker replication_;
+    sim::MetadataChecker metadata_;  // every image every node reaches (the controller's rules)
     ExitRestarter restarter_;
     std::vector<std::string> controllers_;
     std::vector<std::string> brokers_;
