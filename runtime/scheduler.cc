@@ -46,25 +46,56 @@ struct Scheduler::Group {
     std::vector<TimerId> deferred;      // timers that fell due while paused
 };
 
-namespace {
-// Allocates a guarded stack and remembers its bounds (ASan needs them at every switch).
-struct RecordingStack {
+namespace detail {
+struct StackPool {
+    StackPool(size_t stack_bytes, size_t max) : inner(stack_bytes), pooled_max(max) {
+        free.reserve(max);  // so that giving a stack back never allocates
+    }
+    ~StackPool() {
+        for (ctx::stack_context& sc : free) inner.deallocate(sc);
+    }
+    StackPool(const StackPool&) = delete;
+    StackPool& operator=(const StackPool&) = delete;
+
     ctx::protected_fixedsize_stack inner;
+    size_t pooled_max;
+    std::vector<ctx::stack_context> free;
+};
+}  // namespace detail
+
+namespace {
+// Hands out a guarded stack (a pooled one if any) and remembers its bounds (ASan needs
+// them at every switch); a finished fiber's stack goes back to the pool.
+struct RecordingStack {
+    detail::StackPool* pool;
     const void** bottom;
     size_t* size;
     ctx::stack_context allocate() {
-        ctx::stack_context sc = inner.allocate();
+        ctx::stack_context sc;
+        if (pool->free.empty()) {
+            sc = pool->inner.allocate();
+        } else {
+            sc = pool->free.back();
+            pool->free.pop_back();
+        }
         *bottom = static_cast<char*>(sc.sp) - sc.size;
         *size = sc.size;
 #ifdef KEEL_FIBER_ASAN
         // A fiber killed at a suspension point leaves its frames' scope poison in the
-        // shadow of its stack; a new stack mapped at the same address would inherit it
-        // (a false stack-use-after-scope in unrelated code). Every stack starts clean.
+        // shadow of its stack; the next fiber on that stack (pooled, or a new one mapped at
+        // the same address) would inherit it (a false stack-use-after-scope in unrelated
+        // code). Every stack starts clean.
         __asan_unpoison_memory_region(*bottom, sc.size);
 #endif
         return sc;
     }
-    void deallocate(ctx::stack_context& sc) noexcept { inner.deallocate(sc); }
+    void deallocate(ctx::stack_context& sc) noexcept {
+        if (pool->free.size() < pool->pooled_max) {
+            pool->free.push_back(sc);
+        } else {
+            pool->inner.deallocate(sc);
+        }
+    }
 };
 
 uint64_t mix64(uint64_t h, uint64_t v) {
@@ -75,7 +106,10 @@ uint64_t mix64(uint64_t h, uint64_t v) {
 const std::string kNoName = "scheduler";
 }  // namespace
 
-Scheduler::Scheduler(SchedulerOptions options) : options_(options), tie_rng_(options.seed) {
+Scheduler::Scheduler(SchedulerOptions options)
+    : options_(options),
+      stacks_(std::make_unique<detail::StackPool>(options.stack_bytes, options.pooled_stacks_max)),
+      tie_rng_(options.seed) {
     KEEL_ASSERT_MSG(options_.virtual_time || options_.poller != nullptr,
                     "real-time scheduler needs a Poller");
     groups_[0] = Group{"sim", true, false, {}, {}, {}};
@@ -139,8 +173,7 @@ FiberId Scheduler::spawn(GroupId g, std::string name, std::function<void()> fn) 
     f->name = std::move(name);
     f->fn = std::move(fn);
     Fiber* raw = f.get();
-    RecordingStack stack{ctx::protected_fixedsize_stack(options_.stack_bytes), &raw->stack_bottom,
-                         &raw->stack_size};
+    RecordingStack stack{stacks_.get(), &raw->stack_bottom, &raw->stack_size};
     raw->context = ctx::fiber(std::allocator_arg, stack, [this, raw](ctx::fiber&& caller) {
 #ifdef KEEL_FIBER_ASAN
         __sanitizer_finish_switch_fiber(nullptr, &sched_stack_bottom_, &sched_stack_size_);

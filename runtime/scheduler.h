@@ -61,7 +61,14 @@ struct SchedulerOptions {
     uint64_t seed = 0;                    // tie-breaks (virtual time only)
     size_t stack_bytes = 256 * 1024;      // per fiber, with a guard page
     Poller* poller = nullptr;             // required for real time
+    // Stacks of finished fibers kept for reuse (mapping, guarding and first-touching a
+    // fresh stack costs system calls and page faults at every spawn).
+    size_t pooled_stacks_max = 256;
 };
+
+namespace detail {
+struct StackPool;  // guarded stacks of finished fibers, reused by spawn (scheduler.cc)
+}
 
 class Scheduler {
 public:
@@ -154,6 +161,8 @@ private:
     Fiber* find(FiberId f) const;
 
     SchedulerOptions options_;
+    // Declared before fibers_: a fiber's stack goes back to the pool when it is destroyed.
+    std::unique_ptr<detail::StackPool> stacks_;
     env::SeededRandom tie_rng_;
     Instant virtual_now_{0};
     std::multimap<Instant, std::function<void()>> watches_;
