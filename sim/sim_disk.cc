@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace keel::sim {
@@ -52,7 +53,6 @@ struct DirOp {
     std::string from_name;
 };
 
-using EntryKey = std::pair<InodeId, std::string>;
 
 enum class View : uint8_t { current, durable };
 
@@ -122,16 +122,14 @@ public:
     // ---- Lookup -------------------------------------------------------------------
 
     Inode& inode(InodeId id) {
-        auto it = inodes_.find(id);
-        KEEL_ASSERT(it != inodes_.end());
-        return it->second;
+        KEEL_ASSERT(has_inode(id));
+        return *by_id_[id];
     }
     const Inode& inode(InodeId id) const {
-        auto it = inodes_.find(id);
-        KEEL_ASSERT(it != inodes_.end());
-        return it->second;
+        KEEL_ASSERT(has_inode(id));
+        return *by_id_[id];
     }
-    bool has_inode(InodeId id) const { return inodes_.count(id) != 0; }
+    bool has_inode(InodeId id) const { return id < by_id_.size() && by_id_[id] != nullptr; }
 
     static const std::map<std::string, InodeId>& entries(const Inode& dir, View v) {
         return v == View::current ? dir.current_entries : dir.durable_entries;
@@ -378,20 +376,8 @@ public:
     // they touch (transitively), in their original order. Scanning backwards, `keys`
     // holds the entries of the ops already chosen, all of which come later.
     void sync_dir_ops(InodeId dir) {
-        std::set<EntryKey> keys;
         std::vector<bool> chosen(dir_pending_.size(), false);
-        for (size_t i = dir_pending_.size(); i-- > 0;) {
-            const DirOp& op = dir_pending_[i];
-            bool is_rename = op.kind == DirOpKind::rename;
-            EntryKey to{op.parent, op.name};
-            EntryKey from{op.from_parent, op.from_name};
-            bool touches = op.parent == dir || (is_rename && op.from_parent == dir) ||
-                           keys.count(to) != 0 || (is_rename && keys.count(from) != 0);
-            if (!touches) continue;
-            chosen[i] = true;
-            keys.insert(to);
-            if (is_rename) keys.insert(from);
-        }
+        if (!choose_dir_ops(dir, chosen)) return;  // nothing to make durable
         std::deque<DirOp> pending = std::move(dir_pending_);
         dir_pending_.clear();
         for (size_t i = 0; i < pending.size(); i++) {
@@ -402,6 +388,27 @@ public:
                 dir_pending_.push_back(std::move(pending[i]));
             }
         }
+    }
+
+    // Marks the ops sync_dir_ops(dir) makes durable; false if none. The keys view the
+    // names of the pending ops (no copies), which stay put while this runs.
+    bool choose_dir_ops(InodeId dir, std::vector<bool>& chosen) const {
+        std::set<std::pair<InodeId, std::string_view>> keys;
+        bool any = false;
+        for (size_t i = dir_pending_.size(); i-- > 0;) {
+            const DirOp& op = dir_pending_[i];
+            bool is_rename = op.kind == DirOpKind::rename;
+            std::pair<InodeId, std::string_view> to{op.parent, op.name};
+            std::pair<InodeId, std::string_view> from{op.from_parent, op.from_name};
+            bool touches = op.parent == dir || (is_rename && op.from_parent == dir) ||
+                           keys.count(to) != 0 || (is_rename && keys.count(from) != 0);
+            if (!touches) continue;
+            chosen[i] = true;
+            any = true;
+            keys.insert(to);
+            if (is_rename) keys.insert(from);
+        }
+        return any;
     }
 
     void record_dir_op(DirOp op) {
@@ -485,7 +492,7 @@ public:
         }
         auto it = inodes_.find(id);
         Inode gone = std::move(it->second);
-        inodes_.erase(it);
+        forget(it);
         for (const auto& [name, child] : gone.current_entries) drop_link(child, View::current);
         for (const auto& [name, child] : gone.durable_entries) drop_link(child, View::durable);
     }
@@ -504,7 +511,7 @@ public:
 
     InodeId allocate(bool is_dir) {
         InodeId id = next_inode_++;
-        inodes_[id].is_dir = is_dir;
+        index(id).is_dir = is_dir;
         return id;
     }
 
@@ -520,7 +527,7 @@ public:
         // What survives is what the durable namespace reaches from the root.
         std::set<InodeId> kept = reachable(View::durable);
         for (auto it = inodes_.begin(); it != inodes_.end();) {
-            it = kept.count(it->first) != 0 ? std::next(it) : inodes_.erase(it);
+            it = kept.count(it->first) != 0 ? std::next(it) : forget(it);
         }
         for (auto& [id, node] : inodes_) {
             node.current_entries = node.durable_entries;
@@ -623,7 +630,8 @@ public:
 
     void reset() {
         inodes_.clear();
-        inodes_[kRootInode].is_dir = true;
+        by_id_.assign(by_id_.size(), nullptr);
+        index(kRootInode).is_dir = true;
         dir_pending_.clear();
         live_bytes_ = 0;
     }
@@ -707,7 +715,20 @@ public:
     size_t pending_dir_ops() const { return dir_pending_.size(); }
 
 private:
-    std::map<InodeId, Inode> inodes_;
+    // A new inode, in inodes_ and in the by-id index.
+    Inode& index(InodeId id) {
+        Inode& node = inodes_[id];
+        if (by_id_.size() <= id) by_id_.resize(id + 1, nullptr);
+        by_id_[id] = &node;
+        return node;
+    }
+    std::map<InodeId, Inode>::iterator forget(std::map<InodeId, Inode>::iterator it) {
+        by_id_[it->first] = nullptr;
+        return inodes_.erase(it);
+    }
+
+    std::map<InodeId, Inode> inodes_;  // ordered: crash() and listings walk it by id
+    std::vector<Inode*> by_id_;        // inodes_ by id (ids are never reused): O(1) lookup
     std::deque<DirOp> dir_pending_;
     InodeId next_inode_ = kRootInode + 1;
     uint64_t live_bytes_ = 0;
