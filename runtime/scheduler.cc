@@ -319,8 +319,13 @@ TimerId Scheduler::add_timer(GroupId g, Instant when, FiberId wake, std::functio
         free_timer_slots_.pop_back();
     }
     KEEL_ASSERT(id <= kTimerIdMask && slot < (uint32_t{1} << (64 - kTimerSlotShift)));
-    timer_slots_[slot] = TimerSlot{id, g, wake, std::move(fn)};
+    TimerSlot& t = timer_slots_[slot];
+    t.id = id;
+    t.group = g;
+    t.wake = wake;
+    t.fn = std::move(fn);
     live_timers_++;
+    if (timers_.size() >= 2 * live_timers_ + 64) compact_timers();
     timers_.push(TimerKey{when, tie, id, slot});
     return (static_cast<TimerId>(slot) << kTimerSlotShift) | id;
 }
@@ -341,6 +346,11 @@ void Scheduler::cancel_timer(TimerId t) {
     TimerId id = t & kTimerIdMask;
     if (id == 0 || slot >= timer_slots_.size() || timer_slots_[slot].id != id) return;
     free_timer(static_cast<uint32_t>(slot));  // the callback is destroyed here
+}
+
+void Scheduler::compact_timers() {
+    std::erase_if(timers_.keys, [this](const TimerKey& k) { return !timer_live(k); });
+    std::make_heap(timers_.keys.begin(), timers_.keys.end(), std::greater<>{});
 }
 
 bool Scheduler::prune_timers() {

@@ -14,13 +14,13 @@
 // GC-like stall: its fibers and timers wait until resume_group().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -149,6 +149,23 @@ private:
             return id > o.id;
         }
     };
+    // A binary min-heap of timer keys (the order std::priority_queue would give) that can
+    // also drop cancelled entries in bulk: most timers are park deadlines cancelled by an
+    // earlier unpark, and without compaction they outnumber the live ones ten to one.
+    struct TimerHeap {
+        std::vector<TimerKey> keys;
+        bool empty() const { return keys.empty(); }
+        size_t size() const { return keys.size(); }
+        const TimerKey& top() const { return keys.front(); }
+        void push(const TimerKey& k) {
+            keys.push_back(k);
+            std::push_heap(keys.begin(), keys.end(), std::greater<>{});
+        }
+        void pop() {
+            std::pop_heap(keys.begin(), keys.end(), std::greater<>{});
+            keys.pop_back();
+        }
+    };
     struct Group {
         std::string name;
         bool alive = true;
@@ -177,6 +194,7 @@ private:
     bool timer_live(const TimerKey& k) const { return timer_slots_[k.slot].id == k.id; }
     // Drops cancelled timers from the top of the heap; false if none is left.
     bool prune_timers();
+    void compact_timers();  // drops every cancelled entry from the heap
     std::function<void()> free_timer(uint32_t slot);  // returns the callback, to destroy last
     void wake_parked(FiberId id);  // a park deadline passed
     Group* find_group(GroupId g) { return g < groups_.size() ? &groups_[g] : nullptr; }
@@ -194,7 +212,7 @@ private:
     std::unordered_map<FiberId, std::unique_ptr<Fiber>> fibers_;  // lookup only; never iterated
     std::deque<Group> groups_;  // indexed by GroupId (ids are dense; a dead group's record stays)
     std::vector<Fiber*> ready_;
-    std::priority_queue<TimerKey, std::vector<TimerKey>, std::greater<>> timers_;
+    TimerHeap timers_;
     std::vector<TimerSlot> timer_slots_;
     std::vector<uint32_t> free_timer_slots_;
     size_t live_timers_ = 0;

@@ -1,7 +1,9 @@
 // The fiber primitives of core/env/sync.h on the scheduler of sim/fiber, in virtual time.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <vector>
 
 #include "core/env/sync.h"
 #include "runtime/scheduler.h"
@@ -135,6 +137,28 @@ TEST(Scheduler, ACancelledTimerNeverRunsAndItsStaleHandleCancelsNothingLater) {
     EXPECT_EQ(third, 1);
     t.ex.cancel_timer(c);  // after it ran: nothing to do
     EXPECT_EQ(t.s.pending_timers(), 0u);
+}
+
+// Cancelled timers are dropped from the heap in bulk once they outnumber the live ones;
+// the survivors still fire in deadline order.
+TEST(Scheduler, TimersThatSurviveManyCancellationsFireInDeadlineOrder) {
+    Fixture t;
+    std::vector<int> fired;
+    std::vector<env::TimerId> doomed;
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 40; i++) {
+            int deadline_ms = 1000 + (round * 37 + i * 11) % 997;
+            env::TimerId id = t.ex.call_after(Duration(deadline_ms * 1'000'000LL),
+                                              [&fired, deadline_ms] { fired.push_back(deadline_ms); });
+            if (i != 0) doomed.push_back(id);
+        }
+        for (env::TimerId id : doomed) t.ex.cancel_timer(id);
+        doomed.clear();
+    }
+    EXPECT_EQ(t.s.pending_timers(), 50u);
+    t.s.run_while([] { return true; });
+    ASSERT_EQ(fired.size(), 50u);
+    EXPECT_TRUE(std::is_sorted(fired.begin(), fired.end()));
 }
 
 // Stacks of finished fibers are reused; fibers alive at the same time never share one.
