@@ -1,6 +1,8 @@
 // keel bench sim: how fast the simulator runs. Figures: fiber switch (ns), scheduler
 // events per second (fibers sleeping on timers), simulated network messages per second,
-// and a whole scenario's events per second and simulated-to-real time ratio.
+// and a whole scenario's events per second and simulated-to-real time ratio. Each figure
+// is the best of a few runs, by the thread's CPU time (the machine may be shared); the
+// wall-time figures are printed beside them and kept under their original JSON keys.
 #pragma once
 
 #include <cstdint>
@@ -12,7 +14,7 @@ namespace keel::bench {
 struct SimBenchOptions {
     std::string scenario = "counter-chaos";  // the whole-scenario figure runs this one
     uint64_t seed = 1;
-    bool quick = false;                      // fewer fiber switches (for smoke tests)
+    bool quick = false;                      // one run of each, fewer fiber switches (smoke tests)
     std::optional<std::string> json_path;    // also write the figures as JSON
 };
 

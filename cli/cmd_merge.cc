@@ -43,6 +43,7 @@ std::string merge_into(SweepReport& total, SweepReport& part, std::set<uint64_t>
     }
     total.seeds += (total.seeds.empty() ? "" : ", ") + part.seeds;
     total.wall_ns = std::max(total.wall_ns, part.wall_ns);
+    total.cpu_ns += part.cpu_ns;
     total.jobs = std::max(total.jobs, part.jobs);
     return "";
 }

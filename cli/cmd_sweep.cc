@@ -6,6 +6,7 @@
 // range (seeds A+K-1, A+K-1+N, ...), so a batch runner's array index picks a slice and
 // `keel sim merge` combines the results: see docs/simulator.md ("Sweeps on many machines").
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -167,6 +168,14 @@ void drain_children(std::vector<Child>& running, std::vector<SeedOutcome>& done)
     }
 }
 
+// CPU time (user + system) of every child reaped so far.
+int64_t children_cpu_ns() {
+    rusage ru{};
+    ::getrusage(RUSAGE_CHILDREN, &ru);
+    auto ns = [](const timeval& tv) { return static_cast<int64_t>(tv.tv_sec) * 1'000'000'000 + tv.tv_usec * 1000; };
+    return ns(ru.ru_utime) + ns(ru.ru_stime);
+}
+
 // Runs every seed of the plan, --jobs at a time; nullopt if a fork failed.
 std::optional<std::vector<SeedOutcome>> run_seeds(const SweepPlan& plan) {
     std::vector<SeedOutcome> outcomes;
@@ -279,11 +288,12 @@ int cmd_sim_sweep(int argc, char** argv) {
     if (auto err = plan_options(a, plan); !err.empty()) return usage_error("sim", err);
 
     SweepReport report{name, plan.label, {}, plan.jobs, 0};
-    int64_t t0 = wall_now_ns();
+    int64_t t0 = wall_now_ns(), cpu0 = children_cpu_ns();
     auto outcomes = run_seeds(plan);
     if (!outcomes) return 2;
     report.outcomes = std::move(*outcomes);
     report.wall_ns = wall_now_ns() - t0;
+    report.cpu_ns = children_cpu_ns() - cpu0;
     print_report(report);
     if (auto path = a.value("--json")) {
         if (!write_file(*path, report_json(report))) return 2;

@@ -174,6 +174,12 @@ void print_report(const SweepReport& r) {
                     static_cast<double>(r.outcomes.size()) * 3600.0 / (wall_s * cores), sim_s / (wall_s * cores),
                     static_cast<double>(events) / (wall_s * cores));
     }
+    if (r.cpu_ns > 0) {  // the same per CPU second: what a core gives when nothing else runs on it
+        double cpu_s = static_cast<double>(r.cpu_ns) / 1e9;
+        std::printf("  by CPU time (%.1fs): %.0f seeds per CPU-hour, %.0fx real time, %.0f events/s\n", cpu_s,
+                    static_cast<double>(r.outcomes.size()) * 3600.0 / cpu_s, sim_s / cpu_s,
+                    static_cast<double>(events) / cpu_s);
+    }
     for (const auto& [k, v] : metric_values(r)) {
         std::printf("  %s: p50 %s  p99 %s  max %s  (n=%zu)\n", k.c_str(), num(percentile(v, 50)).c_str(),
                     num(percentile(v, 99)).c_str(), num(*std::max_element(v.begin(), v.end())).c_str(), v.size());
@@ -204,6 +210,7 @@ std::string report_json(const SweepReport& r) {
     j += ",\"runs\":" + std::to_string(r.outcomes.size()) + ",\"failures\":" + std::to_string(failures);
     j += "," + failures_json(r);
     j += ",\"jobs\":" + std::to_string(r.jobs) + ",\"wall_ns\":" + std::to_string(r.wall_ns) +
+         ",\"cpu_ns\":" + std::to_string(r.cpu_ns) +
          ",\"events\":" + std::to_string(events) + ",\"sim_time_s\":" + num(sim_s);
     j += "," + metrics_json(r);
     j += ",\"fault_efficacy\":" + efficacy_section(r);
@@ -244,6 +251,7 @@ bool report_from_json(const JsonValue& j, SweepReport& out, std::string& error) 
     out.scenario = scenario->text;
     if (const auto* s = j.get("seeds")) out.seeds = s->text;
     if (const auto* w = j.get("wall_ns")) out.wall_ns = static_cast<int64_t>(w->number());
+    if (const auto* c = j.get("cpu_ns")) out.cpu_ns = static_cast<int64_t>(c->number());
     if (const auto* n = j.get("jobs")) out.jobs = std::max<uint64_t>(1, n->u64());
     std::map<uint64_t, std::pair<std::string, std::string>> failed;  // seed -> why, replay
     if (const auto* f = j.get("failed")) {

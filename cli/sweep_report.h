@@ -30,6 +30,7 @@ struct SweepReport {
     std::vector<SeedOutcome> outcomes;  // sorted by seed
     uint64_t jobs = 1;
     int64_t wall_ns = 0;
+    int64_t cpu_ns = 0;  // CPU time of the seeds' processes (0 if unknown, e.g. an old report)
 };
 
 // Per fault kind over a sweep: runs that requested it and runs where it took effect;

@@ -37,34 +37,56 @@ struct Scheduler::Fiber {
     size_t stack_size = 0;
 };
 
-struct Scheduler::Group {
-    std::string name;
-    bool alive = true;
-    bool paused = false;
-    std::set<FiberId> fibers;           // ordered: newest (largest id) unwinds first
-    std::vector<Fiber*> pending_ready;  // became ready while paused
-    std::vector<TimerId> deferred;      // timers that fell due while paused
+namespace detail {
+struct StackPool {
+    StackPool(size_t stack_bytes, size_t max) : inner(stack_bytes), pooled_max(max) {
+        free.reserve(max);  // so that giving a stack back never allocates
+    }
+    ~StackPool() {
+        for (ctx::stack_context& sc : free) inner.deallocate(sc);
+    }
+    StackPool(const StackPool&) = delete;
+    StackPool& operator=(const StackPool&) = delete;
+
+    ctx::protected_fixedsize_stack inner;
+    size_t pooled_max;
+    std::vector<ctx::stack_context> free;
 };
+}  // namespace detail
 
 namespace {
-// Allocates a guarded stack and remembers its bounds (ASan needs them at every switch).
+// Hands out a guarded stack (a pooled one if any) and remembers its bounds (ASan needs
+// them at every switch); a finished fiber's stack goes back to the pool.
 struct RecordingStack {
-    ctx::protected_fixedsize_stack inner;
+    detail::StackPool* pool;
     const void** bottom;
     size_t* size;
     ctx::stack_context allocate() {
-        ctx::stack_context sc = inner.allocate();
+        ctx::stack_context sc;
+        if (pool->free.empty()) {
+            sc = pool->inner.allocate();
+        } else {
+            sc = pool->free.back();
+            pool->free.pop_back();
+        }
         *bottom = static_cast<char*>(sc.sp) - sc.size;
         *size = sc.size;
 #ifdef KEEL_FIBER_ASAN
         // A fiber killed at a suspension point leaves its frames' scope poison in the
-        // shadow of its stack; a new stack mapped at the same address would inherit it
-        // (a false stack-use-after-scope in unrelated code). Every stack starts clean.
+        // shadow of its stack; the next fiber on that stack (pooled, or a new one mapped at
+        // the same address) would inherit it (a false stack-use-after-scope in unrelated
+        // code). Every stack starts clean.
         __asan_unpoison_memory_region(*bottom, sc.size);
 #endif
         return sc;
     }
-    void deallocate(ctx::stack_context& sc) noexcept { inner.deallocate(sc); }
+    void deallocate(ctx::stack_context& sc) noexcept {
+        if (pool->free.size() < pool->pooled_max) {
+            pool->free.push_back(sc);
+        } else {
+            pool->inner.deallocate(sc);
+        }
+    }
 };
 
 uint64_t mix64(uint64_t h, uint64_t v) {
@@ -73,12 +95,19 @@ uint64_t mix64(uint64_t h, uint64_t v) {
     return h ^ (h >> 33);
 }
 const std::string kNoName = "scheduler";
+
+// A timer handle is its slot (high bits) and its sequence number (low bits).
+constexpr int kTimerSlotShift = 40;
+constexpr TimerId kTimerIdMask = (TimerId{1} << kTimerSlotShift) - 1;
 }  // namespace
 
-Scheduler::Scheduler(SchedulerOptions options) : options_(options), tie_rng_(options.seed) {
+Scheduler::Scheduler(SchedulerOptions options)
+    : options_(options),
+      stacks_(std::make_unique<detail::StackPool>(options.stack_bytes, options.pooled_stacks_max)),
+      tie_rng_(options.seed) {
     KEEL_ASSERT_MSG(options_.virtual_time || options_.poller != nullptr,
                     "real-time scheduler needs a Poller");
-    groups_[0] = Group{"sim", true, false, {}, {}, {}};
+    groups_.push_back(Group{"sim", true, false, {}, {}, {}});
 }
 
 Scheduler::~Scheduler() { kill_all(); }
@@ -86,30 +115,29 @@ Scheduler::~Scheduler() { kill_all(); }
 void Scheduler::kill_all() {
     // Unwind every fiber, newest group first, so destructors run and nothing leaks.
     KEEL_ASSERT(current_ == nullptr);
-    std::vector<GroupId> ids;
-    for (auto& [id, g] : groups_) ids.push_back(id);
-    for (auto it = ids.rbegin(); it != ids.rend(); ++it) do_kill(*it);
+    for (size_t g = groups_.size(); g-- > 0;) do_kill(static_cast<GroupId>(g));
 }
 
 GroupId Scheduler::create_group(std::string name) {
     GroupId g = next_group_++;
-    groups_[g] = Group{std::move(name), true, false, {}, {}, {}};
+    KEEL_ASSERT(g == groups_.size());
+    groups_.push_back(Group{std::move(name), true, false, {}, {}, {}});
     return g;
 }
 
 bool Scheduler::group_alive(GroupId g) const {
-    auto it = groups_.find(g);
-    return it != groups_.end() && it->second.alive;
+    const Group* grp = find_group(g);
+    return grp != nullptr && grp->alive;
 }
 
 bool Scheduler::group_paused(GroupId g) const {
-    auto it = groups_.find(g);
-    return it != groups_.end() && it->second.paused;
+    const Group* grp = find_group(g);
+    return grp != nullptr && grp->paused;
 }
 
 size_t Scheduler::group_fiber_count(GroupId g) const {
-    auto it = groups_.find(g);
-    return it == groups_.end() ? 0 : it->second.fibers.size();
+    const Group* grp = find_group(g);
+    return grp == nullptr ? 0 : grp->fibers.size();
 }
 
 Scheduler::Fiber* Scheduler::find(FiberId f) const {
@@ -130,8 +158,8 @@ Instant Scheduler::now() const {
 }
 
 FiberId Scheduler::spawn(GroupId g, std::string name, std::function<void()> fn) {
-    auto git = groups_.find(g);
-    if (git == groups_.end() || !git->second.alive) return 0;
+    Group* grp = find_group(g);
+    if (grp == nullptr || !grp->alive) return 0;
     if (current_ != nullptr && current_->dying) return 0;
     auto f = std::make_unique<Fiber>();
     f->id = next_fiber_++;
@@ -139,8 +167,7 @@ FiberId Scheduler::spawn(GroupId g, std::string name, std::function<void()> fn) 
     f->name = std::move(name);
     f->fn = std::move(fn);
     Fiber* raw = f.get();
-    RecordingStack stack{ctx::protected_fixedsize_stack(options_.stack_bytes), &raw->stack_bottom,
-                         &raw->stack_size};
+    RecordingStack stack{stacks_.get(), &raw->stack_bottom, &raw->stack_size};
     raw->context = ctx::fiber(std::allocator_arg, stack, [this, raw](ctx::fiber&& caller) {
 #ifdef KEEL_FIBER_ASAN
         __sanitizer_finish_switch_fiber(nullptr, &sched_stack_bottom_, &sched_stack_size_);
@@ -164,7 +191,7 @@ FiberId Scheduler::spawn(GroupId g, std::string name, std::function<void()> fn) 
 #endif
         return std::move(raw->caller);
     });
-    git->second.fibers.insert(raw->id);
+    grp->fibers.insert(raw->id);
     fibers_.emplace(raw->id, std::move(f));
     notify(EventKind::spawn, g, raw->id, 0);
     make_ready(raw);
@@ -249,16 +276,7 @@ WakeReason Scheduler::park(Instant deadline) {
     if (f->dying || !groups_[f->group].alive) return WakeReason::dying;
     f->state = FiberState::parked;
     f->wake = WakeReason::unparked;
-    if (deadline != Instant::max()) {
-        FiberId id = f->id;
-        f->park_timer = call_at(f->group, deadline, [this, id] {
-            Fiber* p = find(id);
-            if (p == nullptr || p->state != FiberState::parked) return;
-            p->park_timer = 0;
-            p->wake = WakeReason::deadline;
-            make_ready(p);
-        });
-    }
+    if (deadline != Instant::max()) f->park_timer = add_timer(f->group, deadline, f->id, nullptr);
     suspend_current();
     if (f->park_timer != 0) {
         cancel_timer(f->park_timer);
@@ -275,43 +293,95 @@ void Scheduler::unpark(FiberId id) {
     make_ready(f);
 }
 
-TimerId Scheduler::call_at(GroupId g, Instant when, std::function<void()> fn) {
-    auto git = groups_.find(g);
-    if (git == groups_.end() || !git->second.alive) return 0;
-    TimerId id = next_timer_++;
-    uint64_t tie = options_.virtual_time ? tie_rng_.next_u64() : 0;
-    timers_.push(TimerKey{when, tie, id});
-    timer_fns_.emplace(id, TimerEntry{g, std::move(fn)});
-    return id;
+void Scheduler::wake_parked(FiberId id) {
+    Fiber* p = find(id);
+    if (p == nullptr || p->state != FiberState::parked) return;
+    p->park_timer = 0;
+    p->wake = WakeReason::deadline;
+    make_ready(p);
 }
 
-void Scheduler::cancel_timer(TimerId t) { timer_fns_.erase(t); }
+TimerId Scheduler::call_at(GroupId g, Instant when, std::function<void()> fn) {
+    return add_timer(g, when, 0, std::move(fn));
+}
+
+TimerId Scheduler::add_timer(GroupId g, Instant when, FiberId wake, std::function<void()> fn) {
+    const Group* grp = find_group(g);
+    if (grp == nullptr || !grp->alive) return 0;
+    TimerId id = next_timer_++;
+    uint64_t tie = options_.virtual_time ? tie_rng_.next_u64() : 0;
+    uint32_t slot;
+    if (free_timer_slots_.empty()) {
+        slot = static_cast<uint32_t>(timer_slots_.size());
+        timer_slots_.emplace_back();
+    } else {
+        slot = free_timer_slots_.back();
+        free_timer_slots_.pop_back();
+    }
+    KEEL_ASSERT(id <= kTimerIdMask && slot < (uint32_t{1} << (64 - kTimerSlotShift)));
+    TimerSlot& t = timer_slots_[slot];
+    t.id = id;
+    t.group = g;
+    t.wake = wake;
+    t.fn = std::move(fn);
+    live_timers_++;
+    if (timers_.size() >= 2 * live_timers_ + 64) compact_timers();
+    timers_.push(TimerKey{when, tie, id, slot});
+    return (static_cast<TimerId>(slot) << kTimerSlotShift) | id;
+}
+
+std::function<void()> Scheduler::free_timer(uint32_t slot) {
+    TimerSlot& t = timer_slots_[slot];
+    std::function<void()> fn = std::move(t.fn);
+    t.fn = nullptr;
+    t.id = 0;
+    t.wake = 0;
+    free_timer_slots_.push_back(slot);
+    live_timers_--;
+    return fn;
+}
+
+void Scheduler::cancel_timer(TimerId t) {
+    auto slot = static_cast<size_t>(t >> kTimerSlotShift);
+    TimerId id = t & kTimerIdMask;
+    if (id == 0 || slot >= timer_slots_.size() || timer_slots_[slot].id != id) return;
+    free_timer(static_cast<uint32_t>(slot));  // the callback is destroyed here
+}
+
+void Scheduler::compact_timers() {
+    std::erase_if(timers_.keys, [this](const TimerKey& k) { return !timer_live(k); });
+    std::make_heap(timers_.keys.begin(), timers_.keys.end(), std::greater<>{});
+}
+
+bool Scheduler::prune_timers() {
+    while (!timers_.empty() && !timer_live(timers_.top())) timers_.pop();
+    return !timers_.empty();
+}
 
 bool Scheduler::fire_next_timer() {
-    while (!timers_.empty()) {
+    while (prune_timers()) {
         TimerKey k = timers_.top();
-        auto it = timer_fns_.find(k.id);
-        if (it == timer_fns_.end()) {  // cancelled
-            timers_.pop();
-            continue;
-        }
         if (!options_.virtual_time && k.when > now()) return false;
         timers_.pop();
         if (options_.virtual_time && k.when > virtual_now_) {
             fire_watches(k.when);
             virtual_now_ = k.when;
         }
-        GroupId g = it->second.group;
+        GroupId g = timer_slots_[k.slot].group;
         Group& grp = groups_[g];
         if (grp.paused) {  // a stalled node's timer waits for resume
-            grp.deferred.push_back(k.id);
+            grp.deferred.push_back(k);
             continue;
         }
-        std::function<void()> fn = std::move(it->second.fn);
-        timer_fns_.erase(it);
+        FiberId wake = timer_slots_[k.slot].wake;
+        std::function<void()> fn = free_timer(k.slot);
         events_++;
         notify(EventKind::timer, g, 0, k.id);
-        fn();
+        if (wake != 0) {
+            wake_parked(wake);
+        } else {
+            fn();
+        }
         return true;
     }
     return false;
@@ -349,8 +419,7 @@ void Scheduler::run_until(Instant t) {
             continue;
         }
         // Next live timer due at or before t?
-        while (!timers_.empty() && timer_fns_.find(timers_.top().id) == timer_fns_.end()) timers_.pop();
-        if (timers_.empty() || timers_.top().when > t) break;
+        if (!prune_timers() || timers_.top().when > t) break;
         run_one();
     }
     if (options_.virtual_time) fire_watches(t == Instant::max() ? t : Instant{t.ns + 1});
@@ -373,8 +442,7 @@ void Scheduler::fire_watches(Instant before) {
 std::optional<Instant> Scheduler::next_event_time() {
     process_pending_kills();
     if (!ready_.empty()) return now();
-    while (!timers_.empty() && timer_fns_.find(timers_.top().id) == timer_fns_.end()) timers_.pop();
-    if (timers_.empty()) return std::nullopt;
+    if (!prune_timers()) return std::nullopt;
     return std::max(timers_.top().when, now());
 }
 
@@ -393,21 +461,20 @@ void Scheduler::run_forever() {
             continue;
         }
         if (fire_next_timer()) continue;
-        while (!timers_.empty() && timer_fns_.find(timers_.top().id) == timer_fns_.end()) timers_.pop();
         std::optional<Instant> until;
-        if (!timers_.empty()) until = timers_.top().when;
+        if (prune_timers()) until = timers_.top().when;
         options_.poller->wait(until);
     }
 }
 
 void Scheduler::pause_group(GroupId g) {
-    auto it = groups_.find(g);
-    if (it == groups_.end() || !it->second.alive || it->second.paused) return;
-    it->second.paused = true;
+    Group* grp = find_group(g);
+    if (grp == nullptr || !grp->alive || grp->paused) return;
+    grp->paused = true;
     // Ready fibers of the group wait for resume.
     for (size_t i = 0; i < ready_.size();) {
         if (ready_[i]->group == g) {
-            it->second.pending_ready.push_back(ready_[i]);
+            grp->pending_ready.push_back(ready_[i]);
             ready_.erase(ready_.begin() + static_cast<long>(i));
         } else {
             ++i;
@@ -416,24 +483,24 @@ void Scheduler::pause_group(GroupId g) {
 }
 
 void Scheduler::resume_group(GroupId g) {
-    auto it = groups_.find(g);
-    if (it == groups_.end() || !it->second.paused) return;
-    Group& grp = it->second;
+    Group* found = find_group(g);
+    if (found == nullptr || !found->paused) return;
+    Group& grp = *found;
     grp.paused = false;
     for (Fiber* f : grp.pending_ready) ready_.push_back(f);
     grp.pending_ready.clear();
     // Deferred timers fire now, in the order they fell due.
-    for (TimerId t : grp.deferred) {
-        if (timer_fns_.count(t) != 0) timers_.push(TimerKey{now(), 0, t});
+    for (const TimerKey& k : grp.deferred) {
+        if (timer_live(k)) timers_.push(TimerKey{now(), 0, k.id, k.slot});
     }
     grp.deferred.clear();
 }
 
 void Scheduler::kill_group(GroupId g) {
-    auto it = groups_.find(g);
-    if (it == groups_.end() || !it->second.alive) return;
+    Group* grp = find_group(g);
+    if (grp == nullptr || !grp->alive) return;
     KEEL_ASSERT_MSG(g != 0, "the scheduler's own group is never killed");
-    it->second.alive = false;  // from now on: no spawn, no timers, no unpark
+    grp->alive = false;  // from now on: no spawn, no timers, no unpark
     if (current_ != nullptr) {
         pending_kills_.push_back(g);  // cannot unwind stacks from inside a fiber
     } else {
@@ -451,9 +518,9 @@ void Scheduler::process_pending_kills() {
 }
 
 void Scheduler::do_kill(GroupId g) {
-    auto it = groups_.find(g);
-    if (it == groups_.end()) return;
-    Group& grp = it->second;
+    Group* found = find_group(g);
+    if (found == nullptr) return;
+    Group& grp = *found;
     grp.alive = false;
     grp.paused = false;
     grp.pending_ready.clear();
@@ -493,20 +560,14 @@ void Scheduler::do_kill(GroupId g) {
         destroy_fiber(f);
     }
     // Drop the group's timers (the heap skips ids that are gone).
-    for (auto tit = timer_fns_.begin(); tit != timer_fns_.end();) {
-        // Erasing by predicate does not depend on iteration order for its result.
-        if (tit->second.group == g) {
-            tit = timer_fns_.erase(tit);
-        } else {
-            ++tit;
-        }
+    for (size_t i = 0; i < timer_slots_.size(); i++) {
+        if (timer_slots_[i].id != 0 && timer_slots_[i].group == g) free_timer(static_cast<uint32_t>(i));
     }
     // The dead group's record stays (it is small) so stale ids never alias a live group.
 }
 
 void Scheduler::destroy_fiber(Fiber* f) {
-    auto git = groups_.find(f->group);
-    if (git != groups_.end()) git->second.fibers.erase(f->id);
+    if (Group* grp = find_group(f->group)) grp->fibers.erase(f->id);
     for (size_t i = 0; i < ready_.size(); i++) {
         if (ready_[i] == f) {
             ready_[i] = ready_.back();

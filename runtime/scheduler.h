@@ -14,12 +14,13 @@
 // GC-like stall: its fibers and timers wait until resume_group().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -61,7 +62,14 @@ struct SchedulerOptions {
     uint64_t seed = 0;                    // tie-breaks (virtual time only)
     size_t stack_bytes = 256 * 1024;      // per fiber, with a guard page
     Poller* poller = nullptr;             // required for real time
+    // Stacks of finished fibers kept for reuse (mapping, guarding and first-touching a
+    // fresh stack costs system calls and page faults at every spawn).
+    size_t pooled_stacks_max = 256;
 };
+
+namespace detail {
+struct StackPool;  // guarded stacks of finished fibers, reused by spawn (scheduler.cc)
+}
 
 class Scheduler {
 public:
@@ -91,7 +99,10 @@ public:
     WakeReason park(Instant deadline);
     void unpark(FiberId f);
 
-    // Timers: fn runs outside fibers at `when` (or later, if the group is paused).
+    // Timers: fn runs outside fibers at `when` (or later, if the group is paused). The
+    // returned handle (never 0; 0 if the group is dead) is for cancel_timer only: it names
+    // the timer's slot as well as its sequence number, which is what traces and the hash
+    // see. Cancelling a timer that already ran or was dropped does nothing.
     TimerId call_at(GroupId g, Instant when, std::function<void()> fn);
     void cancel_timer(TimerId t);
 
@@ -122,23 +133,53 @@ public:
     uint64_t events() const { return events_; }
     void set_observer(SchedulerObserver* o) { observer_ = o; }
     size_t live_fibers() const { return fibers_.size(); }
-    size_t pending_timers() const { return timer_fns_.size(); }
+    size_t pending_timers() const { return live_timers_; }
 
 private:
     struct Fiber;
-    struct Group;
+    // Timers are ordered by (when, tie, id); ids are unique, so the order is total.
     struct TimerKey {
         Instant when;
         uint64_t tie;
-        TimerId id;
+        TimerId id;     // sequence number (traced and hashed)
+        uint32_t slot;  // where its callback is; stale once the slot holds another id
         bool operator>(const TimerKey& o) const {
             if (when != o.when) return when > o.when;
             if (tie != o.tie) return tie > o.tie;
             return id > o.id;
         }
     };
-    struct TimerEntry {
-        GroupId group;
+    // A binary min-heap of timer keys (the order std::priority_queue would give) that can
+    // also drop cancelled entries in bulk: most timers are park deadlines cancelled by an
+    // earlier unpark, and without compaction they outnumber the live ones ten to one.
+    struct TimerHeap {
+        std::vector<TimerKey> keys;
+        bool empty() const { return keys.empty(); }
+        size_t size() const { return keys.size(); }
+        const TimerKey& top() const { return keys.front(); }
+        void push(const TimerKey& k) {
+            keys.push_back(k);
+            std::push_heap(keys.begin(), keys.end(), std::greater<>{});
+        }
+        void pop() {
+            std::pop_heap(keys.begin(), keys.end(), std::greater<>{});
+            keys.pop_back();
+        }
+    };
+    struct Group {
+        std::string name;
+        bool alive = true;
+        bool paused = false;
+        std::set<FiberId> fibers;           // ordered: newest (largest id) unwinds first
+        std::vector<Fiber*> pending_ready;  // became ready while paused
+        std::vector<TimerKey> deferred;     // timers that fell due while paused
+    };
+    // A pending timer's callback: either wakes the parked fiber `wake` (park's deadline)
+    // or calls fn. id 0 marks a free slot.
+    struct TimerSlot {
+        TimerId id = 0;
+        GroupId group = 0;
+        FiberId wake = 0;
         std::function<void()> fn;
     };
 
@@ -149,19 +190,32 @@ private:
     void do_kill(GroupId g);
     void process_pending_kills();
     bool fire_next_timer();
+    TimerId add_timer(GroupId g, Instant when, FiberId wake, std::function<void()> fn);
+    bool timer_live(const TimerKey& k) const { return timer_slots_[k.slot].id == k.id; }
+    // Drops cancelled timers from the top of the heap; false if none is left.
+    bool prune_timers();
+    void compact_timers();  // drops every cancelled entry from the heap
+    std::function<void()> free_timer(uint32_t slot);  // returns the callback, to destroy last
+    void wake_parked(FiberId id);  // a park deadline passed
+    Group* find_group(GroupId g) { return g < groups_.size() ? &groups_[g] : nullptr; }
+    const Group* find_group(GroupId g) const { return g < groups_.size() ? &groups_[g] : nullptr; }
     void fire_watches(Instant before);  // every watch whose time is before `before`
     void notify(EventKind k, GroupId g, FiberId f, TimerId t);
     Fiber* find(FiberId f) const;
 
     SchedulerOptions options_;
+    // Declared before fibers_: a fiber's stack goes back to the pool when it is destroyed.
+    std::unique_ptr<detail::StackPool> stacks_;
     env::SeededRandom tie_rng_;
     Instant virtual_now_{0};
     std::multimap<Instant, std::function<void()>> watches_;
     std::unordered_map<FiberId, std::unique_ptr<Fiber>> fibers_;  // lookup only; never iterated
-    std::map<GroupId, Group> groups_;
+    std::deque<Group> groups_;  // indexed by GroupId (ids are dense; a dead group's record stays)
     std::vector<Fiber*> ready_;
-    std::priority_queue<TimerKey, std::vector<TimerKey>, std::greater<>> timers_;
-    std::unordered_map<TimerId, TimerEntry> timer_fns_;  // lookup only; never iterated
+    TimerHeap timers_;
+    std::vector<TimerSlot> timer_slots_;
+    std::vector<uint32_t> free_timer_slots_;
+    size_t live_timers_ = 0;
     std::vector<GroupId> pending_kills_;
     Fiber* current_ = nullptr;
     FiberId next_fiber_ = 1;

@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace keel::sim {
@@ -21,6 +22,9 @@ struct DataOp {
     Bytes data;
 };
 
+// Directory entries by name; std::less<> lets a path component (a string_view) look up.
+using Entries = std::map<std::string, InodeId, std::less<>>;
+
 struct Inode {
     bool is_dir = false;
     // Files.
@@ -29,8 +33,8 @@ struct Inode {
     std::deque<DataOp> pending;
     uint64_t pending_bytes = 0;
     // Directories.
-    std::map<std::string, InodeId> current_entries;
-    std::map<std::string, InodeId> durable_entries;
+    Entries current_entries;
+    Entries durable_entries;
     // References; the inode is freed when all are zero (the root never is).
     uint32_t current_links = 0;  // current entries naming it
     uint32_t durable_links = 0;  // durable entries (of live directories) naming it
@@ -52,7 +56,6 @@ struct DirOp {
     std::string from_name;
 };
 
-using EntryKey = std::pair<InodeId, std::string>;
 
 enum class View : uint8_t { current, durable };
 
@@ -87,9 +90,9 @@ void heal_rot(std::set<uint64_t>& rot, const DataOp& op) {
 
 Error invalid(std::string message) { return Error{Errc::invalid_argument, std::move(message)}; }
 
-// "a/b/c" -> {"a","b","c"}; "" -> {} (the root) when allowed.
-Result<std::vector<std::string>> split_path(const std::string& path, bool allow_root) {
-    std::vector<std::string> parts;
+// "a/b/c" -> {"a","b","c"}; "" -> {} (the root) when allowed. The parts view `path`.
+Result<std::vector<std::string_view>> split_path(const std::string& path, bool allow_root) {
+    std::vector<std::string_view> parts;
     if (path.empty()) {
         if (allow_root) return parts;
         return invalid("empty path");
@@ -97,10 +100,10 @@ Result<std::vector<std::string>> split_path(const std::string& path, bool allow_
     size_t start = 0;
     while (true) {
         size_t slash = path.find('/', start);
-        std::string part =
-            path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        std::string_view part = std::string_view(path).substr(
+            start, slash == std::string::npos ? std::string_view::npos : slash - start);
         if (part.empty() || part == "." || part == "..") return invalid("bad path '" + path + "'");
-        parts.push_back(std::move(part));
+        parts.push_back(part);
         if (slash == std::string::npos) return parts;
         start = slash + 1;
     }
@@ -122,29 +125,27 @@ public:
     // ---- Lookup -------------------------------------------------------------------
 
     Inode& inode(InodeId id) {
-        auto it = inodes_.find(id);
-        KEEL_ASSERT(it != inodes_.end());
-        return it->second;
+        KEEL_ASSERT(has_inode(id));
+        return *by_id_[id];
     }
     const Inode& inode(InodeId id) const {
-        auto it = inodes_.find(id);
-        KEEL_ASSERT(it != inodes_.end());
-        return it->second;
+        KEEL_ASSERT(has_inode(id));
+        return *by_id_[id];
     }
-    bool has_inode(InodeId id) const { return inodes_.count(id) != 0; }
+    bool has_inode(InodeId id) const { return id < by_id_.size() && by_id_[id] != nullptr; }
 
-    static const std::map<std::string, InodeId>& entries(const Inode& dir, View v) {
+    static const Entries& entries(const Inode& dir, View v) {
         return v == View::current ? dir.current_entries : dir.durable_entries;
     }
 
     // The inode at parts[0..count) in view v.
-    Result<InodeId> lookup(const std::vector<std::string>& parts, size_t count, View v) const {
+    Result<InodeId> lookup(const std::vector<std::string_view>& parts, size_t count, View v) const {
         InodeId id = kRootInode;
         for (size_t i = 0; i < count; i++) {
             const Inode& dir = inode(id);
-            if (!dir.is_dir) return invalid("'" + parts[i - 1] + "' is not a directory");
+            if (!dir.is_dir) return invalid("'" + std::string(parts[i - 1]) + "' is not a directory");
             auto it = entries(dir, v).find(parts[i]);
-            if (it == entries(dir, v).end()) return Error{Errc::not_found, parts[i] + " not found"};
+            if (it == entries(dir, v).end()) return Error{Errc::not_found, std::string(parts[i]) + " not found"};
             id = it->second;
         }
         return id;
@@ -165,8 +166,8 @@ public:
 
     struct EntryRef {
         InodeId parent;
-        std::string name;
-        std::vector<std::string> parts;
+        std::string_view name;                // views the path resolved, as parts do
+        std::vector<std::string_view> parts;
     };
     // The (existing, current) parent directory of `path` and the last name.
     Result<EntryRef> resolve_parent(const std::string& path) const {
@@ -178,7 +179,7 @@ public:
     }
 
     // Current entry (parent, name), or 0.
-    InodeId entry(InodeId parent, const std::string& name) const {
+    InodeId entry(InodeId parent, std::string_view name) const {
         const auto& e = inode(parent).current_entries;
         auto it = e.find(name);
         return it == e.end() ? 0 : it->second;
@@ -287,7 +288,7 @@ public:
         }
         InodeId id = allocate(false);
         update_live(inode(id), [&] { inode(id).open_handles++; });
-        record_dir_op(DirOp{DirOpKind::create, e.parent, e.name, id, 0, {}});
+        record_dir_op(DirOp{DirOpKind::create, e.parent, std::string(e.name), id, 0, {}});
         return id;
     }
 
@@ -301,14 +302,14 @@ public:
     Status make_dirs(const std::string& path) {
         KEEL_TRY_ASSIGN(auto parts, split_path(path, true));
         InodeId dir = kRootInode;
-        for (const std::string& name : parts) {
+        for (std::string_view name : parts) {
             InodeId id = entry(dir, name);
             if (id != 0 && !inode(id).is_dir) {
-                return Error{Errc::already_exists, path + ": '" + name + "' is a file"};
+                return Error{Errc::already_exists, path + ": '" + std::string(name) + "' is a file"};
             }
             if (id == 0) {
                 id = allocate(true);
-                record_dir_op(DirOp{DirOpKind::mkdir, dir, name, id, 0, {}});
+                record_dir_op(DirOp{DirOpKind::mkdir, dir, std::string(name), id, 0, {}});
             }
             dir = id;
         }
@@ -334,7 +335,7 @@ public:
         if (inode(id).is_dir && !inode(id).current_entries.empty()) {
             return invalid(path + " is a non-empty directory");
         }
-        record_dir_op(DirOp{DirOpKind::remove, e.parent, e.name, id, 0, {}});
+        record_dir_op(DirOp{DirOpKind::remove, e.parent, std::string(e.name), id, 0, {}});
         return ok_status();
     }
 
@@ -345,7 +346,8 @@ public:
         if (id == 0) return Error{Errc::not_found, from + " not found"};
         if (src.parent == dst.parent && src.name == dst.name) return ok_status();
         KEEL_TRY(check_rename_target(id, dst, to));
-        record_dir_op(DirOp{DirOpKind::rename, dst.parent, dst.name, id, src.parent, src.name});
+        record_dir_op(DirOp{DirOpKind::rename, dst.parent, std::string(dst.name), id, src.parent,
+                            std::string(src.name)});
         return ok_status();
     }
 
@@ -378,20 +380,8 @@ public:
     // they touch (transitively), in their original order. Scanning backwards, `keys`
     // holds the entries of the ops already chosen, all of which come later.
     void sync_dir_ops(InodeId dir) {
-        std::set<EntryKey> keys;
         std::vector<bool> chosen(dir_pending_.size(), false);
-        for (size_t i = dir_pending_.size(); i-- > 0;) {
-            const DirOp& op = dir_pending_[i];
-            bool is_rename = op.kind == DirOpKind::rename;
-            EntryKey to{op.parent, op.name};
-            EntryKey from{op.from_parent, op.from_name};
-            bool touches = op.parent == dir || (is_rename && op.from_parent == dir) ||
-                           keys.count(to) != 0 || (is_rename && keys.count(from) != 0);
-            if (!touches) continue;
-            chosen[i] = true;
-            keys.insert(to);
-            if (is_rename) keys.insert(from);
-        }
+        if (!choose_dir_ops(dir, chosen)) return;  // nothing to make durable
         std::deque<DirOp> pending = std::move(dir_pending_);
         dir_pending_.clear();
         for (size_t i = 0; i < pending.size(); i++) {
@@ -402,6 +392,27 @@ public:
                 dir_pending_.push_back(std::move(pending[i]));
             }
         }
+    }
+
+    // Marks the ops sync_dir_ops(dir) makes durable; false if none. The keys view the
+    // names of the pending ops (no copies), which stay put while this runs.
+    bool choose_dir_ops(InodeId dir, std::vector<bool>& chosen) const {
+        std::set<std::pair<InodeId, std::string_view>> keys;
+        bool any = false;
+        for (size_t i = dir_pending_.size(); i-- > 0;) {
+            const DirOp& op = dir_pending_[i];
+            bool is_rename = op.kind == DirOpKind::rename;
+            std::pair<InodeId, std::string_view> to{op.parent, op.name};
+            std::pair<InodeId, std::string_view> from{op.from_parent, op.from_name};
+            bool touches = op.parent == dir || (is_rename && op.from_parent == dir) ||
+                           keys.count(to) != 0 || (is_rename && keys.count(from) != 0);
+            if (!touches) continue;
+            chosen[i] = true;
+            any = true;
+            keys.insert(to);
+            if (is_rename) keys.insert(from);
+        }
+        return any;
     }
 
     void record_dir_op(DirOp op) {
@@ -428,7 +439,7 @@ public:
 
     // ---- References ---------------------------------------------------------------
 
-    static std::map<std::string, InodeId>& entries(Inode& dir, View v) {
+    static Entries& entries(Inode& dir, View v) {
         return v == View::current ? dir.current_entries : dir.durable_entries;
     }
     static uint32_t& links(Inode& node, View v) {
@@ -485,7 +496,7 @@ public:
         }
         auto it = inodes_.find(id);
         Inode gone = std::move(it->second);
-        inodes_.erase(it);
+        forget(it);
         for (const auto& [name, child] : gone.current_entries) drop_link(child, View::current);
         for (const auto& [name, child] : gone.durable_entries) drop_link(child, View::durable);
     }
@@ -504,7 +515,7 @@ public:
 
     InodeId allocate(bool is_dir) {
         InodeId id = next_inode_++;
-        inodes_[id].is_dir = is_dir;
+        index(id).is_dir = is_dir;
         return id;
     }
 
@@ -520,7 +531,7 @@ public:
         // What survives is what the durable namespace reaches from the root.
         std::set<InodeId> kept = reachable(View::durable);
         for (auto it = inodes_.begin(); it != inodes_.end();) {
-            it = kept.count(it->first) != 0 ? std::next(it) : inodes_.erase(it);
+            it = kept.count(it->first) != 0 ? std::next(it) : forget(it);
         }
         for (auto& [id, node] : inodes_) {
             node.current_entries = node.durable_entries;
@@ -623,7 +634,8 @@ public:
 
     void reset() {
         inodes_.clear();
-        inodes_[kRootInode].is_dir = true;
+        by_id_.assign(by_id_.size(), nullptr);
+        index(kRootInode).is_dir = true;
         dir_pending_.clear();
         live_bytes_ = 0;
     }
@@ -707,7 +719,20 @@ public:
     size_t pending_dir_ops() const { return dir_pending_.size(); }
 
 private:
-    std::map<InodeId, Inode> inodes_;
+    // A new inode, in inodes_ and in the by-id index.
+    Inode& index(InodeId id) {
+        Inode& node = inodes_[id];
+        if (by_id_.size() <= id) by_id_.resize(id + 1, nullptr);
+        by_id_[id] = &node;
+        return node;
+    }
+    std::map<InodeId, Inode>::iterator forget(std::map<InodeId, Inode>::iterator it) {
+        by_id_[it->first] = nullptr;
+        return inodes_.erase(it);
+    }
+
+    std::map<InodeId, Inode> inodes_;  // ordered: crash() and listings walk it by id
+    std::vector<Inode*> by_id_;        // inodes_ by id (ids are never reused): O(1) lookup
     std::deque<DirOp> dir_pending_;
     InodeId next_inode_ = kRootInode + 1;
     uint64_t live_bytes_ = 0;

@@ -1,6 +1,10 @@
 // The fiber primitives of core/env/sync.h on the scheduler of sim/fiber, in virtual time.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <vector>
+
 #include "core/env/sync.h"
 #include "runtime/scheduler.h"
 
@@ -108,6 +112,76 @@ TEST(Scheduler, KillingAGroupUnwindsEveryFiberAndDropsItsTimers) {
     EXPECT_EQ(t.s.group_fiber_count(t.g), 0u);
     t.s.run_while([] { return true; });
     EXPECT_FALSE(timer_ran);
+}
+
+// Timer handles name a slot that a later timer may reuse: cancelling through an old
+// handle must not touch the new timer.
+TEST(Scheduler, ACancelledTimerNeverRunsAndItsStaleHandleCancelsNothingLater) {
+    Fixture t;
+    int first = 0, second = 0, third = 0;
+    env::TimerId a = t.ex.call_after(1s, [&] { first++; });
+    EXPECT_NE(a, 0u);
+    EXPECT_EQ(t.s.pending_timers(), 1u);
+    t.ex.cancel_timer(a);
+    EXPECT_EQ(t.s.pending_timers(), 0u);
+    env::TimerId b = t.ex.call_after(2s, [&] { second++; });  // may reuse a's slot
+    EXPECT_NE(b, a);
+    t.ex.cancel_timer(a);  // stale: a already cancelled
+    env::TimerId c = t.ex.call_after(3s, [&] { third++; });
+    t.s.run_until(Instant{Duration(2500ms).count()});
+    t.ex.cancel_timer(b);  // stale: b already ran
+    EXPECT_EQ(t.s.pending_timers(), 1u);
+    t.s.run_while([] { return true; });
+    EXPECT_EQ(first, 0);
+    EXPECT_EQ(second, 1);
+    EXPECT_EQ(third, 1);
+    t.ex.cancel_timer(c);  // after it ran: nothing to do
+    EXPECT_EQ(t.s.pending_timers(), 0u);
+}
+
+// Cancelled timers are dropped from the heap in bulk once they outnumber the live ones;
+// the survivors still fire in deadline order.
+TEST(Scheduler, TimersThatSurviveManyCancellationsFireInDeadlineOrder) {
+    Fixture t;
+    std::vector<int> fired;
+    std::vector<env::TimerId> doomed;
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < 40; i++) {
+            int deadline_ms = 1000 + (round * 37 + i * 11) % 997;
+            env::TimerId id = t.ex.call_after(Duration(deadline_ms * 1'000'000LL),
+                                              [&fired, deadline_ms] { fired.push_back(deadline_ms); });
+            if (i != 0) doomed.push_back(id);
+        }
+        for (env::TimerId id : doomed) t.ex.cancel_timer(id);
+        doomed.clear();
+    }
+    EXPECT_EQ(t.s.pending_timers(), 50u);
+    t.s.run_while([] { return true; });
+    ASSERT_EQ(fired.size(), 50u);
+    EXPECT_TRUE(std::is_sorted(fired.begin(), fired.end()));
+}
+
+// Stacks of finished fibers are reused; fibers alive at the same time never share one.
+TEST(Scheduler, FibersSpawnedAfterOthersFinishedRunOnReusedStacksWithoutSharing) {
+    Scheduler s{SchedulerOptions{.virtual_time = true, .seed = 3, .pooled_stacks_max = 4}};
+    GroupExecutor ex(s, s.create_group("n"));
+    int intact = 0;
+    for (int wave = 0; wave < 20; wave++) {
+        for (int i = 0; i < 8; i++) {
+            int id = wave * 8 + i;
+            ex.spawn("worker", [&ex, &intact, id] {
+                std::array<volatile int, 512> mine{};  // on this fiber's stack
+                for (auto& v : mine) v = id;
+                ex.sleep_for(Duration((id % 5 + 1) * 1000));  // the others run meanwhile
+                bool same = true;
+                for (const auto& v : mine) same = same && v == id;
+                intact += same ? 1 : 0;
+            });
+        }
+        s.run_while([] { return true; });
+    }
+    EXPECT_EQ(intact, 160);
+    EXPECT_EQ(s.live_fibers(), 0u);
 }
 
 TEST(Scheduler, ASpawnedJoinableFiberSetsItsEventWhenItReturnsOrIsUnwoundOrCannotStart) {
