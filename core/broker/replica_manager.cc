@@ -20,7 +20,8 @@ ReplicaManager::ReplicaManager(env::Env& env, const BrokerConfig& config, const 
       image_changed_(env.executor()),
       activity_(env.executor()),
       isr_done_(env.executor()),
-      retention_done_(env.executor()) {}
+      retention_done_(env.executor()),
+      stopped_(env.executor()) {}
 
 ReplicaManager::~ReplicaManager() {
     fetchers_.clear();
@@ -45,6 +46,7 @@ Status ReplicaManager::run() {
 
 void ReplicaManager::stop() {
     stopping_ = true;
+    stopped_.set();
     image_changed_.set();
     for (auto& [id, f] : fetchers_) f->stop();
     for (auto& [tp, p] : partitions_) p->notify();
@@ -200,7 +202,7 @@ void ReplicaManager::sync_fetchers() {
 
 void ReplicaManager::isr_loop() {
     while (!stopping_) {
-        env_.executor().sleep_for(config_.isr_check_interval);
+        stopped_.wait_for(config_.isr_check_interval);
         if (stopping_ || !lifecycle_.epoch() || lifecycle_.fenced()) continue;
         std::vector<TopicPartitionName> led;
         for (const auto& [tp, p] : partitions_) {
@@ -244,7 +246,8 @@ void ReplicaManager::send_isr_change(Partition& p, const IsrChange& c) {
 
 void ReplicaManager::retention_loop() {
     while (!stopping_) {
-        env_.executor().sleep_for(config_.retention_check_interval);
+        // A clean stop must not wait out log.retention.check.interval.ms (5 minutes).
+        if (stopped_.wait_for(config_.retention_check_interval)) return;
         std::vector<TopicPartitionName> all;
         for (const auto& [tp, p] : partitions_) all.push_back(tp);
         for (const TopicPartitionName& tp : all) {

@@ -73,6 +73,11 @@ public:
     // network's, or the whole-request error code.
     Result<protocol::AlterPartitionResponse> alter_partition(protocol::AlterPartitionRequest req);
 
+    // Sends CreateTopics (v7) to the active controller on the same connection as
+    // AlterPartition (the broker's auto topic creation). Errors: the network's; the
+    // per-topic results carry the controller's answer (NOT_CONTROLLER moves on).
+    Result<protocol::CreateTopicsResponse> create_topics(const protocol::CreateTopicsRequest& req);
+
 private:
     bool register_once();
     bool heartbeat_once();

@@ -73,10 +73,15 @@ Status KeelNode::run() {
     so.request_timeout = config_.controller_request_timeout;
     controller::ControllerService service(env_, driver, image, so, hooks_.controller);
     env::Event service_done(env_.executor());
-    env::spawn_joinable(env_.executor(), "controller-service", service_done, [&service] { (void)service.run(); });
+    Status service_status = ok_status();
+    env::spawn_joinable(env_.executor(), "controller-service", service_done, [&] {
+        service_status = service.run();
+        if (!service_status.ok()) driver.stop();  // e.g. its listener's port is taken
+    });
     Status st = config_.broker ? run_broker(driver, image, &service) : run_controller(driver, image);
     service.stop();
     service_done.wait();
+    if (!service_status.ok()) return service_status;
     return st;
 }
 
@@ -118,7 +123,11 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
         replica_status = replicas.run();
         if (!replica_status.ok()) driver.stop();  // the node exits; its supervisor restarts it
     });
-    env::spawn_joinable(env_.executor(), "broker-server", server_done, [&server] { (void)server.run(); });
+    Status server_status = ok_status();
+    env::spawn_joinable(env_.executor(), "broker-server", server_done, [&] {
+        server_status = server.run();
+        if (!server_status.ok()) driver.stop();  // e.g. the client port is taken
+    });
     NodeParts parts{&image, &driver, service, &lifecycle, &replicas, &server};
     if (hooks_.on_parts) hooks_.on_parts(parts);
     Status st = driver.run();
@@ -130,6 +139,7 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
     replicas_done.wait();
     lifecycle_done.wait();
     if (!replica_status.ok()) return replica_status;
+    if (!server_status.ok()) return server_status;
     return st;
 }
 

@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Unmodified Kafka clients against `keel server`: kcat and python3-confluent-kafka.
+
+Starts `keel server` (one combined controller+broker) on free loopback ports in a temp dir
+and checks, exactly: kcat metadata (-L), 100 keyed records with headers produced with
+acks=all and read back per partition (keys, values, headers, offsets, partitions from the
+murmur2 partitioner), offsets for times (-Q); the same with confluent-kafka's Producer and
+a manually assigned Consumer (timestamps too); kill -9 of the server and a restart on the
+same directory keep every record acknowledged with acks=all; SIGTERM stops it with exit 0.
+
+Usage: server_clients_test.py KEEL_BINARY. Exit 77 (skipped) if kcat is missing; the
+confluent-kafka part is skipped with a message if the module is missing.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+PARTITIONS = 3
+WAIT_S = 120  # upper bound for the server to come up (a busy machine); never asserted
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (the Java client's partitioner hash), as published."""
+    m, r = 0x5BD1E995, 24
+    length = len(data)
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    for i in range(0, length - length % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = (h * m) & 0xFFFFFFFF
+        h ^= k
+    rest = length % 4
+    tail = length - rest
+    if rest == 3:
+        h ^= data[tail + 2] << 16
+    if rest >= 2:
+        h ^= data[tail + 1] << 8
+    if rest >= 1:
+        h ^= data[tail]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+def partition_of(key: bytes) -> int:
+    return (murmur2(key) & 0x7FFFFFFF) % PARTITIONS
+
+
+def free_port(pair=False):
+    """A free loopback port (and port + 1 free too when pair)."""
+    for _ in range(200):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        if not pair:
+            s.close()
+            return port
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+            t.close()
+    raise RuntimeError("no free port pair")
+
+
+class Server:
+    def __init__(self, keel, workdir):
+        self.keel = keel
+        self.workdir = workdir
+        self.port = free_port()
+        self.controller_port = free_port(pair=True)
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.config = os.path.join(workdir, "server.properties")
+        with open(self.config, "w") as f:
+            f.write(f"""# written by server_clients_test.py
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{self.controller_port}
+listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
+controller.listener.names=CONTROLLER
+log.dirs={os.path.join(workdir, "data")}
+num.partitions={PARTITIONS}
+auto.create.topics.enable=true
+""")
+        self.proc = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        log = open(os.path.join(self.workdir, f"server-{self.starts}.log"), "w")
+        self.proc = subprocess.Popen([self.keel, "server", "--config", self.config], stderr=log,
+                                     stdout=log, cwd=self.workdir)
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                fail(f"keel server exited with {self.proc.returncode}; see {log.name}")
+            md = kcat_metadata(self.bootstrap)
+            if md and md.get("brokers"):
+                return
+            time.sleep(0.2)
+        fail("keel server did not answer Metadata")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def terminate(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("keel server did not stop on SIGTERM")
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def run(cmd, stdin=None, timeout=WAIT_S):
+    r = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
+
+
+def kcat_metadata(bootstrap, topic=None):
+    cmd = ["kcat", "-L", "-J", "-b", bootstrap, "-m", "5"]
+    if topic:
+        cmd += ["-t", topic]
+    try:
+        rc, out, _ = run(cmd, timeout=30)
+    except subprocess.TimeoutExpired:
+        return None
+    if rc != 0:
+        return None
+    try:
+        return json.loads(out)
+    except ValueError:
+        return None
+
+
+def await_topic(bootstrap, topic):
+    """Metadata until the topic has PARTITIONS partitions with leaders (auto-created)."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        md = kcat_metadata(bootstrap, topic)
+        for t in (md or {}).get("topics", []):
+            parts = t.get("partitions", [])
+            if t.get("topic") == topic and len(parts) == PARTITIONS and all(p.get("leader", -1) >= 0 for p in parts):
+                return t
+        time.sleep(0.2)
+    fail(f"topic {topic} did not appear with {PARTITIONS} led partitions")
+
+
+# ------------------------------------------------------------------------------ kcat
+
+KCAT_TOPIC = "kcat-orders"
+KCAT_HEADERS = "source=kcat,batch=1"
+
+
+def kcat_expected():
+    """What each partition must hold, as kcat -f '%k %s %h %o %p' prints it."""
+    per_partition = {p: [] for p in range(PARTITIONS)}
+    for i in range(100):
+        key = f"key-{i}"
+        p = partition_of(key.encode())
+        per_partition[p].append(f"{key} value-{i} {KCAT_HEADERS} {len(per_partition[p])} {p}")
+    return per_partition
+
+
+def kcat_produce(bootstrap):
+    lines = "".join(f"key-{i}:value-{i}\n" for i in range(100)).encode()
+    rc, out, err = run(["kcat", "-P", "-b", bootstrap, "-t", KCAT_TOPIC, "-K:", "-H", "source=kcat", "-H", "batch=1",
+                        "-X", "acks=all", "-X", "partitioner=murmur2_random"], stdin=lines)
+    if rc != 0:
+        fail(f"kcat -P exited {rc}: {err.decode(errors='replace')}")
+
+
+def kcat_consume(bootstrap, partition):
+    rc, out, err = run(["kcat", "-C", "-b", bootstrap, "-t", KCAT_TOPIC, "-p", str(partition), "-o", "beginning", "-e",
+                        "-f", "%k %s %h %o %p\n"])
+    if rc != 0:
+        fail(f"kcat -C -p {partition} exited {rc}: {err.decode(errors='replace')}")
+    return out.decode().splitlines()
+
+
+def check_kcat_records(bootstrap, what):
+    expected = kcat_expected()
+    for p in range(PARTITIONS):
+        got = kcat_consume(bootstrap, p)
+        if got != expected[p]:
+            fail(f"{what}: partition {p} holds\n  {got}\nexpected\n  {expected[p]}")
+    print(f"ok: {what}: kcat reads back all 100 records exactly (3 partitions)")
+
+
+def kcat_offsets_for_times(bootstrap):
+    """-Q: timestamp 0 finds each partition's first offset; a far-future one finds none (-1)."""
+    expected = kcat_expected()
+    for ts, want in ((0, lambda p: 0 if expected[p] else -1), (1 << 42, lambda p: -1)):
+        args = []
+        for p in range(PARTITIONS):
+            args += ["-t", f"{KCAT_TOPIC}:{p}:{ts}"]
+        rc, out, err = run(["kcat", "-Q", "-b", bootstrap] + args)
+        if rc != 0:
+            fail(f"kcat -Q exited {rc}: {err.decode(errors='replace')}")
+        text = out.decode()
+        for p in range(PARTITIONS):
+            line = next((l for l in text.splitlines() if f"[{p}]" in l), None)
+            if line is None or int(line.split()[-1]) != want(p):
+                fail(f"kcat -Q {KCAT_TOPIC}:{p}:{ts}: got {line!r}, expected offset {want(p)}")
+    print("ok: kcat -Q offsets for times")
+
+
+def kcat_part(server):
+    md = kcat_metadata(server.bootstrap)
+    if [b.get("id") for b in md["brokers"]] != [1] or md["brokers"][0].get("name") != server.bootstrap:
+        fail(f"kcat -L brokers: {md['brokers']}")
+    print("ok: kcat -L lists broker 1 at " + server.bootstrap)
+    kcat_produce(server.bootstrap)
+    await_topic(server.bootstrap, KCAT_TOPIC)
+    check_kcat_records(server.bootstrap, "after produce")
+    kcat_offsets_for_times(server.bootstrap)
+
+
+# ----------------------------------------------------------------- confluent-kafka
+
+CK_TOPIC = "ck-payments"
+CK_BASE_TS = 1_700_000_000_000
+
+
+def ck_headers(i):
+    return (("i", str(i).encode()), ("src", b"confluent"))
+
+
+def ck_produce(bootstrap, first, count, reports):
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "partitioner": "murmur2_random",
+                         "linger.ms": 5})
+    errors = []
+
+    def delivered(err, msg):
+        if err is not None:
+            errors.append(str(err))
+            return
+        # confluent-kafka 1.7's delivery reports carry no headers: the ones sent are expected.
+        i = int(msg.key().decode().split("-")[1])
+        reports.append((msg.key(), msg.value(), ck_headers(i), msg.partition(), msg.offset(), msg.timestamp()[1]))
+
+    for i in range(first, first + count):
+        producer.produce(CK_TOPIC, key=f"user-{i}".encode(), value=f"payment {i}".encode() * (1 + i % 7),
+                         headers=list(ck_headers(i)), timestamp=CK_BASE_TS + i,
+                         on_delivery=delivered)
+        producer.poll(0)
+    left = producer.flush(WAIT_S)
+    if left != 0 or errors:
+        fail(f"confluent-kafka producer: {left} undelivered, errors {errors[:3]}")
+
+
+def ck_consume(bootstrap, total):
+    from confluent_kafka import Consumer, TopicPartition, KafkaError
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "keel-test-assign-only",
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    consumer.assign([TopicPartition(CK_TOPIC, p, 0) for p in range(PARTITIONS)])
+    got, at_end = [], set()
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and (len(at_end) < PARTITIONS or len(got) < total):
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(msg.partition())
+                continue
+            fail(f"confluent-kafka consumer: {msg.error()}")
+        got.append((msg.key(), msg.value(), tuple(msg.headers() or ()), msg.partition(), msg.offset(),
+                    msg.timestamp()[1]))
+    consumer.close()
+    return got
+
+
+def ck_check(bootstrap, reports, what):
+    got = ck_consume(bootstrap, len(reports))
+    key = lambda r: (r[3], r[4])
+    if sorted(got, key=key) != sorted(reports, key=key):
+        diff = [(g, r) for g, r in zip(sorted(got, key=key), sorted(reports, key=key)) if g != r]
+        fail(f"{what}: consumed {len(got)} records that differ from the {len(reports)} acknowledged; "
+             f"first difference (consumed, acknowledged): {diff[:1]}")
+    for r in reports:
+        if r[3] != partition_of(r[0]):
+            fail(f"{what}: key {r[0]} went to partition {r[3]}, murmur2 says {partition_of(r[0])}")
+    for p in range(PARTITIONS):
+        offsets = sorted(r[4] for r in reports if r[3] == p)
+        if offsets != list(range(len(offsets))):
+            fail(f"{what}: partition {p} offsets {offsets}")
+    print(f"ok: {what}: confluent-kafka reads back all {len(reports)} acknowledged records exactly")
+
+
+def ck_part(server):
+    try:
+        import confluent_kafka
+    except ImportError:
+        print("SKIP: python3-confluent-kafka is not installed (apt-get install python3-confluent-kafka)")
+        return
+    print(f"confluent-kafka {confluent_kafka.version()[0]}, librdkafka {confluent_kafka.libversion()[0]}")
+    reports = []
+    ck_produce(server.bootstrap, 0, 100, reports)
+    ck_check(server.bootstrap, reports, "confluent-kafka before kill -9")
+    server.kill9()
+    server.start()
+    ck_check(server.bootstrap, reports, "confluent-kafka after kill -9 and restart")
+    ck_produce(server.bootstrap, 100, 100, reports)
+    ck_check(server.bootstrap, reports, "confluent-kafka after producing to the restarted server")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if shutil.which("kcat") is None:
+        print("SKIP: kcat is not installed (apt-get install kcat)")
+        return SKIP
+    keel = os.path.abspath(sys.argv[1])
+    workdir = tempfile.mkdtemp(prefix="keel-server-test-")
+    print(f"workdir {workdir} (kept with the server logs if the test fails)")
+    server = Server(keel, workdir)
+    try:
+        server.start()
+        kcat_part(server)
+        server.kill9()
+        server.start()
+        check_kcat_records(server.bootstrap, "after kill -9 and restart")
+        ck_part(server)
+        rc = server.terminate()
+        if rc != 0:
+            fail(f"keel server exited {rc} on SIGTERM")
+        print("ok: SIGTERM stops keel server with exit 0")
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
