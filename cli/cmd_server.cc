@@ -27,7 +27,8 @@ namespace {
 const char* kServerHelp =
     R"(usage: keel server [--config FILE] [--data-dir DIR] [--override NAME=VALUE]...
 
-Runs one Kafka-compatible node until SIGTERM or SIGINT (then it stops cleanly, exit 0).
+Runs one Kafka-compatible node until SIGTERM or SIGINT: then a controlled shutdown (the
+controller moves this broker's leaderships away, at most 30 s) and a clean stop, exit 0.
 With no arguments: a combined controller+broker, node.id 1, clients on localhost:9092,
 the Raft quorum on localhost:9093 and the controller RPCs on localhost:9094, data in
 ./keel-data (formatted on first start with a new cluster id). Logs go to stderr.
@@ -165,7 +166,9 @@ int run_server(const node::ServerConfig& c) {
                                      std::string("shutting down on ") +
                                          (*sig == SIGTERM ? "SIGTERM" : "SIGINT"));
                     signalled = true;
-                    node.stop();
+                    // On its own fiber, so that this one still sees a second signal.
+                    env.executor().spawn("controlled-shutdown",
+                                         [&env, &node] { node.shut_down(env.now() + ms(30000)); });
                 }
                 env.executor().sleep_for(ms(100));
             }

@@ -22,6 +22,24 @@ void KeelNode::stop() {
     if (driver_ != nullptr) driver_->stop();
 }
 
+void KeelNode::shut_down(Instant deadline) {
+    if (replicas_ != nullptr && replicas_->lifecycle().epoch()) {
+        replicas_->lifecycle().begin_controlled_shutdown();
+        env_.tracer().log(env::Level::info, "controlled shutdown: moving leaderships away");
+        while (replicas_ != nullptr && !replicas_->lifecycle().shut_down() && env_.now() < deadline) {
+            env_.executor().sleep_for(ms(50));
+        }
+        bool done = replicas_ != nullptr && replicas_->lifecycle().shut_down();
+        env_.tracer().log(done ? env::Level::info : env::Level::warn,
+                          done ? "controlled shutdown: the controller let this broker go"
+                               : "controlled shutdown: no answer in time; stopping anyway");
+    } else if (config_.broker) {
+        env_.tracer().log(env::Level::info, std::string("controlled shutdown skipped: ") +
+                                                (replicas_ == nullptr ? "the broker is not running" : "not registered"));
+    }
+    stop();
+}
+
 // meta.properties: written on the first start (what `keel storage format` does); a
 // directory of another cluster or node is refused.
 Status KeelNode::check_storage() {

@@ -348,7 +348,12 @@ def main():
         rc = server.terminate()
         if rc != 0:
             fail(f"keel server exited {rc} on SIGTERM")
-        print("ok: SIGTERM stops keel server with exit 0")
+        print("ok: SIGTERM stops keel server with exit 0 (controlled shutdown)")
+        server.start()
+        check_kcat_records(server.bootstrap, "after SIGTERM and restart")
+        rc = server.terminate()
+        if rc != 0:
+            fail(f"keel server exited {rc} on the second SIGTERM")
     finally:
         if server.proc and server.proc.poll() is None:
             server.proc.kill()
