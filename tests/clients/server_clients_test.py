@@ -236,6 +236,25 @@ def kcat_offsets_for_times(bootstrap):
     print("ok: kcat -Q offsets for times")
 
 
+def kcat_acks_0_and_1(bootstrap):
+    """acks=0 and acks=1 to a one-partition topic: every record read back, in order."""
+    topic = "kcat-acks"
+    sent = []
+    for acks in ("1", "0", "1"):
+        lines = [f"acks{acks}-{len(sent) + i}" for i in range(20)]
+        sent += lines
+        rc, _, err = run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-X", f"acks={acks}"],
+                         stdin="".join(l + "\n" for l in lines).encode())
+        if rc != 0:
+            fail(f"kcat -P acks={acks} exited {rc}: {err.decode(errors='replace')}")
+    rc, out, err = run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning", "-e", "-f", "%s %o\n"])
+    got = out.decode().splitlines()
+    want = [f"{v} {i}" for i, v in enumerate(sent)]
+    if rc != 0 or got != want:
+        fail(f"acks 0/1: read back {got[:5]}... (rc {rc}), expected {want[:5]}...")
+    print("ok: kcat with acks=1, acks=0, acks=1: all 60 records in order")
+
+
 def kcat_part(server):
     md = kcat_metadata(server.bootstrap)
     if [b.get("id") for b in md["brokers"]] != [1] or md["brokers"][0].get("name") != server.bootstrap:
@@ -245,6 +264,7 @@ def kcat_part(server):
     await_topic(server.bootstrap, KCAT_TOPIC)
     check_kcat_records(server.bootstrap, "after produce")
     kcat_offsets_for_times(server.bootstrap)
+    kcat_acks_0_and_1(server.bootstrap)
 
 
 # ----------------------------------------------------------------- confluent-kafka
