@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bench/cluster_sim_bench.h"
 #include "bench/log_bench.h"
 #include "bench/pubsub/pubsub_bench.h"
 #include "bench/sim_bench.h"
@@ -16,6 +17,8 @@ benchmarks (figures printed; with --json FILE also written as JSON):
   sim    fiber switch ns, scheduler events/s, simulated messages/s, scenario speed
   log    partition log append/read throughput on real files vs raw sequential writes
   pubsub the embedded pub-sub library vs mutex/condvar and spsc_queue fan-out baselines
+  cluster-sim  the data-chaos cluster at a steady produce rate: simulated records/s,
+         events/s, x real time
 
 'keel bench <name> --help' for each one's options.
 )";
@@ -40,6 +43,30 @@ int bench_sim(int argc, char** argv) {
     o.scenario = a.value("--scenario").value_or(o.scenario);
     o.json_path = a.value("--json");
     return bench::run_sim_bench(o);
+}
+
+const char* kClusterSimHelp = R"(usage: keel bench cluster-sim [--json FILE] [--seed N] [--rate R] [--fault-seconds S]
+
+Runs the data-chaos scenario (3 controllers, 4 brokers, RF 3, every fault kind) with
+producers offering R records/s (default 1000) in simulated time, and prints simulated
+records/s, scheduler events per wall second and simulated seconds per wall second on one
+core. Exit 1 if the run failed its checks (the figures are printed anyway).
+)";
+
+int bench_cluster_sim(int argc, char** argv) {
+    Args a(argc, argv, 3, ArgSpec{{"--json", "--seed", "--rate", "--fault-seconds"}, {"--help", "-h"}, {}});
+    if (a.flag("--help") || a.flag("-h")) {
+        std::fputs(kClusterSimHelp, stdout);
+        return 0;
+    }
+    bench::ClusterSimBenchOptions o;
+    o.seed = a.u64("--seed").value_or(1);
+    o.rate = static_cast<int64_t>(a.u64("--rate").value_or(1000));
+    o.fault_seconds = static_cast<int64_t>(a.u64("--fault-seconds").value_or(40));
+    if (!a.ok()) return usage_error("bench cluster-sim", a.error());
+    if (o.rate < 1 || o.rate > 100000) return usage_error("bench cluster-sim", "--rate is 1..100000 records/s");
+    o.json_path = a.value("--json");
+    return bench::run_cluster_sim_bench(o);
 }
 
 int bench_log(int argc, char** argv) {
@@ -93,6 +120,7 @@ int cmd_bench(int argc, char** argv) {
     if (name == "sim") return bench_sim(argc, argv);
     if (name == "log") return bench_log(argc, argv);
     if (name == "pubsub") return bench_pubsub(argc, argv);
+    if (name == "cluster-sim") return bench_cluster_sim(argc, argv);
     return usage_error("bench", "unknown benchmark '" + name + "'");
 }
 

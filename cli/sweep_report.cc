@@ -103,6 +103,15 @@ std::string metrics_json(const SweepReport& r) {
         j += "," + quote(k + "_p50") + ":" + num(percentile(v, 50));
         j += "," + quote(k + "_p99") + ":" + num(percentile(v, 99));
     }
+    // The history checker's totals over every seed (data-chaos and the data stories): a
+    // contract of the sweep JSON (issue 12), present when the scenario reports them.
+    for (const char* k : {"ops_ok", "ops_info", "ops_fail", "anomalies"}) {
+        auto it = metrics.find(k);
+        if (it == metrics.end()) continue;
+        double sum = 0;
+        for (double x : it->second) sum += x;
+        j += "," + quote(k) + ":" + num(sum);
+    }
     return j;
 }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(g++ make cmake ninja-build libboost-context-dev googletest libgtest-dev librapidcheck-dev
           graphviz zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
-          clang libclang-rt-14-dev
+          clang libclang-rt-14-dev librdkafka-dev
           kcat python3-confluent-kafka)  # real Kafka clients (tests/clients/)
 missing=()
 for p in "${packages[@]}"; do

@@ -43,6 +43,7 @@ std::string_view errc_name(Errc e) {
         case Errc::duplicate_broker_registration: return "duplicate_broker_registration";
         case Errc::broker_not_registered: return "broker_not_registered";
         case Errc::inconsistent_cluster_id: return "inconsistent_cluster_id";
+        case Errc::coordinator_load_in_progress: return "coordinator_load_in_progress";
         case Errc::unknown: return "unknown";
     }
     return "unknown";

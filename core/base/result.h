@@ -58,6 +58,8 @@ enum class Errc : uint16_t {
     duplicate_broker_registration,  // another live incarnation holds the broker id
     broker_not_registered,
     inconsistent_cluster_id,
+    // Coordinators
+    coordinator_load_in_progress,   // not ready yet (e.g. no producer id block): try again
     unknown,
 };
 

@@ -22,6 +22,10 @@ namespace {
 
 ErrorCode code_of(Errc e) { return e == Errc{} ? ErrorCode::none : protocol::to_error_code(e); }
 
+std::string tp_name(const std::string& topic, const ProduceRequest::PartitionProduceData& pd) {
+    return topic + "-" + std::to_string(pd.index.value());
+}
+
 }  // namespace
 
 BrokerServer::BrokerServer(ReplicaManager& replicas, BrokerServerOptions options)
@@ -66,6 +70,11 @@ Result<Bytes> BrokerServer::dispatch(const protocol::RequestFrame& frame) {
         case protocol::ApiKey::list_offsets: {
             KEEL_TRY_ASSIGN(ListOffsetsRequest req, protocol::decode_request_body<ListOffsetsRequest>(frame));
             return protocol::encode_response(h.correlation_id, h.api_version, list_offsets(req, h.api_version));
+        }
+        case protocol::ApiKey::init_producer_id: {
+            KEEL_TRY_ASSIGN(protocol::InitProducerIdRequest req,
+                            protocol::decode_request_body<protocol::InitProducerIdRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, init_producer_id(req));
         }
         default:
             return Error{Errc::unsupported_version, "unhandled api key"};
@@ -146,10 +155,35 @@ ErrorCode BrokerServer::auto_create_topic(const std::string& name) {
     return retriable ? ErrorCode::leader_not_available : code;
 }
 
+// ------------------------------------------------------------------- InitProducerId
+
+// Without a transactional id Kafka always hands out a fresh producer id at epoch 0 (its
+// TransactionCoordinator "blindly accepts" such requests, also the KIP-360 epoch bumps of
+// v3+). Transactions are not implemented: a transactional id is refused.
+protocol::InitProducerIdResponse BrokerServer::init_producer_id(const protocol::InitProducerIdRequest& req) {
+    protocol::InitProducerIdResponse resp;
+    if (req.transactional_id) {
+        resp.error_code = ErrorCode::transactional_id_authorization_failed;
+        return resp;
+    }
+    if (options_.producer_ids == nullptr) {
+        resp.error_code = ErrorCode::coordinator_not_available;
+        return resp;
+    }
+    auto id = options_.producer_ids->generate_producer_id();
+    if (!id.ok()) {
+        resp.error_code = ErrorCode::coordinator_load_in_progress;
+        return resp;
+    }
+    stats_.producer_ids_issued++;
+    resp.producer_id = *id;
+    resp.producer_epoch = 0;
+    return resp;
+}
+
 // -------------------------------------------------------------------------- Produce
 
 std::optional<ProduceResponse> BrokerServer::produce(const ProduceRequest& req, int16_t version) {
-    (void)version;
     stats_.produce_requests++;
     ProduceResponse resp;
     struct Pending {
@@ -164,7 +198,7 @@ std::optional<ProduceResponse> BrokerServer::produce(const ProduceRequest& req, 
         tr.name = td.name;
         for (const auto& pd : td.partition_data) {
             Offset last{-1};
-            tr.partition_responses.push_back(produce_partition(td.name, pd, req.acks, last));
+            tr.partition_responses.push_back(produce_partition(td.name, pd, req.acks, version, last));
             const auto& r = tr.partition_responses.back();
             if (r.error_code != ErrorCode::none) stats_.produce_errors++;
             if (r.error_code == ErrorCode::none && req.acks == -1 && last.value() >= 0) {
@@ -185,7 +219,8 @@ std::optional<ProduceResponse> BrokerServer::produce(const ProduceRequest& req, 
 }
 
 ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
-    const std::string& topic, const ProduceRequest::PartitionProduceData& pd, int16_t acks, Offset& last_offset) {
+    const std::string& topic, const ProduceRequest::PartitionProduceData& pd, int16_t acks, int16_t version,
+    Offset& last_offset) {
     ProduceResponse::PartitionProduceResponse r;
     r.index = pd.index;
     std::shared_ptr<Partition> p = replicas_.partition_ref({topic, pd.index.value()});
@@ -208,28 +243,34 @@ ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
         r.error_message = "no records";
         return r;
     }
-    if (pd.records->size() > static_cast<size_t>(replicas_.config().message_max_bytes) * 64) {
-        r.error_code = ErrorCode::record_list_too_large;
-        return r;
-    }
     int32_t min_isr = replicas_.min_insync_replicas(topic);
     if (acks == -1 && static_cast<int32_t>(p->isr().size()) < min_isr) {
         r.error_code = ErrorCode::not_enough_replicas;
         return r;
     }
-    auto appended = p->append_as_leader(*pd.records);
-    if (!appended.ok()) {
-        if (p->log().offline()) replicas_.fail(appended.error());
-        r.error_code = code_of(appended.error().code);
-        r.error_message = appended.error().message;
+    ValidationConfig vc;
+    const log::LogConfig& lc = p->log().config();
+    vc.max_message_bytes = lc.max_message_bytes;
+    vc.segment_bytes = lc.segment_bytes;
+    vc.timestamp_type = lc.message_timestamp_type;
+    vc.now_ms = replicas_.env().clock().wall_now().ms();
+    vc.produce_version = version;
+    vc.compacted = lc.cleanup_compact;
+    vc.codec = replicas_.codec();
+    ProduceOutcome o = p->append_produce(*pd.records, vc);
+    if (o.error != ErrorCode::none) {
+        if (p->log().offline()) replicas_.fail(Status(Errc::io_error, tp_name(topic, pd) + ": log offline"));
+        r.error_code = o.error;
+        if (!o.reason.empty()) r.error_message = o.reason;
         return r;
     }
-    stats_.produce_batches_appended++;
+    if (o.duplicate || o.duplicate_appended) stats_.produce_duplicates++;
+    if (!o.duplicate) stats_.produce_batches_appended++;
     replicas_.changed(*p);
-    r.base_offset = appended->base_offset.value();
-    r.log_append_time_ms = appended->log_append_time_ms;
+    r.base_offset = o.base_offset.value();
+    r.log_append_time_ms = o.log_append_time_ms;
     r.log_start_offset = p->log_start().value();
-    last_offset = appended->last_offset;
+    last_offset = o.last_offset;
     return r;
 }
 
@@ -238,7 +279,10 @@ ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
 // leadership moved (NOT_LEADER_OR_FOLLOWER), or at the deadline (REQUEST_TIMED_OUT).
 void BrokerServer::await_acks(const std::string& topic, ProduceResponse::PartitionProduceResponse& r,
                               Offset last_offset, LeaderEpoch epoch, Instant deadline) {
-    if (replicas_.config().bugs.ack_before_isr) return;
+    if (replicas_.config().bugs.ack_before_isr) {
+        if (auto p = replicas_.partition_ref({topic, r.index.value()})) replicas_.acks_all_answered(*p, last_offset);
+        return;
+    }
     while (true) {
         std::shared_ptr<Partition> p = replicas_.partition_ref({topic, r.index.value()});
         if (p == nullptr || p->role() != ReplicaRole::leader || p->leader_epoch() != epoch) {
@@ -248,6 +292,8 @@ void BrokerServer::await_acks(const std::string& topic, ProduceResponse::Partiti
         if (p->high_watermark() > last_offset) {
             if (static_cast<int32_t>(p->isr().size()) < replicas_.min_insync_replicas(topic)) {
                 r.error_code = ErrorCode::not_enough_replicas_after_append;
+            } else {
+                replicas_.acks_all_answered(*p, last_offset);
             }
             return;
         }

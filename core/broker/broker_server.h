@@ -13,6 +13,8 @@
 //                session gets session id 0 back, which tells the client to keep sending full
 //                fetches
 //   ListOffsets  earliest, latest (the high watermark), by timestamp
+//   InitProducerId  a new producer id (from the controller's blocks, ProducerIdManager),
+//                epoch 0, for idempotent producers; transactional ids are refused
 //
 // Auto topic creation (auto.create.topics.enable, off by default here): Metadata naming an
 // unknown topic with allow_auto_topic_creation asks the active controller to create it
@@ -28,6 +30,9 @@
 #include "core/broker/replica_manager.h"
 #include "core/controller/rpc.h"
 #include "core/protocol/fetch.h"
+#include "core/broker/producer_id_manager.h"
+#include "core/protocol/generated/init_producer_id_request.h"
+#include "core/protocol/generated/init_producer_id_response.h"
 #include "core/protocol/generated/list_offsets_request.h"
 #include "core/protocol/generated/list_offsets_response.h"
 #include "core/protocol/generated/metadata_request.h"
@@ -40,12 +45,14 @@ namespace keel::broker {
 struct BrokerServerOptions {
     env::Address listen;
     std::string cluster_id;
+    ProducerIdManager* producer_ids = nullptr;  // InitProducerId answers COORDINATOR_NOT_AVAILABLE without
     controller::RpcServerOptions rpc{"broker", 256, 100 << 20};
 };
 
 struct BrokerServerStats {
     uint64_t produce_requests = 0;
     uint64_t produce_batches_appended = 0;
+    uint64_t produce_duplicates = 0;  // retries answered with their original offsets
     uint64_t produce_errors = 0;
     uint64_t acks_all_timeouts = 0;
     uint64_t fetch_requests = 0;
@@ -54,6 +61,7 @@ struct BrokerServerStats {
     uint64_t metadata_requests = 0;
     uint64_t list_offsets_requests = 0;
     uint64_t topics_auto_created = 0;
+    uint64_t producer_ids_issued = 0;
 };
 
 class BrokerServer {
@@ -72,6 +80,7 @@ public:
     std::optional<protocol::ProduceResponse> produce(const protocol::ProduceRequest& req, int16_t version);
     protocol::FetchResponse fetch(const protocol::FetchRequest& req, int16_t version);
     protocol::ListOffsetsResponse list_offsets(const protocol::ListOffsetsRequest& req, int16_t version);
+    protocol::InitProducerIdResponse init_producer_id(const protocol::InitProducerIdRequest& req);
 
     const BrokerServerStats& stats() const { return stats_; }
 
@@ -80,7 +89,7 @@ private:
     protocol::ErrorCode auto_create_topic(const std::string& name);
     protocol::ProduceResponse::PartitionProduceResponse produce_partition(
         const std::string& topic, const protocol::ProduceRequest::PartitionProduceData& pd, int16_t acks,
-        Offset& last_offset);
+        int16_t version, Offset& last_offset);
     void await_acks(const std::string& topic, protocol::ProduceResponse::PartitionProduceResponse& r,
                     Offset last_offset, LeaderEpoch epoch, Instant deadline);
     protocol::FetchResponse::PartitionData fetch_partition(const protocol::FetchRequest& req,

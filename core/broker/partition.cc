@@ -23,6 +23,8 @@ Partition::Partition(env::Env& env, const BrokerConfig& config, TopicPartitionNa
       tp_(std::move(tp)),
       topic_id_(topic_id),
       log_(std::move(log)),
+      producers_(ProducerStateConfig{config.producer_id_expiration_ms}),
+      produce_mutex_(env.executor()),
       changed_(env.executor()) {}
 
 Partition::~Partition() { changed_.notify_all(); }
@@ -91,6 +93,7 @@ Status Partition::become_follower(const controller::PartitionState& state) {
         // Before KIP-101 a new follower cut its log at its high watermark, which could lose
         // acknowledged records the leader did not have yet acknowledged to it.
         KEEL_TRY(log_->truncate_to(high_watermark_));
+        KEEL_TRY(rebuild_producer_state());
     }
     if (high_watermark_ > log_->log_end_offset()) high_watermark_ = log_->log_end_offset();
     return ok_status();
@@ -113,14 +116,6 @@ Errc Partition::check_leader(int32_t client_leader_epoch) const {
         if (client_leader_epoch > leader_epoch_.value()) return Errc::unknown_leader_epoch;
     }
     return Errc{};
-}
-
-Result<log::AppendResult> Partition::append_as_leader(ByteView records) {
-    if (role_ != ReplicaRole::leader) return Error{Errc::not_leader, tp_.to_string() + ": not the leader"};
-    KEEL_TRY_ASSIGN(log::AppendResult r, log_->append(records, leader_epoch_));
-    maybe_advance_high_watermark();
-    changed_.notify_all();
-    return r;
 }
 
 bool Partition::update_follower(NodeId follower, BrokerEpoch broker_epoch, Offset fetch_offset) {
@@ -228,6 +223,15 @@ Result<log::AppendResult> Partition::append_as_follower(ByteView records, Offset
     log::AppendResult r;
     if (!records.empty()) {
         KEEL_TRY_ASSIGN(r, log_->append_replicated(records));
+        // Followers rebuild the producers' state from what they replicate, so that a new
+        // leader can detect retries of batches its predecessor appended.
+        ByteView rest = records;
+        while (rest.size() >= log::batch_format::kLogOverhead) {
+            auto h = log::parse_batch_header(rest);
+            if (!h.ok() || h->size_bytes() > rest.size()) break;
+            producers_.apply_replicated_batch(*h, h->base_offset);
+            rest = rest.subspan(h->size_bytes());
+        }
     }
     set_follower_high_watermark(leader_high_watermark);
     changed_.notify_all();
@@ -243,14 +247,18 @@ Status Partition::truncate_for_divergence(const Divergence& d, Offset leader_log
     if (config_.bugs.skip_divergence_truncation) return ok_status();
     if (d.epoch.value() < 0 || d.end_offset.value() < 0) {
         // The leader has no epoch at or below ours: nothing of our log is known to match.
-        return log_->truncate_fully_and_start_at(std::max(leader_log_start, Offset(0)));
+        KEEL_TRY(log_->truncate_fully_and_start_at(std::max(leader_log_start, Offset(0))));
+        return rebuild_producer_state();
     }
     log::EpochEntry ours = log_->end_offset_for_epoch(d.epoch);
     Offset to = std::min(d.end_offset, log_->log_end_offset());
     // Our own end of that epoch (or of the largest one below it that we have): what lies
     // past it was written in another epoch than the leader's at those offsets.
     if (ours.epoch.value() >= 0) to = std::min(to, ours.start_offset);
-    if (to < log_->log_end_offset()) KEEL_TRY(log_->truncate_to(to));
+    if (to < log_->log_end_offset()) {
+        KEEL_TRY(log_->truncate_to(to));
+        KEEL_TRY(rebuild_producer_state());
+    }
     if (high_watermark_ > log_->log_end_offset()) high_watermark_ = log_->log_end_offset();
     return ok_status();
 }
@@ -263,7 +271,12 @@ int32_t Partition::last_fetched_epoch() const {
 Status Partition::close() {
     role_ = ReplicaRole::none;
     changed_.notify_all();
-    return log_->close();
+    KEEL_TRY(log_->close());
+    if (log_->offline()) return ok_status();
+    // Named by the offset the state covers (Kafka's lastMapOffset), not the log end: if an
+    // append's state update never ran, recovery replays that batch from the log.
+    Offset covered = std::min(producers_.map_end_offset(), log_->log_end_offset());
+    return producers_.write_snapshot(env_.disk(), log_->dir(), covered);
 }
 
 }  // namespace keel::broker

@@ -4,7 +4,7 @@
 // ISR. Kafka's `Partition` + `Replica`, for one broker.
 //
 //   image (PartitionRecord/PartitionChangeRecord) ──apply()──▶ role, epochs, ISR
-//   Produce ──append_as_leader()──▶ log ──(followers fetch)──▶ update_follower() ──▶ HW
+//   Produce ──append_produce()──▶ log ──(followers fetch)──▶ update_follower() ──▶ HW
 //   replica fetcher ──append_as_follower()──▶ log, HW = min(leader's HW, log end)
 //
 // High watermark (leader): the minimum log end over the leader and the followers in the
@@ -33,7 +33,9 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/broker/batch_validation.h"
 #include "core/broker/broker_config.h"
+#include "core/broker/producer_state.h"
 #include "core/controller/metadata_image.h"
 #include "core/env/env.h"
 #include "core/env/sync.h"
@@ -67,6 +69,17 @@ struct FollowerState {
 struct Divergence {
     LeaderEpoch epoch{-1};
     Offset end_offset{-1};
+};
+
+// What a Produce to this leader did.
+struct ProduceOutcome {
+    protocol::ErrorCode error = protocol::ErrorCode::none;
+    std::string reason;
+    Offset base_offset{-1};
+    Offset last_offset{-1};
+    int64_t log_append_time_ms = -1;
+    bool duplicate = false;  // a retried batch already in the log: answered with its offsets
+    bool duplicate_appended = false;  // the same, appended again (planted bug only)
 };
 
 // An ISR change the leader wants the controller to make.
@@ -112,7 +125,16 @@ public:
     // Checks leadership and the client's leader epoch (-1: unchecked). NONE or
     // NOT_LEADER_OR_FOLLOWER / FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH.
     Errc check_leader(int32_t client_leader_epoch) const;
-    Result<log::AppendResult> append_as_leader(ByteView records);
+    // A producer's records, the whole leader path of Kafka's Produce for one partition:
+    // validation (batch_validation.h), the idempotent producer's sequence check, the append,
+    // the producer state update — atomic against other produces to this partition.
+    ProduceOutcome append_produce(ByteView records, const ValidationConfig& validation);
+    // Rebuilds the idempotent producers' state from the newest snapshot and the log after
+    // it (on open, and after a truncation).
+    Status rebuild_producer_state();
+    const ProducerStateManager& producer_state() const { return producers_; }
+    // Expires producers idle for producer.id.expiration.ms.
+    void expire_producers();
     // A follower's fetch reached the leader: its fetch offset acknowledges everything below.
     // True when the high watermark moved.
     bool update_follower(NodeId follower, BrokerEpoch broker_epoch, Offset fetch_offset);
@@ -144,6 +166,7 @@ private:
     void become_leader(const controller::PartitionState& state);
     Status become_follower(const controller::PartitionState& state);
     void maybe_advance_high_watermark();
+    void trace_append(const ValidatedBatches& v, const ProduceOutcome& o);
     void set_high_watermark(Offset hw);
 
     env::Env& env_;
@@ -162,6 +185,8 @@ private:
     Offset epoch_start_offset_{0};  // where this leader's epoch starts in its log
     std::map<NodeId, FollowerState> followers_;
     std::optional<IsrChange> in_flight_;
+    ProducerStateManager producers_;
+    env::Mutex produce_mutex_;  // check + append + update of one produce at a time
     env::WaitQueue changed_;
 };
 

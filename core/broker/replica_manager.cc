@@ -23,14 +23,17 @@ ReplicaManager::ReplicaManager(env::Env& env, const BrokerConfig& config, const 
       retention_done_(env.executor()),
       stopped_(env.executor()) {}
 
-ReplicaManager::~ReplicaManager() {
-    fetchers_.clear();
-    for (auto& [tp, p] : partitions_) (void)p->close();
-}
+// No close here: the destructor also runs when a crash unwinds the node's fibers, and a
+// kill -9 writes nothing. A clean stop closes the replicas in run().
+ReplicaManager::~ReplicaManager() { fetchers_.clear(); }
 
 Status ReplicaManager::run() {
     env::spawn_joinable(env_.executor(), "isr-maintainer", isr_done_, [this] { isr_loop(); });
     env::spawn_joinable(env_.executor(), "log-retention", retention_done_, [this] { retention_loop(); });
+    // Kafka's broker acts on its metadata only once it has caught up with the controller
+    // after registering (the controller unfences it then): a restarted broker's own log may
+    // still name it leader of an epoch the controller has long moved past.
+    while (!stopping_ && (!lifecycle_.epoch() || lifecycle_.fenced())) env_.executor().sleep_for(ms(50));
     image_changed_.set();
     while (!stopping_) {
         if (!image_changed_.wait(env_.now() + ms(1000))) continue;
@@ -41,6 +44,10 @@ Status ReplicaManager::run() {
     fetchers_.clear();  // each fetcher joins its fiber
     isr_done_.wait();
     retention_done_.wait();
+    if (failure_.ok()) {
+        // A clean stop: flush, checkpoint, snapshot the producers' state.
+        for (auto& [tp, p] : partitions_) (void)p->close();
+    }
     return failure_;
 }
 
@@ -105,28 +112,41 @@ log::LogConfig ReplicaManager::log_config_for(const std::string& topic) const {
 
 Status ReplicaManager::reconcile() {
     stats_.reconciles++;
-    std::set<TopicPartitionName> wanted;
+    // A copy of what this broker hosts: opening logs and changing roles park on the disk,
+    // and the image may change (even be replaced by a snapshot) meanwhile. A later change
+    // sets image_changed_ again, so the next pass sees it.
+    struct Wanted {
+        std::string topic;
+        Uuid topic_id;
+        PartitionIndex index;
+        controller::PartitionState state;
+    };
+    std::vector<Wanted> wanted;
     for (const auto& [id, topic] : image_.topics()) {
         for (const auto& [index, state] : topic.partitions) {
-            if (!state.is_replica(config_.id)) continue;
-            wanted.insert(TopicPartitionName{topic.name, index.value()});
-            KEEL_TRY(ensure_replica(topic, index, state));
+            if (state.is_replica(config_.id)) wanted.push_back({topic.name, id, index, state});
         }
+    }
+    std::set<TopicPartitionName> keep;
+    for (const Wanted& w : wanted) {
+        if (stopping_) return ok_status();
+        keep.insert(TopicPartitionName{w.topic, w.index.value()});
+        KEEL_TRY(ensure_replica(w.topic, w.topic_id, w.index, w.state));
     }
     std::vector<TopicPartitionName> gone;
     for (const auto& [tp, p] : partitions_) {
-        if (wanted.count(tp) == 0) gone.push_back(tp);
+        if (keep.count(tp) == 0) gone.push_back(tp);
     }
     for (const TopicPartitionName& tp : gone) KEEL_TRY(delete_replica(tp));
     sync_fetchers();
     return ok_status();
 }
 
-Status ReplicaManager::ensure_replica(const controller::TopicState& topic, PartitionIndex index,
+Status ReplicaManager::ensure_replica(const std::string& topic, const Uuid& topic_id, PartitionIndex index,
                                       const controller::PartitionState& state) {
-    TopicPartitionName tp{topic.name, index.value()};
+    TopicPartitionName tp{topic, index.value()};
     auto it = partitions_.find(tp);
-    if (it != partitions_.end() && it->second->topic_id() != topic.id) {
+    if (it != partitions_.end() && it->second->topic_id() != topic_id) {
         // The topic was deleted and created again under the same name.
         KEEL_TRY(delete_replica(tp));
         it = partitions_.end();
@@ -139,12 +159,15 @@ Status ReplicaManager::ensure_replica(const controller::TopicState& topic, Parti
         o.tracer = &env_.tracer();
         o.codec = codec_;
         o.buggify = &env_.buggify();
-        o.dir = env::join_path(config_.log_dir, log::partition_dir_name(topic.name, index.value()));
-        o.topic = topic.name;
+        o.dir = env::join_path(config_.log_dir, log::partition_dir_name(topic, index.value()));
+        o.topic = topic;
         o.partition = index.value();
-        o.config = log_config_for(topic.name);
+        o.config = log_config_for(topic);
         KEEL_TRY_ASSIGN(std::unique_ptr<log::PartitionLog> log, log::PartitionLog::open(std::move(o)));
-        auto p = std::make_shared<Partition>(env_, config_, tp, topic.id, std::move(log));
+        auto p = std::make_shared<Partition>(env_, config_, tp, topic_id, std::move(log));
+        KEEL_TRY(p->rebuild_producer_state());
+        // Another pass may have opened it while this one parked on the disk.
+        if (partitions_.count(tp) != 0) return ok_status();
         it = partitions_.emplace(tp, std::move(p)).first;
     }
     std::shared_ptr<Partition> keep = it->second;  // apply() may park on the disk
@@ -260,6 +283,7 @@ void ReplicaManager::retention_loop() {
                 return;
             }
             if (p->log().config().cleanup_compact) (void)p->log().clean_step();
+            p->expire_producers();
         }
     }
 }

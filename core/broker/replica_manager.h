@@ -41,6 +41,9 @@ struct ReplicaHooks {
     std::function<void(const Partition&)> on_change;
     // A replica was deleted (its topic went away or it moved).
     std::function<void(const TopicPartitionName&)> on_delete;
+    // The leader is about to answer an acks=all produce as successful: the batch ends at
+    // `last_offset` (a duplicate's original offsets included).
+    std::function<void(const Partition&, Offset last_offset)> on_acks_all;
 };
 
 struct ReplicaStats {
@@ -87,6 +90,7 @@ public:
     const controller::MetadataImage& image() const { return image_; }
     controller::BrokerLifecycle& lifecycle() { return lifecycle_; }
     env::Env& env() { return env_; }
+    const log::BatchCodec* codec() const { return codec_; }
     // The topic's min.insync.replicas (topic config, else the broker default).
     int32_t min_insync_replicas(const std::string& topic) const;
     ReplicaStats& stats() { return stats_; }
@@ -96,6 +100,9 @@ public:
         activity_.notify_all();
         if (hooks_.on_change) hooks_.on_change(p);
     }
+    void acks_all_answered(const Partition& p, Offset last_offset) {
+        if (hooks_.on_acks_all) hooks_.on_acks_all(p, last_offset);
+    }
     // Parks until some replica changes or the deadline (delayed fetches).
     env::WakeReason wait_activity(Instant deadline) { return activity_.wait(deadline); }
     // A replica's log failed on disk: stop everything, run() returns the error.
@@ -104,7 +111,7 @@ public:
 
 private:
     Status reconcile();
-    Status ensure_replica(const controller::TopicState& topic, PartitionIndex index,
+    Status ensure_replica(const std::string& topic, const Uuid& topic_id, PartitionIndex index,
                           const controller::PartitionState& state);
     Status delete_replica(const TopicPartitionName& tp);
     log::LogConfig log_config_for(const std::string& topic) const;

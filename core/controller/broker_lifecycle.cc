@@ -1,5 +1,11 @@
 #include "core/controller/broker_lifecycle.h"
 
+#include <algorithm>
+#include <limits>
+
+#include "core/protocol/generated/allocate_producer_ids_request.h"
+#include "core/protocol/generated/allocate_producer_ids_response.h"
+
 namespace keel::controller {
 
 using protocol::ErrorCode;
@@ -13,6 +19,7 @@ BrokerLifecycle::BrokerLifecycle(env::Env& env, const MetadataImage& image, Brok
       hooks_(std::move(hooks)),
       client_(env, "broker-" + std::to_string(options_.broker_id.value())),
       admin_client_(env, "broker-" + std::to_string(options_.broker_id.value()) + "-isr"),
+      producer_ids_client_(env, "broker-" + std::to_string(options_.broker_id.value()) + "-pids"),
       incarnation_id_(random_uuid(env.random())) {
     KEEL_ASSERT(!options_.controllers.empty());
     current_ = options_.controllers.begin()->first;
@@ -125,6 +132,36 @@ Result<protocol::CreateTopicsResponse> BrokerLifecycle::create_topics(const prot
         }
     }
     return r;
+}
+
+Result<ProducerIdBlock> BrokerLifecycle::allocate_producer_ids() {
+    Instant give_up = deadline();
+    for (;;) {
+        if (!epoch_) return Error{Errc::broker_not_registered, "not registered yet"};
+        protocol::AllocateProducerIdsRequest req;
+        req.broker_id = options_.broker_id;
+        req.broker_epoch = *epoch_;
+        auto r = producer_ids_client_.call<protocol::AllocateProducerIdsResponse>(
+            controller(), req, 0, std::min(give_up, deadline()));
+        bool retry = !r.ok() || r->error_code == ErrorCode::not_controller;
+        if (retry) next_controller();
+        if (retry && env_.now() + options_.retry_backoff < give_up) {
+            env_.executor().sleep_for(options_.retry_backoff);
+            continue;
+        }
+        if (!r.ok()) return std::move(r).error();
+        if (r->error_code != ErrorCode::none) {
+            Status st = protocol::status_from(r->error_code, "AllocateProducerIds");
+            return st.error();
+        }
+        if (r->producer_id_len <= 0 || r->producer_id_start < 0 ||
+            r->producer_id_start > std::numeric_limits<int64_t>::max() - r->producer_id_len) {
+            return Error{Errc::invalid_request, "the controller answered the producer id block [" +
+                                                    std::to_string(r->producer_id_start) + ", +" +
+                                                    std::to_string(r->producer_id_len) + ")"};
+        }
+        return ProducerIdBlock{options_.broker_id, r->producer_id_start, r->producer_id_len};
+    }
 }
 
 }  // namespace keel::controller

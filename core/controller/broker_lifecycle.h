@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/controller/metadata_image.h"
+#include "core/controller/producer_id_block.h"
 #include "core/controller/rpc.h"
 #include "core/env/env.h"
 #include "core/protocol/controller_messages.h"
@@ -78,6 +79,16 @@ public:
     // per-topic results carry the controller's answer (NOT_CONTROLLER moves on).
     Result<protocol::CreateTopicsResponse> create_topics(const protocol::CreateTopicsRequest& req);
 
+    // Asks the active controller for a block of producer ids (AllocateProducerIds v0, with
+    // this broker's id and epoch; KIP-730). A transport error or NOT_CONTROLLER moves to
+    // another controller and tries again, after retry_backoff, until request_timeout has
+    // passed since the call. Call from one of this broker's fibers. Errors:
+    // broker_not_registered (no epoch yet), stale_broker_epoch (the controller holds
+    // another registration: the heartbeat loop registers again), not_controller or the
+    // network's when no controller answered in time, invalid_request (an empty or negative
+    // block), the controller's error otherwise.
+    Result<ProducerIdBlock> allocate_producer_ids();
+
 private:
     bool register_once();
     bool heartbeat_once();
@@ -93,6 +104,7 @@ private:
     BrokerLifecycleHooks hooks_;
     RpcClient client_;
     RpcClient admin_client_;  // AlterPartition goes on its own connection
+    RpcClient producer_ids_client_;  // and AllocateProducerIds on another
     Uuid incarnation_id_;
     NodeId current_{-1};
     NodeId failed_{-1};  // the controller the last failed call went to

@@ -1,6 +1,7 @@
 #include "core/controller/controller_logic.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "core/controller/partition_change.h"
@@ -471,6 +472,30 @@ Result<ControllerResult<AlterPartitionResult>> alter_partition(const MetadataIma
         }
         out.reply.topics.push_back(std::move(rt));
     }
+    return out;
+}
+
+// ------------------------------------------------------------------ producer id blocks
+
+Result<ControllerResult<ProducerIdBlock>> allocate_producer_ids(const MetadataImage& image, NodeId broker_id,
+                                                                BrokerEpoch broker_epoch) {
+    const BrokerRegistration* b = image.broker(broker_id);
+    if (b == nullptr) {
+        return Error{Errc::stale_broker_epoch, "no registration of broker " + n(broker_id)};
+    }
+    if (b->epoch != broker_epoch) {
+        return Error{Errc::stale_broker_epoch, "broker " + n(broker_id) + " has epoch " +
+                                                   std::to_string(b->epoch.value()) + ", not " +
+                                                   std::to_string(broker_epoch.value())};
+    }
+    int64_t first = image.next_producer_id();
+    if (first > std::numeric_limits<int64_t>::max() - producer_id_block_size) {
+        return Error{Errc::unknown, "the producer ids are exhausted (next " + std::to_string(first) + ")"};
+    }
+    ProducerIdBlock block{broker_id, first, producer_id_block_size};
+    ControllerResult<ProducerIdBlock> out;
+    out.records.push_back(ProducerIdsRecord{broker_id, broker_epoch, block.next_block_first_id(), {}});
+    out.reply = block;
     return out;
 }
 

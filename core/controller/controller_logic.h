@@ -26,6 +26,7 @@
 #include "core/base/types.h"
 #include "core/controller/metadata_image.h"
 #include "core/controller/metadata_records.h"
+#include "core/controller/producer_id_block.h"
 #include "core/env/random.h"
 
 namespace keel::controller {
@@ -210,5 +211,16 @@ struct AlterPartitionResult {
 // epoch), ineligible_replica (a fenced, shutting-down, unknown or stale-epoch member).
 Result<ControllerResult<AlterPartitionResult>> alter_partition(const MetadataImage& image,
                                                                const AlterPartitionInput& in);
+
+// ------------------------------------------------------------------ producer id blocks
+
+// A broker asks for a block of producer ids (AllocateProducerIds, KIP-730; Kafka's
+// ProducerIdControlManager): the next `producer_id_block_size` ids, [next, next + 1000)
+// where next = image.next_producer_id(), and the ProducerIdsRecord that takes them
+// (next_producer_id = next + 1000). Fencing does not matter (Kafka does not check it).
+// Errors: stale_broker_epoch (the broker is not registered, or at another epoch; Kafka
+// answers STALE_BROKER_EPOCH to both), unknown (the int64 ids are exhausted).
+Result<ControllerResult<ProducerIdBlock>> allocate_producer_ids(const MetadataImage& image, NodeId broker_id,
+                                                                BrokerEpoch broker_epoch);
 
 }  // namespace keel::controller

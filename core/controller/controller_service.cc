@@ -329,6 +329,27 @@ protocol::AlterPartitionResponse ControllerService::alter_partition(const protoc
     return resp;
 }
 
+protocol::AllocateProducerIdsResponse ControllerService::allocate_producer_ids(
+    const protocol::AllocateProducerIdsRequest& req) {
+    protocol::AllocateProducerIdsResponse resp;
+    env::LockGuard guard(mutex_);
+    Status st = guard.held() ? await_active(env_.now() + options_.request_timeout)
+                             : Status(Errc::cancelled, "stopping");
+    if (st.ok()) {
+        auto r = controller::allocate_producer_ids(image_, req.broker_id, req.broker_epoch);
+        st = r.ok() ? write(r->records) : Status(r.error());
+        if (st.ok()) {
+            resp.producer_id_start = r->reply.first_id;
+            resp.producer_id_len = r->reply.size;
+        }
+    }
+    if (!st.ok()) {
+        stats_.not_controller += st.code() == Errc::not_controller ? 1 : 0;
+        resp.error_code = to_error_code(st.code());
+    }
+    return resp;
+}
+
 // -------------------------------------------------------------------------- dispatch
 
 namespace {
@@ -359,6 +380,9 @@ Result<Bytes> ControllerService::dispatch(const protocol::RequestFrame& frame) {
         case ApiKey::alter_partition:
             return serve<protocol::AlterPartitionRequest>(
                 frame, [this](const auto& r, int16_t v) { return alter_partition(r, v); });
+        case ApiKey::allocate_producer_ids:
+            return serve<protocol::AllocateProducerIdsRequest>(
+                frame, [this](const auto& r, int16_t) { return allocate_producer_ids(r); });
         default:
             return Error{Errc::invalid_request, "the controller does not serve " +
                                                     std::string(protocol::api_name(frame.header.api_key))};

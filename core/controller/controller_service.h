@@ -42,6 +42,8 @@
 #include "core/env/env.h"
 #include "core/env/sync.h"
 #include "core/protocol/controller_messages.h"
+#include "core/protocol/generated/allocate_producer_ids_request.h"
+#include "core/protocol/generated/allocate_producer_ids_response.h"
 #include "core/raft/raft_driver.h"
 
 namespace keel::controller {
@@ -96,6 +98,10 @@ public:
     protocol::BrokerHeartbeatResponse broker_heartbeat(const protocol::BrokerHeartbeatRequest& req);
     protocol::CreateTopicsResponse create_topics(const protocol::CreateTopicsRequest& req, int16_t version);
     protocol::AlterPartitionResponse alter_partition(const protocol::AlterPartitionRequest& req, int16_t version);
+    // A block of producer ids for the requesting broker (KIP-730), answered once its
+    // ProducerIdsRecord is committed. Errors as in controller_logic.h's
+    // allocate_producer_ids, and NOT_CONTROLLER.
+    protocol::AllocateProducerIdsResponse allocate_producer_ids(const protocol::AllocateProducerIdsRequest& req);
 
     const ControllerServiceStats& stats() const { return stats_; }
     const BrokerSessions& sessions() const { return sessions_; }

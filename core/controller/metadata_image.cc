@@ -143,6 +143,10 @@ std::vector<MetadataRecord> MetadataImage::to_records() const {
             out.push_back(std::move(r));
         }
     }
+    if (next_producer_id_ > 0) {
+        // Kafka's ProducerIdsImage writes the same: no broker, only the next id.
+        out.push_back(ProducerIdsRecord{NodeId(-1), BrokerEpoch(-1), next_producer_id_, {}});
+    }
     return out;
 }
 
@@ -281,6 +285,18 @@ Status MetadataImage::check(const BrokerRegistrationChangeRecord& r) const {
     bool fenced = r.fenced == 0 ? b.fenced : r.fenced == 1;
     bool shutting_down = b.in_controlled_shutdown || r.in_controlled_shutdown == 1;
     if (fenced || shutting_down) return check_inactive_broker(r.broker_id);
+    return ok_status();
+}
+
+Status MetadataImage::check(const ProducerIdsRecord& r) const {
+    // Invariant: the next producer id only increases, so no block is handed out twice.
+    if (r.next_producer_id <= next_producer_id_) {
+        return invalid("next producer id " + std::to_string(r.next_producer_id) + " does not exceed " +
+                       std::to_string(next_producer_id_));
+    }
+    // Broker id -1: a snapshot's record. Otherwise the controller checked the broker's
+    // epoch on the image this record is applied to (one decision at a time).
+    if (r.broker_id.value() != -1) return check_epoch(r.broker_id, r.broker_epoch);
     return ok_status();
 }
 
@@ -431,6 +447,7 @@ std::string MetadataImage::describe() const {
             s += "    " + std::to_string(index.value()) + ": " + controller::describe(p) + "\n";
         }
     }
+    if (next_producer_id_ > 0) s += "  next producer id " + std::to_string(next_producer_id_) + "\n";
     for (const auto& [resource, entries] : configs_) {
         for (const auto& [name, value] : entries) {
             s += "  config " + std::to_string(resource.first) + ":" + resource.second + " " + name + "=" + value + "\n";

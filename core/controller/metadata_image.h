@@ -5,8 +5,9 @@
 //
 // Contents: broker registrations (epoch, incarnation, endpoints, fenced, in controlled
 // shutdown), topics and their partitions (replicas, ISR, leader, leader epoch, partition
-// epoch, leader recovery state), and dynamic configs. Iteration order is deterministic
-// (std::map everywhere).
+// epoch, leader recovery state), dynamic configs, and the next producer id (the first id
+// of the next block the controller will hand out; ProducerIdsRecord). Iteration order is
+// deterministic (std::map everywhere).
 //
 // The log is the truth: a record that does not apply cleanly is a bug in the controller
 // that wrote it, so apply() asserts (KEEL_ASSERT, with check_record's reason). The
@@ -23,7 +24,8 @@
 //
 // Snapshots: take_snapshot() writes the image as one metadata batch — ConfigRecords,
 // RegisterBrokerRecords (with their fenced / controlled-shutdown state), then per topic a
-// TopicRecord and its PartitionRecords. restore_snapshot() of those bytes yields an image
+// TopicRecord and its PartitionRecords, then (once any block was handed out) a
+// ProducerIdsRecord with broker id and epoch -1. restore_snapshot() of those bytes yields an image
 // equal (operator==) to the one that wrote them; tests check that a snapshot at any offset
 // plus the rest of the log equals replaying the whole log.
 #pragma once
@@ -144,10 +146,12 @@ public:
     std::vector<TopicPartition> partitions_with_isr_member(NodeId b) const;
     std::vector<TopicPartition> leaderless_partitions() const;
     size_t partition_count() const;
+    // The first id of the next producer id block (0 before any block was handed out).
+    int64_t next_producer_id() const { return next_producer_id_; }
 
     bool operator==(const MetadataImage& o) const {
         return end_offset_ == o.end_offset_ && brokers_ == o.brokers_ && topics_ == o.topics_ &&
-               configs_ == o.configs_;
+               configs_ == o.configs_ && next_producer_id_ == o.next_producer_id_;
     }
     // Multi-line text (test failures and scenario notes).
     std::string describe() const;
@@ -168,6 +172,7 @@ private:
     Status check(const UnfenceBrokerRecord& r) const;
     Status check(const BrokerRegistrationChangeRecord& r) const;
     Status check(const NoOpRecord&) const { return ok_status(); }
+    Status check(const ProducerIdsRecord& r) const;
     Status check_partition_state(const PartitionState& p) const;
     Status check_inactive_broker(NodeId b) const;
     Status check_epoch(NodeId id, BrokerEpoch epoch) const;
@@ -181,12 +186,14 @@ private:
     void put(const UnfenceBrokerRecord& r);
     void put(const BrokerRegistrationChangeRecord& r);
     void put(const NoOpRecord&) {}
+    void put(const ProducerIdsRecord& r) { next_producer_id_ = r.next_producer_id; }
 
     Offset end_offset_{0};
     std::map<NodeId, BrokerRegistration> brokers_;
     std::map<Uuid, TopicState> topics_;
     std::map<std::string, Uuid, std::less<>> topic_ids_;  // by name; derived from topics_
     std::map<ConfigResource, std::map<std::string, std::string>> configs_;
+    int64_t next_producer_id_ = 0;
     // Planted bug for the simulator's negative tests (never set in production): a
     // PartitionChangeRecord that keeps the leader leaves the partition epoch as it was, so
     // an ISR change is invisible to AlterPartition's epoch check. The MetadataChecker's

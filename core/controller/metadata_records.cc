@@ -28,6 +28,7 @@ std::string_view record_type_name(RecordType t) {
         case RecordType::unfence_broker: return "UnfenceBrokerRecord";
         case RecordType::broker_registration_change: return "BrokerRegistrationChangeRecord";
         case RecordType::no_op: return "NoOpRecord";
+        case RecordType::producer_ids: return "ProducerIdsRecord";
     }
     return "UnknownRecord";
 }
@@ -79,13 +80,14 @@ MetadataRecord decode_body(Reader& r, RecordType t, int16_t version) {
         case RecordType::broker_registration_change:
             return decode_as<BrokerRegistrationChangeRecord>(r, version);
         case RecordType::no_op: return decode_as<NoOpRecord>(r, version);
+        case RecordType::producer_ids: return decode_as<ProducerIdsRecord>(r, version);
     }
     KEEL_UNREACHABLE();
 }
 
 bool is_known_type(uint64_t t) {
     switch (t) {
-        case 0: case 2: case 3: case 4: case 5: case 7: case 8: case 17: case 20: return true;
+        case 0: case 2: case 3: case 4: case 5: case 7: case 8: case 15: case 17: case 20: return true;
         default: return false;
     }
 }
@@ -218,6 +220,11 @@ struct Describer {
                ", controlled_shutdown=" + std::to_string(m.in_controlled_shutdown) + ")";
     }
     std::string operator()(const NoOpRecord&) const { return "NoOp"; }
+    std::string operator()(const ProducerIdsRecord& m) const {
+        return "ProducerIds(broker=" + std::to_string(m.broker_id.value()) +
+               ", epoch=" + std::to_string(m.broker_epoch.value()) +
+               ", next=" + std::to_string(m.next_producer_id) + ")";
+    }
 };
 
 }  // namespace

@@ -37,6 +37,7 @@
 #include "core/protocol/generated/no_op_record.h"
 #include "core/protocol/generated/partition_change_record.h"
 #include "core/protocol/generated/partition_record.h"
+#include "core/protocol/generated/producer_ids_record.h"
 #include "core/protocol/generated/register_broker_record.h"
 #include "core/protocol/generated/topic_record.h"
 #include "core/protocol/generated/unfence_broker_record.h"
@@ -54,6 +55,7 @@ enum class RecordType : int16_t {
     partition_change = 5,
     fence_broker = 7,
     unfence_broker = 8,
+    producer_ids = 15,
     broker_registration_change = 17,
     no_op = 20,
 };
@@ -93,6 +95,10 @@ inline constexpr int32_t no_leader = -1;
 //   ISR, not a leader) / caught up and heartbeats again.
 // BrokerRegistrationChangeRecord (v0-2): fenced -1 unfenced, 0 no change, 1 fenced (tag 0);
 //   in_controlled_shutdown 0 no change, 1 entered (tag 1, v1+).
+// ProducerIdsRecord (v0): the controller gave broker `broker_id` (at `broker_epoch`) a block
+//   of producer ids; `next_producer_id` is the first id of the next block, so every id
+//   below it is taken for good (KIP-730). It only increases. Snapshots write it with broker
+//   id and epoch -1, as Kafka's ProducerIdsImage does.
 // NoOpRecord (v0): written periodically so replicas see the log advance. Kafka writes it as
 //   `01 14 00 00` (frame, type, version, empty tagged section); Keel before the generated
 //   codec wrote `01 14 00`, which decode_record still accepts.
@@ -107,11 +113,12 @@ using FenceBrokerRecord = protocol::FenceBrokerRecord;
 using UnfenceBrokerRecord = protocol::UnfenceBrokerRecord;
 using BrokerRegistrationChangeRecord = protocol::BrokerRegistrationChangeRecord;
 using NoOpRecord = protocol::NoOpRecord;
+using ProducerIdsRecord = protocol::ProducerIdsRecord;
 
 using MetadataRecord =
     std::variant<RegisterBrokerRecord, TopicRecord, PartitionRecord, ConfigRecord,
                  PartitionChangeRecord, FenceBrokerRecord, UnfenceBrokerRecord,
-                 BrokerRegistrationChangeRecord, NoOpRecord>;
+                 BrokerRegistrationChangeRecord, NoOpRecord, ProducerIdsRecord>;
 
 RecordType record_type(const MetadataRecord& r);
 // The version Keel writes for a record type (the newest, except PartitionRecord and

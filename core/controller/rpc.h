@@ -1,5 +1,5 @@
 // Kafka-framed request/response over env::Network, for the controller RPCs
-// (BrokerRegistration, BrokerHeartbeat, AlterPartition, CreateTopics).
+// (BrokerRegistration, BrokerHeartbeat, AlterPartition, CreateTopics, AllocateProducerIds).
 //
 // RpcServer: listens, and serves each connection on its own fiber, one request at a time,
 // so responses go back in request order (Kafka's rule). A frame that does not parse, or

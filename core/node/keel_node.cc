@@ -1,10 +1,29 @@
 #include "core/node/keel_node.h"
 
 #include "core/broker/broker_server.h"
+#include "core/broker/producer_id_manager.h"
 #include "core/env/sync.h"
 #include "core/raft/raft_storage.h"
 
 namespace keel::node {
+
+namespace {
+
+// Publishes a node's parts to the hooks while they exist: the withdrawal runs on a normal
+// return and when a crash unwinds the fiber, before any part is destroyed.
+struct PartsPublished {
+    NodeHooks& hooks;
+    PartsPublished(NodeHooks& h, const NodeParts& parts) : hooks(h) {
+        if (hooks.on_parts) hooks.on_parts(parts);
+    }
+    ~PartsPublished() {
+        if (hooks.on_parts) hooks.on_parts(NodeParts{});
+    }
+    PartsPublished(const PartsPublished&) = delete;
+    PartsPublished& operator=(const PartsPublished&) = delete;
+};
+
+}  // namespace
 
 KeelNode::KeelNode(env::Env& env, NodeConfig config, NodeHooks hooks)
     : env_(env), config_(std::move(config)), hooks_(std::move(hooks)) {
@@ -105,10 +124,8 @@ Status KeelNode::run() {
 
 Status KeelNode::run_controller(raft::RaftDriver& driver, controller::MetadataImage& image) {
     NodeParts parts{&image, &driver, nullptr, nullptr, nullptr, nullptr};
-    if (hooks_.on_parts) hooks_.on_parts(parts);
-    Status st = driver.run();
-    if (hooks_.on_parts) hooks_.on_parts(NodeParts{});
-    return st;
+    PartsPublished published(hooks_, parts);
+    return driver.run();
 }
 
 Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage& image,
@@ -128,9 +145,11 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
         KeelNode& n;
         ~ClearReplicas() { n.replicas_ = nullptr; }
     } clear{*this};
+    broker::ProducerIdManager producer_ids(env_.executor(), [&lifecycle] { return lifecycle.allocate_producer_ids(); });
     broker::BrokerServerOptions bo;
     bo.listen = config_.broker_listen;
     bo.cluster_id = config_.cluster_id;
+    bo.producer_ids = &producer_ids;
     broker::BrokerServer server(replicas, bo);
     env::Event lifecycle_done(env_.executor());
     env::Event replicas_done(env_.executor());
@@ -147,11 +166,11 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
         if (!server_status.ok()) driver.stop();  // e.g. the client port is taken
     });
     NodeParts parts{&image, &driver, service, &lifecycle, &replicas, &server};
-    if (hooks_.on_parts) hooks_.on_parts(parts);
+    PartsPublished published(hooks_, parts);
     Status st = driver.run();
-    if (hooks_.on_parts) hooks_.on_parts(NodeParts{});
     server.stop();
     replicas.stop();
+    producer_ids.stop();  // before the lifecycle its fetches use goes
     lifecycle.stop();
     server_done.wait();
     replicas_done.wait();

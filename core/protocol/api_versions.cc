@@ -6,6 +6,8 @@
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/fetch.h"
+#include "core/protocol/generated/allocate_producer_ids_request.h"
+#include "core/protocol/generated/init_producer_id_request.h"
 #include "core/protocol/generated/list_offsets_request.h"
 #include "core/protocol/generated/metadata_request.h"
 #include "core/protocol/generated/produce_request.h"
@@ -30,7 +32,7 @@ constexpr std::array raft_apis{
 constexpr std::array controller_apis{
     range_of<ApiVersionsRequest>(),        range_of<CreateTopicsRequest>(),
     range_of<AlterPartitionRequest>(),     range_of<BrokerRegistrationRequest>(),
-    range_of<BrokerHeartbeatRequest>(),
+    range_of<BrokerHeartbeatRequest>(),   range_of<AllocateProducerIdsRequest>(),
 };
 
 // The broker's client listener (the data plane). Produce is listed from v0 because
@@ -38,7 +40,7 @@ constexpr std::array controller_apis{
 // older than magic 2 are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
 constexpr std::array broker_apis{
     range_of<ProduceRequest>(),       range_of<FetchRequest>(),         range_of<ListOffsetsRequest>(),
-    range_of<MetadataRequest>(),      range_of<ApiVersionsRequest>(),
+    range_of<MetadataRequest>(),      range_of<ApiVersionsRequest>(),    range_of<InitProducerIdRequest>(),
 };
 
 }  // namespace

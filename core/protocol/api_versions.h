@@ -31,7 +31,8 @@ struct ApiVersionRange {
 std::span<const ApiVersionRange> raft_listener_api_versions();
 // The controller listener: the broker-to-controller RPCs, CreateTopics, ApiVersions.
 std::span<const ApiVersionRange> controller_listener_api_versions();
-// The broker's client listener: Produce, Fetch, ListOffsets, Metadata, ApiVersions.
+// The broker's client listener: Produce, Fetch, ListOffsets, Metadata, ApiVersions,
+// InitProducerId.
 std::span<const ApiVersionRange> broker_listener_api_versions();
 
 // The range of `key` in `table`, if served.

@@ -46,7 +46,8 @@ constexpr ErrorCodeInfo kErrors[] = {
      "The metadata field of the offset request was too large."},
     {ErrorCode::network_exception, "NETWORK_EXCEPTION", true, Errc::disconnected,
      "The server disconnected before a response was received."},
-    {ErrorCode::coordinator_load_in_progress, "COORDINATOR_LOAD_IN_PROGRESS", true, Errc::unknown,
+    {ErrorCode::coordinator_load_in_progress, "COORDINATOR_LOAD_IN_PROGRESS", true,
+     Errc::coordinator_load_in_progress,
      "The coordinator is loading and hence can't process requests."},
     {ErrorCode::coordinator_not_available, "COORDINATOR_NOT_AVAILABLE", true, Errc::unknown,
      "The coordinator is not available."},
@@ -420,6 +421,7 @@ ErrorCode to_error_code(Errc e) {
         case Errc::duplicate_broker_registration: return ErrorCode::duplicate_broker_registration;
         case Errc::broker_not_registered: return ErrorCode::broker_id_not_registered;
         case Errc::inconsistent_cluster_id: return ErrorCode::inconsistent_cluster_id;
+        case Errc::coordinator_load_in_progress: return ErrorCode::coordinator_load_in_progress;
         case Errc::unknown: return ErrorCode::unknown_server_error;
     }
     return ErrorCode::unknown_server_error;

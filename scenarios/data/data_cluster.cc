@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/broker/broker_server.h"
 #include "core/controller/rpc.h"
 #include "core/protocol/controller_messages.h"
 
@@ -106,13 +107,19 @@ node::NodeConfig DataCluster::config_for(const Slot& s) const {
 
 void DataCluster::node_main(Slot& s, env::Env& env) {
     node::NodeHooks hooks;
-    hooks.on_parts = [&s](const node::NodeParts& p) { s.parts = p; };
+    hooks.on_parts = [this, &s](const node::NodeParts& p) {
+        if (p.image == nullptr) add_totals(s.parts, finished_);  // withdrawn: keep its counts
+        s.parts = p;
+    };
     hooks.controller.on_activated = [this, name = s.name](QuorumEpoch epoch, Instant) {
         if (active_ && epoch <= active_->second) return;
         active_ = std::make_pair(name, epoch);
     };
     NodeId id = s.id;
     hooks.replicas.on_change = [this, id, &env](const broker::Partition& p) { replication_.on_change(id, p, env.now()); };
+    hooks.replicas.on_acks_all = [this, id](const broker::Partition& p, Offset last) {
+        replication_.on_acks_all(id, p, last);
+    };
     node::KeelNode node(env, config_for(s), hooks);
     struct Clear {
         Slot& s;
@@ -283,6 +290,29 @@ void DataCluster::check_replicas() {
     replication_.check_replicas(all);
 }
 
+void DataCluster::add_totals(const node::NodeParts& p, BrokerTotals& t) const {
+    if (p.replicas != nullptr) {
+        const broker::ReplicaStats& r = p.replicas->stats();
+        t.isr_shrinks += r.isr_shrinks;
+        t.isr_expands += r.isr_expands;
+        t.divergence_truncations += r.divergence_truncations;
+        t.became_leader += r.became_leader;
+    }
+    if (p.server != nullptr) {
+        t.produce_duplicates += p.server->stats().produce_duplicates;
+        t.acks_all_timeouts += p.server->stats().acks_all_timeouts;
+    }
+}
+
+DataCluster::BrokerTotals DataCluster::broker_totals() const {
+    BrokerTotals t = finished_;
+    for (const std::string& b : brokers_) {
+        const node::NodeParts* p = parts(b);
+        if (p != nullptr) add_totals(*p, t);
+    }
+    return t;
+}
+
 void DataCluster::report() {
     for (const std::string& v : replication_.violations()) ctx_.violation(v);
     const sim::ReplicationCheckerStats& s = replication_.stats();
@@ -290,17 +320,13 @@ void DataCluster::report() {
     ctx_.metric("leader_epochs", static_cast<double>(s.leader_epochs));
     ctx_.metric("batches_compared", static_cast<double>(s.batches_compared));
     ctx_.metric("unclean_data_loss", static_cast<double>(s.unclean_data_loss));
-    uint64_t shrinks = 0, expands = 0, truncations = 0;
-    for (const std::string& b : brokers_) {
-        const node::NodeParts* p = parts(b);
-        if (p == nullptr || p->replicas == nullptr) continue;
-        shrinks += p->replicas->stats().isr_shrinks;
-        expands += p->replicas->stats().isr_expands;
-        truncations += p->replicas->stats().divergence_truncations;
-    }
-    ctx_.metric("isr_shrinks", static_cast<double>(shrinks));
-    ctx_.metric("isr_expands", static_cast<double>(expands));
-    ctx_.metric("divergence_truncations", static_cast<double>(truncations));
+    BrokerTotals t = broker_totals();
+    ctx_.metric("produce_duplicates", static_cast<double>(t.produce_duplicates));
+    ctx_.metric("acks_all_timeouts", static_cast<double>(t.acks_all_timeouts));
+    ctx_.metric("became_leader", static_cast<double>(t.became_leader));
+    ctx_.metric("isr_shrinks", static_cast<double>(t.isr_shrinks));
+    ctx_.metric("isr_expands", static_cast<double>(t.isr_expands));
+    ctx_.metric("divergence_truncations", static_cast<double>(t.divergence_truncations));
 }
 
 }  // namespace keel::scenarios

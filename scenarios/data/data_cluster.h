@@ -77,7 +77,19 @@ public:
     // Checker violations and metrics into the context.
     void report();
 
+    // Totals over every broker incarnation of the run.
+    struct BrokerTotals {
+        uint64_t isr_shrinks = 0;
+        uint64_t isr_expands = 0;
+        uint64_t divergence_truncations = 0;
+        uint64_t produce_duplicates = 0;
+        uint64_t acks_all_timeouts = 0;
+        uint64_t became_leader = 0;
+    };
+    BrokerTotals broker_totals() const;
+
 private:
+    void add_totals(const node::NodeParts& p, BrokerTotals& t) const;
     struct Slot;
     void start();
     node::NodeConfig config_for(const Slot& s) const;
@@ -97,6 +109,7 @@ private:
     std::set<std::string> topics_done_;
     std::optional<std::pair<std::string, QuorumEpoch>> active_;
     uint64_t admin_errors_ = 0;
+    BrokerTotals finished_;  // of incarnations that ended
 };
 
 }  // namespace keel::scenarios

@@ -57,6 +57,27 @@ void ReplicationChecker::on_change(NodeId broker, const broker::Partition& p, In
     if (leader != nullptr && leader->role() == broker::ReplicaRole::leader) check_hw_within_isr(*leader, key);
 }
 
+void ReplicationChecker::on_acks_all(NodeId broker, const broker::Partition& p, Offset last_offset) {
+    stats_.acks_checked++;
+    if (p.high_watermark() <= last_offset) {
+        violation("acked-on-isr: " + name_of(p) + " leader " + std::to_string(broker.value()) +
+                  " answers acks=all for offset " + std::to_string(last_offset.value()) +
+                  " with its high watermark at " + std::to_string(p.high_watermark().value()));
+        return;
+    }
+    Key key{p.topic_id(), p.tp().partition};
+    for (NodeId m : p.isr()) {
+        const broker::Partition* r = replica_of_(m, key.first, key.second);
+        if (r == nullptr || r == &p) continue;
+        if (r->log_end() <= last_offset) {
+            violation("acked-on-isr: " + name_of(p) + " acks=all answered for offset " +
+                      std::to_string(last_offset.value()) + " while ISR member " + std::to_string(m.value()) +
+                      " holds only up to " + std::to_string(r->log_end().value()));
+            return;
+        }
+    }
+}
+
 void ReplicationChecker::check_leader(NodeId broker, const broker::Partition& p, const Key& key) {
     int32_t epoch = p.leader_epoch().value();
     auto [it, first] = leader_of_epoch_.emplace(std::make_pair(key, epoch), broker);

@@ -6,6 +6,8 @@
 //   one-leader-per-epoch   at most one broker is leader of a partition in a leader epoch
 //   hw-monotonic           a leader's high watermark never decreases within its epoch
 //   hw-within-isr          the leader's high watermark <= the log end of every ISR member
+//   acked-on-isr           an acks=all answer comes only once every ISR member holds the
+//                          batch (the high watermark passed it)
 //   leader-has-committed   a new leader's log holds every offset below the highest high
 //                          watermark any earlier leader reached (with unclean election
 //                          off for the topic: only then is it a promise)
@@ -38,6 +40,7 @@ struct ReplicationCheckerStats {
     uint64_t events = 0;
     uint64_t leader_epochs = 0;
     uint64_t hw_checks = 0;
+    uint64_t acks_checked = 0;
     uint64_t batches_compared = 0;
     uint64_t replicas_compared = 0;
     uint64_t unclean_data_loss = 0;  // leader-has-committed broken where unclean election was allowed
@@ -54,6 +57,9 @@ public:
 
     // A replica on `broker` changed at `at`.
     void on_change(NodeId broker, const broker::Partition& p, Instant at);
+    // The leader on `broker` answers an acks=all produce ending at `last_offset`: every
+    // ISR member must hold it (acked-on-isr).
+    void on_acks_all(NodeId broker, const broker::Partition& p, Offset last_offset);
 
     // Compares every replica of every partition with its leader, byte for byte below the
     // leader's high watermark. Reads the logs: call from a fiber, with the cluster quiet.

@@ -90,7 +90,7 @@ inline PartitionChangeRecord gen_partition_change() {
 }
 
 inline MetadataRecord gen_record() {
-    switch (*rc::gen::inRange(0, 9)) {
+    switch (*rc::gen::inRange(0, 10)) {
         case 0: return gen_register_broker();
         case 1: return TopicRecord{gen_string(), gen_uuid()};
         case 2: return gen_partition();
@@ -101,6 +101,9 @@ inline MetadataRecord gen_record() {
         case 7:
             return BrokerRegistrationChangeRecord{gen_node(), BrokerEpoch(*rc::gen::arbitrary<int64_t>()),
                                                   gen_i8(), gen_i8(), gen_vec<Uuid>(gen_uuid)};
+        case 8:
+            return ProducerIdsRecord{gen_node(), BrokerEpoch(*rc::gen::arbitrary<int64_t>()),
+                                     *rc::gen::arbitrary<int64_t>(), {}};
         default: return NoOpRecord{};
     }
 }

@@ -13,6 +13,30 @@ namespace {
 
 using namespace keel::controller::testing;
 
+// The leader of a random partition proposes a random ISR that keeps it.
+void random_isr_change(LogModel& m) {
+    const MetadataImage& img = m.image();
+    if (img.topics().empty()) return;
+    auto t = img.topics().begin();
+    std::advance(t, *rc::gen::inRange<size_t>(0, img.topics().size()));
+    const auto& [index, p] = *t->second.partitions.begin();
+    if (!p.has_leader()) return;
+    AlterPartitionInput in;
+    in.broker_id = p.leader;
+    in.broker_epoch = img.broker(p.leader)->epoch;
+    int8_t recovery = *rc::gen::inRange(0, 4) == 0 ? leader_recovered : p.leader_recovery_state;
+    AlterPartitionInput::Partition ap{index, p.leader_epoch, {}, recovery, p.partition_epoch};
+    // Half the time shrink to the leader alone, so that fencing it leaves a
+    // last-standing ISR (and, with the switch on, an unclean election).
+    bool alone = *rc::gen::arbitrary<bool>();
+    for (NodeId r : p.replicas) {
+        if (r == p.leader || (!alone && *rc::gen::arbitrary<bool>())) ap.new_isr.push_back({r, BrokerEpoch(-1)});
+    }
+    in.topics.push_back({t->first, {ap}});
+    auto r = alter_partition(img, in);
+    if (r.ok()) m.write(r->records);
+}
+
 // One random controller command against the model. Commands that the logic rejects simply
 // write nothing.
 void random_command(LogModel& m, int& next_broker, int& next_topic) {
@@ -23,7 +47,7 @@ void random_command(LogModel& m, int& next_broker, int& next_topic) {
         std::advance(it, *rc::gen::inRange<size_t>(0, img.brokers().size()));
         return it->first;
     };
-    switch (*rc::gen::inRange(0, 9)) {
+    switch (*rc::gen::inRange(0, 10)) {
         case 0: {  // a new broker, or a new incarnation of an old one
             int id = (*rc::gen::arbitrary<bool>() || next_broker == 1) ? next_broker++
                                                                          : *rc::gen::inRange(1, next_broker);
@@ -54,28 +78,7 @@ void random_command(LogModel& m, int& next_broker, int& next_topic) {
             m.write(r.records);
             break;
         }
-        case 5: {  // the leader of a random partition proposes a random ISR that keeps it
-            if (img.topics().empty()) return;
-            auto t = img.topics().begin();
-            std::advance(t, *rc::gen::inRange<size_t>(0, img.topics().size()));
-            const auto& [index, p] = *t->second.partitions.begin();
-            if (!p.has_leader()) return;
-            AlterPartitionInput in;
-            in.broker_id = p.leader;
-            in.broker_epoch = img.broker(p.leader)->epoch;
-            int8_t recovery = *rc::gen::inRange(0, 4) == 0 ? leader_recovered : p.leader_recovery_state;
-            AlterPartitionInput::Partition ap{index, p.leader_epoch, {}, recovery, p.partition_epoch};
-            // Half the time shrink to the leader alone, so that fencing it leaves a
-            // last-standing ISR (and, with the switch on, an unclean election).
-            bool alone = *rc::gen::arbitrary<bool>();
-            for (NodeId r : p.replicas) {
-                if (r == p.leader || (!alone && *rc::gen::arbitrary<bool>())) ap.new_isr.push_back({r, BrokerEpoch(-1)});
-            }
-            in.topics.push_back({t->first, {ap}});
-            auto r = alter_partition(img, in);
-            if (r.ok()) m.write(r->records);
-            break;
-        }
+        case 5: random_isr_change(m); break;  // the leader of a random partition proposes an ISR
         case 6: {  // cluster-wide unclean election switch, then the periodic election pass
             m.write({ConfigRecord{config_resource_broker, "", "unclean.leader.election.enable",
                                   *rc::gen::arbitrary<bool>() ? "true" : "false"}});
@@ -83,6 +86,13 @@ void random_command(LogModel& m, int& next_broker, int& next_topic) {
             break;
         }
         case 7: m.write({NoOpRecord{}}); break;
+        case 8: {  // a broker asks for a block of producer ids
+            auto b = pick_broker();
+            if (!b) return;
+            auto r = allocate_producer_ids(img, *b, img.broker(*b)->epoch);
+            if (r.ok()) m.write(r->records);
+            break;
+        }
         default: m.write(elect_leaderless(img)); break;
     }
 }
@@ -101,6 +111,7 @@ TEST(SnapshotProperty, ASnapshotAtAnyOffsetPlusTheRestOfTheLogEqualsReplayingEve
         bool recovering = false;
         bool leaderless = false;
         bool shutting_down = false;
+        bool producer_ids = false;
         for (int i = 0; i < commands; i++) {
             random_command(m, next_broker, next_topic);
             RC_ASSERT(m.image().invariant_violations().empty());
@@ -111,11 +122,13 @@ TEST(SnapshotProperty, ASnapshotAtAnyOffsetPlusTheRestOfTheLogEqualsReplayingEve
                 }
             }
             for (const auto& [id, b] : m.image().brokers()) shutting_down = shutting_down || b.in_controlled_shutdown;
+            producer_ids = producer_ids || m.image().next_producer_id() > 0;
         }
         // Coverage marks: the interesting states do occur.
         if (recovering) RC_TAG("an unclean leader was recovering");
         if (leaderless) RC_TAG("a partition was offline");
         if (shutting_down) RC_TAG("a broker was in controlled shutdown");
+        if (producer_ids) RC_TAG("producer id blocks were handed out");
         const auto& log = m.log();
         RC_PRE(!log.empty());
         size_t cut = *rc::gen::inRange<size_t>(0, log.size() + 1);

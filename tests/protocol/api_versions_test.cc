@@ -72,6 +72,7 @@ TEST(ApiVersionsTables, ListTheVersionsEachListenerDecodes) {
     EXPECT_FALSE(serves(raft_listener_api_versions(), ApiKey::api_versions, 4));
     EXPECT_FALSE(serves(raft_listener_api_versions(), ApiKey::create_topics, 0));
     EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::broker_heartbeat, 1));
+    EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::allocate_producer_ids, 0));
     EXPECT_FALSE(serves(controller_listener_api_versions(), ApiKey::vote, 0));
     for (auto table : {raft_listener_api_versions(), controller_listener_api_versions()}) {
         for (size_t i = 1; i < table.size(); i++) EXPECT_LT(table[i - 1].key, table[i].key);

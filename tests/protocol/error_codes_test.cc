@@ -103,7 +103,7 @@ TEST(ErrorCodeTable, TheErrcMappingAgreesWithTheTableBothWays) {
         EXPECT_EQ(to_errc(row.code), row.errc) << row.name;
         EXPECT_EQ(to_errc(to_error_code(row.errc)), row.errc) << row.name;
     }
-    EXPECT_EQ(mapped, 33);
+    EXPECT_EQ(mapped, 34);
 }
 
 TEST(ApiKeys, NameEveryKafkaApiUpToConsumerGroupDescribe) {

@@ -63,6 +63,7 @@
 #include "core/protocol/generated/partition_record.h"
 #include "core/protocol/generated/produce_request.h"
 #include "core/protocol/generated/produce_response.h"
+#include "core/protocol/generated/producer_ids_record.h"
 #include "core/protocol/generated/register_broker_record.h"
 #include "core/protocol/generated/request_header_data.h"
 #include "core/protocol/generated/response_header_data.h"

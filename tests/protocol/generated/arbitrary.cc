@@ -2168,6 +2168,20 @@ Gen<keel::protocol::ProduceResponse> Arbitrary<keel::protocol::ProduceResponse>:
     });
 }
 
+Gen<keel::protocol::ProducerIdsRecord> Arbitrary<keel::protocol::ProducerIdsRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ProducerIdsRecord m;
+        m.broker_id = *gen_wire<NodeId, int32_t>();
+        m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
+        m.next_producer_id = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
 Gen<keel::protocol::RegisterBrokerRecord::BrokerEndpoint> Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;

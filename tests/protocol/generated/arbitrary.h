@@ -756,6 +756,11 @@ struct Arbitrary<keel::protocol::ProduceResponse> {
 };
 
 template <>
+struct Arbitrary<keel::protocol::ProducerIdsRecord> {
+    static Gen<keel::protocol::ProducerIdsRecord> arbitrary();
+};
+
+template <>
 struct Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint> {
     static Gen<keel::protocol::RegisterBrokerRecord::BrokerEndpoint> arbitrary();
 };
@@ -926,6 +931,7 @@ using GeneratedMessages = ::testing::Types<
     PartitionRecord,
     ProduceRequest,
     ProduceResponse,
+    ProducerIdsRecord,
     RegisterBrokerRecord,
     RequestHeaderData,
     ResponseHeaderData,
