@@ -9,5 +9,7 @@ int cmd_viz(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 const char* sim_help();
 int cmd_pubsub(int argc, char** argv);
+int cmd_server(int argc, char** argv);
+int cmd_storage(int argc, char** argv);
 
 }  // namespace keel::cli

@@ -14,6 +14,8 @@ Keel: a Kafka-compatible distributed log whose whole logic runs unchanged in a
 deterministic simulator and in production.
 
 commands:
+  server     run a Kafka-compatible node (no arguments: one node on localhost:9092)
+  storage    format a data directory (meta.properties), print a new cluster id
   sim        deterministic simulation: list, run, sweep, merge, check-determinism
   viz        draw traces and cluster state with Graphviz (spacetime, quorum)
   bench      benchmarks printing figures (sim, log, pubsub); --json FILE for machines
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
         std::printf("keel %s\n", KEEL_VERSION);
         return 0;
     }
+    if (cmd == "server") return keel::cli::cmd_server(argc, argv);
+    if (cmd == "storage") return keel::cli::cmd_storage(argc, argv);
     if (cmd == "sim") return keel::cli::cmd_sim(argc, argv);
     if (cmd == "viz") return keel::cli::cmd_viz(argc, argv);
     if (cmd == "bench") return keel::cli::cmd_bench(argc, argv);

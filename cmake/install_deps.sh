@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(g++ make cmake ninja-build libboost-context-dev googletest libgtest-dev librapidcheck-dev
           graphviz zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
-          clang libclang-rt-14-dev librdkafka-dev)
+          clang libclang-rt-14-dev librdkafka-dev
+          kcat python3-confluent-kafka)  # real Kafka clients (tests/clients/)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,6 +31,9 @@ struct BrokerConfig {
     log::LogConfig log_defaults;             // log.* defaults; topic configs override them
     int32_t min_insync_replicas = 1;         // min.insync.replicas (default of every topic)
     int32_t message_max_bytes = 1048588;     // message.max.bytes
+    // auto.create.topics.enable: Kafka's default is true (`keel server` uses it); off here so
+    // that a simulated cluster only has the topics its scenario creates.
+    bool auto_create_topics_enable = false;
     Duration replica_lag_time_max = ms(30000);  // replica.lag.time.max.ms
     Duration replica_fetch_wait_max = ms(500);  // replica.fetch.wait.max.ms
     int32_t replica_fetch_max_bytes = 1 << 20;  // replica.fetch.max.bytes

@@ -124,13 +124,35 @@ MetadataResponse BrokerServer::metadata(const MetadataRequest& req, int16_t vers
         }
         resp.topics.push_back(std::move(mt));
     }
+    // Metadata v0-v3 has no allow_auto_topic_creation: those versions always allowed it.
+    bool may_create = replicas_.config().auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
     for (const std::string& name : missing) {
         MetadataResponse::MetadataResponseTopic mt;
         mt.name = name;
-        mt.error_code = ErrorCode::unknown_topic_or_partition;
+        mt.error_code = may_create && !name.empty() ? auto_create_topic(name) : ErrorCode::unknown_topic_or_partition;
         resp.topics.push_back(std::move(mt));
     }
     return resp;
+}
+
+// ------------------------------------------------------------- auto topic creation
+
+// Kafka's AutoTopicCreationManager, minimal: one CreateTopics per unknown topic, with the
+// cluster defaults, through the broker's controller channel. A created (or concurrently
+// created) topic is answered LEADER_NOT_AVAILABLE until this broker's image has it; an
+// invalid name gets the controller's error; no answer from the controller is
+// LEADER_NOT_AVAILABLE too (the client retries).
+ErrorCode BrokerServer::auto_create_topic(const std::string& name) {
+    protocol::CreateTopicsRequest req;
+    req.topics.push_back({name, -1, -1, {}, {}});
+    req.timeout_ms = 5000;
+    auto r = replicas_.lifecycle().create_topics(req);
+    if (!r.ok() || r->topics.size() != 1) return ErrorCode::leader_not_available;
+    ErrorCode code = r->topics[0].error_code;
+    if (code == ErrorCode::none) stats_.topics_auto_created++;
+    bool retriable = code == ErrorCode::none || code == ErrorCode::topic_already_exists ||
+                     code == ErrorCode::not_controller || code == ErrorCode::request_timed_out;
+    return retriable ? ErrorCode::leader_not_available : code;
 }
 
 // ------------------------------------------------------------------- InitProducerId

@@ -16,6 +16,11 @@
 //   InitProducerId  a new producer id (from the controller's blocks, ProducerIdManager),
 //                epoch 0, for idempotent producers; transactional ids are refused
 //
+// Auto topic creation (auto.create.topics.enable, off by default here): Metadata naming an
+// unknown topic with allow_auto_topic_creation asks the active controller to create it
+// (CreateTopics with the defaults: num.partitions, default.replication.factor) and answers
+// LEADER_NOT_AVAILABLE for it, as Kafka does; the client asks again.
+//
 // Requests on one connection are answered in order, one at a time (Kafka's rule); acks=0
 // produces get no response at all.
 #pragma once
@@ -55,6 +60,7 @@ struct BrokerServerStats {
     uint64_t delayed_fetches = 0;
     uint64_t metadata_requests = 0;
     uint64_t list_offsets_requests = 0;
+    uint64_t topics_auto_created = 0;
     uint64_t producer_ids_issued = 0;
 };
 
@@ -80,6 +86,7 @@ public:
 
 private:
     Result<Bytes> dispatch(const protocol::RequestFrame& frame);
+    protocol::ErrorCode auto_create_topic(const std::string& name);
     protocol::ProduceResponse::PartitionProduceResponse produce_partition(
         const std::string& topic, const protocol::ProduceRequest::PartitionProduceData& pd, int16_t acks,
         int16_t version, Offset& last_offset);

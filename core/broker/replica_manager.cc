@@ -20,7 +20,8 @@ ReplicaManager::ReplicaManager(env::Env& env, const BrokerConfig& config, const 
       image_changed_(env.executor()),
       activity_(env.executor()),
       isr_done_(env.executor()),
-      retention_done_(env.executor()) {}
+      retention_done_(env.executor()),
+      stopped_(env.executor()) {}
 
 // No close here: the destructor also runs when a crash unwinds the node's fibers, and a
 // kill -9 writes nothing. A clean stop closes the replicas in run().
@@ -52,6 +53,7 @@ Status ReplicaManager::run() {
 
 void ReplicaManager::stop() {
     stopping_ = true;
+    stopped_.set();
     image_changed_.set();
     for (auto& [id, f] : fetchers_) f->stop();
     for (auto& [tp, p] : partitions_) p->notify();
@@ -230,7 +232,7 @@ void ReplicaManager::sync_fetchers() {
 
 void ReplicaManager::isr_loop() {
     while (!stopping_) {
-        env_.executor().sleep_for(config_.isr_check_interval);
+        stopped_.wait_for(config_.isr_check_interval);
         if (stopping_ || !lifecycle_.epoch() || lifecycle_.fenced()) continue;
         std::vector<TopicPartitionName> led;
         for (const auto& [tp, p] : partitions_) {
@@ -287,7 +289,8 @@ void ReplicaManager::send_isr_change(Partition& p, const IsrChange& c) {
 
 void ReplicaManager::retention_loop() {
     while (!stopping_) {
-        env_.executor().sleep_for(config_.retention_check_interval);
+        // A clean stop must not wait out log.retention.check.interval.ms (5 minutes).
+        if (stopped_.wait_for(config_.retention_check_interval)) return;
         std::vector<TopicPartitionName> all;
         for (const auto& [tp, p] : partitions_) all.push_back(tp);
         for (const TopicPartitionName& tp : all) {

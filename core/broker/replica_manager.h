@@ -132,6 +132,7 @@ private:
     env::WaitQueue activity_;
     env::Event isr_done_;
     env::Event retention_done_;
+    env::Event stopped_;  // set by stop(): the periodic loops wait on it instead of sleeping
     bool stopping_ = false;
     Status failure_ = ok_status();
     ReplicaStats stats_;

@@ -119,6 +119,21 @@ Result<protocol::AlterPartitionResponse> BrokerLifecycle::alter_partition(protoc
     return r;
 }
 
+Result<protocol::CreateTopicsResponse> BrokerLifecycle::create_topics(const protocol::CreateTopicsRequest& req) {
+    auto r = admin_client_.call<protocol::CreateTopicsResponse>(controller(), req, 7, deadline());
+    if (!r.ok()) {
+        next_controller();
+        return r;
+    }
+    for (const auto& t : r->topics) {
+        if (t.error_code == ErrorCode::not_controller) {
+            next_controller();
+            break;
+        }
+    }
+    return r;
+}
+
 Result<ProducerIdBlock> BrokerLifecycle::allocate_producer_ids() {
     Instant give_up = deadline();
     for (;;) {

@@ -74,6 +74,11 @@ public:
     // network's, or the whole-request error code.
     Result<protocol::AlterPartitionResponse> alter_partition(protocol::AlterPartitionRequest req);
 
+    // Sends CreateTopics (v7) to the active controller on the same connection as
+    // AlterPartition (the broker's auto topic creation). Errors: the network's; the
+    // per-topic results carry the controller's answer (NOT_CONTROLLER moves on).
+    Result<protocol::CreateTopicsResponse> create_topics(const protocol::CreateTopicsRequest& req);
+
     // Asks the active controller for a block of producer ids (AllocateProducerIds v0, with
     // this broker's id and epoch; KIP-730). A transport error or NOT_CONTROLLER moves to
     // another controller and tries again, after retry_backoff, until request_timeout has

@@ -84,7 +84,11 @@ public:
         }
         return resp;
     }
-    void close_all() { conns_.clear(); }
+    // Closes every connection: a call waiting on one returns Errc::closed and drops it
+    // itself. Never destroys a connection here — a fiber may be blocked inside it.
+    void close_all() {
+        for (auto& [to, c] : conns_) c->close();
+    }
 
 private:
     Result<Bytes> round_trip(const env::Address& to, Bytes frame, Instant deadline);

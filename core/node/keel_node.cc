@@ -41,6 +41,24 @@ void KeelNode::stop() {
     if (driver_ != nullptr) driver_->stop();
 }
 
+void KeelNode::shut_down(Instant deadline) {
+    if (replicas_ != nullptr && replicas_->lifecycle().epoch()) {
+        replicas_->lifecycle().begin_controlled_shutdown();
+        env_.tracer().log(env::Level::info, "controlled shutdown: moving leaderships away");
+        while (replicas_ != nullptr && !replicas_->lifecycle().shut_down() && env_.now() < deadline) {
+            env_.executor().sleep_for(ms(50));
+        }
+        bool done = replicas_ != nullptr && replicas_->lifecycle().shut_down();
+        env_.tracer().log(done ? env::Level::info : env::Level::warn,
+                          done ? "controlled shutdown: the controller let this broker go"
+                               : "controlled shutdown: no answer in time; stopping anyway");
+    } else if (config_.broker) {
+        env_.tracer().log(env::Level::info, std::string("controlled shutdown skipped: ") +
+                                                (replicas_ == nullptr ? "the broker is not running" : "not registered"));
+    }
+    stop();
+}
+
 // meta.properties: written on the first start (what `keel storage format` does); a
 // directory of another cluster or node is refused.
 Status KeelNode::check_storage() {
@@ -92,10 +110,15 @@ Status KeelNode::run() {
     so.request_timeout = config_.controller_request_timeout;
     controller::ControllerService service(env_, driver, image, so, hooks_.controller);
     env::Event service_done(env_.executor());
-    env::spawn_joinable(env_.executor(), "controller-service", service_done, [&service] { (void)service.run(); });
+    Status service_status = ok_status();
+    env::spawn_joinable(env_.executor(), "controller-service", service_done, [&] {
+        service_status = service.run();
+        if (!service_status.ok()) driver.stop();  // e.g. its listener's port is taken
+    });
     Status st = config_.broker ? run_broker(driver, image, &service) : run_controller(driver, image);
     service.stop();
     service_done.wait();
+    if (!service_status.ok()) return service_status;
     return st;
 }
 
@@ -137,7 +160,11 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
         replica_status = replicas.run();
         if (!replica_status.ok()) driver.stop();  // the node exits; its supervisor restarts it
     });
-    env::spawn_joinable(env_.executor(), "broker-server", server_done, [&server] { (void)server.run(); });
+    Status server_status = ok_status();
+    env::spawn_joinable(env_.executor(), "broker-server", server_done, [&] {
+        server_status = server.run();
+        if (!server_status.ok()) driver.stop();  // e.g. the client port is taken
+    });
     NodeParts parts{&image, &driver, service, &lifecycle, &replicas, &server};
     PartsPublished published(hooks_, parts);
     Status st = driver.run();
@@ -149,6 +176,7 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
     replicas_done.wait();
     lifecycle_done.wait();
     if (!replica_status.ok()) return replica_status;
+    if (!server_status.ok()) return server_status;
     return st;
 }
 

@@ -93,6 +93,12 @@ public:
     Status run();
     void stop();
 
+    // Kafka's controlled shutdown, then stop(): a broker asks the active controller to move
+    // its leaderships away and fence it (BrokerHeartbeat WantShutDown), and waits until the
+    // controller answers ShouldShutDown or `deadline` passes. A controller-only node, or a
+    // broker not registered yet, just stops. Call from one of this node's fibers.
+    void shut_down(Instant deadline);
+
     const NodeConfig& config() const { return config_; }
 
 private:

@@ -118,4 +118,28 @@ check "bench pubsub bad shapes" 2 "$keel" bench pubsub --shapes 2y2
 check "bench pubsub (small)" 0 "$keel" bench pubsub --messages 3000 --reps 1 --shapes 1x1,2x2 --topics 2 --json "$work/ps.json"
 for key in keel mutex_deque spsc spsc_fixed delivered_per_sec latency_p99_us ratio all_meet_target; do has "bench pubsub json has $key" "$work/ps.json" "\"$key\""; done
 
+# keel server / keel storage: help, config refusals naming the property, formatting.
+check "server --help" 0 "$keel" server --help
+has "server --help lists the properties" "$work/out" "controller.quorum.voters (1@localhost:9093)"
+check "server with an unknown property" 2 "$keel" server --data-dir "$work/sd" --override socket.send.buffer.byts=1
+has "the unknown property is named" "$work/err" "socket.send.buffer.byts"
+check "server with a bad value" 2 "$keel" server --data-dir "$work/sd" --override num.partitions=-3
+has "the bad property is named" "$work/err" "num.partitions"
+printf 'node.id=7\ncontroller.quorum.voters=7@localhost:9093\nlog.dirs=%s\n' "$work/sd" >"$work/sd.properties"
+check "storage random-uuid" 0 "$keel" storage random-uuid
+cid=$(cat "$work/out")
+if [ ${#cid} -eq 22 ]; then echo "ok   a cluster id has 22 characters"; else echo "FAIL cluster id '$cid'"; fail=1; fi
+check "storage format without --cluster-id" 2 "$keel" storage format --config "$work/sd.properties"
+check "storage format" 0 "$keel" storage format --config "$work/sd.properties" --cluster-id "$cid"
+has "meta.properties has the cluster id" "$work/sd/meta.properties" "cluster.id=$cid"
+has "meta.properties has the node id" "$work/sd/meta.properties" "node.id=7"
+check "storage format twice" 1 "$keel" storage format --config "$work/sd.properties" --cluster-id "$cid"
+check "storage format twice, --ignore-formatted" 0 "$keel" storage format --config "$work/sd.properties" --cluster-id "$cid" --ignore-formatted
+check "storage info" 0 "$keel" storage info --config "$work/sd.properties"
+has "storage info shows the cluster" "$work/out" "cluster.id=$cid node.id=7"
+check "server refuses another cluster's directory" 1 "$keel" server --config "$work/sd.properties" --override cluster.id=other
+has "the refusal names both clusters" "$work/err" "belongs to cluster $cid, not other"
+check "server refuses another node's directory" 1 "$keel" server --data-dir "$work/sd"
+has "the refusal names the node" "$work/err" "belongs to node 7"
+
 exit $fail

@@ -30,6 +30,14 @@ struct RawClient {
         protocol::MetadataRequest req;
         return rpc.call<protocol::MetadataResponse>(to, req, 12, env.now() + ms(3000));
     }
+    Result<protocol::MetadataResponse> metadata_of(const env::Address& to, const std::string& topic,
+                                                   bool allow_auto_create) {
+        protocol::MetadataRequest req;
+        req.topics.emplace();
+        req.topics->push_back({protocol::Uuid{}, topic, {}});
+        req.allow_auto_topic_creation = allow_auto_create;
+        return rpc.call<protocol::MetadataResponse>(to, req, 12, env.now() + ms(10000));
+    }
     Result<protocol::ProduceResponse> produce(const env::Address& to, const std::string& topic, int32_t p, Bytes batch,
                                               int16_t acks) {
         protocol::ProduceRequest req;
@@ -67,8 +75,9 @@ struct Fixture {
     sim::ScenarioContext ctx{world, run};
     std::shared_ptr<scenarios::DataCluster> cluster;
 
-    Fixture() {
+    explicit Fixture(bool auto_create_topics = false) {
         scenarios::DataClusterOptions o;
+        o.base.broker_config.auto_create_topics_enable = auto_create_topics;
         o.base.broker_config.replica_lag_time_max = ms(3000);
         o.base.broker_config.isr_check_interval = ms(250);
         o.base.controller_config.session_timeout = ms(3000);
@@ -145,6 +154,48 @@ TEST(DataPlane, ProduceAcksAllThenFetchBackEverythingInOrder) {
     EXPECT_TRUE(f.cluster->replication().violations().empty()) << f.cluster->replication().violations()[0];
     EXPECT_TRUE(f.ctx.violations().empty()) << f.ctx.violations()[0];
 }
+
+// auto.create.topics.enable: Metadata with allow_auto_topic_creation creates an unknown
+// topic through the active controller (LEADER_NOT_AVAILABLE until it is led); without the
+// client's permission, or with the broker's switch off, the topic stays unknown.
+void expect_auto_creation(bool enabled) {
+    Fixture f(enabled);
+    bool done = false;
+    std::vector<ErrorCode> answers;
+    f.world.add_node("client", [&](env::Env& env) {
+        RawClient c(env);
+        env::Address to{"b1", 9092};  // broker 101
+        auto refused = c.metadata_of(to, "fresh", false);
+        ASSERT_TRUE(refused.ok()) << refused.error().to_string();
+        EXPECT_EQ(refused->topics.at(0).error_code, ErrorCode::unknown_topic_or_partition);
+        for (int i = 0; i < 100; i++) {
+            auto r = c.metadata_of(to, "fresh", true);
+            ASSERT_TRUE(r.ok()) << r.error().to_string();
+            ErrorCode e = r->topics.at(0).error_code;
+            if (answers.empty() || answers.back() != e) answers.push_back(e);
+            if (e == ErrorCode::none || e == ErrorCode::unknown_topic_or_partition) break;
+            env.executor().sleep_for(ms(200));
+        }
+        done = true;
+    });
+    ASSERT_TRUE(f.world.run_until([&] { return done; }, std::chrono::seconds(60)));
+    const auto* img = f.cluster->active_image();
+    ASSERT_NE(img, nullptr);
+    if (enabled) {
+        EXPECT_EQ(answers.front(), ErrorCode::leader_not_available);
+        EXPECT_EQ(answers.back(), ErrorCode::none);
+        ASSERT_NE(img->topic_by_name("fresh"), nullptr);
+        EXPECT_EQ(img->topic_by_name("fresh")->partitions.size(), 1u);  // num.partitions
+    } else {
+        EXPECT_EQ(answers, std::vector<ErrorCode>{ErrorCode::unknown_topic_or_partition});
+        EXPECT_EQ(img->topic_by_name("fresh"), nullptr);
+    }
+    EXPECT_TRUE(f.ctx.violations().empty()) << f.ctx.violations()[0];
+}
+
+TEST(DataPlane, MetadataAutoCreatesAnUnknownTopicWhenTheBrokerAndTheClientAllowIt) { expect_auto_creation(true); }
+
+TEST(DataPlane, MetadataLeavesAnUnknownTopicUnknownWhenAutoCreationIsOff) { expect_auto_creation(false); }
 
 TEST(DataPlane, FollowerRefusesProduceAndMinIsrRefusesAcksAllWhenReplicasAreDown) {
     Fixture f;

@@ -22,8 +22,8 @@ TEST_P(DataStory, EndsAsItSaysAndNarrates) {
 INSTANTIATE_TEST_SUITE_P(Stories, DataStory,
                          ::testing::Values("sc-01", "sc-02", "sc-03", "sc-04", "sc-07-unclean", "sc-07-clean",
                                            "sc-19", "sc-19-idempotent"),
-                         [](const auto& info) {
-                             std::string n = info.param;
+                         [](const auto& story) {
+                             std::string n = story.param;
                              for (char& ch : n) ch = ch == '-' ? '_' : ch;
                              return n;
                          });

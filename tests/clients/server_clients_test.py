@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""Unmodified Kafka clients against `keel server`: kcat and python3-confluent-kafka.
+
+Starts `keel server` (one combined controller+broker) on free loopback ports in a temp dir
+and checks, exactly: kcat metadata (-L), 100 keyed records with headers produced with
+acks=all and read back per partition (keys, values, headers, offsets, partitions from the
+murmur2 partitioner), offsets for times (-Q); the same with confluent-kafka's Producer and
+a manually assigned Consumer (timestamps too); kill -9 of the server and a restart on the
+same directory keep every record acknowledged with acks=all; SIGTERM stops it with exit 0.
+Then a 3-node cluster (RF 3, min ISR 2): kill -9 of a partition leader between two
+acknowledged batches loses nothing, before and after the node's restart.
+
+Usage: server_clients_test.py KEEL_BINARY. Exit 77 (skipped) if kcat is missing; the
+confluent-kafka part is skipped with a message if the module is missing.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+PARTITIONS = 3
+WAIT_S = 120  # upper bound for the server to come up (a busy machine); never asserted
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (the Java client's partitioner hash), as published."""
+    m, r = 0x5BD1E995, 24
+    length = len(data)
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    for i in range(0, length - length % 4, 4):
+        k = int.from_bytes(data[i:i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = (h * m) & 0xFFFFFFFF
+        h ^= k
+    rest = length % 4
+    tail = length - rest
+    if rest == 3:
+        h ^= data[tail + 2] << 16
+    if rest >= 2:
+        h ^= data[tail + 1] << 8
+    if rest >= 1:
+        h ^= data[tail]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+def partition_of(key: bytes) -> int:
+    return (murmur2(key) & 0x7FFFFFFF) % PARTITIONS
+
+
+def free_port(pair=False):
+    """A free loopback port (and port + 1 free too when pair)."""
+    for _ in range(200):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        if not pair:
+            s.close()
+            return port
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+            t.close()
+    raise RuntimeError("no free port pair")
+
+
+class Server:
+    """One `keel server` process. A cluster passes every node's (client, controller) ports."""
+
+    def __init__(self, keel, workdir, node_id=1, ports=None, extra=""):
+        self.keel = keel
+        self.node_id = node_id
+        self.workdir = os.path.join(workdir, f"node-{node_id}")
+        os.makedirs(self.workdir, exist_ok=True)
+        ports = ports or {1: (free_port(), free_port(pair=True))}
+        self.port, self.controller_port = ports[node_id]
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        voters = ",".join(f"{i}@127.0.0.1:{c}" for i, (_, c) in sorted(ports.items()))
+        self.config = os.path.join(self.workdir, "server.properties")
+        with open(self.config, "w") as f:
+            f.write(f"""# written by server_clients_test.py
+process.roles=broker,controller
+node.id={node_id}
+controller.quorum.voters={voters}
+listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
+controller.listener.names=CONTROLLER
+log.dirs={os.path.join(self.workdir, "data")}
+num.partitions={PARTITIONS}
+auto.create.topics.enable=true
+cluster.id=keel-clients-test
+{extra}""")
+        self.proc = None
+        self.starts = 0
+
+    def start(self, wait=True):
+        self.starts += 1
+        log = open(os.path.join(self.workdir, f"server-{self.starts}.log"), "w")
+        self.proc = subprocess.Popen([self.keel, "server", "--config", self.config], stderr=log,
+                                     stdout=log, cwd=self.workdir)
+        if not wait:
+            return
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                fail(f"keel server exited with {self.proc.returncode}; see {log.name}")
+            md = kcat_metadata(self.bootstrap)
+            if md and md.get("brokers"):
+                return
+            time.sleep(0.2)
+        fail("keel server did not answer Metadata")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def terminate(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("keel server did not stop on SIGTERM")
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def run(cmd, stdin=None, timeout=WAIT_S):
+    r = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
+
+
+def kcat_metadata(bootstrap, topic=None):
+    cmd = ["kcat", "-L", "-J", "-b", bootstrap, "-m", "5"]
+    if topic:
+        cmd += ["-t", topic]
+    try:
+        rc, out, _ = run(cmd, timeout=30)
+    except subprocess.TimeoutExpired:
+        return None
+    if rc != 0:
+        return None
+    try:
+        return json.loads(out)
+    except ValueError:
+        return None
+
+
+def await_topic(bootstrap, topic):
+    """Metadata until the topic has PARTITIONS partitions with leaders (auto-created)."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        md = kcat_metadata(bootstrap, topic)
+        for t in (md or {}).get("topics", []):
+            parts = t.get("partitions", [])
+            if t.get("topic") == topic and len(parts) == PARTITIONS and all(p.get("leader", -1) >= 0 for p in parts):
+                return t
+        time.sleep(0.2)
+    fail(f"topic {topic} did not appear with {PARTITIONS} led partitions")
+
+
+# ------------------------------------------------------------------------------ kcat
+
+KCAT_TOPIC = "kcat-orders"
+KCAT_HEADERS = "source=kcat,batch=1"
+
+
+def kcat_expected():
+    """What each partition must hold, as kcat -f '%k %s %h %o %p' prints it."""
+    per_partition = {p: [] for p in range(PARTITIONS)}
+    for i in range(100):
+        key = f"key-{i}"
+        p = partition_of(key.encode())
+        per_partition[p].append(f"{key} value-{i} {KCAT_HEADERS} {len(per_partition[p])} {p}")
+    return per_partition
+
+
+def kcat_produce(bootstrap):
+    lines = "".join(f"key-{i}:value-{i}\n" for i in range(100)).encode()
+    rc, out, err = run(["kcat", "-P", "-b", bootstrap, "-t", KCAT_TOPIC, "-K:", "-H", "source=kcat", "-H", "batch=1",
+                        "-X", "acks=all", "-X", "partitioner=murmur2_random"], stdin=lines)
+    if rc != 0:
+        fail(f"kcat -P exited {rc}: {err.decode(errors='replace')}")
+
+
+def kcat_consume(bootstrap, partition):
+    rc, out, err = run(["kcat", "-C", "-b", bootstrap, "-t", KCAT_TOPIC, "-p", str(partition), "-o", "beginning", "-e",
+                        "-f", "%k %s %h %o %p\n"])
+    if rc != 0:
+        fail(f"kcat -C -p {partition} exited {rc}: {err.decode(errors='replace')}")
+    return out.decode().splitlines()
+
+
+def check_kcat_records(bootstrap, what):
+    expected = kcat_expected()
+    for p in range(PARTITIONS):
+        got = kcat_consume(bootstrap, p)
+        if got != expected[p]:
+            fail(f"{what}: partition {p} holds\n  {got}\nexpected\n  {expected[p]}")
+    print(f"ok: {what}: kcat reads back all 100 records exactly (3 partitions)")
+
+
+def kcat_offsets_for_times(bootstrap):
+    """-Q: timestamp 0 finds each partition's first offset; a far-future one finds none (-1)."""
+    expected = kcat_expected()
+    for ts, want in ((0, lambda p: 0 if expected[p] else -1), (1 << 42, lambda p: -1)):
+        args = []
+        for p in range(PARTITIONS):
+            args += ["-t", f"{KCAT_TOPIC}:{p}:{ts}"]
+        rc, out, err = run(["kcat", "-Q", "-b", bootstrap] + args)
+        if rc != 0:
+            fail(f"kcat -Q exited {rc}: {err.decode(errors='replace')}")
+        text = out.decode()
+        for p in range(PARTITIONS):
+            line = next((l for l in text.splitlines() if f"[{p}]" in l), None)
+            if line is None or int(line.split()[-1]) != want(p):
+                fail(f"kcat -Q {KCAT_TOPIC}:{p}:{ts}: got {line!r}, expected offset {want(p)}")
+    print("ok: kcat -Q offsets for times")
+
+
+def kcat_acks_0_and_1(bootstrap):
+    """acks=0 and acks=1 to a one-partition topic: every record read back, in order."""
+    topic = "kcat-acks"
+    sent = []
+    for acks in ("1", "0", "1"):
+        lines = [f"acks{acks}-{len(sent) + i}" for i in range(20)]
+        sent += lines
+        rc, _, err = run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-p", "0", "-X", f"acks={acks}"],
+                         stdin="".join(l + "\n" for l in lines).encode())
+        if rc != 0:
+            fail(f"kcat -P acks={acks} exited {rc}: {err.decode(errors='replace')}")
+    rc, out, err = run(["kcat", "-C", "-b", bootstrap, "-t", topic, "-p", "0", "-o", "beginning", "-e", "-f", "%s %o\n"])
+    got = out.decode().splitlines()
+    want = [f"{v} {i}" for i, v in enumerate(sent)]
+    if rc != 0 or got != want:
+        fail(f"acks 0/1: read back {got[:5]}... (rc {rc}), expected {want[:5]}...")
+    print("ok: kcat with acks=1, acks=0, acks=1: all 60 records in order")
+
+
+def kcat_part(server):
+    md = kcat_metadata(server.bootstrap)
+    if [b.get("id") for b in md["brokers"]] != [1] or md["brokers"][0].get("name") != server.bootstrap:
+        fail(f"kcat -L brokers: {md['brokers']}")
+    print("ok: kcat -L lists broker 1 at " + server.bootstrap)
+    kcat_produce(server.bootstrap)
+    await_topic(server.bootstrap, KCAT_TOPIC)
+    check_kcat_records(server.bootstrap, "after produce")
+    kcat_offsets_for_times(server.bootstrap)
+    kcat_acks_0_and_1(server.bootstrap)
+
+
+# ----------------------------------------------------------------- confluent-kafka
+
+CK_TOPIC = "ck-payments"
+CK_BASE_TS = 1_700_000_000_000
+
+
+def ck_headers(i):
+    return (("i", str(i).encode()), ("src", b"confluent"))
+
+
+def ck_produce(bootstrap, first, count, reports, topic=CK_TOPIC):
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "partitioner": "murmur2_random",
+                         "linger.ms": 5})
+    errors = []
+
+    def delivered(err, msg):
+        if err is not None:
+            errors.append(str(err))
+            return
+        # confluent-kafka 1.7's delivery reports carry no headers: the ones sent are expected.
+        i = int(msg.key().decode().split("-")[1])
+        reports.append((msg.key(), msg.value(), ck_headers(i), msg.partition(), msg.offset(), msg.timestamp()[1]))
+
+    for i in range(first, first + count):
+        producer.produce(topic, key=f"user-{i}".encode(), value=f"payment {i}".encode() * (1 + i % 7),
+                         headers=list(ck_headers(i)), timestamp=CK_BASE_TS + i,
+                         on_delivery=delivered)
+        producer.poll(0)
+    left = producer.flush(WAIT_S)
+    if left != 0 or errors:
+        fail(f"confluent-kafka producer: {left} undelivered, errors {errors[:3]}")
+
+
+def ck_consume(bootstrap, total, topic=CK_TOPIC):
+    from confluent_kafka import Consumer, TopicPartition, KafkaError
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "keel-test-assign-only",
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(PARTITIONS)])
+    got, at_end = [], set()
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and (len(at_end) < PARTITIONS or len(got) < total):
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error():
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                at_end.add(msg.partition())
+                continue
+            fail(f"confluent-kafka consumer: {msg.error()}")
+        got.append((msg.key(), msg.value(), tuple(msg.headers() or ()), msg.partition(), msg.offset(),
+                    msg.timestamp()[1]))
+    consumer.close()
+    return got
+
+
+def ck_check(bootstrap, reports, what, topic=CK_TOPIC, allow_duplicates=False):
+    got = ck_consume(bootstrap, len(reports), topic)
+    key = lambda r: (r[3], r[4])
+    if allow_duplicates:
+        # Without idempotence a retried produce may be appended twice (Kafka's at-least-once):
+        # extra records must be copies of acknowledged ones; each acknowledged record must be
+        # exactly at its acknowledged offset.
+        acked = {key(r): r for r in reports}
+        contents = {r[:3] for r in reports}
+        extra = [g for g in got if key(g) not in acked]
+        if any(g[:3] not in contents for g in extra):
+            fail(f"{what}: consumed records that were never produced: {[g for g in extra if g[:3] not in contents][:2]}")
+        got = [g for g in got if key(g) in acked]
+        if extra:
+            print(f"note: {what}: {len(extra)} duplicates of retried produces (no idempotence)")
+    if sorted(got, key=key) != sorted(reports, key=key):
+        diff = [(g, r) for g, r in zip(sorted(got, key=key), sorted(reports, key=key)) if g != r]
+        fail(f"{what}: consumed {len(got)} records that differ from the {len(reports)} acknowledged; "
+             f"first difference (consumed, acknowledged): {diff[:1]}")
+    for r in reports:
+        if r[3] != partition_of(r[0]):
+            fail(f"{what}: key {r[0]} went to partition {r[3]}, murmur2 says {partition_of(r[0])}")
+    for p in range(PARTITIONS):
+        offsets = sorted(r[4] for r in reports if r[3] == p)
+        if not allow_duplicates and offsets != list(range(len(offsets))):
+            fail(f"{what}: partition {p} offsets {offsets}")
+    print(f"ok: {what}: confluent-kafka reads back all {len(reports)} acknowledged records exactly")
+
+
+def ck_part(server):
+    try:
+        import confluent_kafka
+    except ImportError:
+        print("SKIP: python3-confluent-kafka is not installed (apt-get install python3-confluent-kafka)")
+        return
+    print(f"confluent-kafka {confluent_kafka.version()[0]}, librdkafka {confluent_kafka.libversion()[0]}")
+    reports = []
+    ck_produce(server.bootstrap, 0, 100, reports)
+    ck_check(server.bootstrap, reports, "confluent-kafka before kill -9")
+    server.kill9()
+    server.start()
+    ck_check(server.bootstrap, reports, "confluent-kafka after kill -9 and restart")
+    ck_produce(server.bootstrap, 100, 100, reports)
+    ck_check(server.bootstrap, reports, "confluent-kafka after producing to the restarted server")
+
+
+# ---------------------------------------------------------------- a 3-node cluster
+
+CLUSTER_TOPIC = "ck-replicated"
+CLUSTER_EXTRA = """default.replication.factor=3
+min.insync.replicas=2
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=500
+replica.lag.time.max.ms=4000
+"""
+
+
+def cluster_ports(n):
+    """Distinct (client, controller) ports for n nodes (each controller port + 1 free too)."""
+    while True:
+        ports = {i: (free_port(), free_port(pair=True)) for i in range(1, n + 1)}
+        used = [p for c, q in ports.values() for p in (c, q, q + 1)]
+        if len(set(used)) == len(used):
+            return ports
+
+
+def await_brokers(bootstrap, count):
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        md = kcat_metadata(bootstrap)
+        if md and len(md.get("brokers", [])) == count:
+            return
+        time.sleep(0.2)
+    fail(f"the cluster did not show {count} live brokers")
+
+
+def leader_of(bootstrap, topic, partition):
+    t = await_topic(bootstrap, topic)
+    for p in t["partitions"]:
+        if p["partition"] == partition:
+            if len(p.get("replicas", [])) != 3:
+                fail(f"{topic}-{partition} has replicas {p.get('replicas')}, expected 3")
+            return p["leader"]
+    fail(f"no partition {partition} in {t}")
+
+
+def cluster_part(keel, workdir, servers):
+    """3 combined nodes, RF 3, min ISR 2: kill -9 the leader of partition 0 between two
+    acknowledged batches; every acknowledged record survives, before and after its restart."""
+    try:
+        import confluent_kafka  # noqa: F401
+    except ImportError:
+        print("SKIP: the 3-node part needs python3-confluent-kafka")
+        return
+    ports = cluster_ports(3)
+    servers.extend(Server(keel, workdir, i, ports, CLUSTER_EXTRA) for i in (1, 2, 3))
+    for s in servers:
+        s.start(wait=False)
+    bootstrap = ",".join(s.bootstrap for s in servers)
+    await_brokers(servers[0].bootstrap, 3)
+    print("ok: 3 nodes up: " + bootstrap)
+    reports = []
+    ck_produce(bootstrap, 0, 100, reports, CLUSTER_TOPIC)
+    victim = leader_of(servers[0].bootstrap, CLUSTER_TOPIC, 0)
+    servers[victim - 1].kill9()
+    print(f"killed -9 node {victim}, the leader of {CLUSTER_TOPIC}-0")
+    ck_produce(bootstrap, 100, 100, reports, CLUSTER_TOPIC)
+    ck_check(bootstrap, reports, "3 nodes, a leader killed", CLUSTER_TOPIC, allow_duplicates=True)
+    servers[victim - 1].start()
+    ck_check(bootstrap, reports, "3 nodes, the killed leader restarted", CLUSTER_TOPIC, allow_duplicates=True)
+    for s in servers:
+        rc = s.terminate()
+        if rc != 0:
+            fail(f"node {s.node_id} exited {rc} on SIGTERM")
+    print("ok: SIGTERM stops each node with exit 0")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if shutil.which("kcat") is None:
+        print("SKIP: kcat is not installed (apt-get install kcat)")
+        return SKIP
+    keel = os.path.abspath(sys.argv[1])
+    workdir = tempfile.mkdtemp(prefix="keel-server-test-")
+    print(f"workdir {workdir} (kept with the server logs if the test fails)")
+    server = Server(keel, workdir)
+    cluster = []
+    try:
+        server.start()
+        kcat_part(server)
+        server.kill9()
+        server.start()
+        check_kcat_records(server.bootstrap, "after kill -9 and restart")
+        ck_part(server)
+        rc = server.terminate()
+        if rc != 0:
+            fail(f"keel server exited {rc} on SIGTERM")
+        print("ok: SIGTERM stops keel server with exit 0 (controlled shutdown)")
+        server.start()
+        check_kcat_records(server.bootstrap, "after SIGTERM and restart")
+        rc = server.terminate()
+        if rc != 0:
+            fail(f"keel server exited {rc} on the second SIGTERM")
+        cluster_part(keel, workdir, cluster)
+    finally:
+        for s in [server] + cluster:
+            if s.proc and s.proc.poll() is None:
+                s.proc.kill()
+                s.proc.wait()
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
