@@ -7,8 +7,9 @@ acks=all and read back per partition (keys, values, headers, offsets, partitions
 murmur2 partitioner), offsets for times (-Q); the same with confluent-kafka's Producer and
 a manually assigned Consumer (timestamps too); kill -9 of the server and a restart on the
 same directory keep every record acknowledged with acks=all; SIGTERM stops it with exit 0.
-Then a 3-node cluster (RF 3, min ISR 2): kill -9 of a partition leader between two
-acknowledged batches loses nothing, before and after the node's restart.
+The idempotent producer (enable.idempotence). Then a 3-node cluster (RF 3, min ISR 2):
+kill -9 of a partition leader between two acknowledged batches loses nothing, before and
+after the node's restart; with an idempotent producer nothing is duplicated either.
 
 Usage: server_clients_test.py KEEL_BINARY. Exit 77 (skipped) if kcat is missing; the
 confluent-kafka part is skipped with a message if the module is missing.
@@ -277,10 +278,10 @@ def ck_headers(i):
     return (("i", str(i).encode()), ("src", b"confluent"))
 
 
-def ck_produce(bootstrap, first, count, reports, topic=CK_TOPIC):
+def ck_produce(bootstrap, first, count, reports, topic=CK_TOPIC, idempotent=False):
     from confluent_kafka import Producer
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "partitioner": "murmur2_random",
-                         "linger.ms": 5})
+                         "linger.ms": 5, "enable.idempotence": idempotent})
     errors = []
 
     def delivered(err, msg):
@@ -367,6 +368,9 @@ def ck_part(server):
     ck_check(server.bootstrap, reports, "confluent-kafka after kill -9 and restart")
     ck_produce(server.bootstrap, 100, 100, reports)
     ck_check(server.bootstrap, reports, "confluent-kafka after producing to the restarted server")
+    idempotent = []
+    ck_produce(server.bootstrap, 0, 100, idempotent, "ck-idempotent", idempotent=True)
+    ck_check(server.bootstrap, idempotent, "confluent-kafka idempotent producer", "ck-idempotent")
 
 
 # ---------------------------------------------------------------- a 3-node cluster
@@ -433,6 +437,15 @@ def cluster_part(keel, workdir, servers):
     ck_check(bootstrap, reports, "3 nodes, a leader killed", CLUSTER_TOPIC, allow_duplicates=True)
     servers[victim - 1].start()
     ck_check(bootstrap, reports, "3 nodes, the killed leader restarted", CLUSTER_TOPIC, allow_duplicates=True)
+    # An idempotent producer across a leader's kill -9: no duplicates, offsets dense.
+    idem = []
+    ck_produce(bootstrap, 0, 100, idem, "ck-replicated-idempotent", idempotent=True)
+    victim = leader_of(servers[0].bootstrap, "ck-replicated-idempotent", 0)
+    servers[victim - 1].kill9()
+    print(f"killed -9 node {victim}, the leader of ck-replicated-idempotent-0")
+    ck_produce(bootstrap, 100, 100, idem, "ck-replicated-idempotent", idempotent=True)
+    servers[victim - 1].start()
+    ck_check(bootstrap, idem, "3 nodes, idempotent producer, a leader killed", "ck-replicated-idempotent")
     for s in servers:
         rc = s.terminate()
         if rc != 0:
