@@ -41,7 +41,11 @@ Status ReplicaManager::run() {
         Status st = reconcile();
         if (!st.ok()) fail(st);
     }
-    fetchers_.clear();  // each fetcher joins its fiber
+    // Each fetcher joins its fiber as it is destroyed; stop() may run meanwhile (a request
+    // handler failing a replica) and must not walk a map that is being cleared.
+    auto fetchers = std::move(fetchers_);
+    fetchers_.clear();
+    fetchers.clear();
     isr_done_.wait();
     retention_done_.wait();
     if (failure_.ok()) {
