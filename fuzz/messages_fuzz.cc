@@ -18,22 +18,41 @@
 namespace keel::fuzz {
 namespace {
 
+// The record version in a framed record (frame version, type, version: three varints).
+int16_t framed_version(ByteView in) {
+    protocol::Reader r(in, true);
+    (void)r.uvarint();
+    (void)r.uvarint();
+    return static_cast<int16_t>(r.uvarint());
+}
+
+// Re-encoded at the version it was read at: unknown tagged fields are kept as they came,
+// and at a newer version their tag may name a field (RegisterBrokerRecord v0 carrying a
+// tag 0 that v3 defines as LogDirs was found this way; docs/fuzzing.md).
 void metadata_record(ByteView in) {
     auto r = controller::decode_record(in);
     if (!r.ok()) return;
-    Bytes again = controller::encode_record(*r, controller::max_version(controller::record_type(*r)));
+    Bytes again = controller::encode_record(*r, framed_version(in));
     auto back = controller::decode_record(again);
     FUZZ_CHECK(back.ok(), "a metadata record's own encoding does not decode: " + back.error().to_string());
     FUZZ_CHECK(*back == *r, "metadata record round trip changed it: " + controller::describe(*r));
+}
+
+// A record of a batch must round-trip at some version up to the newest: the one it was
+// read at (which the batch decoder does not report) is among them.
+bool round_trips_at_some_version(const controller::MetadataRecord& r) {
+    for (int16_t v = controller::max_version(controller::record_type(r)); v >= 0; v--) {
+        auto back = controller::decode_record(controller::encode_record(r, v));
+        if (back.ok() && *back == r) return true;
+    }
+    return false;
 }
 
 void metadata_batch(ByteView in) {
     auto b = controller::decode_batch(in);
     if (!b.ok()) return;
     for (const auto& r : *b) {
-        Bytes again = controller::encode_record(r, controller::max_version(controller::record_type(r)));
-        auto back = controller::decode_record(again);
-        FUZZ_CHECK(back.ok() && *back == r, "metadata record in a batch does not round-trip");
+        FUZZ_CHECK(round_trips_at_some_version(r), "metadata record in a batch does not round-trip");
     }
 }
 
