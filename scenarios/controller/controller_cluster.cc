@@ -4,6 +4,7 @@
 
 #include "core/env/sync.h"
 #include "core/raft/raft_storage.h"
+#include "scenarios/admin_retry.h"
 #include "scenarios/quorum_probe.h"
 
 namespace keel::scenarios {
@@ -293,10 +294,7 @@ void ControllerCluster::admin_main(env::Env& env) {
             admin_queue_.pop_front();
             continue;
         }
-        bool retry = code == protocol::ErrorCode::not_controller || code == protocol::ErrorCode::network_exception ||
-                     code == protocol::ErrorCode::request_timed_out ||
-                     code == protocol::ErrorCode::invalid_replication_factor;  // brokers not yet unfenced
-        if (!retry) {
+        if (!create_topics_retriable(code)) {
             admin_errors_++;
             ctx_.violation("CreateTopics " + spec.name + " failed: " + protocol::error_code_name(code));
             admin_queue_.pop_front();

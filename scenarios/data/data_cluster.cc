@@ -4,6 +4,7 @@
 
 #include "core/broker/broker_server.h"
 #include "core/controller/rpc.h"
+#include "scenarios/admin_retry.h"
 #include "core/protocol/controller_messages.h"
 
 namespace keel::scenarios {
@@ -226,10 +227,7 @@ void DataCluster::admin_main(env::Env& env) {
             admin_queue_.pop_front();
             continue;
         }
-        bool retry = code == protocol::ErrorCode::not_controller || code == protocol::ErrorCode::network_exception ||
-                     code == protocol::ErrorCode::request_timed_out ||
-                     code == protocol::ErrorCode::invalid_replication_factor;  // brokers not yet unfenced
-        if (!retry) {
+        if (!create_topics_retriable(code)) {
             admin_errors_++;
             ctx_.violation("CreateTopics " + spec.name + " failed: " + std::string(protocol::error_code_name(code)));
             admin_queue_.pop_front();
