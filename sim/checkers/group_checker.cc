@@ -649,7 +649,7 @@ void check_epochs(Analysis& a) {
                               (which == 0 ? "member epoch " : "assignment epoch ") +
                               std::to_string(epoch) + " at " + a.who(e.index) + " after " +
                               std::to_string(top) + " at " + a.who(top_event));
-            } else {
+            } else if (epoch > top) {
                 top = epoch;
                 top_event = e.index;
             }
