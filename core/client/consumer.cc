@@ -38,11 +38,35 @@ Consumer::Consumer(env::Env& env, ConsumerConfig config)
     : env_(env),
       config_(std::move(config)),
       pool_(env, connection_options(config_)),
-      metadata_(env, pool_, metadata_options(config_)) {}
+      metadata_(env, pool_, metadata_options(config_)) {
+    if (config_.group_id) group_ = std::make_unique<ConsumerCoordinator>(env_, config_, metadata_, group_hooks());
+}
 
 Consumer::~Consumer() { close(); }
 
+ConsumerGroupHooks Consumer::group_hooks() {
+    ConsumerGroupHooks h;
+    h.assignment = [this] { return assignment(); };
+    h.assign = [this](std::vector<TopicPartitionName> tps) { set_assignment(std::move(tps)); };
+    h.positions = [this] { return consumed_positions(); };
+    h.seek = [this](const TopicPartitionName& tp, Offset o) { (void)seek(tp, o); };
+    return h;
+}
+
+OffsetMap Consumer::consumed_positions() const {
+    OffsetMap out;
+    for (const auto& [tp, ps] : assigned_) {
+        if (ps.position) out[tp] = *ps.position;
+    }
+    return out;
+}
+
 void Consumer::assign(std::vector<TopicPartitionName> partitions) {
+    if (group_ && group_->subscribed()) group_->unsubscribe();
+    set_assignment(std::move(partitions));
+}
+
+void Consumer::set_assignment(std::vector<TopicPartitionName> partitions) {
     std::map<TopicPartitionName, PartitionState> next;
     for (auto& tp : partitions) {
         auto it = assigned_.find(tp);
@@ -50,6 +74,7 @@ void Consumer::assign(std::vector<TopicPartitionName> partitions) {
         metadata_.add_topic(tp.topic);
     }
     assigned_ = std::move(next);
+    std::erase_if(paused_, [&](const TopicPartitionName& tp) { return !assigned_.contains(tp); });
 }
 
 std::vector<TopicPartitionName> Consumer::assignment() const {
@@ -142,6 +167,7 @@ Result<std::vector<ConsumerRecord>> Consumer::poll(Duration timeout) {
     Instant deadline = env_.now() + timeout;
     std::vector<ConsumerRecord> out;
     while (true) {
+        if (group_) KEEL_TRY(group_->poll(std::max(deadline, env_.now() + config_.request_timeout)));
         Instant now = env_.now();
         if (metadata_.needs_refresh() && now >= metadata_retry_at_) {
             metadata_retry_at_ = now + config_.retry_backoff;
@@ -162,6 +188,7 @@ Result<std::vector<ConsumerRecord>> Consumer::poll(Duration timeout) {
 void Consumer::close() {
     if (closed_) return;
     closed_ = true;
+    if (group_) group_->close(env_.now() + config_.request_timeout);
     pool_.close_all();
 }
 

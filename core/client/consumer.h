@@ -1,10 +1,19 @@
-// Consumer: Kafka's consumer with manual assignment (groups come with the group
-// coordinator issue), over the wire protocol, written once against core/env so the same
-// code runs in simulated node fibers and in production.
+// Consumer: Kafka's consumer, with manual assignment or as a member of a consumer group
+// (the classic protocol), over the wire protocol, written once against core/env so the
+// same code runs in simulated node fibers and in production.
 //
 //   client::Consumer consumer(env, {.bootstrap = {{"b1", 9092}}, .auto_offset_reset = client::OffsetReset::earliest});
 //   consumer.assign({{"orders", PartitionIndex(0)}, {"orders", PartitionIndex(1)}});
 //   Result<std::vector<client::ConsumerRecord>> records = consumer.poll(ms(1000));
+//
+//   // or, in a group (config.group_id = "billing"):
+//   consumer.subscribe({"orders"}, &listener);
+//   while (running) { auto records = consumer.poll(ms(1000)); ...; consumer.commit_sync(); }
+//
+// - Groups (ConsumerConfig::group_id; consumer_group.h has the details): poll() finds the
+//   coordinator, joins, syncs (the leader runs the assignor), heartbeats on a fiber, starts
+//   new partitions at their committed offsets, auto-commits; commit_sync / commit_async /
+//   committed; pause / resume; group_metadata(). A poll blocks while a rebalance runs.
 //
 // - Position: each assigned partition has a position, the offset of the next record to
 //   return. seek() sets it; without one, auto_offset_reset decides (earliest / latest via
@@ -24,7 +33,7 @@
 //   position moves back to where that epoch ends there (auto_offset_reset none: poll()
 //   fails with Errc::offset_out_of_range, "log truncation detected").
 //
-// Not yet: consumer groups and committed offsets (the group coordinator issue), filtering
+// Not yet: KIP-848's consumer group protocol (group_protocol "consumer"), filtering
 // of aborted transactions under read_committed (control batches are skipped), and
 // OffsetsForLeaderEpoch (epoch validation goes through Fetch's DivergingEpoch instead).
 //
@@ -34,12 +43,15 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/base/result.h"
 #include "core/client/connection.h"
+#include "core/client/consumer_group.h"
 #include "core/client/metadata.h"
 #include "core/client/types.h"
 #include "core/env/env.h"
@@ -70,6 +82,19 @@ struct ConsumerConfig {
     // Decompresses compressed batches (e.g. &compression::batch_codec()); without one a
     // compressed batch fails poll(). Not owned; must outlive the consumer.
     const log::BatchCodec* codec = nullptr;
+
+    // Consumer groups (consumer_group.h), Kafka's classic protocol.
+    std::optional<std::string> group_id;                // group.id (none: manual assignment only)
+    std::optional<std::string> group_instance_id;       // group.instance.id (KIP-345 static member)
+    Duration session_timeout = ms(45'000);              // session.timeout.ms
+    Duration heartbeat_interval = ms(3'000);            // heartbeat.interval.ms
+    Duration max_poll_interval = ms(300'000);           // max.poll.interval.ms (the rebalance timeout)
+    bool enable_auto_commit = true;                     // enable.auto.commit
+    Duration auto_commit_interval = ms(5'000);          // auto.commit.interval.ms
+    // partition.assignment.strategy, in order of preference (Kafka 3's default):
+    // "range", "roundrobin", "cooperative-sticky".
+    std::vector<std::string> partition_assignment_strategy = {"range", "cooperative-sticky"};
+    std::string group_protocol = "classic";             // group.protocol ("consumer": not yet)
 };
 
 class Consumer {
@@ -79,9 +104,35 @@ public:
     Consumer(const Consumer&) = delete;
     Consumer& operator=(const Consumer&) = delete;
 
-    // Replaces the assignment. Partitions kept keep their positions; new ones start
-    // without a position (auto_offset_reset, unless seek() is called).
+    // Replaces the assignment (and ends a subscription: unsubscribe()). Partitions kept keep
+    // their positions; new ones start without a position (auto_offset_reset, unless seek()
+    // is called).
     void assign(std::vector<TopicPartitionName> partitions);
+
+    // Joins group_id (in poll) and consumes the partitions the group assigns; `listener`
+    // (not owned; may be null) hears revocations and assignments. Errc::invalid_argument
+    // without group_id, for an empty topic list or an unknown assignor;
+    // unsupported_version for group_protocol "consumer" (KIP-848 is not implemented yet).
+    Status subscribe(std::vector<std::string> topics, RebalanceListener* listener = nullptr);
+    // Revokes the assignment (auto-committing first) and leaves the group.
+    void unsubscribe();
+
+    // Commits `offsets` (default: the positions of every assigned partition) with the
+    // current generation and member id. Errors: the coordinator's (REBALANCE_IN_PROGRESS,
+    // UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION: the member must rejoin first), timeout.
+    Status commit_sync(std::optional<OffsetMap> offsets = std::nullopt, Duration timeout = ms(60'000));
+    // Commits the current positions on another fiber; `callback` (may be empty) gets the
+    // outcome. close() waits for it.
+    void commit_async(CommitCallback callback = {});
+    // The group's committed offsets for `partitions` (those without one are absent).
+    Result<OffsetMap> committed(const std::vector<TopicPartitionName>& partitions, Duration timeout = ms(60'000));
+    // Stops fetching from assigned partitions until resume(); Errc::invalid_argument for a
+    // partition not assigned. A rebalance forgets pauses of partitions it takes away.
+    Status pause(const std::vector<TopicPartitionName>& partitions);
+    void resume(const std::vector<TopicPartitionName>& partitions);
+    std::vector<TopicPartitionName> paused() const;
+    // {group_id, generation, member id, group_instance_id}; generation -1 outside a group.
+    GroupMetadata group_metadata() const;
     std::vector<TopicPartitionName> assignment() const;
 
     // Sets the next offset poll() returns for an assigned partition. Errc::invalid_argument
@@ -99,7 +150,9 @@ public:
     // if needed (within request_timeout). Errc::invalid_argument if not assigned.
     Result<Offset> position(const TopicPartitionName& tp);
 
-    // Closes the connections. Idempotent; later calls fail with Errc::closed.
+    // Auto-commits (if enabled, in a group), leaves the group (unless a static member),
+    // stops the group's fibers, closes the connections. Idempotent; later calls fail with
+    // Errc::closed.
     void close();
 
     // Times a leader answered DivergingEpoch (the log under the position was truncated).
@@ -127,14 +180,20 @@ private:
     Status absorb_records(const TopicPartitionName& tp, PartitionState& ps, ByteView records,
                           std::vector<ConsumerRecord>& out);
 
+    void set_assignment(std::vector<TopicPartitionName> partitions);
+    OffsetMap consumed_positions() const;
+    ConsumerGroupHooks group_hooks();
+
     env::Env& env_;
     ConsumerConfig config_;
     ConnectionPool pool_;
     MetadataCache metadata_;
     std::map<TopicPartitionName, PartitionState> assigned_;
+    std::set<TopicPartitionName> paused_;
     Instant metadata_retry_at_{};
     bool closed_ = false;
     uint64_t truncations_detected_ = 0;
+    std::unique_ptr<ConsumerCoordinator> group_;  // with group_id; destroyed first
 };
 
 }  // namespace keel::client

@@ -33,7 +33,7 @@ std::optional<Bytes> copy_bytes(const std::optional<ByteView>& v) {
 std::map<NodeId, Consumer::FetchTarget> Consumer::fetch_targets() {
     std::map<NodeId, FetchTarget> out;
     for (const auto& [tp, ps] : assigned_) {
-        if (!ps.position) continue;
+        if (!ps.position || paused_.contains(tp)) continue;
         auto leader = metadata_.partition(tp);
         if (!leader) {
             metadata_.request_refresh();

@@ -1,0 +1,740 @@
+// ConsumerCoordinator: coordinator discovery, the heartbeat fiber, leaving, joining and
+// syncing, committed offsets; and Consumer's group API (subscribe, commit_sync, ...).
+#include "core/client/consumer_group.h"
+
+#include <algorithm>
+
+#include "core/client/consumer.h"
+#include "core/protocol/generated/find_coordinator_request.h"
+#include "core/protocol/generated/find_coordinator_response.h"
+#include "core/protocol/generated/join_group_request.h"
+#include "core/protocol/generated/join_group_response.h"
+#include "core/protocol/generated/offset_commit_request.h"
+#include "core/protocol/generated/offset_commit_response.h"
+#include "core/protocol/generated/offset_fetch_request.h"
+#include "core/protocol/generated/offset_fetch_response.h"
+#include "core/protocol/generated/sync_group_request.h"
+#include "core/protocol/generated/sync_group_response.h"
+#include "core/protocol/generated/heartbeat_request.h"
+#include "core/protocol/generated/heartbeat_response.h"
+#include "core/protocol/generated/leave_group_request.h"
+#include "core/protocol/generated/leave_group_response.h"
+
+namespace keel::client {
+
+namespace {
+
+using protocol::ErrorCode;
+
+// The highest versions Keel's generated messages encode; the broker's ApiVersions bound
+// them further (BrokerConnection::version_for).
+constexpr int16_t kFindCoordinatorMax = 6;
+constexpr int16_t kJoinGroupMin = 1;  // v1: rebalance timeout
+constexpr int16_t kJoinGroupMax = 9;
+constexpr int16_t kSyncGroupMax = 5;
+constexpr int16_t kHeartbeatMax = 4;
+constexpr int16_t kLeaveGroupMax = 5;
+constexpr int16_t kOffsetCommitMin = 2;  // v2: generation, member id
+constexpr int16_t kOffsetCommitMax = 8;  // v9 is KIP-848's member epoch
+constexpr int16_t kOffsetFetchMin = 1;   // v1: offsets in Kafka, not ZooKeeper
+constexpr int16_t kOffsetFetchMax = 7;   // v8+ batches groups
+
+bool is_coordinator_error(ErrorCode code) {
+    return code == ErrorCode::not_coordinator || code == ErrorCode::coordinator_not_available;
+}
+
+int32_t to_ms32(Duration d) { return static_cast<int32_t>(std::clamp<int64_t>(to_ms(d), 0, INT32_MAX)); }
+
+std::vector<TopicPartitionName> minus(const std::vector<TopicPartitionName>& a, const std::vector<TopicPartitionName>& b) {
+    std::vector<TopicPartitionName> out;
+    for (const auto& tp : a) {
+        if (std::find(b.begin(), b.end(), tp) == b.end()) out.push_back(tp);
+    }
+    return out;
+}
+
+ConnectionOptions coordinator_connection_options(const ConsumerConfig& c) {
+    ConnectionOptions o;
+    o.client_id = c.client_id;
+    o.connect_timeout = c.request_timeout;
+    return o;
+}
+
+}  // namespace
+
+ConsumerCoordinator::ConsumerCoordinator(env::Env& env, const ConsumerConfig& config, MetadataCache& metadata,
+                                         ConsumerGroupHooks hooks)
+    : env_(env),
+      config_(config),
+      metadata_(metadata),
+      hooks_(std::move(hooks)),
+      pool_(env, coordinator_connection_options(config)),
+      heartbeat_wake_(env.executor()),
+      heartbeat_done_(env.executor()),
+      async_done_(env.executor()) {
+    for (const auto& name : config_.partition_assignment_strategy) {
+        if (auto a = make_assignor(name)) assignors_.push_back(std::move(a));
+    }
+    bool all_cooperative = !assignors_.empty();
+    for (const auto& a : assignors_) all_cooperative &= a->protocol() == RebalanceProtocol::cooperative;
+    protocol_ = all_cooperative ? RebalanceProtocol::cooperative : RebalanceProtocol::eager;
+    last_poll_ = env_.now();
+    next_auto_commit_ = env_.now() + config_.auto_commit_interval;
+}
+
+ConsumerCoordinator::~ConsumerCoordinator() { close(env_.now() + config_.request_timeout); }
+
+Status ConsumerCoordinator::validate() const {
+    if (config_.group_protocol == "consumer") {
+        return Status(Errc::unsupported_version,
+                      "group_protocol \"consumer\" (KIP-848) is not supported yet: use \"classic\"");
+    }
+    if (config_.group_protocol != "classic") {
+        return Status(Errc::invalid_argument, "group_protocol must be \"classic\" or \"consumer\", not \"" +
+                                                  config_.group_protocol + "\"");
+    }
+    if (!config_.group_id || config_.group_id->empty()) return Status(Errc::invalid_argument, "no group_id");
+    if (config_.partition_assignment_strategy.empty()) {
+        return Status(Errc::invalid_argument, "partition_assignment_strategy is empty");
+    }
+    for (const auto& name : config_.partition_assignment_strategy) {
+        if (!make_assignor(name)) {
+            return Status(Errc::invalid_argument, "unknown partition_assignment_strategy \"" + name +
+                                                      "\" (known: range, roundrobin, cooperative-sticky)");
+        }
+    }
+    if (config_.heartbeat_interval >= config_.session_timeout || config_.heartbeat_interval <= Duration(0)) {
+        return Status(Errc::invalid_argument, "heartbeat_interval must be positive and below session_timeout");
+    }
+    return ok_status();
+}
+
+Status ConsumerCoordinator::subscribe(std::vector<std::string> topics, RebalanceListener* listener) {
+    if (closed_) return Status(Errc::closed, "the consumer is closed");
+    KEEL_TRY(validate());
+    std::sort(topics.begin(), topics.end());
+    topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+    if (topics.empty() || topics.front().empty()) return Status(Errc::invalid_argument, "subscribe: no topics");
+    for (const auto& t : topics) metadata_.add_topic(t);
+    if (topics != topics_) rejoin_needed_ = true;
+    topics_ = std::move(topics);
+    listener_ = listener;
+    if (!heartbeat_started_) {
+        heartbeat_started_ = true;
+        env::spawn_joinable(env_.executor(), "consumer-heartbeat-" + config_.client_id, heartbeat_done_,
+                            [this] { heartbeat_loop(); });
+    }
+    return ok_status();
+}
+
+void ConsumerCoordinator::unsubscribe() {
+    if (!subscribed()) return;
+    Instant deadline = env_.now() + config_.request_timeout;
+    if (state_ == State::stable) maybe_auto_commit(deadline, true);
+    revoke(hooks_.assignment(), false);
+    leave_group("the consumer unsubscribed", deadline);
+    topics_.clear();
+}
+
+GroupMetadata ConsumerCoordinator::group_metadata() const {
+    return {config_.group_id.value_or(""), generation_, member_id_, config_.group_instance_id};
+}
+
+void ConsumerCoordinator::revoke(const std::vector<TopicPartitionName>& partitions, bool lost) {
+    if (!partitions.empty() && listener_ != nullptr) {
+        if (lost) {
+            listener_->on_partitions_lost(partitions);
+        } else {
+            listener_->on_partitions_revoked(partitions);
+        }
+    }
+    std::vector<TopicPartitionName> keep;
+    for (const auto& tp : hooks_.assignment()) {
+        if (std::find(partitions.begin(), partitions.end(), tp) == partitions.end()) keep.push_back(tp);
+    }
+    hooks_.assign(std::move(keep));
+}
+
+void ConsumerCoordinator::reset_generation(bool reset_member_id) {
+    generation_ = -1;
+    if (reset_member_id) member_id_.clear();
+    state_ = State::unjoined;
+    rejoin_needed_ = true;
+}
+
+// ---- the coordinator ----
+
+Status ConsumerCoordinator::ensure_coordinator(Instant deadline) {
+    while (!coordinator_) {
+        if (closed_) return Status(Errc::closed, "the consumer is closed");
+        auto found = find_coordinator_once(deadline);
+        if (found.ok()) {
+            coordinator_ = *found;
+            break;
+        }
+        if (env_.now() >= deadline) return Status(found.error().code, "FindCoordinator: " + found.error().message);
+        env_.executor().sleep_for(config_.retry_backoff);
+    }
+    return ok_status();
+}
+
+Result<env::Address> ConsumerCoordinator::find_coordinator_once(Instant deadline) {
+    protocol::FindCoordinatorRequest req;
+    req.key = *config_.group_id;                 // v0-v3
+    req.key_type = 0;                            // a group
+    req.coordinator_keys = {*config_.group_id};  // v4+
+    Error last{Errc::unknown, "no broker to ask"};
+    for (const auto& address : metadata_.any_brokers()) {
+        Instant d = std::min(deadline, env_.now() + config_.request_timeout);
+        auto resp = pool_.get(address).call<protocol::FindCoordinatorResponse>(req, 0, kFindCoordinatorMax, d);
+        if (!resp.ok()) {
+            last = resp.error();
+            continue;
+        }
+        ErrorCode code = resp->error_code;
+        NodeId node = resp->node_id;
+        std::string host = resp->host;
+        int32_t port = resp->port;
+        if (!resp->coordinators.empty()) {
+            const auto& c = resp->coordinators.front();
+            code = c.error_code;
+            node = c.node_id;
+            host = c.host;
+            port = c.port;
+        }
+        if (code != ErrorCode::none) return protocol::status_from(code, "FindCoordinator").error();
+        (void)node;
+        return env::Address{host, static_cast<uint16_t>(port)};
+    }
+    return last;
+}
+
+template <typename Resp, typename Req>
+Result<Resp> ConsumerCoordinator::call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline) {
+    KEEL_TRY(ensure_coordinator(deadline));
+    auto resp = pool_.get(*coordinator_).call<Resp>(req, min, max, deadline);
+    if (!resp.ok()) {
+        coordinator_dead(resp.error().message);
+        return resp;
+    }
+    if constexpr (requires { resp->error_code; }) {
+        if (is_coordinator_error(resp->error_code)) coordinator_dead("the coordinator moved");
+    }
+    return resp;
+}
+
+void ConsumerCoordinator::coordinator_dead(const std::string& why) {
+    (void)why;
+    if (coordinator_) pool_.get(*coordinator_).close();
+    coordinator_.reset();
+}
+
+// ---- heartbeats ----
+
+void ConsumerCoordinator::heartbeat_loop() {
+    while (!stopping_) {
+        heartbeat_wake_.wait(env_.now() + config_.heartbeat_interval);
+        heartbeat_wake_.reset();
+        if (stopping_) break;
+        if (state_ != State::stable || !coordinator_) continue;
+        if (env_.now() - last_poll_ > config_.max_poll_interval) {
+            // Java's poll timeout: leave so the group can move the partitions on; the next
+            // poll finds them lost and rejoins.
+            leave_group("poll() was not called within max_poll_interval", env_.now() + config_.request_timeout);
+            lost_pending_ = true;
+            continue;
+        }
+        heartbeat_once();
+    }
+}
+
+void ConsumerCoordinator::heartbeat_once() {
+    protocol::HeartbeatRequest req;
+    req.group_id = *config_.group_id;
+    req.generation_id = generation_;
+    req.member_id = member_id_;
+    req.group_instance_id = config_.group_instance_id;  // v3+
+    int32_t sent_generation = generation_;
+    auto resp = call_coordinator<protocol::HeartbeatResponse>(req, 0, kHeartbeatMax, env_.now() + config_.request_timeout);
+    if (!resp.ok() || generation_ != sent_generation || state_ != State::stable) return;
+    switch (resp->error_code) {
+        case ErrorCode::none:
+            return;
+        case ErrorCode::rebalance_in_progress:
+            rejoin_needed_ = true;
+            return;
+        case ErrorCode::unknown_member_id:
+        case ErrorCode::illegal_generation:
+            lost_pending_ = true;
+            reset_generation(resp->error_code == ErrorCode::unknown_member_id);
+            return;
+        case ErrorCode::fenced_instance_id:
+            fatal_ = protocol::status_from(resp->error_code,
+                                           "another consumer uses group_instance_id " +
+                                               config_.group_instance_id.value_or(""))
+                         .error();
+            return;
+        default:
+            return;  // coordinator errors were handled in call_coordinator; others: try again
+    }
+}
+
+void ConsumerCoordinator::leave_group(const std::string& reason, Instant deadline) {
+    bool dynamic = !config_.group_instance_id.has_value();
+    if (dynamic && coordinator_ && !member_id_.empty() && generation_ >= 0) {
+        protocol::LeaveGroupRequest req;
+        req.group_id = *config_.group_id;
+        req.member_id = member_id_;  // v0-v2
+        protocol::LeaveGroupRequest::MemberIdentity me;
+        me.member_id = member_id_;
+        me.reason = reason;  // v5+
+        req.members.push_back(me);  // v3+
+        auto resp = call_coordinator<protocol::LeaveGroupResponse>(req, 0, kLeaveGroupMax, deadline);
+        (void)resp;  // best effort: the session timeout removes us otherwise
+    }
+    reset_generation(dynamic);
+    rejoin_needed_ = false;
+}
+
+// ---- joining ----
+
+Status ConsumerCoordinator::poll(Instant deadline) {
+    if (closed_) return Status(Errc::closed, "the consumer is closed");
+    last_poll_ = env_.now();
+    if (fatal_) return Status(fatal_->code, fatal_->message);
+    if (lost_pending_) {
+        lost_pending_ = false;
+        revoke(hooks_.assignment(), true);
+    }
+    if (subscribed() && (state_ != State::stable || rejoin_needed_)) {
+        KEEL_TRY(join_until_stable(deadline));
+        last_poll_ = env_.now();
+    }
+    if (!positions_pending_.empty()) KEEL_TRY(fetch_initial_positions(positions_pending_, deadline));
+    maybe_auto_commit(std::max(deadline, env_.now() + config_.request_timeout), false);
+    return ok_status();
+}
+
+Status ConsumerCoordinator::join_until_stable(Instant deadline) {
+    Instant limit = std::max(deadline, env_.now() + config_.max_poll_interval + config_.request_timeout);
+    on_join_prepare(limit);
+    while (true) {
+        if (closed_) return Status(Errc::closed, "the consumer is closed");
+        bool retry = false;
+        KEEL_TRY(join_once(limit, retry));
+        if (!retry && !rejoin_needed_) return ok_status();
+        if (!retry) on_join_prepare(limit);  // cooperative: the second rebalance after a revocation
+        if (env_.now() >= limit) return Status(Errc::timeout, "the group did not complete its rebalance");
+        if (retry) env_.executor().sleep_for(config_.retry_backoff);
+    }
+}
+
+void ConsumerCoordinator::on_join_prepare(Instant deadline) {
+    if (generation_ >= 0 && state_ == State::stable) maybe_auto_commit(deadline, true);
+    auto owned = hooks_.assignment();
+    if (owned.empty()) return;
+    if (generation_ < 0) {
+        revoke(owned, true);  // expelled: the partitions may be someone else's already
+    } else if (protocol_ == RebalanceProtocol::eager) {
+        revoke(owned, false);
+    } else {
+        std::vector<TopicPartitionName> gone;
+        for (const auto& tp : owned) {
+            if (!std::binary_search(topics_.begin(), topics_.end(), tp.topic)) gone.push_back(tp);
+        }
+        revoke(gone, false);
+    }
+}
+
+Status ConsumerCoordinator::join_once(Instant deadline, bool& retry) {
+    state_ = State::joining;
+    rejoin_needed_ = false;
+    Members members;
+    KEEL_TRY_ASSIGN(retry, join_request(deadline, members));
+    if (retry) return ok_status();
+    Members assignments;
+    if (!members.empty()) {
+        KEEL_TRY_ASSIGN(assignments, leader_assign(deadline, members));
+    }
+    KEEL_TRY_ASSIGN(std::optional<Assignment> assignment, sync_request(deadline, assignments));
+    if (!assignment) {
+        retry = true;
+        return ok_status();
+    }
+    return on_join_complete(*assignment, deadline);
+}
+
+Result<bool> ConsumerCoordinator::join_request(Instant deadline, Members& members) {
+    protocol::JoinGroupRequest req;
+    req.group_id = *config_.group_id;
+    req.session_timeout_ms = to_ms32(config_.session_timeout);
+    req.rebalance_timeout_ms = to_ms32(config_.max_poll_interval);  // v1+
+    req.member_id = member_id_;
+    req.group_instance_id = config_.group_instance_id;  // v5+
+    req.protocol_type = "consumer";
+    Bytes metadata = subscription_bytes();
+    for (const auto& a : assignors_) req.protocols.push_back({std::string(a->name()), metadata, {}});
+    // The coordinator answers when the rebalance completes: up to the rebalance timeout.
+    Instant d = std::min(deadline, env_.now() + config_.max_poll_interval + config_.request_timeout);
+    auto resp = call_coordinator<protocol::JoinGroupResponse>(req, kJoinGroupMin, kJoinGroupMax, d);
+    if (!resp.ok()) {
+        if (resp.error().code == Errc::closed || resp.error().code == Errc::unsupported_version) return resp.error();
+        return true;  // the coordinator is forgotten; find it again
+    }
+    if (resp->error_code == ErrorCode::member_id_required) {
+        member_id_ = resp->member_id;  // KIP-394: join again under the id the coordinator gave
+        return true;
+    }
+    if (resp->error_code != ErrorCode::none) {
+        KEEL_TRY(join_error(resp->error_code, "JoinGroup"));
+        return true;
+    }
+    member_id_ = resp->member_id;
+    generation_ = resp->generation_id;
+    protocol_name_ = resp->protocol_name.value_or("");
+    members.clear();
+    if (resp->leader == member_id_ && !resp->skip_assignment) {
+        for (const auto& m : resp->members) members.emplace_back(m.member_id, m.metadata);
+    }
+    return false;
+}
+
+Status ConsumerCoordinator::join_error(protocol::ErrorCode code, const char* api) {
+    switch (code) {
+        case ErrorCode::unknown_member_id:
+            reset_generation(true);
+            return ok_status();
+        case ErrorCode::illegal_generation:
+            reset_generation(false);
+            return ok_status();
+        case ErrorCode::fenced_instance_id:
+            fatal_ = protocol::status_from(code, std::string(api) + ": another consumer uses group_instance_id " +
+                                                     config_.group_instance_id.value_or(""))
+                         .error();
+            return Status(fatal_->code, fatal_->message);
+        default:
+            break;
+    }
+    if (code == ErrorCode::rebalance_in_progress || is_coordinator_error(code) || protocol::is_retriable(code)) {
+        return ok_status();
+    }
+    return protocol::status_from(code, std::string(api) + " for group " + *config_.group_id);
+}
+
+Result<ConsumerCoordinator::Members> ConsumerCoordinator::leader_assign(Instant deadline, const Members& members) {
+    const Assignor* assignor = nullptr;
+    for (const auto& a : assignors_) {
+        if (a->name() == protocol_name_) assignor = a.get();
+    }
+    if (assignor == nullptr) {
+        return Error{Errc::invalid_request, "the coordinator chose assignor \"" + protocol_name_ + "\", not ours"};
+    }
+    std::map<std::string, Subscription> subscriptions;
+    std::set<std::string> topics;
+    for (const auto& [id, bytes] : members) {
+        auto s = decode_subscription(bytes);
+        if (!s.ok()) return Error{s.error().code, "the subscription of member " + id + ": " + s.error().message};
+        for (const auto& t : s->topics) topics.insert(t);
+        subscriptions[id] = std::move(s).value();
+    }
+    for (const auto& t : topics) metadata_.add_topic(t);
+    Status refreshed = metadata_.refresh(std::min(deadline, env_.now() + config_.request_timeout));
+    (void)refreshed;  // topics still unknown get no partitions this generation
+    std::map<std::string, int32_t> partitions_per_topic;
+    for (const auto& t : topics) {
+        const TopicMetadata* tm = metadata_.topic(t);
+        if (tm != nullptr && tm->partition_count() > 0) partitions_per_topic[t] = tm->partition_count();
+    }
+    auto assigned = assignor->assign(partitions_per_topic, subscriptions);
+    Members out;
+    for (const auto& [id, s] : subscriptions) out.emplace_back(id, encode_assignment(assigned[id]));
+    return out;
+}
+
+Result<std::optional<Assignment>> ConsumerCoordinator::sync_request(Instant deadline, const Members& assignments) {
+    protocol::SyncGroupRequest req;
+    req.group_id = *config_.group_id;
+    req.generation_id = generation_;
+    req.member_id = member_id_;
+    req.group_instance_id = config_.group_instance_id;  // v3+
+    req.protocol_type = "consumer";                     // v5+
+    req.protocol_name = protocol_name_;                 // v5+
+    for (const auto& [id, bytes] : assignments) req.assignments.push_back({id, bytes, {}});
+    Instant d = std::min(deadline, env_.now() + config_.session_timeout + config_.request_timeout);
+    auto resp = call_coordinator<protocol::SyncGroupResponse>(req, 0, kSyncGroupMax, d);
+    if (!resp.ok()) {
+        if (resp.error().code == Errc::closed) return resp.error();
+        return std::optional<Assignment>();
+    }
+    if (resp->error_code != ErrorCode::none) {
+        KEEL_TRY(join_error(resp->error_code, "SyncGroup"));
+        return std::optional<Assignment>();
+    }
+    if (resp->assignment.empty()) return std::optional<Assignment>(Assignment{});
+    auto a = decode_assignment(resp->assignment);
+    if (!a.ok()) return Error{a.error().code, "SyncGroup: our assignment: " + a.error().message};
+    return std::optional<Assignment>(std::move(a).value());
+}
+
+Status ConsumerCoordinator::on_join_complete(const Assignment& assignment, Instant deadline) {
+    rebalances_++;
+    state_ = State::stable;
+    std::vector<TopicPartitionName> assigned = assignment.partitions;
+    std::sort(assigned.begin(), assigned.end());
+    assigned.erase(std::unique(assigned.begin(), assigned.end()), assigned.end());
+    auto owned = hooks_.assignment();
+    auto revoked = minus(owned, assigned);
+    auto added = minus(assigned, owned);
+    if (!revoked.empty()) {
+        // Cooperative (eager revoked everything before joining): commit what we leave
+        // behind, give it up, and rejoin so its new owner can have it.
+        if (config_.enable_auto_commit) {
+            OffsetMap positions = hooks_.positions();
+            std::erase_if(positions, [&](const auto& kv) { return !std::binary_search(revoked.begin(), revoked.end(), kv.first); });
+            Status s = commit_offsets(positions, std::min(deadline, env_.now() + config_.request_timeout));
+            (void)s;  // at least once: the new owner starts from the last commit
+        }
+        revoke(revoked, false);
+        rejoin_needed_ = true;
+    }
+    hooks_.assign(assigned);
+    positions_pending_ = added;
+    Status s = fetch_initial_positions(added, deadline);
+    if (listener_ != nullptr) listener_->on_partitions_assigned(added);
+    last_poll_ = env_.now();
+    return s;
+}
+
+Status ConsumerCoordinator::fetch_initial_positions(std::vector<TopicPartitionName> partitions, Instant deadline) {
+    if (partitions.empty()) return ok_status();
+    Instant d = std::min(deadline, env_.now() + config_.request_timeout);
+    KEEL_TRY_ASSIGN(OffsetMap committed_offsets, committed(partitions, d));
+    OffsetMap positions = hooks_.positions();
+    auto assigned = hooks_.assignment();
+    for (const auto& [tp, offset] : committed_offsets) {
+        bool mine = std::find(assigned.begin(), assigned.end(), tp) != assigned.end();
+        if (mine && !positions.contains(tp)) hooks_.seek(tp, offset);
+    }
+    positions_pending_.clear();
+    return ok_status();
+}
+
+Bytes ConsumerCoordinator::subscription_bytes() const {
+    Subscription s;
+    s.topics = topics_;
+    s.owned_partitions = hooks_.assignment();
+    s.generation_id = generation_;
+    return encode_subscription(s);
+}
+
+// ---- offsets ----
+
+void ConsumerCoordinator::maybe_auto_commit(Instant deadline, bool force) {
+    if (!config_.enable_auto_commit || (!force && env_.now() < next_auto_commit_)) return;
+    next_auto_commit_ = env_.now() + config_.auto_commit_interval;
+    OffsetMap positions = hooks_.positions();
+    if (positions.empty()) return;
+    Status s = commit_offsets(positions, std::min(deadline, env_.now() + config_.request_timeout));
+    (void)s;  // as Java: a failed auto-commit is retried at the next interval
+}
+
+Status ConsumerCoordinator::commit_sync(const OffsetMap& offsets, Instant deadline) {
+    if (closed_) return Status(Errc::closed, "the consumer is closed");
+    if (fatal_) return Status(fatal_->code, fatal_->message);
+    return commit_offsets(offsets, deadline);
+}
+
+void ConsumerCoordinator::commit_async(OffsetMap offsets, CommitCallback callback) {
+    if (closed_) {
+        if (callback) callback(offsets, Status(Errc::closed, "the consumer is closed"));
+        return;
+    }
+    async_commits_++;
+    env::FiberId f = env_.executor().spawn("consumer-commit-" + config_.client_id, [this, offsets, callback] {
+        struct Done {
+            ConsumerCoordinator* c;
+            ~Done() {
+                c->async_commits_--;
+                c->async_done_.notify_all();
+            }
+        } done{this};
+        Status s = commit_offsets(offsets, env_.now() + config_.request_timeout);
+        if (callback) callback(offsets, s);
+    });
+    if (f == 0) async_commits_--;
+}
+
+Status ConsumerCoordinator::commit_offsets(const OffsetMap& offsets, Instant deadline) {
+    if (offsets.empty()) return ok_status();
+    while (true) {
+        bool retry = false;
+        Status s = commit_once(offsets, deadline, retry);
+        if (!retry) return s;
+        if (env_.now() >= deadline) return s.ok() ? Status(Errc::timeout, "OffsetCommit: timed out") : s;
+        env_.executor().sleep_for(config_.retry_backoff);
+    }
+}
+
+Status ConsumerCoordinator::commit_once(const OffsetMap& offsets, Instant deadline, bool& retry) {
+    protocol::OffsetCommitRequest req;
+    req.group_id = *config_.group_id;
+    req.generation_id_or_member_epoch = generation_;
+    req.member_id = member_id_;
+    req.group_instance_id = config_.group_instance_id;  // v7+
+    for (const auto& [tp, offset] : offsets) {
+        if (req.topics.empty() || req.topics.back().name != tp.topic) req.topics.push_back({tp.topic, {}, {}});
+        protocol::OffsetCommitRequest::OffsetCommitRequestPartition p;
+        p.partition_index = tp.partition;
+        p.committed_offset = offset.value();
+        p.committed_metadata = "";
+        req.topics.back().partitions.push_back(p);
+    }
+    auto resp = call_coordinator<protocol::OffsetCommitResponse>(req, kOffsetCommitMin, kOffsetCommitMax,
+                                                                 std::min(deadline, env_.now() + config_.request_timeout));
+    if (!resp.ok()) {
+        retry = resp.error().code != Errc::closed && resp.error().code != Errc::unsupported_version;
+        return resp.error();
+    }
+    for (const auto& t : resp->topics) {
+        for (const auto& p : t.partitions) {
+            if (p.error_code == ErrorCode::none) continue;
+            std::string where = "OffsetCommit " + t.name + "-" + std::to_string(p.partition_index.value());
+            retry = is_coordinator_error(p.error_code) || p.error_code == ErrorCode::coordinator_load_in_progress ||
+                    (protocol::is_retriable(p.error_code) && p.error_code != ErrorCode::unknown_topic_or_partition);
+            if (is_coordinator_error(p.error_code)) coordinator_dead("OffsetCommit");
+            if (p.error_code == ErrorCode::rebalance_in_progress) rejoin_needed_ = true;
+            if (p.error_code == ErrorCode::unknown_member_id || p.error_code == ErrorCode::illegal_generation) {
+                lost_pending_ = subscribed();  // Java: CommitFailedException, the partitions are lost
+                reset_generation(p.error_code == ErrorCode::unknown_member_id);
+            }
+            if (p.error_code == ErrorCode::fenced_instance_id) fatal_ = protocol::status_from(p.error_code, where).error();
+            return protocol::status_from(p.error_code, where);
+        }
+    }
+    return ok_status();
+}
+
+Result<OffsetMap> ConsumerCoordinator::committed(const std::vector<TopicPartitionName>& partitions, Instant deadline) {
+    if (closed_) return Error{Errc::closed, "the consumer is closed"};
+    OffsetMap out;
+    if (partitions.empty()) return out;
+    while (true) {
+        bool retry = false;
+        out.clear();
+        Status s = committed_once(partitions, deadline, out, retry);
+        if (s.ok()) return out;
+        if (!retry || env_.now() >= deadline) return s.error();
+        env_.executor().sleep_for(config_.retry_backoff);
+    }
+}
+
+Status ConsumerCoordinator::committed_once(const std::vector<TopicPartitionName>& partitions, Instant deadline,
+                                           OffsetMap& out, bool& retry) {
+    protocol::OffsetFetchRequest req;
+    req.group_id = *config_.group_id;
+    req.topics.emplace();
+    for (const auto& tp : partitions) {
+        auto& topics = *req.topics;
+        auto it = std::find_if(topics.begin(), topics.end(), [&](const auto& t) { return t.name == tp.topic; });
+        if (it == topics.end()) it = topics.insert(topics.end(), {tp.topic, {}, {}});
+        it->partition_indexes.push_back(tp.partition);
+    }
+    req.require_stable = true;  // v7+: wait out pending transactional commits
+    auto resp = call_coordinator<protocol::OffsetFetchResponse>(req, kOffsetFetchMin, kOffsetFetchMax,
+                                                                std::min(deadline, env_.now() + config_.request_timeout));
+    retry = true;
+    if (!resp.ok()) {
+        retry = resp.error().code != Errc::closed && resp.error().code != Errc::unsupported_version;
+        return resp.error();
+    }
+    auto retriable = [](ErrorCode c) {
+        return is_coordinator_error(c) || c == ErrorCode::coordinator_load_in_progress ||
+               c == ErrorCode::unstable_offset_commit;
+    };
+    if (resp->error_code != ErrorCode::none) {  // v2+
+        retry = retriable(resp->error_code);
+        return protocol::status_from(resp->error_code, "OffsetFetch for group " + *config_.group_id);
+    }
+    for (const auto& t : resp->topics) {
+        for (const auto& p : t.partitions) {
+            TopicPartitionName tp{t.name, p.partition_index};
+            if (p.error_code != ErrorCode::none) {
+                retry = retriable(p.error_code);
+                return protocol::status_from(p.error_code, "OffsetFetch " + tp.to_string());
+            }
+            if (p.committed_offset >= 0) out[tp] = Offset(p.committed_offset);
+        }
+    }
+    return ok_status();
+}
+
+// ---- close ----
+
+void ConsumerCoordinator::close(Instant deadline) {
+    if (closed_) return;
+    if (!fatal_ && (state_ == State::stable || !subscribed())) maybe_auto_commit(deadline, true);
+    if (subscribed()) {
+        revoke(hooks_.assignment(), false);
+        leave_group("the consumer is closing", deadline);
+    }
+    closed_ = true;
+    stopping_ = true;
+    heartbeat_wake_.set();
+    pool_.close_all();  // a heartbeat or an async commit in flight returns now
+    if (heartbeat_started_) heartbeat_done_.wait();
+    while (async_commits_ > 0) {
+        if (async_done_.wait(Instant::max()) == env::WakeReason::dying) break;
+    }
+}
+
+
+// ---- Consumer's group API ----
+
+Status Consumer::subscribe(std::vector<std::string> topics, RebalanceListener* listener) {
+    if (closed_) return Status(Errc::closed, "the consumer is closed");
+    if (!group_) return Status(Errc::invalid_argument, "subscribe needs a group_id");
+    if (!group_->subscribed()) set_assignment({});  // a manual assignment ends here
+    return group_->subscribe(std::move(topics), listener);
+}
+
+void Consumer::unsubscribe() {
+    if (group_ && !closed_) group_->unsubscribe();
+}
+
+Status Consumer::commit_sync(std::optional<OffsetMap> offsets, Duration timeout) {
+    if (closed_) return Status(Errc::closed, "the consumer is closed");
+    if (!group_) return Status(Errc::invalid_argument, "committing offsets needs a group_id");
+    return group_->commit_sync(offsets ? *offsets : consumed_positions(), env_.now() + timeout);
+}
+
+void Consumer::commit_async(CommitCallback callback) {
+    if (!group_ || closed_) {
+        if (callback) callback({}, Status(closed_ ? Errc::closed : Errc::invalid_argument, "no group to commit to"));
+        return;
+    }
+    group_->commit_async(consumed_positions(), std::move(callback));
+}
+
+Result<OffsetMap> Consumer::committed(const std::vector<TopicPartitionName>& partitions, Duration timeout) {
+    if (closed_) return Error{Errc::closed, "the consumer is closed"};
+    if (!group_) return Error{Errc::invalid_argument, "committed offsets need a group_id"};
+    return group_->committed(partitions, env_.now() + timeout);
+}
+
+Status Consumer::pause(const std::vector<TopicPartitionName>& partitions) {
+    for (const auto& tp : partitions) {
+        if (!assigned_.contains(tp)) return Status(Errc::invalid_argument, "pause: " + tp.to_string() + " is not assigned");
+    }
+    paused_.insert(partitions.begin(), partitions.end());
+    return ok_status();
+}
+
+void Consumer::resume(const std::vector<TopicPartitionName>& partitions) {
+    for (const auto& tp : partitions) paused_.erase(tp);
+}
+
+std::vector<TopicPartitionName> Consumer::paused() const { return {paused_.begin(), paused_.end()}; }
+
+GroupMetadata Consumer::group_metadata() const { return group_ ? group_->group_metadata() : GroupMetadata{}; }
+
+}  // namespace keel::client
