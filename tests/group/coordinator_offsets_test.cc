@@ -28,14 +28,17 @@ TEST(CoordinatorOffsets, CommitValidation) {
                   ErrorCode::offset_metadata_too_large);
         // A second member makes generation 2: generation 1 commits are refused.
         auto second = join_async(c, JoinSpec{}, "late");
+        c.sleep(ms(1));  // it joins first and waits for the known member
+        EXPECT_EQ(state_of(c, "g"), "PreparingRebalance");
+        EXPECT_EQ(commit(c, commit_req("g", 1, m, "t", 0, 6)), ErrorCode::none);  // allowed while preparing
         JoinSpec again;
         again.member_id = m;
         auto rejoin = join(c, again);
         EXPECT_EQ(rejoin.generation_id, 2);
         second.get();
         EXPECT_EQ(commit(c, commit_req("g", 1, m, "t", 0, 8)), ErrorCode::illegal_generation);
-        EXPECT_EQ(fetched_offset(c, "g", "t", 0), 5);
-        EXPECT_EQ(c.coord.stats().offsets_committed, 2u);
+        EXPECT_EQ(fetched_offset(c, "g", "t", 0), 6);
+        EXPECT_EQ(c.coord.stats().offsets_committed, 3u);
     }));
 }
 
