@@ -83,9 +83,8 @@ void GroupCoordinator::Impl::remove_member(Group& g, const std::string& member_i
 void GroupCoordinator::Impl::after_removal(Group& g, const char* reason) {
     if (g.state == GroupState::stable || g.state == GroupState::completing_rebalance) {
         prepare_rebalance(g, reason);
-    } else if (g.state == GroupState::preparing_rebalance) {
-        try_complete_join(g);
     }
+    try_complete_join(g);
 }
 
 void GroupCoordinator::Impl::propagate_assignment_error(Group& g, ErrorCode error) {
