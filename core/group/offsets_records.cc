@@ -3,6 +3,7 @@
 // encoding with a trailing tagged-field section, older ones the classic encoding.
 #include "core/group/offsets_records.h"
 
+#include <limits>
 #include <string>
 
 #include "core/protocol/codec.h"
@@ -67,7 +68,9 @@ int32_t java_string_hash(std::string_view utf8) {
 
 int32_t partition_for_group(std::string_view group_id, int32_t partitions) {
     if (partitions <= 0) return 0;
-    int32_t abs = java_string_hash(group_id) & 0x7fffffff;
+    // Kafka's Utils.abs (not Utils.toPositive, the producer partitioner's n & 0x7fffffff).
+    int32_t h = java_string_hash(group_id);
+    int32_t abs = h == std::numeric_limits<int32_t>::min() ? 0 : (h < 0 ? -h : h);
     return abs % partitions;
 }
 

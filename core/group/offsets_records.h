@@ -13,7 +13,7 @@
 // and compaction later removes both.
 //
 // The partition of a group: abs(javaStringHashCode(group_id)) % partitions, with Kafka's
-// Utils.abs (n & 0x7fffffff), hashing the UTF-16 code units of the string as Java does.
+// Utils.abs (n == INT_MIN ? 0 : |n|; not the producer's n & 0x7fffffff), hashing the UTF-16 code units of the string as Java does.
 #pragma once
 
 #include <cstdint>

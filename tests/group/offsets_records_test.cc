@@ -14,7 +14,8 @@ TEST(OffsetsRecords, JavaStringHashMatchesJava) {
     EXPECT_EQ(java_string_hash("my-group"), -1906497762);
     EXPECT_EQ(java_string_hash("\xc3\xa9"), 233);                // é: one UTF-16 unit
     EXPECT_EQ(java_string_hash("\xf0\x9f\x98\x80x"), 54959989);  // U+1F600: a surrogate pair
-    EXPECT_EQ(partition_for_group("my-group", 50), 36);
+    EXPECT_EQ(partition_for_group("my-group", 50), 12);  // hash -1906497762: Math.abs, not & 0x7fffffff (36)
+    EXPECT_EQ(partition_for_group("billing", 50), 9);
     EXPECT_EQ(partition_for_group("group", 50), 47);
     EXPECT_EQ(partition_for_group("", 50), 0);
 }
