@@ -104,8 +104,9 @@ std::string metrics_json(const SweepReport& r) {
         j += "," + quote(k + "_p99") + ":" + num(percentile(v, 99));
     }
     // The history checker's totals over every seed (data-chaos and the data stories): a
-    // contract of the sweep JSON (issue 12), present when the scenario reports them.
-    for (const char* k : {"ops_ok", "ops_info", "ops_fail", "anomalies"}) {
+    // contract of the sweep JSON (issue 12), present when the scenario reports them; and the
+    // group checker's (group-chaos, issue 9).
+    for (const char* k : {"ops_ok", "ops_info", "ops_fail", "anomalies", "rebalances", "commits", "group_anomalies"}) {
         auto it = metrics.find(k);
         if (it == metrics.end()) continue;
         double sum = 0;

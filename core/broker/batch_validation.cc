@@ -308,4 +308,17 @@ Status apply_log_append_time(MutableByteView batch, int64_t now_ms) {
     return ok_status();
 }
 
+ValidationConfig validation_config(const log::LogConfig& lc, int64_t now_ms, int16_t produce_version,
+                                   const log::BatchCodec* codec) {
+    ValidationConfig vc;
+    vc.max_message_bytes = lc.max_message_bytes;
+    vc.segment_bytes = lc.segment_bytes;
+    vc.timestamp_type = lc.message_timestamp_type;
+    vc.now_ms = now_ms;
+    vc.produce_version = produce_version;
+    vc.compacted = lc.cleanup_compact;
+    vc.codec = codec;
+    return vc;
+}
+
 }  // namespace keel::broker

@@ -48,6 +48,7 @@
 
 #include "core/base/bytes.h"
 #include "core/base/result.h"
+#include "core/log/log_config.h"
 #include "core/log/record_batch.h"
 #include "core/protocol/error_codes.h"
 
@@ -117,6 +118,11 @@ struct ValidationConfig {
     // by its header only.
     const log::BatchCodec* codec = nullptr;
 };
+
+// The checks of a partition with log config `lc`, at the broker's wall clock `now_ms`, for
+// a Produce of `produce_version` (the group coordinator's own appends pass the newest).
+ValidationConfig validation_config(const log::LogConfig& lc, int64_t now_ms, int16_t produce_version,
+                                   const log::BatchCodec* codec);
 
 // One accepted batch: where it sits in the records field and its header as sent.
 struct ValidatedBatch {

@@ -42,6 +42,10 @@ struct BrokerConfig {
     Duration retention_check_interval = ms(300000);  // log.retention.check.interval.ms
     Duration request_timeout = ms(30000);       // inter-broker requests
     int64_t producer_id_expiration_ms = 86400000;  // producer.id.expiration.ms
+    // __consumer_offsets, created by the first FindCoordinator for a group.
+    int32_t offsets_topic_num_partitions = 50;        // offsets.topic.num.partitions
+    int16_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
+    int32_t offsets_topic_segment_bytes = 104857600;  // offsets.topic.segment.bytes
     // Old behaviours (off: today's Kafka).
     bool kip101_off = false;  // followers truncate to their high watermark on becoming follower
     bool kip279_off = false;  // divergence answered without the epoch qualification (KIP-279)

@@ -52,6 +52,7 @@ Result<Bytes> BrokerServer::dispatch(const protocol::RequestFrame& frame) {
         return Error{Errc::unsupported_version, "api key " + std::to_string(static_cast<int>(h.api_key)) + " v" +
                                                     std::to_string(h.api_version) + " is not served here"};
     }
+    if (is_group_api(h.api_key)) return dispatch_group(frame);
     switch (h.api_key) {
         case protocol::ApiKey::metadata: {
             KEEL_TRY_ASSIGN(MetadataRequest req, protocol::decode_request_body<MetadataRequest>(frame));
@@ -248,15 +249,8 @@ ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
         r.error_code = ErrorCode::not_enough_replicas;
         return r;
     }
-    ValidationConfig vc;
-    const log::LogConfig& lc = p->log().config();
-    vc.max_message_bytes = lc.max_message_bytes;
-    vc.segment_bytes = lc.segment_bytes;
-    vc.timestamp_type = lc.message_timestamp_type;
-    vc.now_ms = replicas_.env().clock().wall_now().ms();
-    vc.produce_version = version;
-    vc.compacted = lc.cleanup_compact;
-    vc.codec = replicas_.codec();
+    ValidationConfig vc =
+        validation_config(p->log().config(), replicas_.env().clock().wall_now().ms(), version, replicas_.codec());
     ProduceOutcome o = p->append_produce(*pd.records, vc);
     if (o.error != ErrorCode::none) {
         if (p->log().offline()) replicas_.fail(Status(Errc::io_error, tp_name(topic, pd) + ": log offline"));

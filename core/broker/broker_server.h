@@ -13,6 +13,10 @@
 //                session gets session id 0 back, which tells the client to keep sending full
 //                fetches
 //   ListOffsets  earliest, latest (the high watermark), by timestamp
+//   FindCoordinator the leader of the group's __consumer_offsets partition (the topic is
+//                created on first use: COORDINATOR_NOT_AVAILABLE meanwhile)
+//   JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
+//   ListGroups, DeleteGroups  the group coordinator (core/group/group_coordinator.h)
 //   InitProducerId  a new producer id (from the controller's blocks, ProducerIdManager),
 //                epoch 0, for idempotent producers; transactional ids are refused
 //
@@ -31,6 +35,9 @@
 #include "core/controller/rpc.h"
 #include "core/protocol/fetch.h"
 #include "core/broker/producer_id_manager.h"
+#include "core/group/group_coordinator.h"
+#include "core/protocol/generated/find_coordinator_request.h"
+#include "core/protocol/generated/find_coordinator_response.h"
 #include "core/protocol/generated/init_producer_id_request.h"
 #include "core/protocol/generated/init_producer_id_response.h"
 #include "core/protocol/generated/list_offsets_request.h"
@@ -46,6 +53,7 @@ struct BrokerServerOptions {
     env::Address listen;
     std::string cluster_id;
     ProducerIdManager* producer_ids = nullptr;  // InitProducerId answers COORDINATOR_NOT_AVAILABLE without
+    group::GroupCoordinator* groups = nullptr;  // the group APIs answer an error without
     controller::RpcServerOptions rpc{"broker", 256, 100 << 20};
 };
 
@@ -62,6 +70,7 @@ struct BrokerServerStats {
     uint64_t list_offsets_requests = 0;
     uint64_t topics_auto_created = 0;
     uint64_t producer_ids_issued = 0;
+    uint64_t find_coordinator_requests = 0;
 };
 
 class BrokerServer {
@@ -81,11 +90,16 @@ public:
     protocol::FetchResponse fetch(const protocol::FetchRequest& req, int16_t version);
     protocol::ListOffsetsResponse list_offsets(const protocol::ListOffsetsRequest& req, int16_t version);
     protocol::InitProducerIdResponse init_producer_id(const protocol::InitProducerIdRequest& req);
+    protocol::FindCoordinatorResponse find_coordinator(const protocol::FindCoordinatorRequest& req, int16_t version);
 
     const BrokerServerStats& stats() const { return stats_; }
 
 private:
     Result<Bytes> dispatch(const protocol::RequestFrame& frame);
+    static bool is_group_api(protocol::ApiKey key);
+    Result<Bytes> dispatch_group(const protocol::RequestFrame& frame);
+    protocol::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key, int8_t key_type);
+    void create_offsets_topic();
     protocol::ErrorCode auto_create_topic(const std::string& name);
     protocol::ProduceResponse::PartitionProduceResponse produce_partition(
         const std::string& topic, const protocol::ProduceRequest::PartitionProduceData& pd, int16_t acks,

@@ -1,6 +1,7 @@
 #include "core/node/keel_node.h"
 
 #include "core/broker/broker_server.h"
+#include "core/broker/offsets_topic.h"
 #include "core/broker/producer_id_manager.h"
 #include "core/env/sync.h"
 #include "core/raft/raft_storage.h"
@@ -128,6 +129,47 @@ Status KeelNode::run_controller(raft::RaftDriver& driver, controller::MetadataIm
     return driver.run();
 }
 
+namespace {
+
+// The group coordinator and its storage, __consumer_offsets (core/broker/offsets_topic.h),
+// with their two fibers: the coordinator's timers and the leadership watch.
+struct GroupServices {
+    GroupServices(env::Env& env, broker::ReplicaManager& replicas, group::GroupCoordinatorConfig config)
+        : ex(env.executor()),
+          log(replicas),
+          coordinator(env, log, with_partitions(config, replicas.config())),
+          coordinator_done(ex),
+          watch_done(ex) {}
+    ~GroupServices() { stop(); }
+    static group::GroupCoordinatorConfig with_partitions(group::GroupCoordinatorConfig c,
+                                                         const broker::BrokerConfig& bc) {
+        c.offsets_topic_partitions = bc.offsets_topic_num_partitions;
+        return c;
+    }
+    void start() {
+        started = true;
+        env::spawn_joinable(ex, "group-coordinator", coordinator_done, [this] { (void)coordinator.run(); });
+        env::spawn_joinable(ex, "group-leadership", watch_done, [this] { log.watch(coordinator); });
+    }
+    void stop() {
+        if (!started) return;
+        started = false;
+        log.stop();
+        watch_done.wait();
+        coordinator.stop();
+        coordinator_done.wait();
+    }
+
+    env::Executor& ex;
+    broker::OffsetsTopic log;
+    group::GroupCoordinator coordinator;
+    env::Event coordinator_done;
+    env::Event watch_done;
+    bool started = false;
+};
+
+}  // namespace
+
 Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage& image,
                             controller::ControllerService* service) {
     if (!config_.broker) return run_controller(driver, image);
@@ -146,16 +188,19 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
         ~ClearReplicas() { n.replicas_ = nullptr; }
     } clear{*this};
     broker::ProducerIdManager producer_ids(env_.executor(), [&lifecycle] { return lifecycle.allocate_producer_ids(); });
+    GroupServices groups(env_, replicas, config_.group_config);
     broker::BrokerServerOptions bo;
     bo.listen = config_.broker_listen;
     bo.cluster_id = config_.cluster_id;
     bo.producer_ids = &producer_ids;
+    bo.groups = &groups.coordinator;
     broker::BrokerServer server(replicas, bo);
     env::Event lifecycle_done(env_.executor());
     env::Event replicas_done(env_.executor());
     env::Event server_done(env_.executor());
     Status replica_status = ok_status();
     env::spawn_joinable(env_.executor(), "broker-lifecycle", lifecycle_done, [&lifecycle] { lifecycle.run(); });
+    groups.start();
     env::spawn_joinable(env_.executor(), "replica-manager", replicas_done, [&] {
         replica_status = replicas.run();
         if (!replica_status.ok()) driver.stop();  // the node exits; its supervisor restarts it
@@ -169,6 +214,7 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
     PartsPublished published(hooks_, parts);
     Status st = driver.run();
     server.stop();
+    groups.stop();
     replicas.stop();
     producer_ids.stop();  // before the lifecycle its fetches use goes
     lifecycle.stop();

@@ -27,6 +27,7 @@
 #include "core/controller/controller_logic.h"
 #include "core/controller/controller_service.h"
 #include "core/controller/metadata_image.h"
+#include "core/group/group_coordinator.h"
 #include "core/raft/raft_driver.h"
 
 namespace keel::broker {
@@ -50,6 +51,7 @@ struct NodeConfig {
     raft::RaftConfig raft;                  // voters and cluster id are filled from the above
     controller::ControllerConfig controller_config;
     broker::BrokerConfig broker_config;     // id is filled in
+    group::GroupCoordinatorConfig group_config;  // offsets_topic_partitions from broker_config
     size_t snapshot_interval_entries = 1024;
     int64_t metadata_segment_bytes = 1 << 20;
     Duration noop_interval = ms(5000);

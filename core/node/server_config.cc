@@ -57,6 +57,10 @@ constexpr std::array kProperties{
     ServerProperty{"log.retention.check.interval.ms", "300000", "how often retention is applied"},
     ServerProperty{"log.retention.hours", "168",
                    "used when log.retention.ms and .minutes are unset"},
+    ServerProperty{"group.initial.rebalance.delay.ms", "3000",
+                   "a new group waits this long for more members before its first rebalance"},
+    ServerProperty{"group.max.session.timeout.ms", "1800000", "largest session timeout a member may ask"},
+    ServerProperty{"group.min.session.timeout.ms", "6000", "smallest session timeout a member may ask"},
     ServerProperty{"log.retention.minutes", "", "used when log.retention.ms is unset"},
     ServerProperty{"log.retention.ms", "", "-1: unlimited"},
     ServerProperty{"log.roll.hours", "168", "a segment older than this is rolled"},
@@ -68,6 +72,11 @@ constexpr std::array kProperties{
     ServerProperty{"node.id", "1", "this node's id (>= 0)"},
     ServerProperty{"num.partitions", "1",
                    "partitions of auto-created topics and CreateTopics with -1"},
+    ServerProperty{"offsets.retention.minutes", "10080",
+                   "committed offsets of an empty group are kept this long"},
+    ServerProperty{"offsets.topic.num.partitions", "50", "partitions of __consumer_offsets"},
+    ServerProperty{"offsets.topic.replication.factor", "3",
+                   "replicas of __consumer_offsets (1 on a single node)"},
     ServerProperty{"process.roles", "broker,controller", "broker, controller, or both"},
     ServerProperty{"producer.id.expiration.ms", "86400000",
                    "idempotent producer state kept this long"},
@@ -247,6 +256,27 @@ Status apply_data_plane(const Props& p, ServerConfig& c) {
                 "not supported as a broker default yet; set it per topic (CreateTopics configs)");
         }
         if (name == "auto.create.topics.enable") n.broker_config.auto_create_topics_enable = *b;
+    }
+    return ok_status();
+}
+
+Status apply_groups(const Props& p, ServerConfig& c) {
+    NodeConfig& n = c.node;
+    group::GroupCoordinatorConfig& g = n.group_config;
+    KEEL_TRY(with_int(p, "offsets.topic.num.partitions", 1, kI32, [&](int64_t v) {
+        n.broker_config.offsets_topic_num_partitions = static_cast<int32_t>(v);
+    }));
+    KEEL_TRY(with_int(p, "offsets.topic.replication.factor", 1, std::numeric_limits<int16_t>::max(),
+                      [&](int64_t v) { n.broker_config.offsets_topic_replication_factor = static_cast<int16_t>(v); }));
+    KEEL_TRY(with_int(p, "offsets.retention.minutes", 1, kI32,
+                      [&](int64_t v) { g.offsets_retention = ms(v * 60'000); }));
+    KEEL_TRY(with_int(p, "group.initial.rebalance.delay.ms", 0, kI32,
+                      [&](int64_t v) { g.initial_rebalance_delay = ms(v); }));
+    KEEL_TRY(with_int(p, "group.min.session.timeout.ms", 0, kI32, [&](int64_t v) { g.min_session_timeout = ms(v); }));
+    KEEL_TRY(with_int(p, "group.max.session.timeout.ms", 0, kI32, [&](int64_t v) { g.max_session_timeout = ms(v); }));
+    if (g.min_session_timeout > g.max_session_timeout) {
+        return Error{Errc::invalid_argument,
+                     "group.min.session.timeout.ms must not exceed group.max.session.timeout.ms"};
     }
     return ok_status();
 }
@@ -487,6 +517,7 @@ Result<ServerConfig> server_config_from(const std::map<std::string, std::string>
     KEEL_TRY(apply_listeners(p, c));
     KEEL_TRY(apply_storage(p, c));
     KEEL_TRY(apply_data_plane(p, c));
+    KEEL_TRY(apply_groups(p, c));
     KEEL_TRY(apply_log(p, c));
     KEEL_TRY(apply_timings(p, c));
     return c;
