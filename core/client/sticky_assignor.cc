@@ -41,6 +41,7 @@ struct Plan {
     std::map<std::string, std::vector<std::string>> eligible;  // topic → members subscribed
     std::map<std::string, std::set<TP>> assigned;             // member → partitions
     std::set<TP> kept;                                         // partitions kept from step 1
+    std::map<std::string, int64_t> potential;                  // member → partitions it could take
 
     size_t count(const std::string& m) const { return assigned.at(m).size(); }
 };
@@ -53,7 +54,10 @@ Plan make_plan(const std::map<std::string, int32_t>& parts, const std::map<std::
             auto it = parts.find(t);
             if (it != parts.end() && it->second > 0) topics.insert(t);
         }
-        for (const auto& t : topics) plan.eligible[t].push_back(id);
+        for (const auto& t : topics) {
+            plan.eligible[t].push_back(id);
+            plan.potential[id] += parts.at(t);
+        }
         plan.assigned[id];
     }
     return plan;
@@ -78,12 +82,15 @@ void keep_owned(Plan& plan, const std::map<std::string, int32_t>& parts,
     }
 }
 
-// The eligible member with the fewest partitions (ties: smallest id).
+// The eligible member with the fewest partitions; among equals the one that could take
+// the fewest (members with wider subscriptions have other ways to balance), then the
+// smallest id.
 const std::string& lightest(const Plan& plan, const std::string& topic) {
     const auto& candidates = plan.eligible.at(topic);
     const std::string* best = &candidates.front();
     for (const auto& m : candidates) {
-        if (plan.count(m) < plan.count(*best)) best = &m;
+        const auto key = std::pair(plan.count(m), plan.potential.at(m));
+        if (key < std::pair(plan.count(*best), plan.potential.at(*best))) best = &m;
     }
     return *best;
 }
