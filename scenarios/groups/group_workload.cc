@@ -23,6 +23,10 @@ struct GroupWorkload::Member {
     const GroupSpec* group = nullptr;
     bool done = false;
     client::Consumer* consumer = nullptr;  // while a life runs
+    // The next offset after the last record processed, per partition this member owns:
+    // what it commits. Forgotten when a partition is revoked or lost, so a partition that
+    // comes back is never committed at what this member read in an older generation.
+    std::map<client::TopicPartitionName, Offset> next;
 };
 
 // Records what the rebalance callbacks say, with the member's generation at that moment.
@@ -30,6 +34,7 @@ class GroupWorkload::Listener final : public client::RebalanceListener {
 public:
     Listener(GroupWorkload& w, Member& m, env::Env& env) : w_(w), m_(m), env_(env) {}
     void on_partitions_revoked(const std::vector<client::TopicPartitionName>& partitions) override {
+        for (const auto& tp : partitions) m_.next.erase(tp);
         if (partitions.empty() || m_.consumer == nullptr) return;
         w_.history_.revoked(m_.name, m_.group->name, m_.consumer->group_metadata().generation_id,
                             names_of(partitions), env_.now());
@@ -41,6 +46,7 @@ public:
                                names_of(m_.consumer->assignment()), env_.now(), g.group_instance_id);
     }
     void on_partitions_lost(const std::vector<client::TopicPartitionName>& partitions) override {
+        for (const auto& tp : partitions) m_.next.erase(tp);
         if (partitions.empty() || m_.consumer == nullptr) return;
         w_.history_.lost(m_.name, m_.group->name, m_.consumer->group_metadata().generation_id,
                          names_of(partitions), env_.now());
@@ -122,7 +128,7 @@ void GroupWorkload::live_once(Member& m, env::Env& env, Instant end) {
     } clear{m};
     stats_.lives++;
     if (!c.subscribe({options_.topic}, &listener).ok()) return;
-    std::map<client::TopicPartitionName, Offset> next;
+    m.next.clear();
     uint64_t polls = 0;
     while (!stopping_ && (draining_ || env.now() < end)) {
         auto r = c.poll(ms(500));
@@ -132,33 +138,32 @@ void GroupWorkload::live_once(Member& m, env::Env& env, Instant end) {
             env.executor().sleep_for(ms(100));
             continue;
         }
-        process(m, c, *r, next, env);
-        if (m.group->commit == GroupSpec::Commit::sync && !r->empty()) commit(m, c, next, env);
+        process(m, c, *r, env);
+        if (m.group->commit == GroupSpec::Commit::sync && !r->empty()) commit(m, c, env);
         if (m.group->commit == GroupSpec::Commit::auto_commit && ++polls % 10 == 0) read_committed(m, c, env);
     }
-    if (m.group->commit == GroupSpec::Commit::sync) commit(m, c, next, env);
+    if (m.group->commit == GroupSpec::Commit::sync) commit(m, c, env);
     c.close();
 }
 
 void GroupWorkload::process(Member& m, client::Consumer& c, const std::vector<client::ConsumerRecord>& records,
-                            std::map<client::TopicPartitionName, Offset>& next, env::Env& env) {
+                            env::Env& env) {
     int32_t generation = c.group_metadata().generation_id;
     for (const client::ConsumerRecord& r : records) {
         history_.processed(m.name, m.group->name, generation, {r.topic, r.partition.value()}, r.offset.value(),
                            text(r.value), env.now());
-        next[{r.topic, r.partition}] = r.offset + 1;
+        m.next[{r.topic, r.partition}] = r.offset + 1;
         stats_.processed++;
     }
 }
 
 // commit_sync of the next offsets of what was processed, for the partitions still assigned.
-void GroupWorkload::commit(Member& m, client::Consumer& c, const std::map<client::TopicPartitionName, Offset>& next,
-                           env::Env& env) {
+void GroupWorkload::commit(Member& m, client::Consumer& c, env::Env& env) {
     client::OffsetMap offsets;
     std::map<sim::PartitionName, int64_t> recorded;
     for (const client::TopicPartitionName& tp : c.assignment()) {
-        auto it = next.find(tp);
-        if (it == next.end()) continue;
+        auto it = m.next.find(tp);
+        if (it == m.next.end()) continue;
         offsets[tp] = it->second;
         recorded[name_of(tp)] = it->second.value();
     }

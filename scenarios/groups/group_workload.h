@@ -89,10 +89,8 @@ private:
     void member_main(Member& m, env::Env& env);
     bool all_done() const;
     void live_once(Member& m, env::Env& env, Instant end);
-    void process(Member& m, client::Consumer& c, const std::vector<client::ConsumerRecord>& records,
-                 std::map<client::TopicPartitionName, Offset>& next, env::Env& env);
-    void commit(Member& m, client::Consumer& c, const std::map<client::TopicPartitionName, Offset>& next,
-                env::Env& env);
+    void process(Member& m, client::Consumer& c, const std::vector<client::ConsumerRecord>& records, env::Env& env);
+    void commit(Member& m, client::Consumer& c, env::Env& env);
     void read_committed(Member& m, client::Consumer& c, env::Env& env);
     void churn(Duration until);
     std::map<std::pair<std::string, int32_t>, int64_t> high_watermarks();
