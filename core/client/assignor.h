@@ -71,5 +71,7 @@ public:
 
 // "range", "roundrobin", "cooperative-sticky"; nullptr for an unknown name.
 std::unique_ptr<Assignor> make_assignor(std::string_view name);
+// The "cooperative-sticky" assignor (sticky_assignor.cc); make_assignor uses it.
+std::unique_ptr<Assignor> make_cooperative_sticky_assignor();
 
 }  // namespace keel::client
