@@ -250,6 +250,38 @@ TEST(GroupConsumerOnMockCluster, CooperativeStickyRevokesOnlyWhatMoves) {
     ASSERT_TRUE(finished);
 }
 
+TEST(GroupConsumerOnMockCluster, AMemberThatStopsPollingLeavesAndFindsItsPartitionsLost) {
+    MockCluster cluster(3);
+    ASSERT_TRUE(cluster.ok());
+    create_topic(cluster, "slow");
+    bool finished = run_on_prod_node([&](env::Env& env) {
+        ConsumerConfig cc = group_config(cluster, "slow");
+        cc.max_poll_interval = ms(2'000);
+        RecordingListener la;
+        Consumer a(env, cc);
+        ASSERT_TRUE(a.subscribe({"slow"}, &la).ok());
+        SecondMember b(env, cc, {"slow"}, nullptr);
+        ASSERT_TRUE(poll_until(env, a, [&] { return a.assignment().size() == 2 && b.consumer.assignment().size() == 2; }));
+        // a stops polling: its heartbeat fiber leaves the group after max_poll_interval and
+        // b, still polling, gets everything.
+        Instant deadline = env.now() + ms(60'000);
+        while (b.consumer.assignment().size() != static_cast<size_t>(kPartitions) && env.now() < deadline) {
+            env.executor().sleep_for(ms(100));
+        }
+        ASSERT_EQ(b.consumer.assignment().size(), static_cast<size_t>(kPartitions));
+        EXPECT_EQ(a.group_metadata().generation_id, -1) << "a left the group";
+        auto got = a.poll(ms(10));  // finds the partitions lost, then rejoins
+        ASSERT_TRUE(got.ok()) << got.error().to_string();
+        ASSERT_FALSE(la.events.empty());
+        EXPECT_NE(std::find(la.events.begin(), la.events.end(), "lost 2"), la.events.end());
+        EXPECT_EQ(std::find(la.events.begin(), la.events.end(), "revoked 2"), la.events.end()) << "lost, not revoked";
+        ASSERT_TRUE(poll_until(env, a, [&] { return a.assignment().size() == 2 && b.consumer.assignment().size() == 2; }));
+        b.stop_and_close();
+        a.close();
+    });
+    ASSERT_TRUE(finished);
+}
+
 TEST(GroupConsumerConfig, ClearErrorsForUnsupportedSettings) {
     bool finished = run_on_prod_node([&](env::Env& env) {
         ConsumerConfig plain;
