@@ -671,7 +671,12 @@ Status ConsumerCoordinator::committed_once(const std::vector<TopicPartitionName>
 // ---- close ----
 
 void ConsumerCoordinator::close(Instant deadline) {
-    if (closed_) return;
+    if (closed_ || closing_) return;
+    closing_ = true;
+    // Commits in flight finish first, under the current member id (as Java's close does).
+    while (async_commits_ > 0 && env_.now() < deadline) {
+        if (async_done_.wait(deadline) == env::WakeReason::dying) break;
+    }
     if (!fatal_ && (state_ == State::stable || !subscribed())) maybe_auto_commit(deadline, true);
     if (subscribed()) {
         revoke(hooks_.assignment(), false);

@@ -186,6 +186,7 @@ private:
     uint64_t rebalances_ = 0;
 
     bool closed_ = false;
+    bool closing_ = false;
     bool stopping_ = false;
     env::Event heartbeat_wake_;
     env::Event heartbeat_done_;

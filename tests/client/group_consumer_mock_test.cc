@@ -178,7 +178,15 @@ TEST(GroupConsumerOnMockCluster, ANewMemberResumesFromTheCommittedOffsets) {
             auto read_back = a.committed(a.assignment());
             ASSERT_TRUE(read_back.ok()) << read_back.error().to_string();
             EXPECT_EQ(*read_back, committed);
-            a.close();  // no auto-commit: only the explicit commit counts
+            Status async_outcome(Errc::unknown, "the callback did not run");
+            a.commit_async([&](const OffsetMap& offsets, const Status& s) {
+                for (const auto& [tp, offset] : committed) {
+                    EXPECT_EQ(offsets.count(tp) ? offsets.at(tp).value() : -1, offset.value()) << tp.to_string();
+                }
+                async_outcome = s;
+            });
+            a.close();  // waits for commit_async; no auto-commit: only the explicit commits count
+            EXPECT_TRUE(async_outcome.ok()) << async_outcome.error().to_string();
         }
         Consumer c(env, cc);
         ASSERT_TRUE(c.subscribe({"ledger"}).ok());
