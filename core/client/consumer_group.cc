@@ -307,6 +307,8 @@ Status ConsumerCoordinator::poll(Instant deadline) {
         revoke(hooks_.assignment(), true);
     }
     if (subscribed() && (state_ != State::stable || rejoin_needed_)) {
+        Status found = ensure_coordinator(deadline);
+        if (!found.ok()) return found.code() == Errc::closed ? found : ok_status();  // poll again later
         KEEL_TRY(join_until_stable(deadline));
         last_poll_ = env_.now();
     }
