@@ -187,8 +187,8 @@ Result<std::vector<ConsumerRecord>> Consumer::poll(Duration timeout) {
 
 void Consumer::close() {
     if (closed_) return;
+    if (group_) group_->close(env_.now() + config_.request_timeout);  // the listener may still commit
     closed_ = true;
-    if (group_) group_->close(env_.now() + config_.request_timeout);
     pool_.close_all();
 }
 

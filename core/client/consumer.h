@@ -38,7 +38,8 @@
 // OffsetsForLeaderEpoch (epoch validation goes through Fetch's DivergingEpoch instead).
 //
 // Threading: every call from fibers of the env's node; one poll at a time; no call may still
-// be running on another fiber when the consumer is destroyed.
+// be running on another fiber when the consumer is destroyed. In a group, a heartbeat fiber
+// and commit_async's fibers run beside the caller; close() (and the destructor) end them.
 #pragma once
 
 #include <cstdint>

@@ -307,6 +307,8 @@ Status ConsumerCoordinator::poll(Instant deadline) {
         revoke(hooks_.assignment(), true);
     }
     if (subscribed() && (state_ != State::stable || rejoin_needed_)) {
+        Status found = ensure_coordinator(deadline);
+        if (!found.ok()) return found.code() == Errc::closed ? found : ok_status();  // poll again later
         KEEL_TRY(join_until_stable(deadline));
         last_poll_ = env_.now();
     }
@@ -671,7 +673,12 @@ Status ConsumerCoordinator::committed_once(const std::vector<TopicPartitionName>
 // ---- close ----
 
 void ConsumerCoordinator::close(Instant deadline) {
-    if (closed_) return;
+    if (closed_ || closing_) return;
+    closing_ = true;
+    // Commits in flight finish first, under the current member id (as Java's close does).
+    while (async_commits_ > 0 && env_.now() < deadline) {
+        if (async_done_.wait(deadline) == env::WakeReason::dying) break;
+    }
     if (!fatal_ && (state_ == State::stable || !subscribed())) maybe_auto_commit(deadline, true);
     if (subscribed()) {
         revoke(hooks_.assignment(), false);

@@ -12,7 +12,8 @@
 //   MEMBER_ID_REQUIRED → join again with the given id; then SyncGroup, where the leader
 //   runs the assignor the coordinator chose over the members' subscriptions with partition
 //   counts from the metadata. A poll blocks while a rebalance runs (bounded by
-//   max_poll_interval + request_timeout).
+//   max_poll_interval + request_timeout); without a coordinator found by its deadline,
+//   a poll returns no records and the next one looks again.
 // - Rebalance protocol: cooperative when every configured assignor is cooperative
 //   (KIP-429), else eager. Eager: before rejoining, auto-commit, then revoke every owned
 //   partition. Cooperative: keep owning partitions across the rebalance; after SyncGroup,
@@ -186,6 +187,7 @@ private:
     uint64_t rebalances_ = 0;
 
     bool closed_ = false;
+    bool closing_ = false;
     bool stopping_ = false;
     env::Event heartbeat_wake_;
     env::Event heartbeat_done_;

@@ -178,7 +178,15 @@ TEST(GroupConsumerOnMockCluster, ANewMemberResumesFromTheCommittedOffsets) {
             auto read_back = a.committed(a.assignment());
             ASSERT_TRUE(read_back.ok()) << read_back.error().to_string();
             EXPECT_EQ(*read_back, committed);
-            a.close();  // no auto-commit: only the explicit commit counts
+            Status async_outcome(Errc::unknown, "the callback did not run");
+            a.commit_async([&](const OffsetMap& offsets, const Status& s) {
+                for (const auto& [tp, offset] : committed) {
+                    EXPECT_EQ(offsets.count(tp) ? offsets.at(tp).value() : -1, offset.value()) << tp.to_string();
+                }
+                async_outcome = s;
+            });
+            a.close();  // waits for commit_async; no auto-commit: only the explicit commits count
+            EXPECT_TRUE(async_outcome.ok()) << async_outcome.error().to_string();
         }
         Consumer c(env, cc);
         ASSERT_TRUE(c.subscribe({"ledger"}).ok());
@@ -244,6 +252,38 @@ TEST(GroupConsumerOnMockCluster, CooperativeStickyRevokesOnlyWhatMoves) {
         EXPECT_EQ(la.revoked[0].size(), 2u) << "only the two partitions that moved";
         for (const auto& tp : a.assignment()) EXPECT_TRUE(before.contains(tp)) << "a kept what it had";
         EXPECT_EQ(lb.revoked.size(), 0u);
+        b.stop_and_close();
+        a.close();
+    });
+    ASSERT_TRUE(finished);
+}
+
+TEST(GroupConsumerOnMockCluster, AMemberThatStopsPollingLeavesAndFindsItsPartitionsLost) {
+    MockCluster cluster(3);
+    ASSERT_TRUE(cluster.ok());
+    create_topic(cluster, "slow");
+    bool finished = run_on_prod_node([&](env::Env& env) {
+        ConsumerConfig cc = group_config(cluster, "slow");
+        cc.max_poll_interval = ms(2'000);
+        RecordingListener la;
+        Consumer a(env, cc);
+        ASSERT_TRUE(a.subscribe({"slow"}, &la).ok());
+        SecondMember b(env, cc, {"slow"}, nullptr);
+        ASSERT_TRUE(poll_until(env, a, [&] { return a.assignment().size() == 2 && b.consumer.assignment().size() == 2; }));
+        // a stops polling: its heartbeat fiber leaves the group after max_poll_interval and
+        // b, still polling, gets everything.
+        Instant deadline = env.now() + ms(60'000);
+        while (b.consumer.assignment().size() != static_cast<size_t>(kPartitions) && env.now() < deadline) {
+            env.executor().sleep_for(ms(100));
+        }
+        ASSERT_EQ(b.consumer.assignment().size(), static_cast<size_t>(kPartitions));
+        EXPECT_EQ(a.group_metadata().generation_id, -1) << "a left the group";
+        auto got = a.poll(ms(10));  // finds the partitions lost, then rejoins
+        ASSERT_TRUE(got.ok()) << got.error().to_string();
+        ASSERT_FALSE(la.events.empty());
+        EXPECT_NE(std::find(la.events.begin(), la.events.end(), "lost 2"), la.events.end());
+        EXPECT_EQ(std::find(la.events.begin(), la.events.end(), "revoked 2"), la.events.end()) << "lost, not revoked";
+        ASSERT_TRUE(poll_until(env, a, [&] { return a.assignment().size() == 2 && b.consumer.assignment().size() == 2; }));
         b.stop_and_close();
         a.close();
     });
