@@ -23,6 +23,9 @@ struct GroupWorkload::Member {
     const GroupSpec* group = nullptr;
     bool done = false;
     client::Consumer* consumer = nullptr;  // while a life runs
+    // The life's next offsets to commit; revoked and lost partitions leave it, so that a
+    // partition that comes back later is not committed at a stale offset.
+    std::map<client::TopicPartitionName, Offset>* next = nullptr;
 };
 
 // Records what the rebalance callbacks say, with the member's generation at that moment.
@@ -30,6 +33,7 @@ class GroupWorkload::Listener final : public client::RebalanceListener {
 public:
     Listener(GroupWorkload& w, Member& m, env::Env& env) : w_(w), m_(m), env_(env) {}
     void on_partitions_revoked(const std::vector<client::TopicPartitionName>& partitions) override {
+        forget(partitions);
         if (partitions.empty() || m_.consumer == nullptr) return;
         w_.history_.revoked(m_.name, m_.group->name, m_.consumer->group_metadata().generation_id,
                             names_of(partitions), env_.now());
@@ -41,12 +45,17 @@ public:
                                names_of(m_.consumer->assignment()), env_.now(), g.group_instance_id);
     }
     void on_partitions_lost(const std::vector<client::TopicPartitionName>& partitions) override {
+        forget(partitions);
         if (partitions.empty() || m_.consumer == nullptr) return;
         w_.history_.lost(m_.name, m_.group->name, m_.consumer->group_metadata().generation_id,
                          names_of(partitions), env_.now());
     }
 
 private:
+    void forget(const std::vector<client::TopicPartitionName>& partitions) {
+        if (m_.next == nullptr) return;
+        for (const auto& tp : partitions) m_.next->erase(tp);
+    }
     GroupWorkload& w_;
     Member& m_;
     env::Env& env_;
@@ -116,13 +125,17 @@ void GroupWorkload::live_once(Member& m, env::Env& env, Instant end) {
     Listener listener(*this, m, env);  // outlives the consumer, whose close() may call it
     client::Consumer c(env, cfg);
     m.consumer = &c;
+    std::map<client::TopicPartitionName, Offset> next;
+    m.next = &next;
     struct Clear {
         Member& m;
-        ~Clear() { m.consumer = nullptr; }
+        ~Clear() {
+            m.consumer = nullptr;
+            m.next = nullptr;
+        }
     } clear{m};
     stats_.lives++;
     if (!c.subscribe({options_.topic}, &listener).ok()) return;
-    std::map<client::TopicPartitionName, Offset> next;
     uint64_t polls = 0;
     while (!stopping_ && (draining_ || env.now() < end)) {
         auto r = c.poll(ms(500));
