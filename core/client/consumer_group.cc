@@ -173,7 +173,7 @@ Status ConsumerCoordinator::ensure_coordinator(Instant deadline) {
             break;
         }
         if (env_.now() >= deadline) return Status(found.error().code, "FindCoordinator: " + found.error().message);
-        env_.executor().sleep_for(config_.retry_backoff);
+        if (!back_off()) return Status(Errc::closed, "FindCoordinator: the node is stopping");
     }
     return ok_status();
 }
@@ -327,7 +327,7 @@ Status ConsumerCoordinator::join_until_stable(Instant deadline) {
         if (!retry && !rejoin_needed_) return ok_status();
         if (!retry) on_join_prepare(limit);  // cooperative: the second rebalance after a revocation
         if (env_.now() >= limit) return Status(Errc::timeout, "the group did not complete its rebalance");
-        if (retry) env_.executor().sleep_for(config_.retry_backoff);
+        if (retry && !back_off()) return Status(Errc::closed, "the node is stopping");
     }
 }
 
@@ -566,6 +566,12 @@ void ConsumerCoordinator::commit_async(OffsetMap offsets, CommitCallback callbac
     if (f == 0) async_commits_--;
 }
 
+// retry.backoff.ms between attempts; false when the node is dying (a crash unwinding this
+// fiber): its virtual time no longer advances, so a retry loop must end instead of spinning.
+bool ConsumerCoordinator::back_off() {
+    return env_.executor().park(env_.now() + config_.retry_backoff) != env::WakeReason::dying;
+}
+
 Status ConsumerCoordinator::commit_offsets(const OffsetMap& offsets, Instant deadline) {
     if (offsets.empty()) return ok_status();
     while (true) {
@@ -573,7 +579,7 @@ Status ConsumerCoordinator::commit_offsets(const OffsetMap& offsets, Instant dea
         Status s = commit_once(offsets, deadline, retry);
         if (!retry) return s;
         if (env_.now() >= deadline) return s.ok() ? Status(Errc::timeout, "OffsetCommit: timed out") : s;
-        env_.executor().sleep_for(config_.retry_backoff);
+        if (!back_off()) return Status(Errc::closed, "OffsetCommit: the node is stopping");
     }
 }
 
@@ -626,7 +632,7 @@ Result<OffsetMap> ConsumerCoordinator::committed(const std::vector<TopicPartitio
         Status s = committed_once(partitions, deadline, out, retry);
         if (s.ok()) return out;
         if (!retry || env_.now() >= deadline) return s.error();
-        env_.executor().sleep_for(config_.retry_backoff);
+        if (!back_off()) return Error{Errc::closed, "OffsetFetch: the node is stopping"};
     }
 }
 

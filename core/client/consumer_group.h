@@ -154,6 +154,7 @@ private:
     Status commit_offsets(const OffsetMap& offsets, Instant deadline);
     Status commit_once(const OffsetMap& offsets, Instant deadline, bool& retry);
     void maybe_auto_commit(Instant deadline, bool force);
+    bool back_off();
     Status committed_once(const std::vector<TopicPartitionName>& partitions, Instant deadline, OffsetMap& out,
                           bool& retry);
 
