@@ -11,5 +11,6 @@ const char* sim_help();
 int cmd_pubsub(int argc, char** argv);
 int cmd_server(int argc, char** argv);
 int cmd_storage(int argc, char** argv);
+int cmd_groups(int argc, char** argv);
 
 }  // namespace keel::cli

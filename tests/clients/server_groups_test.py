@@ -7,7 +7,8 @@ replicas of __consumer_offsets, as in Kafka). With python3-confluent-kafka (libr
 a second member of g1 resumes exactly at the committed offsets (no record lost, none read
 twice) and its committed() answers them; two concurrent members of g2 split the partitions
 (disjoint, covering every partition) and together read every record; AdminClient's
-list_groups (ListGroups + DescribeGroups) shows g2 Stable with two members; kcat's balanced
+list_groups (ListGroups + DescribeGroups) shows g2 Stable with two members; `keel groups
+describe g1` shows g1's committed offsets and its lag; kcat's balanced
 consumer (-G) reads every record and its offsets are committed on exit; a static member
 (group.instance.id) that restarts gets its partitions back.
 
@@ -97,6 +98,28 @@ def commit_and_resume(bootstrap):
     b.close()
     print(f"ok: g1 committed {positions} after {len(first)} records; a new member resumed there and "
           f"read the other {len(rest)} exactly once")
+    ends = {}
+    for p, o, _ in first + rest:
+        ends[p] = max(ends.get(p, 0), o + 1)
+    return positions, ends
+
+
+def keel_groups_cli(keel, bootstrap, positions):
+    """`keel groups list` and `describe g1`: the lag is what g1 left uncommitted."""
+    rc, out, err = base.run([keel, "groups", "--bootstrap-server", bootstrap, "list"])
+    if rc != 0 or "g1" not in out.decode():
+        base.fail(f"keel groups list: exit {rc}: {out.decode()} {err.decode()}")
+    rc, out, err = base.run([keel, "groups", "--bootstrap-server", bootstrap, "describe", "g1"])
+    text = out.decode()
+    positions, ends = positions
+    positions = {p: o for p, o in positions.items() if o >= 0}  # librdkafka: -1001 = nothing to commit
+    want = sum(ends[p] - o for p, o in positions.items())
+    if rc != 0 or f"total lag {want}" not in text:
+        base.fail(f"keel groups describe g1: exit {rc}, want total lag {want}:\n{text}{err.decode()}")
+    for p, o in positions.items():
+        if f"{TOPIC}-{p}" not in text or f" {o} " not in text:
+            base.fail(f"keel groups describe g1: no committed offset {o} for partition {p}:\n{text}")
+    print(f"ok: keel groups describe g1 shows the committed offsets {positions} and total lag {want}:\n{text}")
 
 
 def two_members(bootstrap):
@@ -200,7 +223,8 @@ def main():
     try:
         server.start()
         produce(server.bootstrap)
-        commit_and_resume(server.bootstrap)
+        positions = commit_and_resume(server.bootstrap)
+        keel_groups_cli(server.keel, server.bootstrap, positions)
         two_members(server.bootstrap)
         kcat_group(server.bootstrap)
         static_member(server.bootstrap)
