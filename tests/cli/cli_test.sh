@@ -118,6 +118,14 @@ check "bench pubsub bad shapes" 2 "$keel" bench pubsub --shapes 2y2
 check "bench pubsub (small)" 0 "$keel" bench pubsub --messages 3000 --reps 1 --shapes 1x1,2x2 --topics 2 --json "$work/ps.json"
 for key in keel mutex_deque spsc spsc_fixed delivered_per_sec latency_p99_us ratio all_meet_target; do has "bench pubsub json has $key" "$work/ps.json" "\"$key\""; done
 
+# keel groups: help, argument errors, and a clear error (exit 1) when no broker answers.
+check "groups --help" 0 "$keel" groups --help
+check "groups without a command" 2 "$keel" groups
+check "groups describe without a group" 2 "$keel" groups describe
+check "groups bad --bootstrap-server" 2 "$keel" groups list --bootstrap-server nocolon
+check "groups against a closed port" 1 "$keel" groups list --bootstrap-server 127.0.0.1:1 --timeout-ms 2000
+has "groups names the refused connection" "$work/err" "connection_refused"
+
 # keel server / keel storage: help, config refusals naming the property, formatting.
 check "server --help" 0 "$keel" server --help
 has "server --help lists the properties" "$work/out" "controller.quorum.voters (1@localhost:9093)"
