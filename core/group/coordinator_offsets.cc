@@ -49,6 +49,7 @@ ErrorCode GroupCoordinator::Impl::validate_commit(const OffsetCommitRequest& req
     if (g->fenced(req.group_instance_id, req.member_id)) return ErrorCode::fenced_instance_id;
     if (generation < 0 && g->state == GroupState::empty) return ErrorCode::none;
     Member* m = g->member(req.member_id);
+    if (config.bugs.commit_without_fencing) return ErrorCode::none;  // planted: a zombie's commit lands
     if (!m) return ErrorCode::unknown_member_id;
     if (generation != g->generation) return ErrorCode::illegal_generation;
     if (g->state == GroupState::completing_rebalance) return ErrorCode::rebalance_in_progress;

@@ -59,6 +59,12 @@
 
 namespace keel::group {
 
+// Planted bugs for the negative tests (property_tests/negative/): the real code path with one
+// rule broken, which the simulator's group checker must catch. All off by default.
+struct PlantedGroupBugs {
+    bool commit_without_fencing = false;  // OffsetCommit skips the member and generation checks
+};
+
 struct GroupCoordinatorConfig {
     int32_t offsets_topic_partitions = 50;                 // offsets.topic.num.partitions
     Duration min_session_timeout = ms(6'000);              // group.min.session.timeout.ms
@@ -69,6 +75,7 @@ struct GroupCoordinatorConfig {
     Duration offsets_retention_check = ms(600'000);        // offsets.retention.check.interval.ms
     Duration commit_timeout = ms(5'000);                   // offsets.commit.timeout.ms
     Duration tick = ms(100);                               // how often timers are checked
+    PlantedGroupBugs bugs;
 };
 
 struct GroupCoordinatorStats {

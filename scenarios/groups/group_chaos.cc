@@ -17,7 +17,8 @@
 // no commit from a stale generation accepted; the data-plane checkers as in data-chaos.
 // Metrics (sweep JSON): rebalances (generations seen), commits (ok), processed, duplicates.
 // Params: brokers (4), fault_seconds (40), rate (50 records/s), members (3 per group),
-// session_ms (6000).
+// session_ms (6000), group_bug = none | commit-without-fencing (a planted coordinator bug the
+// group checker must catch: property_tests/negative/group_bugs.cc).
 #include <algorithm>
 
 #include "scenarios/data/data_chaos.h"
@@ -47,8 +48,14 @@ GroupWorkloadOptions group_options(sim::ScenarioContext& ctx) {
     return o;
 }
 
-DataClusterOptions group_cluster_options(const DataChaosConfig& c) {
+DataClusterOptions group_cluster_options(sim::ScenarioContext& ctx, const DataChaosConfig& c) {
     DataClusterOptions o = data_cluster_options(c);
+    std::string bug = ctx.param("group_bug", "none");
+    if (bug == "commit-without-fencing") {
+        o.base.group_config.bugs.commit_without_fencing = true;
+    } else if (bug != "none") {
+        ctx.violation("unknown --param group_bug=" + bug + " (none, commit-without-fencing)");
+    }
     o.base.broker_config.offsets_topic_num_partitions = 10;
     o.base.broker_config.offsets_topic_replication_factor = 3;
     // The safe configuration for __consumer_offsets too: commits need two in-sync replicas
@@ -82,7 +89,7 @@ void run_group_chaos(sim::ScenarioContext& ctx) {
     auto& w = ctx.world();
     DataChaosConfig c = data_chaos_config(ctx);
     c.rate = std::clamp<int64_t>(ctx.param_int("rate", 50), 1, 10000);
-    auto cluster = DataCluster::create(ctx, group_cluster_options(c));
+    auto cluster = DataCluster::create(ctx, group_cluster_options(ctx, c));
     Duration fault_start = std::chrono::seconds(15);
     Duration fault_end = fault_start + std::chrono::seconds(c.fault_seconds);
     auto schedule = ctx.faults_or(data_chaos_schedule(w, *cluster, fault_start, fault_end));
