@@ -1,0 +1,383 @@
+#!/usr/bin/env node
+// kafkajs (npm, pinned in tests/clients/kafkajs/package.json) unmodified against `keel server`
+// (issue 10).
+//
+// Starts one combined controller+broker (offsets.topic.replication.factor=1, as Kafka needs
+// on one node) on free loopback ports in a temp dir and checks, exactly: an idempotent
+// producer (acks=-1) sends 200 keyed records with headers and timestamps to a 3-partition
+// topic that Metadata auto-creates; each lands on the murmur2 partition of its key (kafkajs 2's
+// default, Java-compatible partitioner) at the next offset. Two consumers of one group, run()
+// with eachMessage, split the partitions (disjoint, covering all) and read every record
+// (keys, values, headers, partitions, offsets, timestamps); their commits (auto-commit and
+// commitOffsets on disconnect) equal the end offsets (admin.fetchOffsets vs
+// admin.fetchTopicOffsets). 50 more records; a third member resumes at the commits and reads
+// exactly the new ones; admin.listGroups / describeGroups show it (Stable, one member with every
+// partition); admin.deleteGroups removes the group. Not used: admin.createTopics /
+// deleteTopics (CreateTopics and DeleteTopics are served by the controller listener only).
+//
+// Usage: kafkajs_test.js KEEL_BINARY. Exit 77 (skipped) if tests/clients/kafkajs/node_modules
+// has no kafkajs (cmake/install_deps.sh runs npm install there).
+'use strict'
+const fs = require('fs')
+const net = require('net')
+const os = require('os')
+const path = require('path')
+const { spawn } = require('child_process')
+
+const SKIP = 77
+const TOPIC = 'js-orders'
+const GROUP = 'js-g1'
+const PARTITIONS = 3
+const RECORDS = 200
+const MORE = 50
+const WAIT_MS = 120000 // upper bound for anything to happen on a busy machine; never asserted
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1' // the default is the Java-compatible one, checked below
+let kafkajs
+try {
+  kafkajs = require(path.join(__dirname, 'kafkajs', 'node_modules', 'kafkajs'))
+} catch (e) {
+  console.log('SKIP: kafkajs is not installed in tests/clients/kafkajs/node_modules (run cmake/install_deps.sh)')
+  process.exit(SKIP)
+}
+const { Kafka, logLevel, AssignerProtocol } = kafkajs
+
+function fail(msg) {
+  console.error('FAIL: ' + msg)
+  throw new Error(msg)
+}
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+
+async function waitFor(what, check) {
+  const deadline = Date.now() + WAIT_MS
+  for (;;) {
+    const last = await check()
+    if (last === true) return
+    if (Date.now() > deadline) fail(`${what}: ${JSON.stringify(last)}`)
+    await sleep(200)
+  }
+}
+
+// Kafka's murmur2 (the Java client's partitioner hash), as published.
+function murmur2(data) {
+  const m = 0x5bd1e995
+  let h = (0x9747b28c ^ data.length) >>> 0
+  const tail = data.length - (data.length % 4)
+  for (let i = 0; i < tail; i += 4) {
+    let k = data.readUInt32LE(i)
+    k = Math.imul(k, m) >>> 0
+    k = (k ^ (k >>> 24)) >>> 0
+    k = Math.imul(k, m) >>> 0
+    h = Math.imul(h, m) >>> 0
+    h = (h ^ k) >>> 0
+  }
+  const rest = data.length % 4
+  if (rest === 3) h = (h ^ (data[tail + 2] << 16)) >>> 0
+  if (rest >= 2) h = (h ^ (data[tail + 1] << 8)) >>> 0
+  if (rest >= 1) h = Math.imul((h ^ data[tail]) >>> 0, m) >>> 0
+  h = (h ^ (h >>> 13)) >>> 0
+  h = Math.imul(h, m) >>> 0
+  return (h ^ (h >>> 15)) >>> 0
+}
+
+const partitionOf = key => (murmur2(Buffer.from(key)) & 0x7fffffff) % PARTITIONS
+
+// ------------------------------------------------------------------------- the server
+
+function portFree(port) {
+  return new Promise(resolve => {
+    const s = net.createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+function anyPort() {
+  return new Promise(resolve => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+// A free port whose successor is free too (as server_clients_test.py's controller port).
+async function freePort(pair) {
+  for (let i = 0; i < 200; i++) {
+    const port = await anyPort()
+    if (!pair || (port < 65535 && (await portFree(port + 1)))) return port
+  }
+  fail('no free port')
+}
+
+async function startServer(keel, workdir) {
+  const port = await freePort(false)
+  const controller = await freePort(true)
+  const config = path.join(workdir, 'server.properties')
+  fs.writeFileSync(config, `# written by kafkajs_test.js
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:${controller}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}
+controller.listener.names=CONTROLLER
+log.dirs=${path.join(workdir, 'data')}
+num.partitions=${PARTITIONS}
+auto.create.topics.enable=true
+cluster.id=keel-kafkajs-test
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=5
+group.initial.rebalance.delay.ms=0
+group.min.session.timeout.ms=1000
+`)
+  const log = fs.openSync(path.join(workdir, 'server.log'), 'w')
+  const proc = spawn(keel, ['server', '--config', config], { cwd: workdir, stdio: ['ignore', log, log] })
+  const exited = new Promise(resolve => proc.on('exit', (code, signal) => resolve(signal ? signal : code)))
+  return { proc, exited, bootstrap: `127.0.0.1:${port}` }
+}
+
+function client(bootstrap, clientId) {
+  return new Kafka({
+    clientId,
+    brokers: [bootstrap],
+    logLevel: logLevel.WARN,
+    connectionTimeout: 10000,
+    requestTimeout: 60000,
+    retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
+  })
+}
+
+async function awaitServer(kafka, server) {
+  await waitFor('keel server answers Metadata with a broker', async () => {
+    if (server.proc.exitCode !== null) fail(`keel server exited with ${server.proc.exitCode}`)
+    const admin = kafka.admin({ retry: { retries: 0 } })
+    try {
+      await admin.connect()
+      const cluster = await admin.describeCluster()
+      return cluster.brokers.length === 1 || cluster
+    } catch (e) {
+      return e.message
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+  })
+}
+
+// ------------------------------------------------------------------------- producer
+
+// Sends records first..first+count-1 in one send() and returns them keyed 'partition:offset'.
+async function produce(kafka, first, count, startOffsets) {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  const messages = []
+  const now = Date.now()
+  for (let i = first; i < first + count; i++) {
+    messages.push({
+      key: `k${i}`,
+      value: `v${i}`,
+      headers: { n: String(i), src: 'kafkajs' },
+      timestamp: String(now - 1000 + i),
+    })
+  }
+  const meta = await producer.send({ topic: TOPIC, acks: -1, messages })
+  await producer.disconnect()
+  const base = {}
+  for (const m of meta) {
+    if (m.errorCode !== 0) fail(`send: ${JSON.stringify(m)}`)
+    base[m.partition] = Number(m.baseOffset)
+  }
+  const sent = new Map()
+  const next = {}
+  for (const msg of messages) {
+    const p = partitionOf(msg.key)
+    if (!(p in base)) fail(`no batch acknowledged for partition ${p} (key ${msg.key}): ${JSON.stringify(meta)}`)
+    const offset = base[p] + (next[p] = (next[p] || 0) + 1) - 1
+    sent.set(`${p}:${offset}`, describe(msg.key, msg.value, msg.headers, msg.timestamp))
+  }
+  for (const p of Object.keys(base)) {
+    if (base[p] !== (startOffsets[p] || 0)) fail(`partition ${p}: base offset ${base[p]}, want ${startOffsets[p] || 0}`)
+  }
+  console.log(`ok: idempotent producer (acks=-1) sent ${count} records; base offsets ${JSON.stringify(base)}`)
+  return sent
+}
+
+function describe(key, value, headers, timestamp) {
+  const h = Object.keys(headers).sort().map(k => `${k}=${headers[k]}`).join(',')
+  return `${key} ${value} ${h} ${timestamp}`
+}
+
+function received(message) {
+  const headers = {}
+  for (const [k, v] of Object.entries(message.headers || {})) headers[k] = v.toString()
+  return describe(message.key.toString(), message.value.toString(), headers, message.timestamp)
+}
+
+function endsOf(sent) {
+  const ends = {}
+  for (const k of sent.keys()) {
+    const [p, o] = k.split(':').map(Number)
+    ends[p] = Math.max(ends[p] || 0, o + 1)
+  }
+  return ends
+}
+
+// The partitions' end offsets (ListOffsets) must be what we sent.
+async function checkEnds(admin, want) {
+  const got = {}
+  for (const o of await admin.fetchTopicOffsets(TOPIC)) got[o.partition] = Number(o.high)
+  if (JSON.stringify(got) !== JSON.stringify(want)) fail(`fetchTopicOffsets ${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
+}
+
+// ------------------------------------------------------------------------- consumer group
+
+// A group member that records what it reads (by 'partition:offset') and its latest assignment.
+async function member(kafka, got) {
+  const consumer = kafka.consumer({
+    groupId: GROUP,
+    sessionTimeout: 10000,
+    rebalanceTimeout: 60000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 200,
+  })
+  const m = { consumer, assignment: [] }
+  consumer.on(consumer.events.GROUP_JOIN, e => {
+    m.assignment = (e.payload.memberAssignment[TOPIC] || []).slice().sort()
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topics: [TOPIC], fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const key = `${partition}:${message.offset}`
+      const record = received(message)
+      if (got.has(key) && got.get(key) !== record) fail(`${key} read twice, differently: ${got.get(key)} / ${record}`)
+      got.set(key, record)
+    },
+  })
+  return m
+}
+
+function sameMap(got, want) {
+  if (got.size !== want.size) return false
+  for (const [k, v] of want) if (got.get(k) !== v) return false
+  return true
+}
+
+function firstDifference(got, want) {
+  for (const [k, v] of want) if (got.get(k) !== v) return `${k}: read ${got.get(k)}, sent ${v}`
+  for (const [k, v] of got) if (!want.has(k)) return `${k}: read ${v}, never sent`
+  return 'none'
+}
+
+async function committedOffsets(admin) {
+  const out = {}
+  for (const t of await admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] })) {
+    for (const p of t.partitions) out[p.partition] = Number(p.offset)
+  }
+  return out
+}
+
+async function twoMembers(kafka, admin, sent) {
+  const got = new Map()
+  const members = [await member(kafka, got), await member(kafka, got)]
+  let split
+  await waitFor('two members split the partitions and read every record', async () => {
+    split = members.map(m => m.assignment)
+    const [a, b] = split
+    const disjoint = a.length > 0 && b.length > 0 && a.every(p => !b.includes(p))
+    return (disjoint && a.length + b.length === PARTITIONS && sameMap(got, sent)) || [split, got.size]
+  })
+  for (const m of members) await m.consumer.disconnect()
+  if (!sameMap(got, sent)) fail(`group read differs: ${firstDifference(got, sent)}`)
+  const ends = endsOf(sent)
+  const committed = await committedOffsets(admin)
+  if (JSON.stringify(committed) !== JSON.stringify(ends)) {
+    fail(`fetchOffsets ${JSON.stringify(committed)} after both members left, want the ends ${JSON.stringify(ends)}`)
+  }
+  console.log(`ok: two members of ${GROUP} (run/eachMessage) split the partitions ${JSON.stringify(split)}, ` +
+              `read all ${sent.size} records exactly and committed ${JSON.stringify(committed)}`)
+}
+
+async function resume(kafka, admin, more, ends) {
+  const got = new Map()
+  const third = await member(kafka, got)
+  await waitFor('a third member reads the new records', async () => sameMap(got, more) || got.size)
+  await sleep(1000) // nothing else (below the commits) arrives later
+  if (!sameMap(got, more)) fail(`the third member read ${firstDifference(got, more)}`)
+  console.log(`ok: a third member resumed at the commits ${JSON.stringify(ends)} and read exactly the ` +
+              `${more.size} new records`)
+  return third
+}
+
+async function adminGroups(admin, third, ends) {
+  await waitFor('listGroups and describeGroups show one Stable member', async () => {
+    const listed = (await admin.listGroups()).groups
+    const { groups } = await admin.describeGroups([GROUP])
+    const g = groups[0]
+    const ok = listed.some(x => x.groupId === GROUP && x.protocolType === 'consumer') &&
+      g.state === 'Stable' && g.members.length === 1 && g.protocolType === 'consumer'
+    return ok || { listed, groups }
+  })
+  const { groups } = await admin.describeGroups([GROUP])
+  const assignment = AssignerProtocol.MemberAssignment.decode(groups[0].members[0].memberAssignment)
+  const parts = (assignment.assignment[TOPIC] || []).slice().sort()
+  if (JSON.stringify(parts) !== JSON.stringify([...Array(PARTITIONS).keys()])) {
+    fail(`describeGroups: the member is assigned ${JSON.stringify(assignment)}`)
+  }
+  await third.consumer.disconnect()
+  const committed = await committedOffsets(admin)
+  if (JSON.stringify(committed) !== JSON.stringify(ends)) {
+    fail(`fetchOffsets ${JSON.stringify(committed)}, want ${JSON.stringify(ends)}`)
+  }
+  const deleted = await admin.deleteGroups([GROUP])
+  if (deleted.length !== 1 || deleted[0].groupId !== GROUP || deleted[0].errorCode !== 0) {
+    fail(`deleteGroups: ${JSON.stringify(deleted)}`)
+  }
+  if ((await admin.listGroups()).groups.some(x => x.groupId === GROUP)) fail('the group is listed after deleteGroups')
+  console.log(`ok: admin listGroups, describeGroups (Stable, ${groups[0].protocol}, one member with ` +
+              `${JSON.stringify(parts)}), fetchOffsets ${JSON.stringify(committed)}, deleteGroups`)
+}
+
+// ------------------------------------------------------------------------- main
+
+async function main() {
+  if (process.argv.length !== 3) {
+    console.error('usage: kafkajs_test.js KEEL_BINARY')
+    return 2
+  }
+  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-kafkajs-test-'))
+  console.log(`workdir ${workdir} (kept with the server log if the test fails); kafkajs ` +
+              require(path.join(__dirname, 'kafkajs', 'node_modules', 'kafkajs', 'package.json')).version)
+  const server = await startServer(path.resolve(process.argv[2]), workdir)
+  try {
+    const kafka = client(server.bootstrap, 'keel-kafkajs-test')
+    await awaitServer(kafka, server)
+    const admin = kafka.admin()
+    await admin.connect()
+    const sent = await produce(kafka, 0, RECORDS, {})
+    const ends = endsOf(sent)
+    await checkEnds(admin, ends)
+    await twoMembers(kafka, admin, sent)
+    const more = await produce(kafka, RECORDS, MORE, ends)
+    const ends2 = endsOf(new Map([...sent, ...more]))
+    await checkEnds(admin, ends2)
+    const third = await resume(kafka, admin, more, ends)
+    await adminGroups(admin, third, ends2)
+    const md = await admin.fetchTopicMetadata({ topics: [TOPIC] })
+    if (md.topics[0].partitions.length !== PARTITIONS) fail(`fetchTopicMetadata: ${JSON.stringify(md)}`)
+    await admin.disconnect()
+    server.proc.kill('SIGTERM')
+    const code = await Promise.race([server.exited, sleep(WAIT_MS).then(() => 'timeout')])
+    if (code !== 0) fail(`keel server exited with ${code} on SIGTERM`)
+  } finally {
+    if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL')
+  }
+  fs.rmSync(workdir, { recursive: true, force: true })
+  console.log('ok: keel server stopped on SIGTERM with exit 0')
+  return 0
+}
+
+main().then(code => process.exit(code), e => {
+  console.error(e && e.stack ? e.stack : e)
+  process.exit(1)
+})
