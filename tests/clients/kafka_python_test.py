@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """python3-kafka (kafka-python 2.0.x, Debian) unmodified against `keel server` (issue 10).
 
-One combined node (offsets.topic.replication.factor=1, as Kafka needs on one node). Checks,
-exactly: KafkaProducer (acks='all') sends 200 keyed records with headers to a 3-partition
+First one combined node (offsets.topic.replication.factor=1, as Kafka needs on one node),
+then the same against 3 combined nodes (RF 3, min ISR 2, the coordinator and the leaders
+spread over the nodes). Checks, exactly: KafkaProducer (acks='all') sends 200 keyed records with headers to a 3-partition
 topic that Metadata auto-creates; every record lands on the murmur2 partition of its key at
 the next offset of that partition. A KafkaConsumer with assign + seek_to_beginning reads
 them back (keys, values, headers, partitions, offsets, timestamps). Two KafkaConsumers of
@@ -203,11 +204,11 @@ def resume(bootstrap, ends, more):
     return c
 
 
-def admin(bootstrap, live_member, ends_after):
+def admin(bootstrap, brokers, live_member, ends_after):
     from kafka import KafkaAdminClient
     a = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60000)
     cluster = a.describe_cluster()
-    if len(cluster.get("brokers", [])) != 1:
+    if len(cluster.get("brokers", [])) != brokers:
         base.fail(f"describe_cluster: {cluster}")
     if TOPIC not in a.list_topics():
         base.fail(f"list_topics: {a.list_topics()} has no {TOPIC}")
@@ -247,6 +248,67 @@ def base_error_none():
     return NoError
 
 
+CLUSTER_EXTRA = """offsets.topic.replication.factor=3
+offsets.topic.num.partitions=5
+group.initial.rebalance.delay.ms=0
+group.min.session.timeout.ms=1000
+default.replication.factor=3
+min.insync.replicas=2
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=500
+replica.lag.time.max.ms=4000
+"""
+
+
+def scenario(bootstrap, brokers):
+    sent = produce(bootstrap, 0, RECORDS)
+    check_offsets(sent, {})
+    print(f"ok: KafkaProducer acks=all sent {RECORDS} records to the murmur2 partitions at consecutive offsets")
+    assigned_read(bootstrap, sent)
+    two_members(bootstrap, sent)
+    ends = {p: 1 + max(o for q, o in sent if q == p) for p, _ in sent}
+    more = produce(bootstrap, RECORDS, MORE)
+    check_offsets(more, ends)
+    member = resume(bootstrap, ends, more)
+    admin(bootstrap, brokers, member, {p: 1 + max(o for q, o in {**sent, **more} if q == p) for p in ends})
+
+
+def single_node(keel, workdir, servers):
+    print("--- one combined node")
+    servers.append(base.Server(keel, workdir, extra=EXTRA))
+    servers[0].start()
+    scenario(servers[0].bootstrap, 1)
+
+
+def three_nodes(keel, workdir, servers):
+    """The same against 3 combined nodes (RF 3 for the topic and __consumer_offsets, min ISR
+    2): the group coordinator and the partition leaders are spread over the nodes."""
+    print("--- three combined nodes, RF 3, min ISR 2")
+    ports = base.cluster_ports(3)
+    servers.extend(base.Server(keel, workdir, i, ports, CLUSTER_EXTRA) for i in (1, 2, 3))
+    for s in servers:
+        s.start(wait=False)
+    base.await_brokers(servers[0].bootstrap, 3)
+    scenario(",".join(s.bootstrap for s in servers), 3)
+    leaders = {base.leader_of(servers[0].bootstrap, TOPIC, p) for p in range(PARTITIONS)}  # checks RF 3
+    print(f"ok: {TOPIC} has 3 replicas per partition, leaders on nodes {sorted(leaders)}")
+
+
+def run_part(part, keel, root, name):
+    workdir = os.path.join(root, name)
+    servers = []
+    try:
+        part(keel, workdir, servers)
+        for s in servers:
+            if s.terminate() != 0:
+                base.fail(f"keel server node {s.node_id} did not exit 0 on SIGTERM")
+    finally:
+        for s in servers:
+            if s.proc and s.proc.poll() is None:
+                s.proc.kill()
+                s.proc.wait()
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -259,28 +321,12 @@ def main():
     if shutil.which("kcat") is None:  # Server.start waits for Metadata with kcat
         print("SKIP: kcat is not installed")
         return base.SKIP
-    workdir = tempfile.mkdtemp(prefix="keel-kafka-python-test-")
-    print(f"workdir {workdir} (kept with the server log if the test fails); kafka-python {kafka.__version__}")
-    server = base.Server(os.path.abspath(sys.argv[1]), workdir, extra=EXTRA)
-    try:
-        server.start()
-        sent = produce(server.bootstrap, 0, RECORDS)
-        check_offsets(sent, {})
-        print(f"ok: KafkaProducer acks=all sent {RECORDS} records to the murmur2 partitions at consecutive offsets")
-        assigned_read(server.bootstrap, sent)
-        two_members(server.bootstrap, sent)
-        ends = {p: 1 + max(o for q, o in sent if q == p) for p, _ in sent}
-        more = produce(server.bootstrap, RECORDS, MORE)
-        check_offsets(more, ends)
-        member = resume(server.bootstrap, ends, more)
-        admin(server.bootstrap, member, {p: 1 + max(o for q, o in {**sent, **more} if q == p) for p in ends})
-        if server.terminate() != 0:
-            base.fail("keel server did not exit 0 on SIGTERM")
-    finally:
-        if server.proc and server.proc.poll() is None:
-            server.proc.kill()
-            server.proc.wait()
-    shutil.rmtree(workdir, ignore_errors=True)
+    root = tempfile.mkdtemp(prefix="keel-kafka-python-test-")
+    print(f"workdir {root} (kept with the server logs if the test fails); kafka-python {kafka.__version__}")
+    keel = os.path.abspath(sys.argv[1])
+    run_part(single_node, keel, root, "single")
+    run_part(three_nodes, keel, root, "cluster")
+    shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
