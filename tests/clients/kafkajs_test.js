@@ -3,7 +3,8 @@
 // (issue 10).
 //
 // Starts one combined controller+broker (offsets.topic.replication.factor=1, as Kafka needs
-// on one node) on free loopback ports in a temp dir and checks, exactly: an idempotent
+// on one node) on free loopback ports in a temp dir, then 3 combined nodes (RF 3, min ISR 2),
+// and checks against each, exactly: an idempotent
 // producer (acks=-1) sends 200 keyed records with headers and timestamps to a 3-partition
 // topic that Metadata auto-creates; each lands on the murmur2 partition of its key (kafkajs 2's
 // default, Java-compatible partitioner) at the next offset. Two consumers of one group, run()
@@ -112,35 +113,76 @@ async function freePort(pair) {
   fail('no free port')
 }
 
-async function startServer(keel, workdir) {
-  const port = await freePort(false)
-  const controller = await freePort(true)
-  const config = path.join(workdir, 'server.properties')
-  fs.writeFileSync(config, `# written by kafkajs_test.js
+const SINGLE_EXTRA = `offsets.topic.replication.factor=1
+`
+const CLUSTER_EXTRA = `offsets.topic.replication.factor=3
+default.replication.factor=3
+min.insync.replicas=2
+broker.session.timeout.ms=4000
+broker.heartbeat.interval.ms=500
+replica.lag.time.max.ms=4000
+`
+
+// Distinct (client, controller) ports for n nodes, each controller port + 1 free too.
+async function clusterPorts(n) {
+  for (;;) {
+    const ports = []
+    for (let i = 0; i < n; i++) ports.push([await freePort(false), await freePort(true)])
+    const used = ports.flatMap(([c, q]) => [c, q, q + 1])
+    if (new Set(used).size === used.length) return ports
+  }
+}
+
+// Starts n combined controller+broker nodes; returns their processes and the bootstrap list.
+async function startNodes(keel, workdir, n, extra) {
+  const ports = await clusterPorts(n)
+  const voters = ports.map(([, q], i) => `${i + 1}@127.0.0.1:${q}`).join(',')
+  const nodes = []
+  for (let i = 0; i < n; i++) {
+    const [port, controller] = ports[i]
+    const dir = path.join(workdir, `node-${i + 1}`)
+    fs.mkdirSync(dir, { recursive: true })
+    const config = path.join(dir, 'server.properties')
+    fs.writeFileSync(config, `# written by kafkajs_test.js
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:${controller}
+node.id=${i + 1}
+controller.quorum.voters=${voters}
 listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}
 controller.listener.names=CONTROLLER
-log.dirs=${path.join(workdir, 'data')}
+log.dirs=${path.join(dir, 'data')}
 num.partitions=${PARTITIONS}
 auto.create.topics.enable=true
 cluster.id=keel-kafkajs-test
-offsets.topic.replication.factor=1
 offsets.topic.num.partitions=5
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
-`)
-  const log = fs.openSync(path.join(workdir, 'server.log'), 'w')
-  const proc = spawn(keel, ['server', '--config', config], { cwd: workdir, stdio: ['ignore', log, log] })
-  const exited = new Promise(resolve => proc.on('exit', (code, signal) => resolve(signal ? signal : code)))
-  return { proc, exited, bootstrap: `127.0.0.1:${port}` }
+${extra}`)
+    const log = fs.openSync(path.join(dir, 'server.log'), 'w')
+    const proc = spawn(keel, ['server', '--config', config], { cwd: dir, stdio: ['ignore', log, log] })
+    const exited = new Promise(resolve => proc.on('exit', (code, signal) => resolve(signal || code)))
+    nodes.push({ proc, exited })
+  }
+  return { nodes, bootstrap: ports.map(([c]) => `127.0.0.1:${c}`) }
+}
+
+async function stopNodes(nodes) {
+  for (const node of nodes) {
+    node.proc.kill('SIGTERM')
+    const code = await Promise.race([node.exited, sleep(WAIT_MS).then(() => 'timeout')])
+    if (code !== 0) fail(`keel server exited with ${code} on SIGTERM`)
+  }
+}
+
+function killNodes(nodes) {
+  for (const node of nodes) {
+    if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL')
+  }
 }
 
 function client(bootstrap, clientId) {
   return new Kafka({
     clientId,
-    brokers: [bootstrap],
+    brokers: bootstrap,
     logLevel: logLevel.WARN,
     connectionTimeout: 10000,
     requestTimeout: 60000,
@@ -148,14 +190,14 @@ function client(bootstrap, clientId) {
   })
 }
 
-async function awaitServer(kafka, server) {
-  await waitFor('keel server answers Metadata with a broker', async () => {
-    if (server.proc.exitCode !== null) fail(`keel server exited with ${server.proc.exitCode}`)
+async function awaitServer(kafka, nodes) {
+  await waitFor(`keel server answers Metadata with ${nodes.length} brokers`, async () => {
+    for (const node of nodes) if (node.proc.exitCode !== null) fail(`keel server exited with ${node.proc.exitCode}`)
     const admin = kafka.admin({ retry: { retries: 0 } })
     try {
       await admin.connect()
       const cluster = await admin.describeCluster()
-      return cluster.brokers.length === 1 || cluster
+      return cluster.brokers.length === nodes.length || cluster
     } catch (e) {
       return e.message
     } finally {
@@ -340,40 +382,54 @@ async function adminGroups(admin, third, ends) {
 
 // ------------------------------------------------------------------------- main
 
+async function scenario(kafka, nodes) {
+  await awaitServer(kafka, nodes)
+  const admin = kafka.admin()
+  await admin.connect()
+  const sent = await produce(kafka, 0, RECORDS, {})
+  const ends = endsOf(sent)
+  await checkEnds(admin, ends)
+  await twoMembers(kafka, admin, sent)
+  const more = await produce(kafka, RECORDS, MORE, ends)
+  const ends2 = endsOf(new Map([...sent, ...more]))
+  await checkEnds(admin, ends2)
+  const third = await resume(kafka, admin, more, ends)
+  await adminGroups(admin, third, ends2)
+  const md = await admin.fetchTopicMetadata({ topics: [TOPIC] })
+  const parts = md.topics[0].partitions
+  if (parts.length !== PARTITIONS || parts.some(p => p.replicas.length !== nodes.length)) {
+    fail(`fetchTopicMetadata: ${JSON.stringify(md)}`)
+  }
+  console.log(`ok: fetchTopicMetadata: ${PARTITIONS} partitions, ${nodes.length} replicas each, leaders ` +
+              JSON.stringify(parts.map(p => p.leader)))
+  await admin.disconnect()
+}
+
+async function part(keel, root, name, n, extra) {
+  console.log(`--- ${name}`)
+  const workdir = path.join(root, name.replace(/[^a-z0-9]+/g, '-'))
+  const { nodes, bootstrap } = await startNodes(keel, workdir, n, extra)
+  try {
+    await scenario(client(bootstrap, 'keel-kafkajs-test'), nodes)
+    await stopNodes(nodes)
+    console.log('ok: keel server stopped on SIGTERM with exit 0')
+  } finally {
+    killNodes(nodes)
+  }
+}
+
 async function main() {
   if (process.argv.length !== 3) {
     console.error('usage: kafkajs_test.js KEEL_BINARY')
     return 2
   }
-  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-kafkajs-test-'))
-  console.log(`workdir ${workdir} (kept with the server log if the test fails); kafkajs ` +
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-kafkajs-test-'))
+  console.log(`workdir ${root} (kept with the server logs if the test fails); kafkajs ` +
               require(path.join(__dirname, 'kafkajs', 'node_modules', 'kafkajs', 'package.json')).version)
-  const server = await startServer(path.resolve(process.argv[2]), workdir)
-  try {
-    const kafka = client(server.bootstrap, 'keel-kafkajs-test')
-    await awaitServer(kafka, server)
-    const admin = kafka.admin()
-    await admin.connect()
-    const sent = await produce(kafka, 0, RECORDS, {})
-    const ends = endsOf(sent)
-    await checkEnds(admin, ends)
-    await twoMembers(kafka, admin, sent)
-    const more = await produce(kafka, RECORDS, MORE, ends)
-    const ends2 = endsOf(new Map([...sent, ...more]))
-    await checkEnds(admin, ends2)
-    const third = await resume(kafka, admin, more, ends)
-    await adminGroups(admin, third, ends2)
-    const md = await admin.fetchTopicMetadata({ topics: [TOPIC] })
-    if (md.topics[0].partitions.length !== PARTITIONS) fail(`fetchTopicMetadata: ${JSON.stringify(md)}`)
-    await admin.disconnect()
-    server.proc.kill('SIGTERM')
-    const code = await Promise.race([server.exited, sleep(WAIT_MS).then(() => 'timeout')])
-    if (code !== 0) fail(`keel server exited with ${code} on SIGTERM`)
-  } finally {
-    if (server.proc.exitCode === null && server.proc.signalCode === null) server.proc.kill('SIGKILL')
-  }
-  fs.rmSync(workdir, { recursive: true, force: true })
-  console.log('ok: keel server stopped on SIGTERM with exit 0')
+  const keel = path.resolve(process.argv[2])
+  await part(keel, root, 'one combined node', 1, SINGLE_EXTRA)
+  await part(keel, root, 'three combined nodes, RF 3, min ISR 2', 3, CLUSTER_EXTRA)
+  fs.rmSync(root, { recursive: true, force: true })
   return 0
 }
 
