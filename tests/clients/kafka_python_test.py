@@ -19,7 +19,9 @@ the controller listener only; Keel's broker listener does not serve them).
 Usage: kafka_python_test.py KEEL_BINARY. Exit 77 (skipped) if python3-kafka is missing.
 """
 import importlib.util
+import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -42,6 +44,20 @@ offsets.topic.num.partitions=5
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
 """
+
+
+class VersionsUsed(logging.Handler):
+    """Collects the request classes kafka-python sends ("MetadataRequest_v1") from its debug log."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.used = set()
+
+    def emit(self, record):
+        if record.msg == "%s Request %d: %s":
+            m = re.match(r"(\w+)Request_v(\d+)", type(record.args[2]).__name__)
+            if m:
+                self.used.add(f"{m.group(1)} v{m.group(2)}")
 
 
 def produce(bootstrap, first, count):
@@ -324,8 +340,14 @@ def main():
     root = tempfile.mkdtemp(prefix="keel-kafka-python-test-")
     print(f"workdir {root} (kept with the server logs if the test fails); kafka-python {kafka.__version__}")
     keel = os.path.abspath(sys.argv[1])
+    versions = VersionsUsed()
+    conn_log = logging.getLogger("kafka.conn")
+    conn_log.setLevel(logging.DEBUG)
+    conn_log.addHandler(versions)
+    conn_log.propagate = False
     run_part(single_node, keel, root, "single")
     run_part(three_nodes, keel, root, "cluster")
+    print(f"kafka-python used: {', '.join(sorted(versions.used))}")
     shutil.rmtree(root, ignore_errors=True)
     return 0
 

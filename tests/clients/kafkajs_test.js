@@ -43,7 +43,20 @@ try {
 }
 const { Kafka, logLevel, AssignerProtocol } = kafkajs
 
+// kafkajs's log (debug level) is kept in memory: its tail is printed if the test fails, and
+// the API versions it negotiated ("Request Metadata(key: 3, version: 6)") are listed at the end.
+const clientLog = []
+const versionsUsed = new Set()
+const logCreator = () => ({ namespace, level, log }) => {
+  const m = /^Request (\w+)\(key: \d+, version: (\d+)\)/.exec(log.message)
+  if (m) versionsUsed.add(`${m[1]} v${m[2]}`)
+  if (level > logLevel.INFO) return
+  clientLog.push(`${log.timestamp} ${namespace} ${log.message}${log.error ? ': ' + log.error : ''}`)
+  if (clientLog.length > 400) clientLog.shift()
+}
+
 function fail(msg) {
+  console.error(clientLog.slice(-150).join('\n'))
   console.error('FAIL: ' + msg)
   throw new Error(msg)
 }
@@ -183,7 +196,8 @@ function client(bootstrap, clientId) {
   return new Kafka({
     clientId,
     brokers: bootstrap,
-    logLevel: logLevel.WARN,
+    logLevel: logLevel.DEBUG,
+    logCreator,
     connectionTimeout: 10000,
     requestTimeout: 60000,
     retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 5000 },
@@ -430,6 +444,7 @@ async function main() {
   await part(keel, root, 'one combined node', 1, SINGLE_EXTRA)
   await part(keel, root, 'three combined nodes, RF 3, min ISR 2', 3, CLUSTER_EXTRA)
   fs.rmSync(root, { recursive: true, force: true })
+  console.log(`kafkajs used: ${[...versionsUsed].sort().join(', ')}`)
   return 0
 }
 
