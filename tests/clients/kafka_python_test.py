@@ -6,7 +6,8 @@ then the same against 3 combined nodes (RF 3, min ISR 2, the coordinator and the
 spread over the nodes). Checks, exactly: KafkaProducer (acks='all') sends 200 keyed records with headers to a 3-partition
 topic that Metadata auto-creates; every record lands on the murmur2 partition of its key at
 the next offset of that partition. A KafkaConsumer with assign + seek_to_beginning reads
-them back (keys, values, headers, partitions, offsets, timestamps). Two KafkaConsumers of
+them back (keys, values, headers, partitions, offsets, timestamps); beginning_offsets,
+end_offsets and offsets_for_times (ListOffsets) answer exactly. Two KafkaConsumers of
 one group split the partitions (disjoint, covering all), read every record and commit; 50
 more records are produced and a third member of the group resumes at the committed offsets:
 it reads exactly the 50 new records, and committed() answers the commits. KafkaAdminClient:
@@ -102,6 +103,23 @@ def record_of(msg):
     return (msg.key, msg.value, [(k, bytes(v)) for k, v in msg.headers], msg.timestamp)
 
 
+def check_offsets_for_times(c, tps, sent):
+    """offsets_for_times (ListOffsets by timestamp): for the timestamp of each partition's
+    middle record, the first offset whose timestamp is at least that."""
+    query, want = {}, {}
+    for tp in tps:
+        mine = sorted((o, sent[(q, o)][3]) for q, o in sent if q == tp.partition)
+        ts = mine[len(mine) // 2][1]
+        query[tp] = ts
+        want[tp.partition] = min(o for o, t in mine if t >= ts)
+    got = {tp.partition: (r.offset if r else None) for tp, r in c.offsets_for_times(query).items()}
+    if got != want:
+        base.fail(f"offsets_for_times {query}: {got}, want {want}")
+    late = c.offsets_for_times({tp: max(t for *_, t in sent.values()) + 60000 for tp in tps})
+    if any(r is not None for r in late.values()):
+        base.fail(f"offsets_for_times after the last record: {late}, want None")
+
+
 def assigned_read(bootstrap, sent):
     from kafka import KafkaConsumer, TopicPartition
     c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
@@ -116,7 +134,11 @@ def assigned_read(bootstrap, sent):
             for m in msgs:
                 got[(tp.partition, m.offset)] = record_of(m)
     ends = c.end_offsets(tps)
+    starts = c.beginning_offsets(tps)
+    check_offsets_for_times(c, tps, sent)
     c.close()
+    if any(o != 0 for o in starts.values()):
+        base.fail(f"beginning_offsets {starts}")
     if got != sent:
         diff = [k for k in set(got) | set(sent) if got.get(k) != sent.get(k)]
         base.fail(f"assign+seek_to_beginning read {len(got)} records of {len(sent)}; differing "
@@ -126,7 +148,8 @@ def assigned_read(bootstrap, sent):
     if {tp.partition: o for tp, o in ends.items()} != want_ends:
         base.fail(f"end_offsets {ends}, want {want_ends}")
     print(f"ok: assign + seek_to_beginning read all {len(sent)} records exactly "
-          f"(keys, values, headers, partitions, offsets, timestamps); end offsets {want_ends}")
+          f"(keys, values, headers, partitions, offsets, timestamps); beginning_offsets, end_offsets "
+          f"{want_ends}, offsets_for_times")
 
 
 def group_consumer(bootstrap, **extra):

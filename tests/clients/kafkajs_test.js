@@ -7,7 +7,8 @@
 // and checks against each, exactly: an idempotent
 // producer (acks=-1) sends 200 keyed records with headers and timestamps to a 3-partition
 // topic that Metadata auto-creates; each lands on the murmur2 partition of its key (kafkajs 2's
-// default, Java-compatible partitioner) at the next offset. Two consumers of one group, run()
+// default, Java-compatible partitioner) at the next offset; admin.fetchTopicOffsets and
+// fetchTopicOffsetsByTimestamp (ListOffsets) answer exactly. Two consumers of one group, run()
 // with eachMessage, split the partitions (disjoint, covering all) and read every record
 // (keys, values, headers, partitions, offsets, timestamps); their commits (auto-commit and
 // commitOffsets on disconnect) equal the end offsets (admin.fetchOffsets vs
@@ -285,6 +286,22 @@ async function checkEnds(admin, want) {
   if (JSON.stringify(got) !== JSON.stringify(want)) fail(`fetchTopicOffsets ${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
 }
 
+// fetchTopicOffsetsByTimestamp (ListOffsets by timestamp): the first offset of each partition
+// whose timestamp is at least the one asked; past the last record, the end offset.
+async function checkTimes(admin, sent) {
+  const records = [...sent].map(([k, d]) => [...k.split(':').map(Number), Number(d.split(' ').pop())])
+  const ts = records.map(r => r[2]).sort((a, b) => a - b)[Math.floor(records.length / 2)]
+  const want = {}
+  for (const [p, o, t] of records) if (t >= ts && (want[p] === undefined || o < want[p])) want[p] = o
+  const got = {}
+  for (const r of await admin.fetchTopicOffsetsByTimestamp(TOPIC, ts)) got[r.partition] = Number(r.offset)
+  if (JSON.stringify(got) !== JSON.stringify(want)) fail(`fetchTopicOffsetsByTimestamp(${ts}): ${JSON.stringify(got)}, want ${JSON.stringify(want)}`)
+  const late = {}
+  for (const r of await admin.fetchTopicOffsetsByTimestamp(TOPIC, ts + 3600000)) late[r.partition] = Number(r.offset)
+  if (JSON.stringify(late) !== JSON.stringify(endsOf(sent))) fail(`fetchTopicOffsetsByTimestamp after the end: ${JSON.stringify(late)}`)
+  console.log(`ok: fetchTopicOffsets ${JSON.stringify(endsOf(sent))}, fetchTopicOffsetsByTimestamp ${JSON.stringify(got)}`)
+}
+
 // ------------------------------------------------------------------------- consumer group
 
 // A group member that records what it reads (by 'partition:offset') and its latest assignment.
@@ -403,6 +420,7 @@ async function scenario(kafka, nodes) {
   const sent = await produce(kafka, 0, RECORDS, {})
   const ends = endsOf(sent)
   await checkEnds(admin, ends)
+  await checkTimes(admin, sent)
   await twoMembers(kafka, admin, sent)
   const more = await produce(kafka, RECORDS, MORE, ends)
   const ends2 = endsOf(new Map([...sent, ...more]))
