@@ -21,7 +21,8 @@ npm_clients() {
 packages=(g++ make cmake ninja-build libboost-context-dev googletest libgtest-dev librapidcheck-dev
           graphviz zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
           clang libclang-rt-14-dev librdkafka-dev
-          kcat python3-confluent-kafka python3-kafka)  # real Kafka clients (tests/clients/)
+          kcat python3-confluent-kafka python3-kafka  # real Kafka clients (tests/clients/)
+          python3-lz4 python3-snappy python3-zstandard)  # kafka-python's codecs
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,7 +7,9 @@ spread over the nodes). Checks, exactly: KafkaProducer (acks='all') sends 200 ke
 topic that Metadata auto-creates; every record lands on the murmur2 partition of its key at
 the next offset of that partition. A KafkaConsumer with assign + seek_to_beginning reads
 them back (keys, values, headers, partitions, offsets, timestamps); beginning_offsets,
-end_offsets and offsets_for_times (ListOffsets) answer exactly. Two KafkaConsumers of
+end_offsets and offsets_for_times (ListOffsets) answer exactly. Batches compressed with gzip, snappy,
+lz4 and zstd (those whose Python module is installed) are read back exactly and are stored
+compressed with that codec. Two KafkaConsumers of
 one group split the partitions (disjoint, covering all), read every record and commit; 50
 more records are produced and a third member of the group resumes at the committed offsets:
 it reads exactly the 50 new records, and committed() answers the commits. KafkaAdminClient:
@@ -61,16 +63,18 @@ class VersionsUsed(logging.Handler):
                 self.used.add(f"{m.group(1)} v{m.group(2)}")
 
 
-def produce(bootstrap, first, count):
+def produce(bootstrap, first, count, topic=TOPIC, **extra):
     """Sends records first..first+count-1; returns {(partition, offset): (key, value, headers, ts)}."""
     from kafka import KafkaProducer
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, retries=5,
-                             max_in_flight_requests_per_connection=1, request_timeout_ms=60000)
+    conf = dict(bootstrap_servers=bootstrap, acks="all", linger_ms=5, retries=5,
+                max_in_flight_requests_per_connection=1, request_timeout_ms=60000)
+    conf.update(extra)
+    producer = KafkaProducer(**conf)
     futures = []
     for i in range(first, first + count):
         key, value = f"k{i}".encode(), f"v{i}".encode()
         headers = [("n", str(i).encode()), ("src", b"kafka-python")]
-        futures.append((key, value, headers, producer.send(TOPIC, key=key, value=value, headers=headers)))
+        futures.append((key, value, headers, producer.send(topic, key=key, value=value, headers=headers)))
     producer.flush(timeout=WAIT_S)
     sent = {}
     for key, value, headers, f in futures:
@@ -120,11 +124,11 @@ def check_offsets_for_times(c, tps, sent):
         base.fail(f"offsets_for_times after the last record: {late}, want None")
 
 
-def assigned_read(bootstrap, sent):
+def assigned_read(bootstrap, sent, topic=TOPIC):
     from kafka import KafkaConsumer, TopicPartition
     c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                       consumer_timeout_ms=1000)
-    tps = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
+    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
     c.assign(tps)
     c.seek_to_beginning()
     got = {}
@@ -147,7 +151,7 @@ def assigned_read(bootstrap, sent):
     want_ends = {p: 1 + max(o for q, o in sent if q == p) for p, _ in sent}
     if {tp.partition: o for tp, o in ends.items()} != want_ends:
         base.fail(f"end_offsets {ends}, want {want_ends}")
-    print(f"ok: assign + seek_to_beginning read all {len(sent)} records exactly "
+    print(f"ok: {topic}: assign + seek_to_beginning read all {len(sent)} records exactly "
           f"(keys, values, headers, partitions, offsets, timestamps); beginning_offsets, end_offsets "
           f"{want_ends}, offsets_for_times")
 
@@ -312,11 +316,47 @@ def scenario(bootstrap, brokers):
     admin(bootstrap, brokers, member, {p: 1 + max(o for q, o in {**sent, **more} if q == p) for p in ends})
 
 
+def stored_batches(data_dir, topic):
+    """(codec, record count) of every batch in the topic's first segments (docs/log-format.md §2:
+    Kafka's RecordBatch v2, attributes at byte 21, record count at byte 57)."""
+    out = []
+    for p in range(PARTITIONS):
+        with open(os.path.join(data_dir, f"{topic}-{p}", "0" * 20 + ".log"), "rb") as f:
+            log = f.read()
+        pos = 0
+        while pos + 61 <= len(log):
+            length = int.from_bytes(log[pos + 8:pos + 12], "big")
+            out.append((int.from_bytes(log[pos + 21:pos + 23], "big") & 7,
+                        int.from_bytes(log[pos + 57:pos + 61], "big")))
+            pos += 12 + length
+    return out
+
+
+def compressed(bootstrap, data_dir):
+    """Batches compressed by the producer with each codec kafka-python has here, read back;
+    the log keeps them as the producer compressed them."""
+    from kafka import codec
+    for code, name, available in ((1, "gzip", codec.has_gzip), (2, "snappy", codec.has_snappy),
+                                  (3, "lz4", codec.has_lz4), (4, "zstd", codec.has_zstd)):
+        if not available():
+            print(f"skipped: {name} compression (its Python module is missing)")
+            continue
+        topic = f"py-{name}"
+        sent = produce(bootstrap, 0, 60, topic, compression_type=name, linger_ms=50, batch_size=1 << 20)
+        check_offsets(sent, {})
+        assigned_read(bootstrap, sent, topic)
+        batches = stored_batches(data_dir, topic)
+        if any(c != code for c, _ in batches) or sum(n for _, n in batches) != len(sent) or \
+                max(n for _, n in batches) < 2:
+            base.fail(f"{topic}: stored batches (codec, records) {batches}, want codec {code}")
+
+
 def single_node(keel, workdir, servers):
     print("--- one combined node")
     servers.append(base.Server(keel, workdir, extra=EXTRA))
     servers[0].start()
     scenario(servers[0].bootstrap, 1)
+    compressed(servers[0].bootstrap, os.path.join(servers[0].workdir, "data"))
 
 
 def three_nodes(keel, workdir, servers):
