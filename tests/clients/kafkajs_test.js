@@ -4,18 +4,18 @@
 //
 // Starts one combined controller+broker (offsets.topic.replication.factor=1, as Kafka needs
 // on one node) on free loopback ports in a temp dir, then 3 combined nodes (RF 3, min ISR 2),
-// and checks against each, exactly: an idempotent
-// producer (acks=-1) sends 200 keyed records with headers and timestamps to a 3-partition
-// topic that Metadata auto-creates; each lands on the murmur2 partition of its key (kafkajs 2's
-// default, Java-compatible partitioner) at the next offset; admin.fetchTopicOffsets and
-// fetchTopicOffsetsByTimestamp (ListOffsets) answer exactly. Two consumers of one group, run()
-// with eachMessage, split the partitions (disjoint, covering all) and read every record
-// (keys, values, headers, partitions, offsets, timestamps); their commits (auto-commit and
-// commitOffsets on disconnect) equal the end offsets (admin.fetchOffsets vs
-// admin.fetchTopicOffsets). 50 more records; a third member resumes at the commits and reads
-// exactly the new ones; admin.listGroups / describeGroups show it (Stable, one member with every
-// partition); admin.deleteGroups removes the group. Not used: admin.createTopics /
-// deleteTopics (CreateTopics and DeleteTopics are served by the controller listener only).
+// and checks against each, exactly: an idempotent producer (acks=-1) sends 200 keyed records
+// with headers and timestamps to a 3-partition topic that Metadata auto-creates; each lands on
+// the murmur2 partition of its key (kafkajs 2's default, Java-compatible partitioner) at the
+// next offset; admin.fetchTopicOffsets and fetchTopicOffsetsByTimestamp (ListOffsets) answer
+// exactly. Two consumers of one group, run() with eachMessage, split the partitions (disjoint,
+// covering all) and read every record (keys, values, headers, partitions, offsets,
+// timestamps); their commits (auto-commit after each batch) equal the end offsets
+// (admin.fetchOffsets). 50 more records; a third member resumes at the commits and reads
+// exactly the new ones; admin.listGroups / describeGroups show it (Stable, one member with
+// every partition); admin.deleteGroups removes the group. On the single node, gzip batches
+// are read back exactly too. Not used: admin.createTopics / deleteTopics (CreateTopics and
+// DeleteTopics are served by the controller listener only, not by Keel's broker listener).
 //
 // Usage: kafkajs_test.js KEEL_BINARY. Exit 77 (skipped) if tests/clients/kafkajs/node_modules
 // has no kafkajs (cmake/install_deps.sh runs npm install there).
@@ -224,7 +224,7 @@ async function awaitServer(kafka, nodes) {
 // ------------------------------------------------------------------------- producer
 
 // Sends records first..first+count-1 in one send() and returns them keyed 'partition:offset'.
-async function produce(kafka, first, count, startOffsets) {
+async function produce(kafka, first, count, startOffsets, topic = TOPIC, compression = undefined) {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   const messages = []
@@ -237,7 +237,7 @@ async function produce(kafka, first, count, startOffsets) {
       timestamp: String(now - 1000 + i),
     })
   }
-  const meta = await producer.send({ topic: TOPIC, acks: -1, messages })
+  const meta = await producer.send({ topic, acks: -1, messages, compression })
   await producer.disconnect()
   const base = {}
   for (const m of meta) {
@@ -255,7 +255,8 @@ async function produce(kafka, first, count, startOffsets) {
   for (const p of Object.keys(base)) {
     if (base[p] !== (startOffsets[p] || 0)) fail(`partition ${p}: base offset ${base[p]}, want ${startOffsets[p] || 0}`)
   }
-  console.log(`ok: idempotent producer (acks=-1) sent ${count} records; base offsets ${JSON.stringify(base)}`)
+  console.log(`ok: ${topic}: idempotent producer (acks=-1${compression ? ', gzip' : ''}) sent ${count} records; ` +
+              `base offsets ${JSON.stringify(base)}`)
   return sent
 }
 
@@ -305,9 +306,9 @@ async function checkTimes(admin, sent) {
 // ------------------------------------------------------------------------- consumer group
 
 // A group member that records what it reads (by 'partition:offset') and its latest assignment.
-async function member(kafka, got) {
+async function member(kafka, got, topic = TOPIC, groupId = GROUP) {
   const consumer = kafka.consumer({
-    groupId: GROUP,
+    groupId,
     sessionTimeout: 10000,
     rebalanceTimeout: 60000,
     heartbeatInterval: 500,
@@ -315,10 +316,10 @@ async function member(kafka, got) {
   })
   const m = { consumer, assignment: [] }
   consumer.on(consumer.events.GROUP_JOIN, e => {
-    m.assignment = (e.payload.memberAssignment[TOPIC] || []).slice().sort()
+    m.assignment = (e.payload.memberAssignment[topic] || []).slice().sort()
   })
   await consumer.connect()
-  await consumer.subscribe({ topics: [TOPIC], fromBeginning: true })
+  await consumer.subscribe({ topics: [topic], fromBeginning: true })
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
       const key = `${partition}:${message.offset}`
@@ -413,6 +414,17 @@ async function adminGroups(admin, third, ends) {
 
 // ------------------------------------------------------------------------- main
 
+// GZIP batches (kafkajs's built-in codec) read back exactly by a group member.
+async function gzip(kafka) {
+  const topic = 'js-gzip'
+  const sent = await produce(kafka, 0, 60, {}, topic, kafkajs.CompressionTypes.GZIP)
+  const got = new Map()
+  const reader = await member(kafka, got, topic, 'js-gzip-reader')
+  await waitFor(`${topic} read back`, async () => sameMap(got, sent) || got.size)
+  await reader.consumer.disconnect()
+  console.log(`ok: ${topic}: a group member read the ${sent.size} gzip-compressed records back exactly`)
+}
+
 async function scenario(kafka, nodes) {
   await awaitServer(kafka, nodes)
   const admin = kafka.admin()
@@ -427,6 +439,7 @@ async function scenario(kafka, nodes) {
   await checkEnds(admin, ends2)
   const third = await resume(kafka, admin, more, ends)
   await adminGroups(admin, third, ends2)
+  if (nodes.length === 1) await gzip(kafka)
   const md = await admin.fetchTopicMetadata({ topics: [TOPIC] })
   const parts = md.topics[0].partitions
   if (parts.length !== PARTITIONS || parts.some(p => p.replicas.length !== nodes.length)) {
