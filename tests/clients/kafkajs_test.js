@@ -13,7 +13,8 @@
 // timestamps); their commits (auto-commit after each batch) equal the end offsets
 // (admin.fetchOffsets). 50 more records; a third member resumes at the commits and reads
 // exactly the new ones; admin.listGroups / describeGroups show it (Stable, one member with
-// every partition); admin.deleteGroups removes the group. On the single node, gzip batches
+// every partition); admin.setOffsets on the empty group, and a new member starts exactly
+// there; admin.deleteGroups removes the group. On the single node, gzip batches
 // are read back exactly too. Not used: admin.createTopics / deleteTopics (CreateTopics and
 // DeleteTopics are served by the controller listener only, not by Keel's broker listener).
 //
@@ -383,7 +384,8 @@ async function resume(kafka, admin, more, ends) {
   return third
 }
 
-async function adminGroups(admin, third, ends) {
+async function adminGroups(kafka, admin, third, all) {
+  const ends = endsOf(all)
   await waitFor('listGroups and describeGroups show one Stable member', async () => {
     const listed = (await admin.listGroups()).groups
     const { groups } = await admin.describeGroups([GROUP])
@@ -403,6 +405,7 @@ async function adminGroups(admin, third, ends) {
   if (JSON.stringify(committed) !== JSON.stringify(ends)) {
     fail(`fetchOffsets ${JSON.stringify(committed)}, want ${JSON.stringify(ends)}`)
   }
+  await setOffsets(kafka, admin, all)
   const deleted = await admin.deleteGroups([GROUP])
   if (deleted.length !== 1 || deleted[0].groupId !== GROUP || deleted[0].errorCode !== 0) {
     fail(`deleteGroups: ${JSON.stringify(deleted)}`)
@@ -410,6 +413,24 @@ async function adminGroups(admin, third, ends) {
   if ((await admin.listGroups()).groups.some(x => x.groupId === GROUP)) fail('the group is listed after deleteGroups')
   console.log(`ok: admin listGroups, describeGroups (Stable, ${groups[0].protocol}, one member with ` +
               `${JSON.stringify(parts)}), fetchOffsets ${JSON.stringify(committed)}, deleteGroups`)
+}
+
+// admin.setOffsets on the empty group (kafkajs joins it and commits by seeking); a new member
+// starts there and reads exactly the records from those offsets on.
+async function setOffsets(kafka, admin, all) {
+  const at = { 0: 10, 1: 20, 2: 30 }
+  const partitions = Object.entries(at).map(([partition, offset]) => ({ partition: Number(partition), offset: String(offset) }))
+  await admin.setOffsets({ groupId: GROUP, topic: TOPIC, partitions })
+  const committed = await committedOffsets(admin)
+  if (JSON.stringify(committed) !== JSON.stringify(at)) fail(`fetchOffsets after setOffsets: ${JSON.stringify(committed)}`)
+  const want = new Map([...all].filter(([k]) => Number(k.split(':')[1]) >= at[Number(k.split(':')[0])]))
+  const got = new Map()
+  const m = await member(kafka, got)
+  await waitFor('a member reads from the offsets set by admin.setOffsets', async () => sameMap(got, want) || got.size)
+  await sleep(1000) // nothing below them arrives later
+  await m.consumer.disconnect()
+  if (!sameMap(got, want)) fail(`after setOffsets: ${firstDifference(got, want)}`)
+  console.log(`ok: admin.setOffsets ${JSON.stringify(at)}; a new member read exactly the ${want.size} records from there`)
 }
 
 // ------------------------------------------------------------------------- main
@@ -438,7 +459,7 @@ async function scenario(kafka, nodes) {
   const ends2 = endsOf(new Map([...sent, ...more]))
   await checkEnds(admin, ends2)
   const third = await resume(kafka, admin, more, ends)
-  await adminGroups(admin, third, ends2)
+  await adminGroups(kafka, admin, third, new Map([...sent, ...more]))
   if (nodes.length === 1) await gzip(kafka)
   const md = await admin.fetchTopicMetadata({ topics: [TOPIC] })
   const parts = md.topics[0].partitions
