@@ -15,7 +15,8 @@ more records are produced and a third member of the group resumes at the committ
 it reads exactly the 50 new records, and committed() answers the commits. KafkaAdminClient:
 describe_cluster / list_topics (Metadata), list_consumer_groups (ListGroups),
 describe_consumer_groups (FindCoordinator + DescribeGroups: Stable, one member with the
-topic assigned), list_consumer_group_offsets (OffsetFetch), delete_consumer_groups.
+topic assigned), list_consumer_group_offsets (OffsetFetch), delete_consumer_groups; an
+assigned consumer commits offsets with metadata to the empty group.
 Not used: admin create_topics / delete_topics (CreateTopics and DeleteTopics are served by
 the controller listener only; Keel's broker listener does not serve them).
 
@@ -276,6 +277,7 @@ def admin(bootstrap, brokers, live_member, ends_after):
     if offsets != ends_after:
         base.fail(f"list_consumer_group_offsets: {offsets}, want {ends_after}")
     live_member.close()
+    manual_commit(bootstrap, a)
     deleted = a.delete_consumer_groups([GROUP])
     if deleted != [(GROUP, base_error_none())]:
         base.fail(f"delete_consumer_groups: {deleted}")
@@ -284,6 +286,24 @@ def admin(bootstrap, brokers, live_member, ends_after):
     a.close()
     print(f"ok: admin describe_cluster, list_topics, list_consumer_groups, describe_consumer_groups "
           f"(Stable, 1 member with {parts}), list_consumer_group_offsets {offsets}, delete_consumer_groups")
+
+
+def manual_commit(bootstrap, a):
+    """A consumer with manually assigned partitions commits offsets with metadata to the (now
+    empty) group, as offset-reset tools do (OffsetCommit with generation -1)."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=GROUP, enable_auto_commit=False)
+    tps = [TopicPartition(TOPIC, p) for p in range(PARTITIONS)]
+    c.assign(tps)
+    c.commit({tp: OffsetAndMetadata(10 * (tp.partition + 1), f"reset-{tp.partition}") for tp in tps})
+    c.close()
+    got = {tp.partition: (om.offset, om.metadata) for tp, om in a.list_consumer_group_offsets(GROUP).items()
+           if tp.topic == TOPIC}
+    want = {p: (10 * (p + 1), f"reset-{p}") for p in range(PARTITIONS)}
+    if got != want:
+        base.fail(f"offsets committed by an assigned consumer: {got}, want {want}")
+    print(f"ok: an assigned consumer committed {want} (offsets and metadata) to the empty group")
 
 
 def base_error_none():
