@@ -68,6 +68,7 @@ soak: build
 	$(RELEASE)/cli/keel sim sweep quorum-disk-loss --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-quorum-disk-loss.json
 	$(RELEASE)/cli/keel sim sweep unclean-election --seeds 1-1000 --jobs $(JOBS) --json $(OUT)/soak-unclean-election.json
 	$(RELEASE)/cli/keel sim sweep data-chaos --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-data-chaos.json
+	$(RELEASE)/cli/keel sim sweep group-chaos --seeds 1-1000 --jobs $(JOBS) --json $(OUT)/soak-group-chaos.json
 	$(RELEASE)/cli/keel sim sweep counter-chaos --seeds 1-$(SEEDS) --jobs $(JOBS) --json $(OUT)/soak-counter-chaos.json
 
 format:
