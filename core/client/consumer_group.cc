@@ -69,6 +69,7 @@ ConsumerCoordinator::ConsumerCoordinator(env::Env& env, const ConsumerConfig& co
       metadata_(metadata),
       hooks_(std::move(hooks)),
       pool_(env, coordinator_connection_options(config)),
+      join_pool_(env, coordinator_connection_options(config)),
       join_done_(env.executor()),
       heartbeat_wake_(env.executor()),
       heartbeat_done_(env.executor()),
@@ -219,7 +220,8 @@ Result<env::Address> ConsumerCoordinator::find_coordinator_once(Instant deadline
 template <typename Resp, typename Req>
 Result<Resp> ConsumerCoordinator::call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline) {
     KEEL_TRY(ensure_coordinator(deadline));
-    auto resp = pool_.get(*coordinator_).call<Resp>(req, min, max, deadline);
+    bool join_fiber = join_.fiber != 0 && env_.executor().current() == join_.fiber;
+    auto resp = (join_fiber ? join_pool_ : pool_).get(*coordinator_).call<Resp>(req, min, max, deadline);
     if (!resp.ok()) {
         coordinator_dead(resp.error().message);
         return resp;
@@ -232,7 +234,10 @@ Result<Resp> ConsumerCoordinator::call_coordinator(const Req& req, int16_t min, 
 
 void ConsumerCoordinator::coordinator_dead(const std::string& why) {
     (void)why;
-    if (coordinator_) pool_.get(*coordinator_).close();
+    if (coordinator_) {
+        pool_.get(*coordinator_).close();
+        join_pool_.get(*coordinator_).close();
+    }
     coordinator_.reset();
 }
 
@@ -470,7 +475,7 @@ void ConsumerCoordinator::stop_background_join() {
     join_.abandon = true;
     if (!join_done_.is_set()) {
         std::optional<env::Address> coordinator = coordinator_;
-        if (coordinator) pool_.get(*coordinator).close();
+        if (coordinator) join_pool_.get(*coordinator).close();
         if (join_.fiber != 0) env_.executor().unpark(join_.fiber);  // out of a back-off
         join_done_.wait();
         if (!coordinator_) coordinator_ = coordinator;  // it is not dead: we hung up on it
@@ -691,11 +696,10 @@ bool ConsumerCoordinator::back_off() {
 
 Status ConsumerCoordinator::commit_offsets(const OffsetMap& offsets, Instant deadline) {
     if (offsets.empty()) return ok_status();
-    if (join_.running) {
-        // As Java's RebalanceInProgressException: the coordinator answers requests in order,
-        // so a commit sent now would wait behind the JoinGroup for the whole rebalance.
-        return protocol::status_from(ErrorCode::rebalance_in_progress,
-                                     "OffsetCommit: a rebalance is in progress; a later poll() completes it");
+    if (join_.running && !join_done_.is_set() && generation_ != join_.before.generation_id) {
+        // The JoinGroup has answered and the group awaits the SyncGroups: a commit now would
+        // be refused (REBALANCE_IN_PROGRESS); the SyncGroup is one round trip away.
+        join_done_.wait(deadline);
     }
     while (true) {
         bool retry = false;
@@ -709,9 +713,8 @@ Status ConsumerCoordinator::commit_offsets(const OffsetMap& offsets, Instant dea
 Status ConsumerCoordinator::commit_once(const OffsetMap& offsets, Instant deadline, bool& retry) {
     protocol::OffsetCommitRequest req;
     req.group_id = *config_.group_id;
-    GroupMetadata g = group_metadata();  // during a cooperative rebalance: the generation before it
-    req.generation_id_or_member_epoch = g.generation_id;
-    req.member_id = g.member_id;
+    req.generation_id_or_member_epoch = generation_;
+    req.member_id = member_id_;
     req.group_instance_id = config_.group_instance_id;  // v7+
     for (const auto& [tp, offset] : offsets) {
         if (req.topics.empty() || req.topics.back().name != tp.topic) req.topics.push_back({tp.topic, {}, {}});
@@ -826,6 +829,7 @@ void ConsumerCoordinator::close(Instant deadline) {
     stopping_ = true;
     heartbeat_wake_.set();
     pool_.close_all();  // a heartbeat or an async commit in flight returns now
+    join_pool_.close_all();
     if (heartbeat_started_) heartbeat_done_.wait();
     while (async_commits_ > 0) {
         if (async_done_.wait(Instant::max()) == env::WakeReason::dying) break;

@@ -19,12 +19,14 @@
 //   Java's client, which sends the join asynchronously and completes it over later polls):
 //   the JoinGroup/SyncGroup exchange runs on a join fiber while poll keeps fetching the
 //   partitions the member owns; the first poll after the SyncGroup answer applies the new
-//   assignment on the poll fiber (listener callbacks included). Meanwhile auto-commit
-//   pauses and commits fail at once with REBALANCE_IN_PROGRESS (Java's
-//   RebalanceInProgressException: the coordinator answers a connection's requests in
-//   order, so a commit would wait behind the JoinGroup); group_metadata() reports the
-//   generation before the rebalance until the new assignment is applied. If the join finds
-//   the member expelled, the next poll finds the partitions lost.
+//   assignment on the poll fiber (listener callbacks included). The join fiber has a
+//   connection of its own (the coordinator answers a connection's requests in order, and a
+//   JoinGroup waits for the whole group), so commits go on meanwhile: under the old
+//   generation while the coordinator prepares the rebalance, and between the JoinGroup and
+//   the SyncGroup answers (when the coordinator would refuse them) a commit waits for the
+//   SyncGroup. Auto-commit pauses; group_metadata() reports the generation before the
+//   rebalance until the new assignment is applied. If the join finds the member expelled,
+//   the next poll finds the partitions lost.
 // - Rebalance protocol: cooperative when every configured assignor is cooperative
 //   (KIP-429), else eager. Eager: before rejoining, auto-commit, then revoke every owned
 //   partition. Cooperative: keep owning partitions across the rebalance; after SyncGroup,
@@ -189,7 +191,8 @@ private:
     const ConsumerConfig& config_;
     MetadataCache& metadata_;
     ConsumerGroupHooks hooks_;
-    ConnectionPool pool_;  // the coordinator's connection
+    ConnectionPool pool_;       // the coordinator's connection
+    ConnectionPool join_pool_;  // the join fiber's: commits need not wait behind a JoinGroup
     std::vector<std::string> topics_;
     RebalanceListener* listener_ = nullptr;
     std::vector<std::unique_ptr<Assignor>> assignors_;
