@@ -69,6 +69,8 @@ ConsumerCoordinator::ConsumerCoordinator(env::Env& env, const ConsumerConfig& co
       metadata_(metadata),
       hooks_(std::move(hooks)),
       pool_(env, coordinator_connection_options(config)),
+      join_pool_(env, coordinator_connection_options(config)),
+      join_done_(env.executor()),
       heartbeat_wake_(env.executor()),
       heartbeat_done_(env.executor()),
       async_done_(env.executor()) {
@@ -116,7 +118,10 @@ Status ConsumerCoordinator::subscribe(std::vector<std::string> topics, Rebalance
     topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
     if (topics.empty() || topics.front().empty()) return Status(Errc::invalid_argument, "subscribe: no topics");
     for (const auto& t : topics) metadata_.add_topic(t);
-    if (topics != topics_) rejoin_needed_ = true;
+    if (topics != topics_) {
+        rejoin_needed_ = true;
+        join_.resubscribe = join_.running;  // a join in flight rejoins once applied
+    }
     topics_ = std::move(topics);
     listener_ = listener;
     if (!heartbeat_started_) {
@@ -130,6 +135,7 @@ Status ConsumerCoordinator::subscribe(std::vector<std::string> topics, Rebalance
 void ConsumerCoordinator::unsubscribe() {
     if (!subscribed()) return;
     Instant deadline = env_.now() + config_.request_timeout;
+    stop_background_join();
     if (state_ == State::stable) maybe_auto_commit(deadline, true);
     revoke(hooks_.assignment(), false);
     leave_group("the consumer unsubscribed", deadline);
@@ -137,6 +143,7 @@ void ConsumerCoordinator::unsubscribe() {
 }
 
 GroupMetadata ConsumerCoordinator::group_metadata() const {
+    if (join_.running) return join_.before;  // Java: the generation of the last completed join
     return {config_.group_id.value_or(""), generation_, member_id_, config_.group_instance_id};
 }
 
@@ -167,6 +174,7 @@ void ConsumerCoordinator::reset_generation(bool reset_member_id) {
 Status ConsumerCoordinator::ensure_coordinator(Instant deadline) {
     while (!coordinator_) {
         if (closed_) return Status(Errc::closed, "the consumer is closed");
+        if (join_abandoned()) return Status(Errc::closed, "the rebalance was abandoned");
         auto found = find_coordinator_once(deadline);
         if (found.ok()) {
             coordinator_ = *found;
@@ -212,7 +220,8 @@ Result<env::Address> ConsumerCoordinator::find_coordinator_once(Instant deadline
 template <typename Resp, typename Req>
 Result<Resp> ConsumerCoordinator::call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline) {
     KEEL_TRY(ensure_coordinator(deadline));
-    auto resp = pool_.get(*coordinator_).call<Resp>(req, min, max, deadline);
+    bool join_fiber = join_.fiber != 0 && env_.executor().current() == join_.fiber;
+    auto resp = (join_fiber ? join_pool_ : pool_).get(*coordinator_).call<Resp>(req, min, max, deadline);
     if (!resp.ok()) {
         coordinator_dead(resp.error().message);
         return resp;
@@ -225,7 +234,10 @@ Result<Resp> ConsumerCoordinator::call_coordinator(const Req& req, int16_t min, 
 
 void ConsumerCoordinator::coordinator_dead(const std::string& why) {
     (void)why;
-    if (coordinator_) pool_.get(*coordinator_).close();
+    if (coordinator_) {
+        pool_.get(*coordinator_).close();
+        join_pool_.get(*coordinator_).close();
+    }
     coordinator_.reset();
 }
 
@@ -302,30 +314,44 @@ Status ConsumerCoordinator::poll(Instant deadline) {
     if (closed_) return Status(Errc::closed, "the consumer is closed");
     last_poll_ = env_.now();
     if (fatal_) return Status(fatal_->code, fatal_->message);
+    if (join_.running && join_done_.is_set()) KEEL_TRY(finish_background_join(deadline));
     if (lost_pending_) {
         lost_pending_ = false;
         revoke(hooks_.assignment(), true);
     }
-    if (subscribed() && (state_ != State::stable || rejoin_needed_)) {
+    if (subscribed() && !join_.running && (state_ != State::stable || rejoin_needed_)) {
         Status found = ensure_coordinator(deadline);
         if (!found.ok()) return found.code() == Errc::closed ? found : ok_status();  // poll again later
-        KEEL_TRY(join_until_stable(deadline));
+        KEEL_TRY(rejoin(deadline));
         last_poll_ = env_.now();
     }
     if (!positions_pending_.empty()) KEEL_TRY(fetch_initial_positions(positions_pending_, deadline));
-    maybe_auto_commit(std::max(deadline, env_.now() + config_.request_timeout), false);
+    if (!join_.running) maybe_auto_commit(std::max(deadline, env_.now() + config_.request_timeout), false);
     return ok_status();
 }
 
-Status ConsumerCoordinator::join_until_stable(Instant deadline) {
+// Prepares the member (auto-commit, revocations), then joins: on the join fiber when the
+// rebalance is cooperative and the member owns partitions to fetch meanwhile, else here.
+Status ConsumerCoordinator::rejoin(Instant deadline) {
     Instant limit = std::max(deadline, env_.now() + config_.max_poll_interval + config_.request_timeout);
     on_join_prepare(limit);
+    if (can_join_in_background()) {
+        start_background_join(limit);
+        return ok_status();
+    }
+    return join_until_stable(limit);
+}
+
+Status ConsumerCoordinator::join_until_stable(Instant limit) {
     while (true) {
         if (closed_) return Status(Errc::closed, "the consumer is closed");
         bool retry = false;
         KEEL_TRY(join_once(limit, retry));
         if (!retry && !rejoin_needed_) return ok_status();
-        if (!retry) on_join_prepare(limit);  // cooperative: the second rebalance after a revocation
+        // Cooperative: the second rebalance after a revocation; the next poll starts it on
+        // the join fiber when the member still owns partitions.
+        if (!retry && can_join_in_background()) return ok_status();
+        if (!retry) on_join_prepare(limit);
         if (env_.now() >= limit) return Status(Errc::timeout, "the group did not complete its rebalance");
         if (retry && !back_off()) return Status(Errc::closed, "the node is stopping");
     }
@@ -351,19 +377,115 @@ void ConsumerCoordinator::on_join_prepare(Instant deadline) {
 Status ConsumerCoordinator::join_once(Instant deadline, bool& retry) {
     state_ = State::joining;
     rejoin_needed_ = false;
-    Members members;
-    KEEL_TRY_ASSIGN(retry, join_request(deadline, members));
-    if (retry) return ok_status();
-    Members assignments;
-    if (!members.empty()) {
-        KEEL_TRY_ASSIGN(assignments, leader_assign(deadline, members));
-    }
-    KEEL_TRY_ASSIGN(std::optional<Assignment> assignment, sync_request(deadline, assignments));
+    KEEL_TRY_ASSIGN(std::optional<Assignment> assignment, join_and_sync(deadline));
     if (!assignment) {
         retry = true;
         return ok_status();
     }
     return on_join_complete(*assignment, deadline);
+}
+
+Result<std::optional<Assignment>> ConsumerCoordinator::join_and_sync(Instant deadline) {
+    Members members;
+    KEEL_TRY_ASSIGN(bool again, join_request(deadline, members));
+    if (again) return std::optional<Assignment>();
+    Members assignments;
+    if (!members.empty()) {
+        KEEL_TRY_ASSIGN(assignments, leader_assign(deadline, members));
+    }
+    return sync_request(deadline, assignments);
+}
+
+// ---- the join fiber of a cooperative rebalance ----
+
+bool ConsumerCoordinator::can_join_in_background() const {
+    return protocol_ == RebalanceProtocol::cooperative && generation_ >= 0 && !closing_ && !closed_ &&
+           !hooks_.assignment().empty();
+}
+
+void ConsumerCoordinator::start_background_join(Instant limit) {
+    join_ = BackgroundJoin{};
+    join_.before = group_metadata();
+    join_.running = true;
+    state_ = State::joining;
+    rejoin_needed_ = false;
+    join_done_.reset();
+    env::spawn_joinable(env_.executor(), "consumer-join-" + config_.client_id, join_done_,
+                        [this, limit] { background_join(limit); });
+}
+
+// The JoinGroup/SyncGroup exchange with its retries, on the join fiber; the outcome waits in
+// join_ for poll (finish_background_join). Never calls the listener or changes the assignment.
+void ConsumerCoordinator::background_join(Instant limit) {
+    join_.fiber = env_.executor().current();
+    while (true) {
+        if (join_.abandon || closed_) {
+            join_.error = Error{Errc::closed, "the rebalance was abandoned"};
+            return;
+        }
+        state_ = State::joining;
+        rejoin_needed_ = false;
+        auto r = join_and_sync(limit);
+        if (!r.ok()) {
+            join_.error = r.error();
+            return;
+        }
+        if (*r) {
+            join_.assignment = std::move(**r);
+            return;
+        }
+        if (generation_ < 0) {  // UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION: what we own is lost
+            join_.lost = true;
+            return;
+        }
+        if (env_.now() >= limit) {
+            join_.error = Error{Errc::timeout, "the group did not complete its rebalance"};
+            return;
+        }
+        if (!back_off()) {
+            join_.error = Error{Errc::closed, "the node is stopping"};
+            return;
+        }
+    }
+}
+
+// On the poll fiber once the join fiber ended: applies its outcome.
+Status ConsumerCoordinator::finish_background_join(Instant deadline) {
+    join_done_.wait();
+    join_.running = false;
+    bool resubscribe = join_.resubscribe;
+    Status s = ok_status();
+    if (join_.lost) {
+        lost_pending_ = true;  // this poll revokes them as lost and rejoins
+    } else if (join_.assignment) {
+        Assignment a = std::move(*join_.assignment);
+        join_.assignment.reset();
+        s = on_join_complete(a, deadline);
+    } else {
+        s = join_.error ? Status(*join_.error) : Status(Errc::closed, "the rebalance was interrupted");
+    }
+    if (resubscribe) rejoin_needed_ = true;
+    return s;
+}
+
+// close/unsubscribe: ends a join in flight (the connection it waits on is closed) and joins
+// its fiber; the member's generation is whatever the exchange reached.
+void ConsumerCoordinator::stop_background_join() {
+    if (!join_.running) return;
+    join_.abandon = true;
+    if (!join_done_.is_set()) {
+        std::optional<env::Address> coordinator = coordinator_;
+        if (coordinator) join_pool_.get(*coordinator).close();
+        if (join_.fiber != 0) env_.executor().unpark(join_.fiber);  // out of a back-off
+        join_done_.wait();
+        if (!coordinator_) coordinator_ = coordinator;  // it is not dead: we hung up on it
+    }
+    join_.running = false;
+    join_.assignment.reset();
+}
+
+bool ConsumerCoordinator::join_abandoned() const {
+    return join_.abandon && join_.fiber != 0 && env_.executor().current() == join_.fiber;
 }
 
 Result<bool> ConsumerCoordinator::join_request(Instant deadline, Members& members) {
@@ -574,6 +696,11 @@ bool ConsumerCoordinator::back_off() {
 
 Status ConsumerCoordinator::commit_offsets(const OffsetMap& offsets, Instant deadline) {
     if (offsets.empty()) return ok_status();
+    if (join_.running && !join_done_.is_set() && generation_ != join_.before.generation_id) {
+        // The JoinGroup has answered and the group awaits the SyncGroups: a commit now would
+        // be refused (REBALANCE_IN_PROGRESS); the SyncGroup is one round trip away.
+        join_done_.wait(deadline);
+    }
     while (true) {
         bool retry = false;
         Status s = commit_once(offsets, deadline, retry);
@@ -609,17 +736,24 @@ Status ConsumerCoordinator::commit_once(const OffsetMap& offsets, Instant deadli
             std::string where = "OffsetCommit " + t.name + "-" + std::to_string(p.partition_index.value());
             retry = is_coordinator_error(p.error_code) || p.error_code == ErrorCode::coordinator_load_in_progress ||
                     (protocol::is_retriable(p.error_code) && p.error_code != ErrorCode::unknown_topic_or_partition);
-            if (is_coordinator_error(p.error_code)) coordinator_dead("OffsetCommit");
-            if (p.error_code == ErrorCode::rebalance_in_progress) rejoin_needed_ = true;
-            if (p.error_code == ErrorCode::unknown_member_id || p.error_code == ErrorCode::illegal_generation) {
-                lost_pending_ = subscribed();  // Java: CommitFailedException, the partitions are lost
-                reset_generation(p.error_code == ErrorCode::unknown_member_id);
-            }
-            if (p.error_code == ErrorCode::fenced_instance_id) fatal_ = protocol::status_from(p.error_code, where).error();
+            on_commit_error(p.error_code, where);
             return protocol::status_from(p.error_code, where);
         }
     }
     return ok_status();
+}
+
+void ConsumerCoordinator::on_commit_error(ErrorCode code, const std::string& where) {
+    if (is_coordinator_error(code)) coordinator_dead("OffsetCommit");
+    if (code == ErrorCode::fenced_instance_id) fatal_ = protocol::status_from(code, where).error();
+    // During a join in flight the coordinator refuses commits of the old generation; the
+    // join itself finds out whether the member is still in the group.
+    if (join_.running) return;
+    if (code == ErrorCode::rebalance_in_progress) rejoin_needed_ = true;
+    if (code == ErrorCode::unknown_member_id || code == ErrorCode::illegal_generation) {
+        lost_pending_ = subscribed();  // Java: CommitFailedException, the partitions are lost
+        reset_generation(code == ErrorCode::unknown_member_id);
+    }
 }
 
 Result<OffsetMap> ConsumerCoordinator::committed(const std::vector<TopicPartitionName>& partitions, Instant deadline) {
@@ -681,6 +815,7 @@ Status ConsumerCoordinator::committed_once(const std::vector<TopicPartitionName>
 void ConsumerCoordinator::close(Instant deadline) {
     if (closed_ || closing_) return;
     closing_ = true;
+    stop_background_join();  // before the listener runs for the last time
     // Commits in flight finish first, under the current member id (as Java's close does).
     while (async_commits_ > 0 && env_.now() < deadline) {
         if (async_done_.wait(deadline) == env::WakeReason::dying) break;
@@ -694,6 +829,7 @@ void ConsumerCoordinator::close(Instant deadline) {
     stopping_ = true;
     heartbeat_wake_.set();
     pool_.close_all();  // a heartbeat or an async commit in flight returns now
+    join_pool_.close_all();
     if (heartbeat_started_) heartbeat_done_.wait();
     while (async_commits_ > 0) {
         if (async_done_.wait(Instant::max()) == env::WakeReason::dying) break;

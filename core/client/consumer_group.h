@@ -11,9 +11,22 @@
 //   (ConsumerProtocolSubscription: topics, owned partitions, generation);
 //   MEMBER_ID_REQUIRED → join again with the given id; then SyncGroup, where the leader
 //   runs the assignor the coordinator chose over the members' subscriptions with partition
-//   counts from the metadata. A poll blocks while a rebalance runs (bounded by
-//   max_poll_interval + request_timeout); without a coordinator found by its deadline,
-//   a poll returns no records and the next one looks again.
+//   counts from the metadata. An eager rebalance (or a join that owns nothing) runs inside
+//   poll, which blocks until it completes (bounded by max_poll_interval +
+//   request_timeout); without a coordinator found by its deadline, a poll returns no
+//   records and the next one looks again.
+// - A cooperative rebalance of a member that owns partitions does not block poll (as
+//   Java's client, which sends the join asynchronously and completes it over later polls):
+//   the JoinGroup/SyncGroup exchange runs on a join fiber while poll keeps fetching the
+//   partitions the member owns; the first poll after the SyncGroup answer applies the new
+//   assignment on the poll fiber (listener callbacks included). The join fiber has a
+//   connection of its own (the coordinator answers a connection's requests in order, and a
+//   JoinGroup waits for the whole group), so commits go on meanwhile: under the old
+//   generation while the coordinator prepares the rebalance, and between the JoinGroup and
+//   the SyncGroup answers (when the coordinator would refuse them) a commit waits for the
+//   SyncGroup. Auto-commit pauses; group_metadata() reports the generation before the
+//   rebalance until the new assignment is applied. If the join finds the member expelled,
+//   the next poll finds the partitions lost.
 // - Rebalance protocol: cooperative when every configured assignor is cooperative
 //   (KIP-429), else eager. Eager: before rejoining, auto-commit, then revoke every owned
 //   partition. Cooperative: keep owning partitions across the rebalance; after SyncGroup,
@@ -32,8 +45,9 @@
 //   every auto_commit_interval inside poll, before a rebalance, before revoking, and on
 //   close.
 //
-// Threading: the Consumer's fiber drives everything but the heartbeat fiber and the
-// fibers of commit_async; close() ends all of them before returning.
+// Threading: the Consumer's fiber drives everything but the heartbeat fiber, the join
+// fiber of a cooperative rebalance and the fibers of commit_async; close() and unsubscribe()
+// abandon a join in flight, and close() ends every fiber before returning.
 #pragma once
 
 #include <cstdint>
@@ -140,9 +154,17 @@ private:
 
     using Members = std::vector<std::pair<std::string, Bytes>>;  // member id → metadata or assignment
 
-    Status join_until_stable(Instant deadline);
+    Status rejoin(Instant deadline);
+    Status join_until_stable(Instant limit);
     void on_join_prepare(Instant deadline);
     Status join_once(Instant deadline, bool& retry);
+    Result<std::optional<Assignment>> join_and_sync(Instant deadline);  // nullopt: join again
+    bool can_join_in_background() const;
+    void start_background_join(Instant limit);
+    void background_join(Instant limit);
+    Status finish_background_join(Instant deadline);
+    void stop_background_join();
+    bool join_abandoned() const;
     Result<bool> join_request(Instant deadline, Members& members);  // true: join again
     Result<std::optional<Assignment>> sync_request(Instant deadline, const Members& assignments);  // nullopt: rejoin
     Result<Members> leader_assign(Instant deadline, const Members& members);
@@ -153,6 +175,7 @@ private:
 
     Status commit_offsets(const OffsetMap& offsets, Instant deadline);
     Status commit_once(const OffsetMap& offsets, Instant deadline, bool& retry);
+    void on_commit_error(protocol::ErrorCode code, const std::string& where);
     void maybe_auto_commit(Instant deadline, bool force);
     bool back_off();
     Status committed_once(const std::vector<TopicPartitionName>& partitions, Instant deadline, OffsetMap& out,
@@ -168,7 +191,8 @@ private:
     const ConsumerConfig& config_;
     MetadataCache& metadata_;
     ConsumerGroupHooks hooks_;
-    ConnectionPool pool_;  // the coordinator's connection
+    ConnectionPool pool_;       // the coordinator's connection
+    ConnectionPool join_pool_;  // the join fiber's: commits need not wait behind a JoinGroup
     std::vector<std::string> topics_;
     RebalanceListener* listener_ = nullptr;
     std::vector<std::unique_ptr<Assignor>> assignors_;
@@ -186,6 +210,20 @@ private:
     Instant last_poll_{};
     Instant next_auto_commit_{};
     uint64_t rebalances_ = 0;
+
+    // The join fiber of a cooperative rebalance (see the header comment).
+    struct BackgroundJoin {
+        bool running = false;  // spawned and not yet applied by poll
+        bool abandon = false;  // close/unsubscribe: end at the next step
+        bool lost = false;     // the coordinator expelled the member meanwhile
+        bool resubscribe = false;  // subscribe() changed the topics meanwhile
+        env::FiberId fiber = 0;
+        GroupMetadata before;  // the member's generation before the rebalance
+        std::optional<Assignment> assignment;
+        std::optional<Error> error;
+    };
+    BackgroundJoin join_;
+    env::Event join_done_;
 
     bool closed_ = false;
     bool closing_ = false;

@@ -258,6 +258,45 @@ TEST(GroupConsumerOnMockCluster, CooperativeStickyRevokesOnlyWhatMoves) {
     ASSERT_TRUE(finished);
 }
 
+// KIP-429 as Java's client does it: while a cooperative rebalance runs (the mock holds it
+// for 3 s), poll keeps returning the records of the partitions the member owns; the
+// revocation comes only with the poll after the SyncGroup answer.
+TEST(GroupConsumerOnMockCluster, CooperativeMemberKeepsConsumingDuringTheRebalance) {
+    MockCluster cluster(3);
+    ASSERT_TRUE(cluster.ok());
+    create_topic(cluster, "jobs");
+    bool finished = run_on_prod_node([&](env::Env& env) {
+        ConsumerConfig cc = group_config(cluster, "coop-poll");
+        cc.partition_assignment_strategy = {"cooperative-sticky"};
+        RecordingListener la;
+        Consumer a(env, cc);
+        ASSERT_TRUE(a.subscribe({"jobs"}, &la).ok());
+        ASSERT_TRUE(poll_until(env, a, [&] { return a.assignment().size() == static_cast<size_t>(kPartitions); }));
+        RecordingListener lb;
+        SecondMember b(env, cc, {"jobs"}, &lb);
+        // a is in its JoinGroup within a heartbeat (300 ms); records produced 1 s in arrive
+        // while the mock still holds the rebalance.
+        env::Event produced(env.executor());
+        env::spawn_joinable(env.executor(), "producer", produced, [&] {
+            env.executor().sleep_for(ms(1000));
+            produce(env, cluster, "jobs", kRecords);
+        });
+        size_t before_revocation = 0;
+        std::vector<ConsumerRecord> got;
+        bool revoked = poll_until(env, a, [&] {
+            if (la.revoked.empty()) before_revocation = got.size();
+            return !la.revoked.empty();
+        }, &got);
+        produced.wait();
+        ASSERT_TRUE(revoked) << "the rebalance completed";
+        EXPECT_GT(before_revocation, 0u) << "records returned by poll while the rebalance ran";
+        EXPECT_EQ(la.revoked[0].size(), 2u) << "only the two partitions that moved";
+        b.stop_and_close();
+        a.close();
+    });
+    ASSERT_TRUE(finished);
+}
+
 TEST(GroupConsumerOnMockCluster, AMemberThatStopsPollingLeavesAndFindsItsPartitionsLost) {
     MockCluster cluster(3);
     ASSERT_TRUE(cluster.ok());
