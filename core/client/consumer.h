@@ -53,6 +53,7 @@
 #include "core/base/result.h"
 #include "core/client/connection.h"
 #include "core/client/consumer_group.h"
+#include "core/client/consumer_group_848.h"
 #include "core/client/metadata.h"
 #include "core/client/types.h"
 #include "core/env/env.h"
@@ -95,7 +96,7 @@ struct ConsumerConfig {
     // partition.assignment.strategy, in order of preference (Kafka 3's default):
     // "range", "roundrobin", "cooperative-sticky".
     std::vector<std::string> partition_assignment_strategy = {"range", "cooperative-sticky"};
-    std::string group_protocol = "classic";             // group.protocol ("consumer": not yet)
+    std::string group_protocol = "classic";             // group.protocol: "classic" or "consumer" (KIP-848)
 };
 
 class Consumer {
@@ -194,7 +195,7 @@ private:
     Instant metadata_retry_at_{};
     bool closed_ = false;
     uint64_t truncations_detected_ = 0;
-    std::unique_ptr<ConsumerCoordinator> group_;  // with group_id; destroyed first
+    std::unique_ptr<GroupMembership> group_;  // with group_id (either protocol); destroyed first
 };
 
 }  // namespace keel::client
