@@ -23,10 +23,6 @@ using protocol::ErrorCode;
 
 constexpr int16_t kFindCoordinatorMax = 6;
 
-bool is_coordinator_error(ErrorCode code) {
-    return code == ErrorCode::not_coordinator || code == ErrorCode::coordinator_not_available;
-}
-
 // The classic protocol behind the GroupMembership interface.
 class ClassicMembership final : public GroupMembership {
 public:
@@ -205,20 +201,6 @@ Result<env::Address> ConsumerMembership848::find_coordinator_once(Instant deadli
         return env::Address{host, static_cast<uint16_t>(port)};
     }
     return last;
-}
-
-template <typename Resp, typename Req>
-Result<Resp> ConsumerMembership848::call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline) {
-    KEEL_TRY(ensure_coordinator(deadline));
-    auto resp = pool_.get(*coordinator_).call<Resp>(req, min, max, deadline);
-    if (!resp.ok()) {
-        coordinator_dead();
-        return resp;
-    }
-    if constexpr (requires { resp->error_code; }) {
-        if (is_coordinator_error(resp->error_code)) coordinator_dead();
-    }
-    return resp;
 }
 
 void ConsumerMembership848::coordinator_dead() {

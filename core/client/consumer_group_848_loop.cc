@@ -33,6 +33,21 @@ bool is_coordinator_error(ErrorCode code) {
 
 // ---- heartbeats ----
 
+template <typename Resp, typename Req>
+Result<Resp> ConsumerMembership848::call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline) {
+    KEEL_TRY(ensure_coordinator(deadline));
+    auto resp = pool_.get(*coordinator_).call<Resp>(req, min, max, deadline);
+    if (!resp.ok()) {
+        coordinator_dead();
+        return resp;
+    }
+    if constexpr (requires { resp->error_code; }) {
+        if (is_coordinator_error(resp->error_code)) coordinator_dead();
+    }
+    return resp;
+}
+
+
 void ConsumerMembership848::heartbeat_loop() {
     while (!stopping_) {
         if (!send_now_ || !subscribed() || lost_pending_) {

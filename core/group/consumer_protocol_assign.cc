@@ -1,8 +1,8 @@
 // KIP-848's server-side assignors and partition-set arithmetic (consumer_protocol.h).
 //
 // uniform: sticky and balanced. Every member keeps the partitions of its previous target
-// that it is still subscribed to, up to its share (ceil(partitions / eligible members));
-// the remaining partitions go, in topic and partition order, to the eligible member with
+// that it is still subscribed to, up to floor(partitions / members), and (partitions %
+// members) of them one more; the remaining partitions go, in topic and partition order, to the eligible member with
 // the fewest partitions (ties: the smallest member id).
 // range: per topic, the subscribed members in id order get contiguous ranges, the first
 // (partitions % members) one partition more (Kafka's RangeAssignor).
@@ -56,6 +56,24 @@ bool subscribes(const CgMember& m, const std::string& topic) {
 
 }  // namespace
 
+namespace {
+
+// The previous target's partitions a member may keep: still subscribed, still existing.
+std::vector<std::pair<std::string, int32_t>> keepable(const CgMember& m, const PartitionSet& prev,
+                                                      const std::map<std::string, int32_t>& topics) {
+    std::vector<std::pair<std::string, int32_t>> out;
+    for (const auto& [t, ps] : prev) {
+        auto tit = topics.find(t);
+        if (tit == topics.end() || !subscribes(m, t)) continue;
+        for (int32_t p : ps) {
+            if (p < tit->second) out.emplace_back(t, p);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 std::map<std::string, PartitionSet> assign_uniform(const std::map<std::string, CgMember>& members,
                                                    const std::map<std::string, int32_t>& topics,
                                                    const std::map<std::string, PartitionSet>& previous) {
@@ -67,19 +85,20 @@ std::map<std::string, PartitionSet> assign_uniform(const std::map<std::string, C
     }
     size_t total = 0;
     for (const auto& [t, n] : topics) total += static_cast<size_t>(n);
-    size_t share = members.empty() ? 0 : (total + members.size() - 1) / members.size();
+    size_t floor = members.empty() ? 0 : total / members.size();
+    size_t extras = members.empty() ? 0 : total % members.size();  // members that may hold floor + 1
     std::set<std::pair<std::string, int32_t>> taken;
-    for (const auto& [id, prev] : previous) {
-        auto mit = members.find(id);
-        if (mit == members.end()) continue;
-        for (const auto& [t, ps] : prev) {
-            auto tit = topics.find(t);
-            if (tit == topics.end() || !subscribes(mit->second, t)) continue;
-            for (int32_t p : ps) {
-                if (p >= tit->second || load[id] >= share || taken.count({t, p})) continue;
-                out[id][t].insert(p);
+    for (int round = 0; round < 2; round++) {  // keep up to floor, then one more while extras last
+        for (const auto& [id, prev] : previous) {
+            auto mit = members.find(id);
+            if (mit == members.end()) continue;
+            size_t cap = round == 0 ? floor : (extras > 0 ? floor + 1 : floor);
+            for (const auto& tp : keepable(mit->second, prev, topics)) {
+                if (load[id] >= cap || taken.count(tp)) continue;
+                out[id][tp.first].insert(tp.second);
                 load[id]++;
-                taken.insert({t, p});
+                taken.insert(tp);
+                if (round == 1) extras--;
             }
         }
     }
