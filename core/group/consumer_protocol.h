@@ -103,6 +103,9 @@ std::vector<OffsetsRecord> consumer_group_records(const std::string& group_id, c
 // The tombstones of one member's records.
 std::vector<OffsetsRecord> consumer_member_tombstones(const std::string& group_id, const std::string& member_id);
 
+// The tombstones of the group's own records (epoch, assignment epoch): DeleteGroups.
+std::vector<OffsetsRecord> consumer_group_tombstones(const std::string& group_id);
+
 // Replays records (key versions 3..8) into groups under construction; other versions are
 // ignored. A group whose metadata record was deleted disappears.
 class ConsumerGroupLoader {

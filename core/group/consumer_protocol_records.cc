@@ -125,6 +125,10 @@ std::map<std::string, ConsumerGroupState> ConsumerGroupLoader::take() {
     return out;
 }
 
+std::vector<OffsetsRecord> consumer_group_tombstones(const std::string& group_id) {
+    return {{key(kTargetMetadata, group_id), std::nullopt}, {key(kGroupMetadata, group_id), std::nullopt}};
+}
+
 void ConsumerGroupLoader::apply(const OffsetsRecord& rec) {
     Reader k(rec.key, false);
     int16_t version = k.i16();
