@@ -33,8 +33,11 @@
 //   position moves back to where that epoch ends there (auto_offset_reset none: poll()
 //   fails with Errc::offset_out_of_range, "log truncation detected").
 //
-// Not yet: KIP-848's consumer group protocol (group_protocol "consumer"), filtering
-// of aborted transactions under read_committed (control batches are skipped), and
+// - group_protocol "consumer": KIP-848's protocol (consumer_group_848.h): the coordinator
+//   assigns, the member reconciles incrementally; group_metadata().generation_id is the
+//   member epoch.
+//
+// Not yet: filtering of aborted transactions under read_committed (control batches are skipped), and
 // OffsetsForLeaderEpoch (epoch validation goes through Fetch's DivergingEpoch instead).
 //
 // Threading: every call from fibers of the env's node; one poll at a time; no call may still
@@ -113,8 +116,7 @@ public:
 
     // Joins group_id (in poll) and consumes the partitions the group assigns; `listener`
     // (not owned; may be null) hears revocations and assignments. Errc::invalid_argument
-    // without group_id, for an empty topic list or an unknown assignor;
-    // unsupported_version for group_protocol "consumer" (KIP-848 is not implemented yet).
+    // without group_id, for an empty topic list or an unknown assignor (classic).
     Status subscribe(std::vector<std::string> topics, RebalanceListener* listener = nullptr);
     // Revokes the assignment (auto-committing first) and leaves the group.
     void unsubscribe();

@@ -217,6 +217,12 @@ TEST(ConsumerProtocol, ClassicAndConsumerGroupsDoNotMix) {
         ASSERT_EQ(joined[0].error_code, ErrorCode::none);
         EXPECT_EQ(c.coord.consumer_group_heartbeat(hb("", 0, {}, {"t"}, "g"), 0).error_code,
                   ErrorCode::group_id_not_found);
+        protocol::ListGroupsRequest lr;
+        bool listed = false;
+        for (const auto& lg : c.coord.list_groups(lr, 5).groups) {
+            if (lg.group_id == "cg") listed = lg.group_type == "consumer";
+        }
+        EXPECT_TRUE(listed);
         // An empty consumer group converts to classic on JoinGroup.
         EXPECT_EQ(c.coord.consumer_group_heartbeat(hb(a.id, -1, {}), 0).error_code, ErrorCode::none);
         auto j = join(c, s);
