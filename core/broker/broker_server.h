@@ -16,7 +16,8 @@
 //   FindCoordinator the leader of the group's __consumer_offsets partition (the topic is
 //                created on first use: COORDINATOR_NOT_AVAILABLE meanwhile)
 //   JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
-//   ListGroups, DeleteGroups  the group coordinator (core/group/group_coordinator.h)
+//   ListGroups, DeleteGroups, ConsumerGroupHeartbeat, ConsumerGroupDescribe (KIP-848)
+//                the group coordinator (core/group/group_coordinator.h)
 //   InitProducerId  a new producer id (from the controller's blocks, ProducerIdManager),
 //                epoch 0, for idempotent producers; transactional ids are refused
 //
@@ -98,6 +99,7 @@ private:
     Result<Bytes> dispatch(const protocol::RequestFrame& frame);
     static bool is_group_api(protocol::ApiKey key);
     Result<Bytes> dispatch_group(const protocol::RequestFrame& frame);
+    group::TopicSource topic_source();
     protocol::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key, int8_t key_type);
     void create_offsets_topic();
     protocol::ErrorCode auto_create_topic(const std::string& name);

@@ -37,6 +37,8 @@ bool BrokerServer::is_group_api(protocol::ApiKey key) {
         case ApiKey::describe_groups:
         case ApiKey::list_groups:
         case ApiKey::delete_groups:
+        case ApiKey::consumer_group_heartbeat:
+        case ApiKey::consumer_group_describe:
             return true;
         default:
             return false;
@@ -75,9 +77,38 @@ Result<Bytes> BrokerServer::dispatch_group(const protocol::RequestFrame& frame) 
         case ApiKey::delete_groups:
             return answer<protocol::DeleteGroupsRequest>(
                 frame, [&](const auto& r, int16_t v) { return g->delete_groups(r, v); });
+        case ApiKey::consumer_group_heartbeat:
+            if (!g->has_topic_source()) g->set_topic_source(topic_source());
+            return answer<protocol::ConsumerGroupHeartbeatRequest>(
+                frame, [&](const auto& r, int16_t v) { return g->consumer_group_heartbeat(r, v); });
+        case ApiKey::consumer_group_describe:
+            if (!g->has_topic_source()) g->set_topic_source(topic_source());
+            return answer<protocol::ConsumerGroupDescribeRequest>(
+                frame, [&](const auto& r, int16_t v) { return g->consumer_group_describe(r, v); });
         default:
             return Error{Errc::unsupported_version, "not a group api"};
     }
+}
+
+// The KIP-848 coordinator's view of the topics: this broker's metadata image. The
+// ReplicaManager outlives the coordinator (keel_node.cc builds it first).
+group::TopicSource BrokerServer::topic_source() {
+    auto info = [](const controller::TopicState& t) {
+        return group::TopicInfo{t.name, t.id, static_cast<int32_t>(t.partitions.size())};
+    };
+    broker::ReplicaManager* rm = &replicas_;
+    group::TopicSource s;
+    s.by_name = [rm, info](const std::string& name) -> std::optional<group::TopicInfo> {
+        const controller::TopicState* t = rm->image().topic_by_name(name);
+        if (t == nullptr) return std::nullopt;
+        return info(*t);
+    };
+    s.by_id = [rm, info](const protocol::Uuid& id) -> std::optional<group::TopicInfo> {
+        const controller::TopicState* t = rm->image().topic(id);
+        if (t == nullptr) return std::nullopt;
+        return info(*t);
+    };
+    return s;
 }
 
 // ------------------------------------------------------------------ FindCoordinator

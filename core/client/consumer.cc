@@ -39,7 +39,7 @@ Consumer::Consumer(env::Env& env, ConsumerConfig config)
       config_(std::move(config)),
       pool_(env, connection_options(config_)),
       metadata_(env, pool_, metadata_options(config_)) {
-    if (config_.group_id) group_ = std::make_unique<ConsumerCoordinator>(env_, config_, metadata_, group_hooks());
+    if (config_.group_id) group_ = make_group_membership(env_, config_, metadata_, group_hooks());
 }
 
 Consumer::~Consumer() { close(); }

@@ -33,8 +33,11 @@
 //   position moves back to where that epoch ends there (auto_offset_reset none: poll()
 //   fails with Errc::offset_out_of_range, "log truncation detected").
 //
-// Not yet: KIP-848's consumer group protocol (group_protocol "consumer"), filtering
-// of aborted transactions under read_committed (control batches are skipped), and
+// - group_protocol "consumer": KIP-848's protocol (consumer_group_848.h): the coordinator
+//   assigns, the member reconciles incrementally; group_metadata().generation_id is the
+//   member epoch.
+//
+// Not yet: filtering of aborted transactions under read_committed (control batches are skipped), and
 // OffsetsForLeaderEpoch (epoch validation goes through Fetch's DivergingEpoch instead).
 //
 // Threading: every call from fibers of the env's node; one poll at a time; no call may still
@@ -53,6 +56,7 @@
 #include "core/base/result.h"
 #include "core/client/connection.h"
 #include "core/client/consumer_group.h"
+#include "core/client/consumer_group_848.h"
 #include "core/client/metadata.h"
 #include "core/client/types.h"
 #include "core/env/env.h"
@@ -95,7 +99,7 @@ struct ConsumerConfig {
     // partition.assignment.strategy, in order of preference (Kafka 3's default):
     // "range", "roundrobin", "cooperative-sticky".
     std::vector<std::string> partition_assignment_strategy = {"range", "cooperative-sticky"};
-    std::string group_protocol = "classic";             // group.protocol ("consumer": not yet)
+    std::string group_protocol = "classic";             // group.protocol: "classic" or "consumer" (KIP-848)
 };
 
 class Consumer {
@@ -112,8 +116,7 @@ public:
 
     // Joins group_id (in poll) and consumes the partitions the group assigns; `listener`
     // (not owned; may be null) hears revocations and assignments. Errc::invalid_argument
-    // without group_id, for an empty topic list or an unknown assignor;
-    // unsupported_version for group_protocol "consumer" (KIP-848 is not implemented yet).
+    // without group_id, for an empty topic list or an unknown assignor (classic).
     Status subscribe(std::vector<std::string> topics, RebalanceListener* listener = nullptr);
     // Revokes the assignment (auto-committing first) and leaves the group.
     void unsubscribe();
@@ -194,7 +197,7 @@ private:
     Instant metadata_retry_at_{};
     bool closed_ = false;
     uint64_t truncations_detected_ = 0;
-    std::unique_ptr<ConsumerCoordinator> group_;  // with group_id; destroyed first
+    std::unique_ptr<GroupMembership> group_;  // with group_id (either protocol); destroyed first
 };
 
 }  // namespace keel::client

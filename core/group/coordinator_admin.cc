@@ -79,12 +79,12 @@ ListGroupsResponse GroupCoordinator::list_groups(const ListGroupsRequest& req, i
         auto p = s.partitions.find(g->partition);
         if (p == s.partitions.end() || p->second.loading) continue;
         if (version >= 4 && !wanted(req.states_filter, state_name(g->state))) continue;
-        if (version >= 5 && !wanted(req.types_filter, "classic")) continue;
+        if (version >= 5 && !wanted(req.types_filter, g->cg ? "consumer" : "classic")) continue;
         ListGroupsResponse::ListedGroup lg;
         lg.group_id = id;
-        lg.protocol_type = g->protocol_type.value_or("");
+        lg.protocol_type = g->cg ? "consumer" : g->protocol_type.value_or("");
         lg.group_state = std::string(state_name(g->state));
-        lg.group_type = "classic";
+        lg.group_type = g->cg ? "consumer" : "classic";
         r.groups.push_back(std::move(lg));
     }
     return r;
@@ -101,6 +101,9 @@ ErrorCode GroupCoordinator::Impl::delete_group(const std::string& id) {
         recs.push_back({encode_key(OffsetCommitKey{id, tp.topic, tp.partition}), std::nullopt});
     }
     recs.push_back({encode_key(GroupMetadataKey{id}), std::nullopt});
+    if (g->cg) {
+        for (auto& r : consumer_group_tombstones(id)) recs.push_back(std::move(r));
+    }
     transition(*g, GroupState::dead);
     Status st = append(g->partition, std::move(recs));
     g = find(id);

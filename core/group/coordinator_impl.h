@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/group/consumer_protocol.h"
 #include "core/group/group.h"
 #include "core/group/group_coordinator.h"
 #include "core/protocol/error_codes.h"
@@ -68,6 +69,8 @@ struct GroupCoordinator::Impl {
     std::map<int32_t, PartitionState> partitions;
     std::map<std::string, std::unique_ptr<Group>> groups;
     uint64_t next_load_id = 1;
+    TopicSource topic_source;                                // KIP-848's topic metadata
+    std::map<int32_t, ConsumerGroupLoader> cg_loads;      // partitions being loaded
     Instant next_retention_check{};
 
     // Lookup. `status` is NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
@@ -127,6 +130,22 @@ struct GroupCoordinator::Impl {
     void expire_offsets();
     void expire_group_offsets(Group& g, std::vector<OffsetsRecord>& tombstones,
                               std::vector<std::string>& dead);
+
+    // KIP-848 (consumer_protocol_*.cc).
+    ErrorCode validate_consumer_commit(Group& g, const protocol::OffsetCommitRequest& req);
+    void check_consumer_group(Group& g);
+    void install_consumer_groups(int32_t partition);
+    void cg_bump(Group& g, const char* reason);
+    void cg_remove_member(Group& g, const std::string& member_id, const char* reason);
+    Status cg_store(Group& g, std::vector<OffsetsRecord> extra);
+    void cg_store_async(Group& g, std::vector<OffsetsRecord> extra);
+    protocol::ConsumerGroupHeartbeatResponse cg_heartbeat(Group* g, const protocol::ConsumerGroupHeartbeatRequest& req);
+    protocol::ConsumerGroupHeartbeatResponse cg_leave(Group* g, const protocol::ConsumerGroupHeartbeatRequest& req);
+    ErrorCode cg_upsert_member(ConsumerGroupState& cg, const protocol::ConsumerGroupHeartbeatRequest& req,
+                               const std::optional<PartitionSet>& owned, std::string& member_id, bool& changed);
+    std::optional<PartitionSet> cg_owned(const protocol::ConsumerGroupHeartbeatRequest& req);
+    std::map<std::string, int32_t> cg_topic_counts(const ConsumerGroupState& s);
+    protocol::ConsumerGroupHeartbeatResponse cg_response(const CgMember& m);
 
     // Loading (group_coordinator.cc).
     void load_partition(int32_t partition, LeaderEpoch epoch, uint64_t load_id);

@@ -54,6 +54,10 @@ JoinGroupResponse GroupCoordinator::join_group(const JoinGroupRequest& req, int1
                version == 0 || req.rebalance_timeout_ms < 0 ? req.session_timeout_ms : req.rebalance_timeout_ms, {}};
     for (const auto& p : req.protocols) a.protocols.emplace_back(p.name, p.metadata);
     Group* g = s.find(req.group_id);
+    if (g && g->cg) {  // a KIP-848 group: an empty one converts to classic
+        if (!g->cg->members.empty()) return join_error(ErrorCode::inconsistent_group_protocol, req.member_id);
+        g->cg.reset();
+    }
     if (!g && !req.member_id.empty()) return join_error(ErrorCode::unknown_member_id, req.member_id);
     bool created = g == nullptr;
     if (!g) g = &s.get_or_create(req.group_id);

@@ -54,8 +54,11 @@ std::unique_ptr<Member> member_from(const GroupMemberRecord& r, const GroupMetad
 Status GroupCoordinator::Impl::read_partition(int32_t partition, LeaderEpoch epoch,
                                               std::map<std::string, GroupMetadataValue>& metas,
                                               OffsetsByGroup& offsets) {
-    return log.read_committed(partition, epoch,
-                              [&](const OffsetsRecord& rec) { apply_record(rec, metas, offsets); });
+    ConsumerGroupLoader& consumer_groups = cg_loads[partition] = ConsumerGroupLoader{};
+    return log.read_committed(partition, epoch, [&](const OffsetsRecord& rec) {
+        apply_record(rec, metas, offsets);
+        consumer_groups.apply(rec);
+    });
 }
 
 void GroupCoordinator::Impl::install_loaded(int32_t partition, std::map<std::string, GroupMetadataValue>& metas,
@@ -76,6 +79,7 @@ void GroupCoordinator::Impl::install_loaded(int32_t partition, std::map<std::str
         g.state = g.members.empty() ? GroupState::empty : GroupState::stable;
         n++;
     }
+    install_consumer_groups(partition);
     for (auto& [id, offs] : offsets) {
         if (partition_for_group(id, config.offsets_topic_partitions) != partition || offs.empty()) continue;
         if (!find(id)) n++;

@@ -46,6 +46,7 @@ ErrorCode GroupCoordinator::Impl::validate_commit(const OffsetCommitRequest& req
         return ErrorCode::none;
     }
     if (g->state == GroupState::dead) return ErrorCode::coordinator_not_available;
+    if (g->cg) return validate_consumer_commit(*g, req);
     if (g->fenced(req.group_instance_id, req.member_id)) return ErrorCode::fenced_instance_id;
     if (generation < 0 && g->state == GroupState::empty) return ErrorCode::none;
     Member* m = g->member(req.member_id);

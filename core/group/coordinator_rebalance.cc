@@ -156,6 +156,7 @@ void GroupCoordinator::Impl::heartbeat_ok(Group& /*g*/, Member& m) {
 }
 
 void GroupCoordinator::Impl::check_group_timers(Group& g) {
+    if (g.cg) return check_consumer_group(g);
     check_session_expiry(g);
     check_join_deadline(g);
     check_sync_deadline(g);

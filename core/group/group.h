@@ -60,8 +60,12 @@ struct TopicPartitionKey {
     auto operator<=>(const TopicPartitionKey&) const = default;
 };
 
+struct ConsumerGroupState;  // consumer_protocol.h
+
 struct Group {
     std::string id;
+    // Set for a KIP-848 group (type "consumer"): its members live there, not in `members`.
+    std::shared_ptr<ConsumerGroupState> cg;
     int32_t partition = 0;  // of __consumer_offsets
     GroupState state = GroupState::empty;
     int32_t generation = 0;

@@ -24,12 +24,18 @@
 // for groups of partitions this broker does not lead get NOT_COORDINATOR.
 // on_resigned() drops them (members' parked JoinGroup/SyncGroup get NOT_COORDINATOR).
 //
+// KIP-848's consumer protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe; member
+// epochs, server-side assignors, incremental reconciliation): see consumer_protocol.h. A
+// group id in use by the other protocol gets GROUP_ID_NOT_FOUND (heartbeat) or
+// INCONSISTENT_GROUP_PROTOCOL (JoinGroup); an empty group (offsets only) converts.
+//
 // Threading: all calls from fibers of the env's node. JoinGroup and SyncGroup park their
 // request fiber until the rebalance phase completes (or the request's timeout); everything
 // else answers at once apart from the log append.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +44,10 @@
 #include "core/base/types.h"
 #include "core/env/env.h"
 #include "core/group/group_log.h"
+#include "core/protocol/generated/consumer_group_describe_request.h"
+#include "core/protocol/generated/consumer_group_describe_response.h"
+#include "core/protocol/generated/consumer_group_heartbeat_request.h"
+#include "core/protocol/generated/consumer_group_heartbeat_response.h"
 #include "core/protocol/generated/delete_groups_request.h"
 #include "core/protocol/generated/delete_groups_response.h"
 #include "core/protocol/generated/describe_groups_request.h"
@@ -76,6 +86,21 @@ struct GroupCoordinatorConfig {
     Duration commit_timeout = ms(5'000);                   // offsets.commit.timeout.ms
     Duration tick = ms(100);                               // how often timers are checked
     PlantedGroupBugs bugs;
+    // KIP-848 consumer groups (consumer_protocol.h).
+    Duration consumer_session_timeout = ms(45'000);        // group.consumer.session.timeout.ms
+    Duration consumer_heartbeat_interval = ms(5'000);      // group.consumer.heartbeat.interval.ms
+};
+
+// The topics the KIP-848 coordinator assigns: names, ids and partition counts, from the
+// broker's metadata image (tests supply their own).
+struct TopicInfo {
+    std::string name;
+    protocol::Uuid id;
+    int32_t partitions = 0;
+};
+struct TopicSource {
+    std::function<std::optional<TopicInfo>(const std::string&)> by_name;
+    std::function<std::optional<TopicInfo>(const protocol::Uuid&)> by_id;
 };
 
 struct GroupCoordinatorStats {
@@ -116,6 +141,15 @@ public:
     protocol::DescribeGroupsResponse describe_groups(const protocol::DescribeGroupsRequest& req, int16_t version);
     protocol::ListGroupsResponse list_groups(const protocol::ListGroupsRequest& req, int16_t version);
     protocol::DeleteGroupsResponse delete_groups(const protocol::DeleteGroupsRequest& req, int16_t version);
+    // KIP-848 (consumer_protocol.h). The heartbeat parks while the group's records are written.
+    protocol::ConsumerGroupHeartbeatResponse consumer_group_heartbeat(const protocol::ConsumerGroupHeartbeatRequest& req,
+                                                                      int16_t version);
+    protocol::ConsumerGroupDescribeResponse consumer_group_describe(const protocol::ConsumerGroupDescribeRequest& req,
+                                                                    int16_t version);
+    // Where topic ids and partition counts come from (set before serving KIP-848 groups;
+    // without it their subscriptions match no topic).
+    void set_topic_source(TopicSource source);
+    bool has_topic_source() const;
 
     const GroupCoordinatorStats& stats() const { return stats_; }
 

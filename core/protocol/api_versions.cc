@@ -7,6 +7,8 @@
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/fetch.h"
 #include "core/protocol/generated/allocate_producer_ids_request.h"
+#include "core/protocol/generated/consumer_group_describe_request.h"
+#include "core/protocol/generated/consumer_group_heartbeat_request.h"
 #include "core/protocol/generated/delete_groups_request.h"
 #include "core/protocol/generated/describe_groups_request.h"
 #include "core/protocol/generated/find_coordinator_request.h"
@@ -48,14 +50,16 @@ constexpr std::array controller_apis{
 // The broker's client listener (the data plane). Produce is listed from v0 because
 // librdkafka gates features on v0, v3 and v7 being in range (docs/kafka-apis.md); batches
 // older than magic 2 are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
-// The group APIs (8-16, 42) are the classic protocol's, served by the group coordinator.
+// The group APIs (8-16, 42) are the classic protocol's, 68-69 KIP-848's consumer protocol,
+// all served by the group coordinator.
 constexpr std::array broker_apis{
     range_of<ProduceRequest>(),        range_of<FetchRequest>(),          range_of<ListOffsetsRequest>(),
     range_of<MetadataRequest>(),       range_of<OffsetCommitRequest>(),   range_of<OffsetFetchRequest>(),
     range_of<FindCoordinatorRequest>(), range_of<JoinGroupRequest>(),     range_of<HeartbeatRequest>(),
     range_of<LeaveGroupRequest>(),     range_of<SyncGroupRequest>(),      range_of<DescribeGroupsRequest>(),
     range_of<ListGroupsRequest>(),     range_of<ApiVersionsRequest>(),    range_of<InitProducerIdRequest>(),
-    range_of<DeleteGroupsRequest>(),
+    range_of<DeleteGroupsRequest>(),   range_of<ConsumerGroupHeartbeatRequest>(),
+    range_of<ConsumerGroupDescribeRequest>(),
 };
 
 }  // namespace

@@ -117,6 +117,7 @@ void GroupWorkload::live_once(Member& m, env::Env& env, Instant end) {
     cfg.client_id = m.name;
     cfg.group_id = m.group->name;
     cfg.partition_assignment_strategy = m.group->strategy;
+    cfg.group_protocol = m.group->protocol;
     cfg.enable_auto_commit = m.group->commit == GroupSpec::Commit::auto_commit;
     if (m.group->static_members) cfg.group_instance_id = m.name;
     Listener listener(*this, m, env);  // outlives the consumer, whose close() may call it
@@ -133,6 +134,10 @@ void GroupWorkload::live_once(Member& m, env::Env& env, Instant end) {
     while (!stopping_ && (draining_ || env.now() < end)) {
         auto r = c.poll(ms(500));
         stats_.polls++;
+        if (m.group->protocol == "consumer" && c.group_metadata().generation_id >= 0) {  // KIP-848's epochs
+            history_.member_epoch(m.name, m.group->name, c.group_metadata().member_id,
+                                  c.group_metadata().generation_id, -1, env.now());
+        }
         if (!r.ok()) {
             stats_.poll_errors++;
             env.executor().sleep_for(ms(100));

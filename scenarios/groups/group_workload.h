@@ -36,6 +36,7 @@ struct GroupSpec {
     bool static_members = false;                     // group.instance.id = the node name
     enum class Commit : uint8_t { sync, auto_commit } commit = Commit::sync;
     int late = 0;  // the last `late` members' nodes are added stopped: a story starts them
+    std::string protocol = "classic";  // group.protocol: "classic" or "consumer" (KIP-848)
 };
 
 struct GroupWorkloadOptions {
