@@ -63,7 +63,8 @@ sim::GroupCheckResult finish_group_story(GroupStory& s) {
     s.ctx.expect(s.producer->stop_producers(60s), "the producer finishes");
     s.ctx.expect(s.cluster->await_replicated(90s).has_value(), "the cluster re-replicates");
     std::string missing;
-    s.ctx.expect(s.groups->drain(120s, missing), "every group commits up to the high watermarks (behind: " + missing + ")");
+    bool drained = s.groups->drain(120s, missing);  // fills `missing` first
+    s.ctx.expect(drained, "every group commits up to the high watermarks (behind: " + missing + ")");
     s.ctx.expect(s.groups->stop(60s), "the members close");
     sim::GroupHistory& gh = s.groups->history();
     gh.acked_from(s.producer->history());
