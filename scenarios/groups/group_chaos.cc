@@ -1,11 +1,13 @@
 // group-chaos: consumer groups under every fault. The data-chaos cluster (3 KRaft
 // controllers, 4 brokers; "orders" with 6 partitions, RF 3, min ISR 2; __consumer_offsets
-// with 10 partitions, RF 3) and one idempotent acks=all producer; three groups of three
+// with 10 partitions, RF 3) and one idempotent acks=all producer; four groups of three
 // members each (Keel's client library):
 //   eager   range assignor, commit_sync after each poll (eager rebalances)
 //   coop    cooperative-sticky (KIP-429 incremental rebalances), commit_sync after each poll
 //   static  static members (group.instance.id), roundrobin, auto-commit (plus OffsetFetch
 //           reads now and then so that a lost commit shows)
+//   kip848  KIP-848's consumer protocol (server-side uniform assignor, member epochs,
+//           incremental reconciliation), commit_sync after each poll
 // Members close and rejoin, crash and restart, and pause (past their session timeout: a
 // zombie the group must fence) while generated faults hit controllers and brokers. Then
 // the faults heal, the producer stops, and every group must commit up to each partition's
@@ -36,6 +38,11 @@ GroupWorkloadOptions group_options(sim::ScenarioContext& ctx) {
         GroupSpec{"coop", members, {"cooperative-sticky"}, false, GroupSpec::Commit::sync},
         GroupSpec{"static", members, {"roundrobin"}, true, GroupSpec::Commit::auto_commit},
     };
+    // KIP-848's consumer protocol: server-side assignment (uniform), member epochs,
+    // incremental reconciliation; commit_sync after each poll.
+    GroupSpec kip848{"kip848", members, {}, false, GroupSpec::Commit::sync};
+    kip848.protocol = "consumer";
+    o.groups.push_back(kip848);
     client::ConsumerConfig& c = o.consumer;
     c.auto_offset_reset = client::OffsetReset::earliest;
     c.fetch_max_wait = ms(100);
@@ -65,6 +72,8 @@ DataClusterOptions group_cluster_options(sim::ScenarioContext& ctx, const DataCh
     o.base.broker_config.log_defaults.flush_messages = 1;
     o.base.group_config.initial_rebalance_delay = ms(500);
     o.base.group_config.min_session_timeout = ms(1000);
+    o.base.group_config.consumer_session_timeout = ms(6000);  // KIP-848: the server's, not the member's
+    o.base.group_config.consumer_heartbeat_interval = ms(1000);
     return o;
 }
 
@@ -123,7 +132,7 @@ void run_group_chaos(sim::ScenarioContext& ctx) {
     sim::GroupHistory& gh = groups->history();
     gh.acked_from(producer->history());
     sim::GroupCheckOptions go;
-    go.process_then_commit_groups = {"eager", "coop", "static"};
+    go.process_then_commit_groups = {"eager", "coop", "static", "kip848"};
     report_groups(ctx, sim::check_group_history(gh, go), gh);
     cluster->report();
     const GroupWorkloadStats& s = groups->stats();
