@@ -27,6 +27,7 @@ struct GroupWorkload::Member {
     // what it commits. Forgotten when a partition is revoked or lost, so a partition that
     // comes back is never committed at what this member read in an older generation.
     std::map<client::TopicPartitionName, Offset> next;
+    bool uncommitted = false;  // the last commit_sync did not succeed
 };
 
 // Records what the rebalance callbacks say, with the member's generation at that moment.
@@ -130,6 +131,7 @@ void GroupWorkload::live_once(Member& m, env::Env& env, Instant end) {
     stats_.lives++;
     if (!c.subscribe({options_.topic}, &listener).ok()) return;
     m.next.clear();
+    m.uncommitted = false;
     uint64_t polls = 0;
     while (!stopping_ && (draining_ || env.now() < end)) {
         auto r = c.poll(ms(500));
@@ -144,7 +146,9 @@ void GroupWorkload::live_once(Member& m, env::Env& env, Instant end) {
             continue;
         }
         process(m, c, *r, env);
-        if (m.group->commit == GroupSpec::Commit::sync && !r->empty()) commit(m, c, env);
+        // After records, and again after a commit that did not land (a refusal during a
+        // rebalance, a timeout): what was processed must be committed even if nothing new comes.
+        if (m.group->commit == GroupSpec::Commit::sync && (!r->empty() || m.uncommitted)) commit(m, c, env);
         if (m.group->commit == GroupSpec::Commit::auto_commit && ++polls % 10 == 0) read_committed(m, c, env);
     }
     if (m.group->commit == GroupSpec::Commit::sync) commit(m, c, env);
@@ -172,10 +176,14 @@ void GroupWorkload::commit(Member& m, client::Consumer& c, env::Env& env) {
         offsets[tp] = it->second;
         recorded[name_of(tp)] = it->second.value();
     }
-    if (offsets.empty()) return;
+    if (offsets.empty()) {
+        m.uncommitted = false;
+        return;
+    }
     sim::GroupOpId id =
         history_.invoke_commit(m.name, m.group->name, c.group_metadata().generation_id, recorded, env.now());
     Status st = c.commit_sync(offsets, ms(10'000));
+    m.uncommitted = !st.ok();
     if (st.ok()) {
         history_.ok_commit(id, env.now());
         stats_.commits_ok++;
