@@ -108,6 +108,7 @@ HbResponse GroupCoordinator::Impl::cg_heartbeat(Group* g, const ConsumerGroupHea
         }
     }
     bool dirty = reconcile(cg, m, owned, now()) || changed;
+    if (dirty && tracing()) trace_member(*g, m);
     g->state = GroupState::stable;
     std::string group_id = g->id;
     if (dirty) {
@@ -265,6 +266,22 @@ void GroupCoordinator::Impl::install_consumer_groups(int32_t partition) {
         g.state = g.cg->members.empty() ? GroupState::empty : GroupState::stable;
         stats.groups_loaded++;
     }
+}
+
+// "group.member": a KIP-848 member's epoch, state and partitions after a reconciliation
+// (what the coordinator believes it owns and must still revoke).
+void GroupCoordinator::Impl::trace_member(const Group& g, const CgMember& m) {
+    auto text = [](const PartitionSet& ps) {
+        std::string s;
+        for (const auto& [t, parts] : ps) {
+            for (int32_t p : parts) s += (s.empty() ? "" : ",") + t + "-" + std::to_string(p);
+        }
+        return json_str(s);
+    };
+    trace("group.member", "{\"group\":" + json_str(g.id) + ",\"member\":" + json_str(m.id) +
+                              ",\"epoch\":" + std::to_string(m.epoch) + ",\"state\":" +
+                              std::to_string(static_cast<int>(m.state)) + ",\"assigned\":" + text(m.assigned) +
+                              ",\"revoking\":" + text(m.revoking) + "}");
 }
 
 }  // namespace keel::group

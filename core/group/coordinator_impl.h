@@ -145,6 +145,7 @@ struct GroupCoordinator::Impl {
                                const std::optional<PartitionSet>& owned, std::string& member_id, bool& changed);
     std::optional<PartitionSet> cg_owned(const protocol::ConsumerGroupHeartbeatRequest& req);
     std::map<std::string, int32_t> cg_topic_counts(const ConsumerGroupState& s);
+    void trace_member(const Group& g, const CgMember& m);
     protocol::ConsumerGroupHeartbeatResponse cg_response(const CgMember& m);
 
     // Loading (group_coordinator.cc).
