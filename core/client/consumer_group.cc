@@ -156,7 +156,7 @@ GroupChannelHooks ConsumerCoordinator::channel_hooks() {
     h.before_commit = [this](Instant deadline) { wait_for_sync(deadline); };
     h.commit_member = [this] { return CommitMember{generation_, member_id_}; };
     h.on_commit_error = [this](ErrorCode code, const std::string& where) { on_commit_error(code, where); };
-    h.positions = [this] { return hooks_.positions(); };
+    h.consumer = hooks_;
     return h;
 }
 
@@ -561,14 +561,7 @@ Status ConsumerCoordinator::on_join_complete(const Assignment& assignment, Insta
 
 Status ConsumerCoordinator::fetch_initial_positions(std::vector<TopicPartitionName> partitions, Instant deadline) {
     if (partitions.empty()) return ok_status();
-    Instant d = std::min(deadline, env_.now() + config_.request_timeout);
-    KEEL_TRY_ASSIGN(OffsetMap committed_offsets, committed(partitions, d));
-    OffsetMap positions = hooks_.positions();
-    auto assigned = hooks_.assignment();
-    for (const auto& [tp, offset] : committed_offsets) {
-        bool mine = std::find(assigned.begin(), assigned.end(), tp) != assigned.end();
-        if (mine && !positions.contains(tp)) hooks_.seek(tp, offset);
-    }
+    KEEL_TRY(channel_.seek_to_committed(partitions, deadline));
     positions_pending_.clear();
     return ok_status();
 }

@@ -99,14 +99,6 @@ public:
     }
 };
 
-// How the coordinator reads and changes the consumer's assignment and positions.
-struct ConsumerGroupHooks {
-    std::function<std::vector<TopicPartitionName>()> assignment;
-    std::function<void(std::vector<TopicPartitionName>)> assign;  // positions of kept partitions stay
-    std::function<OffsetMap()> positions;                          // assigned partitions with a position
-    std::function<void(const TopicPartitionName&, Offset)> seek;
-};
-
 class ConsumerCoordinator {
 public:
     // config must outlive the coordinator; metadata is the consumer's (for FindCoordinator's

@@ -142,7 +142,7 @@ GroupChannelHooks ConsumerMembership848::channel_hooks() {
         return fatal_ ? Status(fatal_->code, fatal_->message) : ok_status();
     };
     h.commit_member = [this] { return joined_ ? CommitMember{epoch_, member_id_} : CommitMember{-1, ""}; };
-    h.positions = [this] { return hooks_.positions(); };
+    h.consumer = hooks_;
     return h;
 }
 

@@ -211,14 +211,7 @@ void ConsumerMembership848::reconcile(Instant deadline) {
 
 Status ConsumerMembership848::fetch_initial_positions(Instant deadline) {
     if (positions_pending_.empty()) return ok_status();
-    Instant d = std::min(deadline, env_.now() + config_.request_timeout);
-    KEEL_TRY_ASSIGN(OffsetMap committed_offsets, channel_.committed(positions_pending_, d));
-    OffsetMap positions = hooks_.positions();
-    auto assigned = hooks_.assignment();
-    for (const auto& [tp, offset] : committed_offsets) {
-        bool mine = std::find(assigned.begin(), assigned.end(), tp) != assigned.end();
-        if (mine && !positions.contains(tp)) hooks_.seek(tp, offset);
-    }
+    KEEL_TRY(channel_.seek_to_committed(positions_pending_, deadline));
     positions_pending_.clear();
     return ok_status();
 }

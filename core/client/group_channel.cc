@@ -113,7 +113,7 @@ bool GroupChannel::back_off() {
 void GroupChannel::maybe_auto_commit(Instant deadline, bool force) {
     if (!config_.enable_auto_commit || (!force && env_.now() < next_auto_commit_)) return;
     next_auto_commit_ = env_.now() + config_.auto_commit_interval;
-    OffsetMap positions = hooks_.positions();
+    OffsetMap positions = hooks_.consumer.positions();
     if (positions.empty()) return;
     Status s = commit(positions, std::min(deadline, env_.now() + config_.request_timeout));
     (void)s;  // as Java: a failed auto-commit is retried at the next interval
@@ -240,6 +240,18 @@ Status GroupChannel::committed_once(const std::vector<TopicPartitionName>& parti
             }
             if (p.committed_offset >= 0) out[tp] = Offset(p.committed_offset);
         }
+    }
+    return ok_status();
+}
+
+Status GroupChannel::seek_to_committed(const std::vector<TopicPartitionName>& partitions, Instant deadline) {
+    Instant d = std::min(deadline, env_.now() + config_.request_timeout);
+    KEEL_TRY_ASSIGN(OffsetMap committed_offsets, committed(partitions, d));
+    OffsetMap positions = hooks_.consumer.positions();
+    auto assigned = hooks_.consumer.assignment();
+    for (const auto& [tp, offset] : committed_offsets) {
+        bool mine = std::find(assigned.begin(), assigned.end(), tp) != assigned.end();
+        if (mine && !positions.contains(tp)) hooks_.consumer.seek(tp, offset);
     }
     return ok_status();
 }

@@ -46,6 +46,14 @@ using CommitCallback = std::function<void(const OffsetMap&, const Status&)>;
 // NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE: find the coordinator again.
 bool is_coordinator_error(protocol::ErrorCode code);
 
+// How the coordinator reads and changes the consumer's assignment and positions.
+struct ConsumerGroupHooks {
+    std::function<std::vector<TopicPartitionName>()> assignment;
+    std::function<void(std::vector<TopicPartitionName>)> assign;  // positions of kept partitions stay
+    std::function<OffsetMap()> positions;                          // assigned partitions with a position
+    std::function<void(const TopicPartitionName&, Offset)> seek;
+};
+
 // The generation (classic) or member epoch (KIP-848) and the member id a commit carries
 // (-1 and empty: a "simple" commit of a consumer that is not a member).
 struct CommitMember {
@@ -66,7 +74,7 @@ struct GroupChannelHooks {
     // After a commit failed with `code` (the coordinator is already forgotten for coordinator
     // errors); may be empty.
     std::function<void(protocol::ErrorCode code, const std::string& where)> on_commit_error;
-    std::function<OffsetMap()> positions;  // what auto-commit commits
+    ConsumerGroupHooks consumer;  // the positions auto-commit commits; seek_to_committed
 };
 
 class GroupChannel {
@@ -109,6 +117,9 @@ public:
     void maybe_auto_commit(Instant deadline, bool force);
     // Committed offsets of `partitions` (those without one are absent).
     Result<OffsetMap> committed(const std::vector<TopicPartitionName>& partitions, Instant deadline);
+
+    // Seeks each of `partitions` that is assigned and has no position to its committed offset.
+    Status seek_to_committed(const std::vector<TopicPartitionName>& partitions, Instant deadline);
 
     // Waits for the commit_async fibers until the deadline (Instant::max(): all of them).
     void wait_async_commits(Instant deadline);
