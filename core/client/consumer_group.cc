@@ -5,14 +5,8 @@
 #include <algorithm>
 
 #include "core/client/consumer.h"
-#include "core/protocol/generated/find_coordinator_request.h"
-#include "core/protocol/generated/find_coordinator_response.h"
 #include "core/protocol/generated/join_group_request.h"
 #include "core/protocol/generated/join_group_response.h"
-#include "core/protocol/generated/offset_commit_request.h"
-#include "core/protocol/generated/offset_commit_response.h"
-#include "core/protocol/generated/offset_fetch_request.h"
-#include "core/protocol/generated/offset_fetch_response.h"
 #include "core/protocol/generated/sync_group_request.h"
 #include "core/protocol/generated/sync_group_response.h"
 #include "core/protocol/generated/heartbeat_request.h"
@@ -28,7 +22,6 @@ using protocol::ErrorCode;
 
 // The highest versions Keel's generated messages encode; the broker's ApiVersions bound
 // them further (BrokerConnection::version_for).
-constexpr int16_t kFindCoordinatorMax = 6;
 constexpr int16_t kJoinGroupMin = 1;  // v1: rebalance timeout
 constexpr int16_t kJoinGroupMax = 9;
 constexpr int16_t kSyncGroupMax = 5;
@@ -36,12 +29,6 @@ constexpr int16_t kHeartbeatMax = 4;
 constexpr int16_t kLeaveGroupMax = 5;
 constexpr int16_t kOffsetCommitMin = 2;  // v2: generation, member id
 constexpr int16_t kOffsetCommitMax = 8;  // v9 is KIP-848's member epoch
-constexpr int16_t kOffsetFetchMin = 1;   // v1: offsets in Kafka, not ZooKeeper
-constexpr int16_t kOffsetFetchMax = 7;   // v8+ batches groups
-
-bool is_coordinator_error(ErrorCode code) {
-    return code == ErrorCode::not_coordinator || code == ErrorCode::coordinator_not_available;
-}
 
 int32_t to_ms32(Duration d) { return static_cast<int32_t>(std::clamp<int64_t>(to_ms(d), 0, INT32_MAX)); }
 
@@ -53,13 +40,6 @@ std::vector<TopicPartitionName> minus(const std::vector<TopicPartitionName>& a, 
     return out;
 }
 
-ConnectionOptions coordinator_connection_options(const ConsumerConfig& c) {
-    ConnectionOptions o;
-    o.client_id = c.client_id;
-    o.connect_timeout = c.request_timeout;
-    return o;
-}
-
 }  // namespace
 
 ConsumerCoordinator::ConsumerCoordinator(env::Env& env, const ConsumerConfig& config, MetadataCache& metadata,
@@ -68,12 +48,10 @@ ConsumerCoordinator::ConsumerCoordinator(env::Env& env, const ConsumerConfig& co
       config_(config),
       metadata_(metadata),
       hooks_(std::move(hooks)),
-      pool_(env, coordinator_connection_options(config)),
-      join_pool_(env, coordinator_connection_options(config)),
+      channel_(env, config, metadata, kOffsetCommitMin, kOffsetCommitMax, channel_hooks()),
       join_done_(env.executor()),
       heartbeat_wake_(env.executor()),
-      heartbeat_done_(env.executor()),
-      async_done_(env.executor()) {
+      heartbeat_done_(env.executor()) {
     for (const auto& name : config_.partition_assignment_strategy) {
         if (auto a = make_assignor(name)) assignors_.push_back(std::move(a));
     }
@@ -81,7 +59,6 @@ ConsumerCoordinator::ConsumerCoordinator(env::Env& env, const ConsumerConfig& co
     for (const auto& a : assignors_) all_cooperative &= a->protocol() == RebalanceProtocol::cooperative;
     protocol_ = all_cooperative ? RebalanceProtocol::cooperative : RebalanceProtocol::eager;
     last_poll_ = env_.now();
-    next_auto_commit_ = env_.now() + config_.auto_commit_interval;
 }
 
 ConsumerCoordinator::~ConsumerCoordinator() { close(env_.now() + config_.request_timeout); }
@@ -136,7 +113,7 @@ void ConsumerCoordinator::unsubscribe() {
     if (!subscribed()) return;
     Instant deadline = env_.now() + config_.request_timeout;
     stop_background_join();
-    if (state_ == State::stable) maybe_auto_commit(deadline, true);
+    if (state_ == State::stable) channel_.maybe_auto_commit(deadline, true);
     revoke(hooks_.assignment(), false);
     leave_group("the consumer unsubscribed", deadline);
     topics_.clear();
@@ -171,74 +148,27 @@ void ConsumerCoordinator::reset_generation(bool reset_member_id) {
 
 // ---- the coordinator ----
 
-Status ConsumerCoordinator::ensure_coordinator(Instant deadline) {
-    while (!coordinator_) {
-        if (closed_) return Status(Errc::closed, "the consumer is closed");
-        if (join_abandoned()) return Status(Errc::closed, "the rebalance was abandoned");
-        auto found = find_coordinator_once(deadline);
-        if (found.ok()) {
-            coordinator_ = *found;
-            break;
-        }
-        if (env_.now() >= deadline) return Status(found.error().code, "FindCoordinator: " + found.error().message);
-        if (!back_off()) return Status(Errc::closed, "FindCoordinator: the node is stopping");
-    }
+GroupChannelHooks ConsumerCoordinator::channel_hooks() {
+    GroupChannelHooks h;
+    h.may_continue = [this] { return may_find_coordinator(); };
+    h.on_side = [this] { return join_.fiber != 0 && env_.executor().current() == join_.fiber; };
+    h.may_commit = [this] { return may_commit(); };
+    h.before_commit = [this](Instant deadline) { wait_for_sync(deadline); };
+    h.commit_member = [this] { return CommitMember{generation_, member_id_}; };
+    h.on_commit_error = [this](ErrorCode code, const std::string& where) { on_commit_error(code, where); };
+    h.consumer = hooks_;
+    return h;
+}
+
+Status ConsumerCoordinator::may_commit() const {
+    if (closed_) return Status(Errc::closed, "the consumer is closed");
+    return fatal_ ? Status(fatal_->code, fatal_->message) : ok_status();
+}
+
+Status ConsumerCoordinator::may_find_coordinator() const {
+    if (closed_) return Status(Errc::closed, "the consumer is closed");
+    if (join_abandoned()) return Status(Errc::closed, "the rebalance was abandoned");
     return ok_status();
-}
-
-Result<env::Address> ConsumerCoordinator::find_coordinator_once(Instant deadline) {
-    protocol::FindCoordinatorRequest req;
-    req.key = *config_.group_id;                 // v0-v3
-    req.key_type = 0;                            // a group
-    req.coordinator_keys = {*config_.group_id};  // v4+
-    Error last{Errc::unknown, "no broker to ask"};
-    for (const auto& address : metadata_.any_brokers()) {
-        Instant d = std::min(deadline, env_.now() + config_.request_timeout);
-        auto resp = pool_.get(address).call<protocol::FindCoordinatorResponse>(req, 0, kFindCoordinatorMax, d);
-        if (!resp.ok()) {
-            last = resp.error();
-            continue;
-        }
-        ErrorCode code = resp->error_code;
-        NodeId node = resp->node_id;
-        std::string host = resp->host;
-        int32_t port = resp->port;
-        if (!resp->coordinators.empty()) {
-            const auto& c = resp->coordinators.front();
-            code = c.error_code;
-            node = c.node_id;
-            host = c.host;
-            port = c.port;
-        }
-        if (code != ErrorCode::none) return protocol::status_from(code, "FindCoordinator").error();
-        (void)node;
-        return env::Address{host, static_cast<uint16_t>(port)};
-    }
-    return last;
-}
-
-template <typename Resp, typename Req>
-Result<Resp> ConsumerCoordinator::call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline) {
-    KEEL_TRY(ensure_coordinator(deadline));
-    bool join_fiber = join_.fiber != 0 && env_.executor().current() == join_.fiber;
-    auto resp = (join_fiber ? join_pool_ : pool_).get(*coordinator_).call<Resp>(req, min, max, deadline);
-    if (!resp.ok()) {
-        coordinator_dead(resp.error().message);
-        return resp;
-    }
-    if constexpr (requires { resp->error_code; }) {
-        if (is_coordinator_error(resp->error_code)) coordinator_dead("the coordinator moved");
-    }
-    return resp;
-}
-
-void ConsumerCoordinator::coordinator_dead(const std::string& why) {
-    (void)why;
-    if (coordinator_) {
-        pool_.get(*coordinator_).close();
-        join_pool_.get(*coordinator_).close();
-    }
-    coordinator_.reset();
 }
 
 // ---- heartbeats ----
@@ -248,7 +178,7 @@ void ConsumerCoordinator::heartbeat_loop() {
         heartbeat_wake_.wait(env_.now() + config_.heartbeat_interval);
         heartbeat_wake_.reset();
         if (stopping_) break;
-        if (state_ != State::stable || !coordinator_) continue;
+        if (state_ != State::stable || !channel_.coordinator()) continue;
         if (env_.now() - last_poll_ > config_.max_poll_interval) {
             // Java's poll timeout: leave so the group can move the partitions on; the next
             // poll finds them lost and rejoins.
@@ -267,7 +197,7 @@ void ConsumerCoordinator::heartbeat_once() {
     req.member_id = member_id_;
     req.group_instance_id = config_.group_instance_id;  // v3+
     int32_t sent_generation = generation_;
-    auto resp = call_coordinator<protocol::HeartbeatResponse>(req, 0, kHeartbeatMax, env_.now() + config_.request_timeout);
+    auto resp = channel_.call<protocol::HeartbeatResponse>(req, 0, kHeartbeatMax, env_.now() + config_.request_timeout);
     if (!resp.ok() || generation_ != sent_generation || state_ != State::stable) return;
     switch (resp->error_code) {
         case ErrorCode::none:
@@ -287,13 +217,13 @@ void ConsumerCoordinator::heartbeat_once() {
                          .error();
             return;
         default:
-            return;  // coordinator errors were handled in call_coordinator; others: try again
+            return;  // coordinator errors were handled in channel_.call; others: try again
     }
 }
 
 void ConsumerCoordinator::leave_group(const std::string& reason, Instant deadline) {
     bool dynamic = !config_.group_instance_id.has_value();
-    if (dynamic && coordinator_ && !member_id_.empty() && generation_ >= 0) {
+    if (dynamic && channel_.coordinator() && !member_id_.empty() && generation_ >= 0) {
         protocol::LeaveGroupRequest req;
         req.group_id = *config_.group_id;
         req.member_id = member_id_;  // v0-v2
@@ -301,7 +231,7 @@ void ConsumerCoordinator::leave_group(const std::string& reason, Instant deadlin
         me.member_id = member_id_;
         me.reason = reason;  // v5+
         req.members.push_back(me);  // v3+
-        auto resp = call_coordinator<protocol::LeaveGroupResponse>(req, 0, kLeaveGroupMax, deadline);
+        auto resp = channel_.call<protocol::LeaveGroupResponse>(req, 0, kLeaveGroupMax, deadline);
         (void)resp;  // best effort: the session timeout removes us otherwise
     }
     reset_generation(dynamic);
@@ -320,13 +250,13 @@ Status ConsumerCoordinator::poll(Instant deadline) {
         revoke(hooks_.assignment(), true);
     }
     if (subscribed() && !join_.running && (state_ != State::stable || rejoin_needed_)) {
-        Status found = ensure_coordinator(deadline);
+        Status found = channel_.ensure_coordinator(deadline);
         if (!found.ok()) return found.code() == Errc::closed ? found : ok_status();  // poll again later
         KEEL_TRY(rejoin(deadline));
         last_poll_ = env_.now();
     }
     if (!positions_pending_.empty()) KEEL_TRY(fetch_initial_positions(positions_pending_, deadline));
-    if (!join_.running) maybe_auto_commit(std::max(deadline, env_.now() + config_.request_timeout), false);
+    if (!join_.running) channel_.maybe_auto_commit(std::max(deadline, env_.now() + config_.request_timeout), false);
     return ok_status();
 }
 
@@ -353,12 +283,12 @@ Status ConsumerCoordinator::join_until_stable(Instant limit) {
         if (!retry && can_join_in_background()) return ok_status();
         if (!retry) on_join_prepare(limit);
         if (env_.now() >= limit) return Status(Errc::timeout, "the group did not complete its rebalance");
-        if (retry && !back_off()) return Status(Errc::closed, "the node is stopping");
+        if (retry && !channel_.back_off()) return Status(Errc::closed, "the node is stopping");
     }
 }
 
 void ConsumerCoordinator::on_join_prepare(Instant deadline) {
-    if (generation_ >= 0 && state_ == State::stable) maybe_auto_commit(deadline, true);
+    if (generation_ >= 0 && state_ == State::stable) channel_.maybe_auto_commit(deadline, true);
     auto owned = hooks_.assignment();
     if (owned.empty()) return;
     if (generation_ < 0) {
@@ -442,7 +372,7 @@ void ConsumerCoordinator::background_join(Instant limit) {
             join_.error = Error{Errc::timeout, "the group did not complete its rebalance"};
             return;
         }
-        if (!back_off()) {
+        if (!channel_.back_off()) {
             join_.error = Error{Errc::closed, "the node is stopping"};
             return;
         }
@@ -474,11 +404,11 @@ void ConsumerCoordinator::stop_background_join() {
     if (!join_.running) return;
     join_.abandon = true;
     if (!join_done_.is_set()) {
-        std::optional<env::Address> coordinator = coordinator_;
-        if (coordinator) join_pool_.get(*coordinator).close();
+        std::optional<env::Address> coordinator = channel_.coordinator();
+        if (coordinator) channel_.side_pool().get(*coordinator).close();
         if (join_.fiber != 0) env_.executor().unpark(join_.fiber);  // out of a back-off
         join_done_.wait();
-        if (!coordinator_) coordinator_ = coordinator;  // it is not dead: we hung up on it
+        if (coordinator) channel_.remember_coordinator(*coordinator);  // not dead: we hung up on it
     }
     join_.running = false;
     join_.assignment.reset();
@@ -500,7 +430,7 @@ Result<bool> ConsumerCoordinator::join_request(Instant deadline, Members& member
     for (const auto& a : assignors_) req.protocols.push_back({std::string(a->name()), metadata, {}});
     // The coordinator answers when the rebalance completes: up to the rebalance timeout.
     Instant d = std::min(deadline, env_.now() + config_.max_poll_interval + config_.request_timeout);
-    auto resp = call_coordinator<protocol::JoinGroupResponse>(req, kJoinGroupMin, kJoinGroupMax, d);
+    auto resp = channel_.call<protocol::JoinGroupResponse>(req, kJoinGroupMin, kJoinGroupMax, d);
     if (!resp.ok()) {
         if (resp.error().code == Errc::closed || resp.error().code == Errc::unsupported_version) return resp.error();
         return true;  // the coordinator is forgotten; find it again
@@ -585,7 +515,7 @@ Result<std::optional<Assignment>> ConsumerCoordinator::sync_request(Instant dead
     req.protocol_name = protocol_name_;                 // v5+
     for (const auto& [id, bytes] : assignments) req.assignments.push_back({id, bytes, {}});
     Instant d = std::min(deadline, env_.now() + config_.session_timeout + config_.request_timeout);
-    auto resp = call_coordinator<protocol::SyncGroupResponse>(req, 0, kSyncGroupMax, d);
+    auto resp = channel_.call<protocol::SyncGroupResponse>(req, 0, kSyncGroupMax, d);
     if (!resp.ok()) {
         if (resp.error().code == Errc::closed) return resp.error();
         return std::optional<Assignment>();
@@ -615,7 +545,7 @@ Status ConsumerCoordinator::on_join_complete(const Assignment& assignment, Insta
         if (config_.enable_auto_commit) {
             OffsetMap positions = hooks_.positions();
             std::erase_if(positions, [&](const auto& kv) { return !std::binary_search(revoked.begin(), revoked.end(), kv.first); });
-            Status s = commit_offsets(positions, std::min(deadline, env_.now() + config_.request_timeout));
+            Status s = channel_.commit(positions, std::min(deadline, env_.now() + config_.request_timeout));
             (void)s;  // at least once: the new owner starts from the last commit
         }
         revoke(revoked, false);
@@ -631,14 +561,7 @@ Status ConsumerCoordinator::on_join_complete(const Assignment& assignment, Insta
 
 Status ConsumerCoordinator::fetch_initial_positions(std::vector<TopicPartitionName> partitions, Instant deadline) {
     if (partitions.empty()) return ok_status();
-    Instant d = std::min(deadline, env_.now() + config_.request_timeout);
-    KEEL_TRY_ASSIGN(OffsetMap committed_offsets, committed(partitions, d));
-    OffsetMap positions = hooks_.positions();
-    auto assigned = hooks_.assignment();
-    for (const auto& [tp, offset] : committed_offsets) {
-        bool mine = std::find(assigned.begin(), assigned.end(), tp) != assigned.end();
-        if (mine && !positions.contains(tp)) hooks_.seek(tp, offset);
-    }
+    KEEL_TRY(channel_.seek_to_committed(partitions, deadline));
     positions_pending_.clear();
     return ok_status();
 }
@@ -653,98 +576,14 @@ Bytes ConsumerCoordinator::subscription_bytes() const {
 
 // ---- offsets ----
 
-void ConsumerCoordinator::maybe_auto_commit(Instant deadline, bool force) {
-    if (!config_.enable_auto_commit || (!force && env_.now() < next_auto_commit_)) return;
-    next_auto_commit_ = env_.now() + config_.auto_commit_interval;
-    OffsetMap positions = hooks_.positions();
-    if (positions.empty()) return;
-    Status s = commit_offsets(positions, std::min(deadline, env_.now() + config_.request_timeout));
-    (void)s;  // as Java: a failed auto-commit is retried at the next interval
-}
-
-Status ConsumerCoordinator::commit_sync(const OffsetMap& offsets, Instant deadline) {
-    if (closed_) return Status(Errc::closed, "the consumer is closed");
-    if (fatal_) return Status(fatal_->code, fatal_->message);
-    return commit_offsets(offsets, deadline);
-}
-
-void ConsumerCoordinator::commit_async(OffsetMap offsets, CommitCallback callback) {
-    if (closed_) {
-        if (callback) callback(offsets, Status(Errc::closed, "the consumer is closed"));
-        return;
-    }
-    async_commits_++;
-    env::FiberId f = env_.executor().spawn("consumer-commit-" + config_.client_id, [this, offsets, callback] {
-        struct Done {
-            ConsumerCoordinator* c;
-            ~Done() {
-                c->async_commits_--;
-                c->async_done_.notify_all();
-            }
-        } done{this};
-        Status s = commit_offsets(offsets, env_.now() + config_.request_timeout);
-        if (callback) callback(offsets, s);
-    });
-    if (f == 0) async_commits_--;
-}
-
-// retry.backoff.ms between attempts; false when the node is dying (a crash unwinding this
-// fiber): its virtual time no longer advances, so a retry loop must end instead of spinning.
-bool ConsumerCoordinator::back_off() {
-    return env_.executor().park(env_.now() + config_.retry_backoff) != env::WakeReason::dying;
-}
-
-Status ConsumerCoordinator::commit_offsets(const OffsetMap& offsets, Instant deadline) {
-    if (offsets.empty()) return ok_status();
-    if (join_.running && !join_done_.is_set() && generation_ != join_.before.generation_id) {
-        // The JoinGroup has answered and the group awaits the SyncGroups: a commit now would
-        // be refused (REBALANCE_IN_PROGRESS); the SyncGroup is one round trip away.
-        join_done_.wait(deadline);
-    }
-    while (true) {
-        bool retry = false;
-        Status s = commit_once(offsets, deadline, retry);
-        if (!retry) return s;
-        if (env_.now() >= deadline) return s.ok() ? Status(Errc::timeout, "OffsetCommit: timed out") : s;
-        if (!back_off()) return Status(Errc::closed, "OffsetCommit: the node is stopping");
-    }
-}
-
-Status ConsumerCoordinator::commit_once(const OffsetMap& offsets, Instant deadline, bool& retry) {
-    protocol::OffsetCommitRequest req;
-    req.group_id = *config_.group_id;
-    req.generation_id_or_member_epoch = generation_;
-    req.member_id = member_id_;
-    req.group_instance_id = config_.group_instance_id;  // v7+
-    for (const auto& [tp, offset] : offsets) {
-        if (req.topics.empty() || req.topics.back().name != tp.topic) req.topics.push_back({tp.topic, {}, {}});
-        protocol::OffsetCommitRequest::OffsetCommitRequestPartition p;
-        p.partition_index = tp.partition;
-        p.committed_offset = offset.value();
-        p.committed_metadata = "";
-        req.topics.back().partitions.push_back(p);
-    }
-    auto resp = call_coordinator<protocol::OffsetCommitResponse>(req, kOffsetCommitMin, kOffsetCommitMax,
-                                                                 std::min(deadline, env_.now() + config_.request_timeout));
-    if (!resp.ok()) {
-        retry = resp.error().code != Errc::closed && resp.error().code != Errc::unsupported_version;
-        return resp.error();
-    }
-    for (const auto& t : resp->topics) {
-        for (const auto& p : t.partitions) {
-            if (p.error_code == ErrorCode::none) continue;
-            std::string where = "OffsetCommit " + t.name + "-" + std::to_string(p.partition_index.value());
-            retry = is_coordinator_error(p.error_code) || p.error_code == ErrorCode::coordinator_load_in_progress ||
-                    (protocol::is_retriable(p.error_code) && p.error_code != ErrorCode::unknown_topic_or_partition);
-            on_commit_error(p.error_code, where);
-            return protocol::status_from(p.error_code, where);
-        }
-    }
-    return ok_status();
+// Before a commit: between the JoinGroup and SyncGroup answers of a join in flight the
+// group awaits the SyncGroups, and a commit now would be refused (REBALANCE_IN_PROGRESS);
+// the SyncGroup is one round trip away.
+void ConsumerCoordinator::wait_for_sync(Instant deadline) {
+    if (join_.running && !join_done_.is_set() && generation_ != join_.before.generation_id) join_done_.wait(deadline);
 }
 
 void ConsumerCoordinator::on_commit_error(ErrorCode code, const std::string& where) {
-    if (is_coordinator_error(code)) coordinator_dead("OffsetCommit");
     if (code == ErrorCode::fenced_instance_id) fatal_ = protocol::status_from(code, where).error();
     // During a join in flight the coordinator refuses commits of the old generation; the
     // join itself finds out whether the member is still in the group.
@@ -758,56 +597,7 @@ void ConsumerCoordinator::on_commit_error(ErrorCode code, const std::string& whe
 
 Result<OffsetMap> ConsumerCoordinator::committed(const std::vector<TopicPartitionName>& partitions, Instant deadline) {
     if (closed_) return Error{Errc::closed, "the consumer is closed"};
-    OffsetMap out;
-    if (partitions.empty()) return out;
-    while (true) {
-        bool retry = false;
-        out.clear();
-        Status s = committed_once(partitions, deadline, out, retry);
-        if (s.ok()) return out;
-        if (!retry || env_.now() >= deadline) return s.error();
-        if (!back_off()) return Error{Errc::closed, "OffsetFetch: the node is stopping"};
-    }
-}
-
-Status ConsumerCoordinator::committed_once(const std::vector<TopicPartitionName>& partitions, Instant deadline,
-                                           OffsetMap& out, bool& retry) {
-    protocol::OffsetFetchRequest req;
-    req.group_id = *config_.group_id;
-    req.topics.emplace();
-    for (const auto& tp : partitions) {
-        auto& topics = *req.topics;
-        auto it = std::find_if(topics.begin(), topics.end(), [&](const auto& t) { return t.name == tp.topic; });
-        if (it == topics.end()) it = topics.insert(topics.end(), {tp.topic, {}, {}});
-        it->partition_indexes.push_back(tp.partition);
-    }
-    req.require_stable = true;  // v7+: wait out pending transactional commits
-    auto resp = call_coordinator<protocol::OffsetFetchResponse>(req, kOffsetFetchMin, kOffsetFetchMax,
-                                                                std::min(deadline, env_.now() + config_.request_timeout));
-    retry = true;
-    if (!resp.ok()) {
-        retry = resp.error().code != Errc::closed && resp.error().code != Errc::unsupported_version;
-        return resp.error();
-    }
-    auto retriable = [](ErrorCode c) {
-        return is_coordinator_error(c) || c == ErrorCode::coordinator_load_in_progress ||
-               c == ErrorCode::unstable_offset_commit;
-    };
-    if (resp->error_code != ErrorCode::none) {  // v2+
-        retry = retriable(resp->error_code);
-        return protocol::status_from(resp->error_code, "OffsetFetch for group " + *config_.group_id);
-    }
-    for (const auto& t : resp->topics) {
-        for (const auto& p : t.partitions) {
-            TopicPartitionName tp{t.name, p.partition_index};
-            if (p.error_code != ErrorCode::none) {
-                retry = retriable(p.error_code);
-                return protocol::status_from(p.error_code, "OffsetFetch " + tp.to_string());
-            }
-            if (p.committed_offset >= 0) out[tp] = Offset(p.committed_offset);
-        }
-    }
-    return ok_status();
+    return channel_.committed(partitions, deadline);
 }
 
 // ---- close ----
@@ -817,10 +607,8 @@ void ConsumerCoordinator::close(Instant deadline) {
     closing_ = true;
     stop_background_join();  // before the listener runs for the last time
     // Commits in flight finish first, under the current member id (as Java's close does).
-    while (async_commits_ > 0 && env_.now() < deadline) {
-        if (async_done_.wait(deadline) == env::WakeReason::dying) break;
-    }
-    if (!fatal_ && (state_ == State::stable || !subscribed())) maybe_auto_commit(deadline, true);
+    channel_.wait_async_commits(deadline);
+    if (!fatal_ && (state_ == State::stable || !subscribed())) channel_.maybe_auto_commit(deadline, true);
     if (subscribed()) {
         revoke(hooks_.assignment(), false);
         leave_group("the consumer is closing", deadline);
@@ -828,12 +616,9 @@ void ConsumerCoordinator::close(Instant deadline) {
     closed_ = true;
     stopping_ = true;
     heartbeat_wake_.set();
-    pool_.close_all();  // a heartbeat or an async commit in flight returns now
-    join_pool_.close_all();
+    channel_.shut();  // a heartbeat or an async commit in flight returns now
     if (heartbeat_started_) heartbeat_done_.wait();
-    while (async_commits_ > 0) {
-        if (async_done_.wait(Instant::max()) == env::WakeReason::dying) break;
-    }
+    channel_.wait_async_commits(Instant::max());
 }
 
 

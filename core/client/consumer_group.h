@@ -2,6 +2,8 @@
 // client's ConsumerCoordinator), used by client::Consumer when ConsumerConfig::group_id is
 // set. Applications use it through Consumer (subscribe, poll, commit_sync, ...).
 //
+// - Coordinator and offsets go through a GroupChannel (group_channel.h, shared with KIP-848's
+//   membership); this class gives it the generation and member id and its error reactions.
 // - Coordinator: FindCoordinator (key type 0; v0-v3 a single key, v4+ the coordinator_keys
 //   batch) to any broker; COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR / transport errors on
 //   any group request forget the coordinator and the next step finds it again. The
@@ -62,6 +64,7 @@
 #include "core/base/result.h"
 #include "core/client/assignor.h"
 #include "core/client/connection.h"
+#include "core/client/group_channel.h"
 #include "core/client/metadata.h"
 #include "core/client/types.h"
 #include "core/env/env.h"
@@ -96,17 +99,6 @@ public:
     }
 };
 
-using OffsetMap = std::map<TopicPartitionName, Offset>;
-using CommitCallback = std::function<void(const OffsetMap&, const Status&)>;
-
-// How the coordinator reads and changes the consumer's assignment and positions.
-struct ConsumerGroupHooks {
-    std::function<std::vector<TopicPartitionName>()> assignment;
-    std::function<void(std::vector<TopicPartitionName>)> assign;  // positions of kept partitions stay
-    std::function<OffsetMap()> positions;                          // assigned partitions with a position
-    std::function<void(const TopicPartitionName&, Offset)> seek;
-};
-
 class ConsumerCoordinator {
 public:
     // config must outlive the coordinator; metadata is the consumer's (for FindCoordinator's
@@ -129,9 +121,11 @@ public:
     // the coordinator's non-retriable errors (e.g. INCONSISTENT_GROUP_PROTOCOL), closed.
     Status poll(Instant deadline);
 
-    Status commit_sync(const OffsetMap& offsets, Instant deadline);
+    Status commit_sync(const OffsetMap& offsets, Instant deadline) { return channel_.commit_sync(offsets, deadline); }
     // Commits on a fiber of its own; `callback` (may be empty) runs there with the outcome.
-    void commit_async(OffsetMap offsets, CommitCallback callback);
+    void commit_async(OffsetMap offsets, CommitCallback callback) {
+        channel_.commit_async(std::move(offsets), std::move(callback));
+    }
     // Committed offsets of `partitions` (those without one are absent).
     Result<OffsetMap> committed(const std::vector<TopicPartitionName>& partitions, Instant deadline);
 
@@ -146,11 +140,10 @@ private:
     enum class State : uint8_t { unjoined, joining, stable };
 
     Status validate() const;
-    Status ensure_coordinator(Instant deadline);
-    Result<env::Address> find_coordinator_once(Instant deadline);
-    void coordinator_dead(const std::string& why);
-    template <typename Resp, typename Req>
-    Result<Resp> call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline);
+    GroupChannelHooks channel_hooks();
+    Status may_find_coordinator() const;
+    Status may_commit() const;
+    void wait_for_sync(Instant deadline);
 
     using Members = std::vector<std::pair<std::string, Bytes>>;  // member id → metadata or assignment
 
@@ -173,13 +166,7 @@ private:
     Bytes subscription_bytes() const;
     Status join_error(protocol::ErrorCode code, const char* api);
 
-    Status commit_offsets(const OffsetMap& offsets, Instant deadline);
-    Status commit_once(const OffsetMap& offsets, Instant deadline, bool& retry);
     void on_commit_error(protocol::ErrorCode code, const std::string& where);
-    void maybe_auto_commit(Instant deadline, bool force);
-    bool back_off();
-    Status committed_once(const std::vector<TopicPartitionName>& partitions, Instant deadline, OffsetMap& out,
-                          bool& retry);
 
     void heartbeat_loop();
     void heartbeat_once();
@@ -191,14 +178,14 @@ private:
     const ConsumerConfig& config_;
     MetadataCache& metadata_;
     ConsumerGroupHooks hooks_;
-    ConnectionPool pool_;       // the coordinator's connection
-    ConnectionPool join_pool_;  // the join fiber's: commits need not wait behind a JoinGroup
+    // The coordinator, commits and committed offsets; its side connection is the join
+    // fiber's: commits need not wait behind a JoinGroup.
+    GroupChannel channel_;
     std::vector<std::string> topics_;
     RebalanceListener* listener_ = nullptr;
     std::vector<std::unique_ptr<Assignor>> assignors_;
     RebalanceProtocol protocol_ = RebalanceProtocol::eager;
 
-    std::optional<env::Address> coordinator_;
     State state_ = State::unjoined;
     int32_t generation_ = -1;
     std::string member_id_;
@@ -208,7 +195,6 @@ private:
     std::optional<Error> fatal_;  // FENCED_INSTANCE_ID: every later poll fails
     std::vector<TopicPartitionName> positions_pending_;  // new partitions awaiting committed offsets
     Instant last_poll_{};
-    Instant next_auto_commit_{};
     uint64_t rebalances_ = 0;
 
     // The join fiber of a cooperative rebalance (see the header comment).
@@ -231,8 +217,6 @@ private:
     env::Event heartbeat_wake_;
     env::Event heartbeat_done_;
     bool heartbeat_started_ = false;
-    int async_commits_ = 0;
-    env::WaitQueue async_done_;
 };
 
 }  // namespace keel::client

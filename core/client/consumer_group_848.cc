@@ -8,12 +8,8 @@
 #include "core/client/consumer.h"
 #include "core/protocol/generated/consumer_group_heartbeat_request.h"
 #include "core/protocol/generated/consumer_group_heartbeat_response.h"
-#include "core/protocol/generated/find_coordinator_request.h"
-#include "core/protocol/generated/find_coordinator_response.h"
 #include "core/protocol/generated/metadata_request.h"
 #include "core/protocol/generated/metadata_response.h"
-#include "core/protocol/generated/offset_commit_request.h"
-#include "core/protocol/generated/offset_commit_response.h"
 
 namespace keel::client {
 
@@ -21,7 +17,7 @@ namespace {
 
 using protocol::ErrorCode;
 
-constexpr int16_t kFindCoordinatorMax = 6;
+constexpr int16_t kOffsetCommitVersion = 9;  // generation_id_or_member_epoch
 
 // The classic protocol behind the GroupMembership interface.
 class ClassicMembership final : public GroupMembership {
@@ -47,24 +43,6 @@ public:
 private:
     ConsumerCoordinator c_;
 };
-
-ConnectionOptions coordinator_options(const ConsumerConfig& c) {
-    ConnectionOptions o;
-    o.client_id = c.client_id;
-    o.connect_timeout = c.request_timeout;
-    return o;
-}
-
-// Hooks for the classic coordinator used only for OffsetFetch: it owns nothing, so its
-// close() never commits.
-ConsumerGroupHooks no_hooks() {
-    ConsumerGroupHooks h;
-    h.assignment = [] { return std::vector<TopicPartitionName>{}; };
-    h.assign = [](std::vector<TopicPartitionName>) {};
-    h.positions = [] { return OffsetMap{}; };
-    h.seek = [](const TopicPartitionName&, Offset) {};
-    return h;
-}
 
 std::string random_member_id(env::Env& env) {
     uint64_t a = env.random().next_u64();
@@ -99,14 +77,10 @@ ConsumerMembership848::ConsumerMembership848(env::Env& env, const ConsumerConfig
       config_(config),
       metadata_(metadata),
       hooks_(std::move(hooks)),
-      pool_(env, coordinator_options(config)),
-      offsets_(std::make_unique<ConsumerCoordinator>(env, config, metadata, no_hooks())),
+      channel_(env, config, metadata, kOffsetCommitVersion, kOffsetCommitVersion, channel_hooks()),
       interval_(config.heartbeat_interval),
       heartbeat_wake_(env.executor()),
-      heartbeat_done_(env.executor()),
-      async_done_(env.executor()) {
-    next_auto_commit_ = env_.now() + config_.auto_commit_interval;
-}
+      heartbeat_done_(env.executor()) {}
 
 ConsumerMembership848::~ConsumerMembership848() { close(env_.now() + config_.request_timeout); }
 
@@ -133,7 +107,7 @@ Status ConsumerMembership848::subscribe(std::vector<std::string> topics, Rebalan
 void ConsumerMembership848::unsubscribe() {
     if (!subscribed()) return;
     Instant deadline = env_.now() + config_.request_timeout;
-    if (joined_) maybe_auto_commit(deadline, true);
+    if (joined_) channel_.maybe_auto_commit(deadline, true);
     revoke(hooks_.assignment(), false);
     leave(deadline);
     topics_.clear();
@@ -158,54 +132,18 @@ void ConsumerMembership848::revoke(const std::vector<TopicPartitionName>& partit
 
 // ---- the coordinator ----
 
-bool ConsumerMembership848::back_off() {
-    return env_.executor().park(env_.now() + config_.retry_backoff) != env::WakeReason::dying;
-}
-
-Status ConsumerMembership848::ensure_coordinator(Instant deadline) {
-    while (!coordinator_) {
-        if (closed_ || stopping_) return Status(Errc::closed, "the consumer is closed");
-        auto found = find_coordinator_once(deadline);
-        if (found.ok()) {
-            coordinator_ = *found;
-            break;
-        }
-        if (env_.now() >= deadline) return Status(found.error().code, "FindCoordinator: " + found.error().message);
-        if (!back_off()) return Status(Errc::closed, "FindCoordinator: the node is stopping");
-    }
-    return ok_status();
-}
-
-Result<env::Address> ConsumerMembership848::find_coordinator_once(Instant deadline) {
-    protocol::FindCoordinatorRequest req;
-    req.key = *config_.group_id;
-    req.key_type = 0;
-    req.coordinator_keys = {*config_.group_id};
-    Error last{Errc::unknown, "no broker to ask"};
-    for (const auto& address : metadata_.any_brokers()) {
-        Instant d = std::min(deadline, env_.now() + config_.request_timeout);
-        auto resp = pool_.get(address).call<protocol::FindCoordinatorResponse>(req, 0, kFindCoordinatorMax, d);
-        if (!resp.ok()) {
-            last = resp.error();
-            continue;
-        }
-        ErrorCode code = resp->error_code;
-        std::string host = resp->host;
-        int32_t port = resp->port;
-        if (!resp->coordinators.empty()) {
-            code = resp->coordinators.front().error_code;
-            host = resp->coordinators.front().host;
-            port = resp->coordinators.front().port;
-        }
-        if (code != ErrorCode::none) return protocol::status_from(code, "FindCoordinator").error();
-        return env::Address{host, static_cast<uint16_t>(port)};
-    }
-    return last;
-}
-
-void ConsumerMembership848::coordinator_dead() {
-    if (coordinator_) pool_.get(*coordinator_).close();
-    coordinator_.reset();
+GroupChannelHooks ConsumerMembership848::channel_hooks() {
+    GroupChannelHooks h;
+    h.may_continue = [this] {
+        return closed_ || stopping_ ? Status(Errc::closed, "the consumer is closed") : ok_status();
+    };
+    h.may_commit = [this] {
+        if (closed_) return Status(Errc::closed, "the consumer is closed");
+        return fatal_ ? Status(fatal_->code, fatal_->message) : ok_status();
+    };
+    h.commit_member = [this] { return joined_ ? CommitMember{epoch_, member_id_} : CommitMember{-1, ""}; };
+    h.consumer = hooks_;
+    return h;
 }
 
 }  // namespace keel::client

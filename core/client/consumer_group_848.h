@@ -18,7 +18,8 @@
 //   no commit, on the next poll) and the member joins again with epoch 0 (same member id).
 //   Coordinator errors and transport failures: find the coordinator again and retry.
 //   Other errors (e.g. GROUP_ID_NOT_FOUND: the group is a classic one) make poll fail.
-// - Commits carry the member epoch (OffsetCommit v9); group_metadata().generation_id is
+// - Coordinator, commits and committed offsets go through a GroupChannel (group_channel.h),
+//   as ConsumerCoordinator's do. Commits carry the member epoch (OffsetCommit v9); group_metadata().generation_id is
 //   the member epoch. Leaving: a heartbeat with epoch -1 (close, unsubscribe).
 // Not yet: server_assignor selection (the coordinator's default, uniform), regex
 // subscriptions, static membership (epoch -2), max_poll_interval enforcement.
@@ -38,6 +39,7 @@
 #include "core/base/result.h"
 #include "core/client/connection.h"
 #include "core/client/consumer_group.h"
+#include "core/client/group_channel.h"
 #include "core/client/metadata.h"
 #include "core/env/env.h"
 #include "core/env/sync.h"
@@ -74,8 +76,12 @@ public:
     void unsubscribe() override;
     bool subscribed() const override { return !topics_.empty(); }
     Status poll(Instant deadline) override;
-    Status commit_sync(const OffsetMap& offsets, Instant deadline) override;
-    void commit_async(OffsetMap offsets, CommitCallback callback) override;
+    Status commit_sync(const OffsetMap& offsets, Instant deadline) override {
+        return channel_.commit_sync(offsets, deadline);
+    }
+    void commit_async(OffsetMap offsets, CommitCallback callback) override {
+        channel_.commit_async(std::move(offsets), std::move(callback));
+    }
     Result<OffsetMap> committed(const std::vector<TopicPartitionName>& partitions, Instant deadline) override;
     GroupMetadata group_metadata() const override;
     void close(Instant deadline) override;
@@ -83,12 +89,7 @@ public:
     int32_t member_epoch() const { return epoch_; }
 
 private:
-    Status ensure_coordinator(Instant deadline);
-    Result<env::Address> find_coordinator_once(Instant deadline);
-    void coordinator_dead();
-    template <typename Resp, typename Req>
-    Result<Resp> call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline);
-    bool back_off();
+    GroupChannelHooks channel_hooks();
 
     void heartbeat_loop();
     void heartbeat_once(int32_t epoch);
@@ -101,20 +102,15 @@ private:
     void reconcile(Instant deadline);
     void revoke(const std::vector<TopicPartitionName>& partitions, bool lost);
     Status fetch_initial_positions(Instant deadline);
-    void maybe_auto_commit(Instant deadline, bool force);
-    Status commit_offsets(const OffsetMap& offsets, Instant deadline);
-    Status commit_once(const OffsetMap& offsets, Instant deadline, bool& retry);
 
     env::Env& env_;
     const ConsumerConfig& config_;
     MetadataCache& metadata_;
     ConsumerGroupHooks hooks_;
-    ConnectionPool pool_;  // the coordinator's connection
-    std::unique_ptr<ConsumerCoordinator> offsets_;  // OffsetFetch through the classic code
+    GroupChannel channel_;  // the coordinator, commits (v9, the member epoch), committed offsets
     std::vector<std::string> topics_;
     RebalanceListener* listener_ = nullptr;
 
-    std::optional<env::Address> coordinator_;
     std::string member_id_;
     int32_t epoch_ = 0;
     bool joined_ = false;
@@ -126,7 +122,6 @@ private:
     bool send_now_ = true;
     std::optional<Error> fatal_;
     std::vector<TopicPartitionName> positions_pending_;
-    Instant next_auto_commit_{};
 
     bool closed_ = false;
     bool closing_ = false;
@@ -134,8 +129,6 @@ private:
     bool heartbeat_started_ = false;
     env::Event heartbeat_wake_;
     env::Event heartbeat_done_;
-    int async_commits_ = 0;
-    env::WaitQueue async_done_;
 };
 
 }  // namespace keel::client

@@ -8,8 +8,6 @@
 #include "core/protocol/generated/consumer_group_heartbeat_response.h"
 #include "core/protocol/generated/metadata_request.h"
 #include "core/protocol/generated/metadata_response.h"
-#include "core/protocol/generated/offset_commit_request.h"
-#include "core/protocol/generated/offset_commit_response.h"
 
 namespace keel::client {
 
@@ -20,33 +18,13 @@ using HbRequest = protocol::ConsumerGroupHeartbeatRequest;
 using HbResponse = protocol::ConsumerGroupHeartbeatResponse;
 
 constexpr int16_t kHeartbeatMax = 1;
-constexpr int16_t kOffsetCommitVersion = 9;  // generation_id_or_member_epoch
 constexpr int16_t kMetadataTopicIds = 10;    // topic ids in Metadata
 
 int32_t to_ms32(Duration d) { return static_cast<int32_t>(std::clamp<int64_t>(to_ms(d), 0, INT32_MAX)); }
 
-bool is_coordinator_error(ErrorCode code) {
-    return code == ErrorCode::not_coordinator || code == ErrorCode::coordinator_not_available;
-}
-
 }  // namespace
 
 // ---- heartbeats ----
-
-template <typename Resp, typename Req>
-Result<Resp> ConsumerMembership848::call_coordinator(const Req& req, int16_t min, int16_t max, Instant deadline) {
-    KEEL_TRY(ensure_coordinator(deadline));
-    auto resp = pool_.get(*coordinator_).call<Resp>(req, min, max, deadline);
-    if (!resp.ok()) {
-        coordinator_dead();
-        return resp;
-    }
-    if constexpr (requires { resp->error_code; }) {
-        if (is_coordinator_error(resp->error_code)) coordinator_dead();
-    }
-    return resp;
-}
-
 
 void ConsumerMembership848::heartbeat_loop() {
     while (!stopping_) {
@@ -80,14 +58,14 @@ void ConsumerMembership848::heartbeat_once(int32_t epoch) {
         if (it == tps.end()) it = tps.insert(tps.end(), {id->second, {}, {}});
         it->partitions.push_back(tp.partition);
     }
-    auto resp = call_coordinator<HbResponse>(req, 0, kHeartbeatMax, env_.now() + config_.request_timeout);
+    auto resp = channel_.call<HbResponse>(req, 0, kHeartbeatMax, env_.now() + config_.request_timeout);
     if (stopping_ || closing_) return;
     if (!resp.ok()) {
         if (resp.error().code == Errc::unsupported_version) {
             fatal_ = Error{Errc::unsupported_version, "the coordinator does not speak ConsumerGroupHeartbeat"};
             return;
         }
-        send_now_ = back_off();
+        send_now_ = channel_.back_off();
         return;
     }
     on_heartbeat_answer(*resp);
@@ -105,7 +83,7 @@ void ConsumerMembership848::on_heartbeat_answer(const HbResponse& r) {
             if (!resolve_assignment(*r.assignment, s)) {
                 refresh_topic_ids();
                 if (!resolve_assignment(*r.assignment, s)) {
-                    send_now_ = back_off();  // a topic the metadata does not show yet
+                    send_now_ = channel_.back_off();  // a topic the metadata does not show yet
                     return;
                 }
             }
@@ -122,7 +100,7 @@ void ConsumerMembership848::on_heartbeat_answer(const HbResponse& r) {
         case ErrorCode::coordinator_load_in_progress:
         case ErrorCode::not_coordinator:
         case ErrorCode::coordinator_not_available:
-            send_now_ = back_off();
+            send_now_ = channel_.back_off();
             return;
         default:
             fatal_ = protocol::status_from(r.error_code, "ConsumerGroupHeartbeat " + r.error_message.value_or(""))
@@ -150,7 +128,7 @@ void ConsumerMembership848::refresh_topic_ids() {
     }
     req.allow_auto_topic_creation = false;
     for (const auto& address : metadata_.any_brokers()) {
-        auto resp = pool_.get(address).call<protocol::MetadataResponse>(req, kMetadataTopicIds, 12,
+        auto resp = channel_.pool().get(address).call<protocol::MetadataResponse>(req, kMetadataTopicIds, 12,
                                                                          env_.now() + config_.request_timeout);
         if (!resp.ok()) continue;
         for (const auto& t : resp->topics) {
@@ -168,7 +146,7 @@ void ConsumerMembership848::leave(Instant deadline) {
         req.group_id = *config_.group_id;
         req.member_id = member_id_;
         req.member_epoch = -1;  // static leave (-2) is not implemented: a static member leaves too
-        auto resp = call_coordinator<HbResponse>(req, 0, kHeartbeatMax, deadline);
+        auto resp = channel_.call<HbResponse>(req, 0, kHeartbeatMax, deadline);
         (void)resp;  // best effort: the session timeout removes us otherwise
     }
     joined_ = false;
@@ -190,7 +168,7 @@ Status ConsumerMembership848::poll(Instant deadline) {
     }
     if (target_) reconcile(deadline);
     if (!positions_pending_.empty()) KEEL_TRY(fetch_initial_positions(deadline));
-    maybe_auto_commit(std::max(deadline, env_.now() + config_.request_timeout), false);
+    channel_.maybe_auto_commit(std::max(deadline, env_.now() + config_.request_timeout), false);
     return ok_status();
 }
 
@@ -210,7 +188,7 @@ void ConsumerMembership848::reconcile(Instant deadline) {
         if (config_.enable_auto_commit) {
             OffsetMap positions = hooks_.positions();
             std::erase_if(positions, [&](const auto& kv) { return target.count(kv.first) != 0; });
-            Status s = commit_offsets(positions, std::min(deadline, env_.now() + config_.request_timeout));
+            Status s = channel_.commit(positions, std::min(deadline, env_.now() + config_.request_timeout));
             (void)s;  // at least once: the new owner starts from the last commit
         }
         revoke(revoked, false);
@@ -233,14 +211,7 @@ void ConsumerMembership848::reconcile(Instant deadline) {
 
 Status ConsumerMembership848::fetch_initial_positions(Instant deadline) {
     if (positions_pending_.empty()) return ok_status();
-    Instant d = std::min(deadline, env_.now() + config_.request_timeout);
-    KEEL_TRY_ASSIGN(OffsetMap committed_offsets, offsets_->committed(positions_pending_, d));
-    OffsetMap positions = hooks_.positions();
-    auto assigned = hooks_.assignment();
-    for (const auto& [tp, offset] : committed_offsets) {
-        bool mine = std::find(assigned.begin(), assigned.end(), tp) != assigned.end();
-        if (mine && !positions.contains(tp)) hooks_.seek(tp, offset);
-    }
+    KEEL_TRY(channel_.seek_to_committed(positions_pending_, deadline));
     positions_pending_.clear();
     return ok_status();
 }
@@ -248,90 +219,7 @@ Status ConsumerMembership848::fetch_initial_positions(Instant deadline) {
 Result<OffsetMap> ConsumerMembership848::committed(const std::vector<TopicPartitionName>& partitions,
                                                    Instant deadline) {
     if (closed_) return Error{Errc::closed, "the consumer is closed"};
-    return offsets_->committed(partitions, deadline);
-}
-
-// ---- commits ----
-
-void ConsumerMembership848::maybe_auto_commit(Instant deadline, bool force) {
-    if (!config_.enable_auto_commit || (!force && env_.now() < next_auto_commit_)) return;
-    next_auto_commit_ = env_.now() + config_.auto_commit_interval;
-    OffsetMap positions = hooks_.positions();
-    if (positions.empty()) return;
-    Status s = commit_offsets(positions, std::min(deadline, env_.now() + config_.request_timeout));
-    (void)s;  // retried at the next interval
-}
-
-Status ConsumerMembership848::commit_sync(const OffsetMap& offsets, Instant deadline) {
-    if (closed_) return Status(Errc::closed, "the consumer is closed");
-    if (fatal_) return Status(fatal_->code, fatal_->message);
-    return commit_offsets(offsets, deadline);
-}
-
-void ConsumerMembership848::commit_async(OffsetMap offsets, CommitCallback callback) {
-    if (closed_) {
-        if (callback) callback(offsets, Status(Errc::closed, "the consumer is closed"));
-        return;
-    }
-    async_commits_++;
-    env::FiberId f = env_.executor().spawn("consumer-commit-" + config_.client_id, [this, offsets, callback] {
-        struct Done {
-            ConsumerMembership848* c;
-            ~Done() {
-                c->async_commits_--;
-                c->async_done_.notify_all();
-            }
-        } done{this};
-        Status s = commit_offsets(offsets, env_.now() + config_.request_timeout);
-        if (callback) callback(offsets, s);
-    });
-    if (f == 0) async_commits_--;
-}
-
-Status ConsumerMembership848::commit_offsets(const OffsetMap& offsets, Instant deadline) {
-    if (offsets.empty()) return ok_status();
-    while (true) {
-        bool retry = false;
-        Status s = commit_once(offsets, deadline, retry);
-        if (!retry) return s;
-        if (env_.now() >= deadline) return s.ok() ? Status(Errc::timeout, "OffsetCommit: timed out") : s;
-        if (!back_off()) return Status(Errc::closed, "OffsetCommit: the node is stopping");
-    }
-}
-
-Status ConsumerMembership848::commit_once(const OffsetMap& offsets, Instant deadline, bool& retry) {
-    protocol::OffsetCommitRequest req;
-    req.group_id = *config_.group_id;
-    req.generation_id_or_member_epoch = joined_ ? epoch_ : -1;
-    req.member_id = joined_ ? member_id_ : "";
-    req.group_instance_id = config_.group_instance_id;
-    for (const auto& [tp, offset] : offsets) {
-        if (req.topics.empty() || req.topics.back().name != tp.topic) req.topics.push_back({tp.topic, {}, {}});
-        protocol::OffsetCommitRequest::OffsetCommitRequestPartition p;
-        p.partition_index = tp.partition;
-        p.committed_offset = offset.value();
-        p.committed_metadata = "";
-        req.topics.back().partitions.push_back(p);
-    }
-    auto resp = call_coordinator<protocol::OffsetCommitResponse>(req, kOffsetCommitVersion, kOffsetCommitVersion,
-                                                                 std::min(deadline, env_.now() + config_.request_timeout));
-    if (!resp.ok()) {
-        retry = resp.error().code != Errc::closed && resp.error().code != Errc::unsupported_version;
-        return resp.error();
-    }
-    for (const auto& t : resp->topics) {
-        for (const auto& p : t.partitions) {
-            if (p.error_code == ErrorCode::none) continue;
-            std::string where = "OffsetCommit " + t.name + "-" + std::to_string(p.partition_index.value());
-            // STALE_MEMBER_EPOCH: the next heartbeat answer brings the epoch the commit needs.
-            retry = is_coordinator_error(p.error_code) || p.error_code == ErrorCode::coordinator_load_in_progress ||
-                    p.error_code == ErrorCode::stale_member_epoch ||
-                    (protocol::is_retriable(p.error_code) && p.error_code != ErrorCode::unknown_topic_or_partition);
-            if (is_coordinator_error(p.error_code)) coordinator_dead();
-            return protocol::status_from(p.error_code, where);
-        }
-    }
-    return ok_status();
+    return channel_.committed(partitions, deadline);
 }
 
 // ---- close ----
@@ -339,10 +227,8 @@ Status ConsumerMembership848::commit_once(const OffsetMap& offsets, Instant dead
 void ConsumerMembership848::close(Instant deadline) {
     if (closed_ || closing_) return;
     closing_ = true;
-    while (async_commits_ > 0 && env_.now() < deadline) {
-        if (async_done_.wait(deadline) == env::WakeReason::dying) break;
-    }
-    if (!fatal_ && (joined_ || !subscribed())) maybe_auto_commit(deadline, true);
+    channel_.wait_async_commits(deadline);
+    if (!fatal_ && (joined_ || !subscribed())) channel_.maybe_auto_commit(deadline, true);
     if (subscribed()) {
         revoke(hooks_.assignment(), false);
         leave(deadline);
@@ -350,12 +236,9 @@ void ConsumerMembership848::close(Instant deadline) {
     closed_ = true;
     stopping_ = true;
     heartbeat_wake_.set();
-    pool_.close_all();
+    channel_.shut();
     if (heartbeat_started_) heartbeat_done_.wait();
-    while (async_commits_ > 0) {
-        if (async_done_.wait(Instant::max()) == env::WakeReason::dying) break;
-    }
-    offsets_->close(deadline);
+    channel_.wait_async_commits(Instant::max());
 }
 
 }  // namespace keel::client
