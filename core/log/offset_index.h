@@ -38,6 +38,12 @@ public:
     // Adds an entry. Requires offset and position above the last entry's, offset within
     // int32 of the base offset.
     void append(Offset offset, uint32_t position);
+    // Whether append(offset, position) keeps the index sorted and in range (a cleaner copying
+    // a damaged segment may meet batches out of order: their entry is skipped, not asserted).
+    bool accepts(Offset offset, uint32_t position) const {
+        return offset >= base_offset_ && offset - base_offset_ <= std::numeric_limits<int32_t>::max() &&
+               (entries_.empty() || (offset > entries_.back().offset && position > entries_.back().position));
+    }
 
     // The last entry whose offset is <= target; nullopt if none (scan from position 0).
     std::optional<OffsetIndexEntry> lookup(Offset target) const;

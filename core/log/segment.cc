@@ -205,7 +205,8 @@ Result<std::optional<ScanStop>> Segment::recover(uint32_t index_interval_bytes,
 // ---- appending ----
 
 void Segment::index_batch(uint64_t position, const BatchSummary& s, uint32_t index_interval_bytes) {
-    if (bytes_since_index_entry_ > index_interval_bytes) {
+    if (bytes_since_index_entry_ > index_interval_bytes &&
+        index_.accepts(s.last_offset, static_cast<uint32_t>(position))) {
         index_.append(s.last_offset, static_cast<uint32_t>(position));
         int64_t ts = std::max(max_timestamp_, s.max_timestamp);
         time_index_.maybe_append(ts, s.last_offset);
