@@ -11,8 +11,39 @@ endfunction()
 # -DKEEL_RC_PARAMS="seed=N" (or "" for a fresh seed per run).
 set(KEEL_RC_PARAMS "seed=20261207" CACHE STRING "RC_PARAMS for the property tests under ctest")
 
-# keel_test_binary(NAME DIR LIBS...): one gtest binary per test directory; every
-# TEST becomes its own ctest entry (gtest_discover_tests), so failures are named.
+# How ctest runs a gtest binary. By default in shards: ctest entry NAME/I-of-N runs the
+# binary once with GTEST_TOTAL_SHARDS=N, GTEST_SHARD_INDEX=I (gtest splits the cases), so
+# a binary's start-up (a second for the big sanitized ones) is paid N times, not once per
+# case; a failing shard's output names the failed cases ([  FAILED  ] Suite.Case), and
+# `NAME --gtest_filter=Suite.Case` reruns one. -DKEEL_CTEST_PER_CASE=ON gives every case
+# its own ctest entry instead (gtest_discover_tests), for `ctest -R Case` while developing.
+# The shard count of NAME is KEEL_SHARDS_<NAME> (default 2); KEEL_COST_<NAME> (seconds of
+# one shard, roughly) lets ctest start the long shards first on a fresh build.
+option(KEEL_CTEST_PER_CASE "one ctest entry per gtest case instead of per shard" OFF)
+function(keel_add_gtest name timeout)
+  set(env "RC_PARAMS=${KEEL_RC_PARAMS}")
+  if(KEEL_CTEST_PER_CASE)
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT ${timeout} ENVIRONMENT "${env}")
+    return()
+  endif()
+  set(shards 2)
+  if(DEFINED KEEL_SHARDS_${name})
+    set(shards ${KEEL_SHARDS_${name}})
+  endif()
+  math(EXPR last "${shards} - 1")
+  foreach(i RANGE ${last})
+    set(test "${name}/${i}-of-${shards}")
+    add_test(NAME ${test} COMMAND $<TARGET_FILE:${name}> --gtest_brief=1)
+    set_tests_properties(${test} PROPERTIES TIMEOUT ${timeout}
+                         ENVIRONMENT "${env};GTEST_TOTAL_SHARDS=${shards};GTEST_SHARD_INDEX=${i}")
+    if(DEFINED KEEL_COST_${name})
+      set_tests_properties(${test} PROPERTIES COST ${KEEL_COST_${name}})
+    endif()
+  endforeach()
+endfunction()
+
+# keel_test_binary(NAME DIR LIBS...): one gtest binary per test directory, run by ctest
+# as keel_add_gtest says.
 function(keel_test_binary name dir)
   file(GLOB srcs CONFIGURE_DEPENDS ${dir}/*.cc)
   if(NOT srcs)
@@ -21,5 +52,5 @@ function(keel_test_binary name dir)
   add_executable(${name} ${srcs})
   target_link_libraries(${name} PRIVATE ${ARGN} GTest::gtest GTest::gtest_main keel_warnings)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600 ENVIRONMENT "RC_PARAMS=${KEEL_RC_PARAMS}")
+  keel_add_gtest(${name} 600)
 endfunction()

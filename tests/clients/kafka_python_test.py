@@ -383,11 +383,7 @@ def three_nodes(keel, workdir, servers):
     """The same against 3 combined nodes (RF 3 for the topic and __consumer_offsets, min ISR
     2): the group coordinator and the partition leaders are spread over the nodes."""
     print("--- three combined nodes, RF 3, min ISR 2")
-    ports = base.cluster_ports(3)
-    servers.extend(base.Server(keel, workdir, i, ports, CLUSTER_EXTRA) for i in (1, 2, 3))
-    for s in servers:
-        s.start(wait=False)
-    base.await_brokers(servers[0].bootstrap, 3)
+    base.start_cluster(keel, workdir, servers, 3, CLUSTER_EXTRA)
     scenario(",".join(s.bootstrap for s in servers), 3)
     leaders = {base.leader_of(servers[0].bootstrap, TOPIC, p) for p in range(PARTITIONS)}  # checks RF 3
     print(f"ok: {TOPIC} has 3 replicas per partition, leaders on nodes {sorted(leaders)}")

@@ -172,10 +172,11 @@ offsets.topic.num.partitions=5
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
 ${extra}`)
-    const log = fs.openSync(path.join(dir, 'server.log'), 'w')
+    const logPath = path.join(dir, 'server.log')
+    const log = fs.openSync(logPath, 'w')
     const proc = spawn(keel, ['server', '--config', config], { cwd: dir, stdio: ['ignore', log, log] })
     const exited = new Promise(resolve => proc.on('exit', (code, signal) => resolve(signal || code)))
-    nodes.push({ proc, exited })
+    nodes.push({ proc, exited, logPath })
   }
   return { nodes, bootstrap: ports.map(([c]) => `127.0.0.1:${c}`) }
 }
@@ -206,9 +207,17 @@ function client(bootstrap, clientId) {
   })
 }
 
+// Another process (a test running in parallel) took a port between freePort() and the
+// server's listen; part() starts the nodes again on new ports.
+class PortTaken extends Error {}
+
 async function awaitServer(kafka, nodes) {
   await waitFor(`keel server answers Metadata with ${nodes.length} brokers`, async () => {
-    for (const node of nodes) if (node.proc.exitCode !== null) fail(`keel server exited with ${node.proc.exitCode}`)
+    for (const node of nodes) {
+      if (node.proc.exitCode === null) continue
+      if (fs.readFileSync(node.logPath, 'utf8').includes('Address already in use')) throw new PortTaken()
+      fail(`keel server exited with ${node.proc.exitCode}; see ${node.logPath}`)
+    }
     const admin = kafka.admin({ retry: { retries: 0 } })
     try {
       await admin.connect()
@@ -474,7 +483,19 @@ async function scenario(kafka, nodes) {
 async function part(keel, root, name, n, extra) {
   console.log(`--- ${name}`)
   const workdir = path.join(root, name.replace(/[^a-z0-9]+/g, '-'))
-  const { nodes, bootstrap } = await startNodes(keel, workdir, n, extra)
+  let started
+  for (let attempt = 0; !started; attempt++) {
+    const { nodes, bootstrap } = await startNodes(keel, attempt ? `${workdir}-attempt-${attempt}` : workdir, n, extra)
+    try {
+      await awaitServer(client(bootstrap, 'keel-kafkajs-test'), nodes)
+      started = { nodes, bootstrap }
+    } catch (e) {
+      killNodes(nodes)
+      if (!(e instanceof PortTaken) || attempt === 4) throw e
+      console.log('note: a port was taken meanwhile; the nodes start again on new ports')
+    }
+  }
+  const { nodes, bootstrap } = started
   try {
     await scenario(client(bootstrap, 'keel-kafkajs-test'), nodes)
     await stopNodes(nodes)

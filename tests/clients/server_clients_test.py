@@ -81,23 +81,41 @@ def free_port(pair=False):
     raise RuntimeError("no free port pair")
 
 
+class PortTaken(Exception):
+    """Another process (a test running in parallel) took a port between free_port() and the
+    server's listen; the caller picks new ports and starts again."""
+
+
+def single_ports():
+    return {1: (free_port(), free_port(pair=True))}
+
+
 class Server:
-    """One `keel server` process. A cluster passes every node's (client, controller) ports."""
+    """One `keel server` process. A cluster passes every node's (client, controller) ports;
+    a single node picks its own, and picks new ones if it loses a race for them."""
 
     def __init__(self, keel, workdir, node_id=1, ports=None, extra=""):
         self.keel = keel
         self.node_id = node_id
         self.workdir = os.path.join(workdir, f"node-{node_id}")
         os.makedirs(self.workdir, exist_ok=True)
-        ports = ports or {1: (free_port(), free_port(pair=True))}
-        self.port, self.controller_port = ports[node_id]
+        self.extra = extra
+        self.own_ports = ports is None
+        self.config = os.path.join(self.workdir, "server.properties")
+        self.configure(ports or single_ports())
+        self.proc = None
+        self.log = None
+        self.starts = 0
+        self.answered = False  # once it served Metadata, its ports and data are its own
+
+    def configure(self, ports):
+        self.port, self.controller_port = ports[self.node_id]
         self.bootstrap = f"127.0.0.1:{self.port}"
         voters = ",".join(f"{i}@127.0.0.1:{c}" for i, (_, c) in sorted(ports.items()))
-        self.config = os.path.join(self.workdir, "server.properties")
         with open(self.config, "w") as f:
             f.write(f"""# written by server_clients_test.py
 process.roles=broker,controller
-node.id={node_id}
+node.id={self.node_id}
 controller.quorum.voters={voters}
 listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}
 controller.listener.names=CONTROLLER
@@ -105,21 +123,46 @@ log.dirs={os.path.join(self.workdir, "data")}
 num.partitions={PARTITIONS}
 auto.create.topics.enable=true
 cluster.id=keel-clients-test
-{extra}""")
-        self.proc = None
-        self.starts = 0
+{self.extra}""")
+
+    def lost_port_race(self):
+        """It exited because a port it was given is taken (see PortTaken)."""
+        if self.proc is None or self.proc.poll() is None:
+            return False
+        with open(self.log) as f:
+            return "Address already in use" in f.read()
+
+    def spawn(self):
+        self.starts += 1
+        self.log = os.path.join(self.workdir, f"server-{self.starts}.log")
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen([self.keel, "server", "--config", self.config], stderr=log,
+                                         stdout=log, cwd=self.workdir)
 
     def start(self, wait=True):
-        self.starts += 1
-        log = open(os.path.join(self.workdir, f"server-{self.starts}.log"), "w")
-        self.proc = subprocess.Popen([self.keel, "server", "--config", self.config], stderr=log,
-                                     stdout=log, cwd=self.workdir)
-        if not wait:
-            return
+        for _ in range(5):
+            self.spawn()
+            if not wait:
+                return
+            try:
+                self.await_metadata()
+                self.answered = True
+                return
+            except PortTaken:
+                if not self.own_ports or self.answered:
+                    fail(f"keel server {self.node_id}: a port is taken; see {self.log}")
+                print(f"note: a port of node {self.node_id} was taken meanwhile; new ports")
+                shutil.rmtree(os.path.join(self.workdir, "data"), ignore_errors=True)
+                self.configure(single_ports())
+        fail("keel server lost the race for free ports 5 times")
+
+    def await_metadata(self):
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                fail(f"keel server exited with {self.proc.returncode}; see {log.name}")
+                if self.lost_port_race():
+                    raise PortTaken()
+                fail(f"keel server exited with {self.proc.returncode}; see {self.log}")
             md = kcat_metadata(self.bootstrap)
             if md and md.get("brokers"):
                 return
@@ -393,14 +436,40 @@ def cluster_ports(n):
             return ports
 
 
-def await_brokers(bootstrap, count):
+def await_brokers(bootstrap, count, nodes=()):
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
+        if any(n.lost_port_race() for n in nodes):
+            raise PortTaken()
         md = kcat_metadata(bootstrap)
         if md and len(md.get("brokers", [])) == count:
             return
         time.sleep(0.2)
     fail(f"the cluster did not show {count} live brokers")
+
+
+def start_cluster(keel, workdir, servers, count, extra):
+    """count combined nodes on free ports, up until Metadata shows them all; appended to
+    servers. A node that loses the race for its ports (PortTaken) restarts the whole
+    cluster on new ports in a fresh directory."""
+    for attempt in range(5):
+        base = workdir if attempt == 0 else os.path.join(workdir, f"attempt-{attempt}")
+        ports = cluster_ports(count)
+        nodes = [Server(keel, base, i, ports, extra) for i in range(1, count + 1)]
+        servers.extend(nodes)
+        for s in nodes:
+            s.start(wait=False)
+        try:
+            await_brokers(nodes[0].bootstrap, count, nodes)
+            return nodes
+        except PortTaken:
+            print("note: a node's port was taken meanwhile; the cluster starts again on new ports")
+            for s in nodes:
+                if s.proc.poll() is None:
+                    s.proc.kill()
+                s.proc.wait()
+                servers.remove(s)
+    fail("the cluster lost the race for free ports 5 times")
 
 
 def leader_of(bootstrap, topic, partition):
@@ -421,12 +490,8 @@ def cluster_part(keel, workdir, servers):
     except ImportError:
         print("SKIP: the 3-node part needs python3-confluent-kafka")
         return
-    ports = cluster_ports(3)
-    servers.extend(Server(keel, workdir, i, ports, CLUSTER_EXTRA) for i in (1, 2, 3))
-    for s in servers:
-        s.start(wait=False)
+    start_cluster(keel, workdir, servers, 3, CLUSTER_EXTRA)
     bootstrap = ",".join(s.bootstrap for s in servers)
-    await_brokers(servers[0].bootstrap, 3)
     print("ok: 3 nodes up: " + bootstrap)
     reports = []
     ck_produce(bootstrap, 0, 100, reports, CLUSTER_TOPIC)
