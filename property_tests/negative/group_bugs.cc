@@ -5,33 +5,64 @@
 //                           partitions moved) commits its stale offsets
 //                           (commit-from-stale-generation-accepted, and often
 //                           committed-offset-regressed)
-// group-chaos's churn freezes members past their session timeout; the zombie commits when
-// it wakes, before it finds out it was expelled.
+// The bug bites only when a zombie sends a commit: the checker counts those
+// (stale_commits_sent). Every run in which one was sent must report the anomaly, and
+// enough runs must send one for the test to mean something: SC-27 freezes a member past
+// its session timeout on purpose; group-chaos's churn does it at random.
 #include "property_tests/negative/negative_util.h"
 
 namespace keel::negative {
 namespace {
 
-TEST(PlantedGroupBug, ACoordinatorThatDoesNotFenceZombieCommitsIsCaught) {
+struct BugRuns {
     int runs = 0;
-    std::string caught;
-    std::vector<std::string> replays;
-    for (uint64_t seed = 1; seed <= 6 && caught.empty(); seed++) {
+    int zombie_commits = 0;  // runs in which a stale commit was sent
+    std::vector<std::string> missed;  // replays of runs with one sent and nothing caught
+};
+
+bool caught_stale_commit(const sim::RunResult& r) {
+    for (const auto& v : r.violations) {
+        if (v.find("commit-from-stale-generation-accepted") != std::string::npos ||
+            v.find("committed-offset-regressed") != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+BugRuns run_with_bug(const std::string& scenario, uint64_t seeds) {
+    BugRuns b;
+    for (uint64_t seed = 1; seed <= seeds; seed++) {
         sim::RunOptions o;
         o.seed = seed;
         o.params["group_bug"] = "commit-without-fencing";
-        sim::RunResult r = sim::run_scenario("group-chaos", o);
-        runs++;
-        replays.push_back(r.replay);
-        for (const auto& v : r.violations) {
-            if (v.find("commit-from-stale-generation-accepted") != std::string::npos ||
-                v.find("committed-offset-regressed") != std::string::npos) {
-                caught = v + "\n" + r.replay;
-                break;
-            }
-        }
+        sim::RunResult r = sim::run_scenario(scenario, o);
+        b.runs++;
+        auto it = r.metrics.find("stale_commits_sent");
+        if (it == r.metrics.end() || it->second <= 0) continue;
+        b.zombie_commits++;
+        if (!caught_stale_commit(r)) b.missed.push_back(r.replay);
     }
-    EXPECT_FALSE(caught.empty()) << "no stale commit caught in " << runs << " runs; last: " << replays.back();
+    return b;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += "\n  " + x;
+    return s;
+}
+
+TEST(PlantedGroupBug, SC27sZombieCommitIsCaughtWheneverItIsSent) {
+    BugRuns b = run_with_bug("sc-27", 4);
+    EXPECT_TRUE(b.missed.empty()) << "a zombie's commit was accepted and not caught:" << joined(b.missed);
+    EXPECT_GE(b.zombie_commits, 2) << "only " << b.zombie_commits << " of " << b.runs
+                                   << " sc-27 runs had the zombie send a commit";
+}
+
+TEST(PlantedGroupBug, GroupChaosZombieCommitsAreCaughtWheneverSent) {
+    BugRuns b = run_with_bug("group-chaos", 2);
+    EXPECT_TRUE(b.missed.empty()) << "a zombie's commit was accepted and not caught:" << joined(b.missed);
+    EXPECT_GE(b.zombie_commits, 1) << "no group-chaos run of " << b.runs << " had a zombie send a commit";
 }
 
 }  // namespace

@@ -57,12 +57,7 @@ GroupWorkloadOptions group_options(sim::ScenarioContext& ctx) {
 
 DataClusterOptions group_cluster_options(sim::ScenarioContext& ctx, const DataChaosConfig& c) {
     DataClusterOptions o = data_cluster_options(c);
-    std::string bug = ctx.param("group_bug", "none");
-    if (bug == "commit-without-fencing") {
-        o.base.group_config.bugs.commit_without_fencing = true;
-    } else if (bug != "none") {
-        ctx.violation("unknown --param group_bug=" + bug + " (none, commit-without-fencing)");
-    }
+    apply_group_bug_param(ctx, o.base.group_config);
     o.base.broker_config.offsets_topic_num_partitions = 10;
     o.base.broker_config.offsets_topic_replication_factor = 3;
     // The safe configuration for __consumer_offsets too: commits need two in-sync replicas
@@ -83,6 +78,7 @@ void report_groups(sim::ScenarioContext& ctx, const sim::GroupCheckResult& r, co
     ctx.metric("commits_failed", static_cast<double>(r.commits_fail));
     ctx.metric("processed", static_cast<double>(r.processed));
     ctx.metric("duplicates_processed", static_cast<double>(r.duplicates_processed));
+    ctx.metric("stale_commits_sent", static_cast<double>(r.stale_commits_sent));
     ctx.metric("group_anomalies", static_cast<double>(r.anomaly_total()));
     for (const auto& [kind, n] : r.anomaly_counts) ctx.metric("group_anomaly." + kind, static_cast<double>(n));
     for (const sim::GroupReport& a : r.anomalies) {

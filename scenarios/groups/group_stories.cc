@@ -27,6 +27,7 @@ GroupStory start_group_story(sim::ScenarioContext& ctx, std::vector<GroupSpec> s
     co.base.broker_config.log_defaults.flush_messages = 1;
     co.base.group_config.initial_rebalance_delay = 500ms;
     co.base.group_config.min_session_timeout = 1s;
+    apply_group_bug_param(ctx, co.base.group_config);
     GroupStory s{ctx, ctx.world(), DataCluster::create(ctx, co), nullptr, nullptr};
     ctx.expect(s.w.run_until([&] { return s.cluster->brokers_unfenced(); }, 30s), "brokers registered");
     DataTopic t = data_topic(c);
@@ -75,6 +76,7 @@ sim::GroupCheckResult finish_group_story(GroupStory& s) {
     s.ctx.metric("rebalances", static_cast<double>(r.generations));
     s.ctx.metric("commits", static_cast<double>(r.commits_ok));
     s.ctx.metric("duplicates_processed", static_cast<double>(r.duplicates_processed));
+    s.ctx.metric("stale_commits_sent", static_cast<double>(r.stale_commits_sent));
     s.cluster->report();
     s.say("checked: " + std::to_string(r.processed) + " records processed (" + std::to_string(r.duplicates_processed) +
           " redelivered), " + std::to_string(r.commits_ok) + " commits, " + std::to_string(r.generations) +

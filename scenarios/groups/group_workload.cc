@@ -305,4 +305,13 @@ int32_t GroupWorkload::generation_of(const std::string& group) const {
     return g;
 }
 
+void apply_group_bug_param(sim::ScenarioContext& ctx, group::GroupCoordinatorConfig& config) {
+    std::string bug = ctx.param("group_bug", "none");
+    if (bug == "commit-without-fencing") {
+        config.bugs.commit_without_fencing = true;
+    } else if (bug != "none") {
+        ctx.violation("unknown --param group_bug=" + bug + " (none, commit-without-fencing)");
+    }
+}
+
 }  // namespace keel::scenarios

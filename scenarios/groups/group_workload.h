@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/client/consumer.h"
+#include "core/group/group_coordinator.h"
 #include "scenarios/data/data_cluster.h"
 #include "sim/checkers/group_checker.h"
 
@@ -107,5 +108,10 @@ private:
     bool stopping_ = false;
     bool draining_ = false;
 };
+
+// The `group_bug` param of the group scenarios: none | commit-without-fencing, a planted
+// coordinator bug (group::GroupCoordinatorConfig::bugs) that the group checker must catch
+// (property_tests/negative/group_bugs.cc). An unknown name is a violation.
+void apply_group_bug_param(sim::ScenarioContext& ctx, group::GroupCoordinatorConfig& config);
 
 }  // namespace keel::scenarios

@@ -599,13 +599,17 @@ struct Owners {
 };
 
 void check_stale_commit(Analysis& a, const GroupEvent& c, const std::map<GroupPartition, Owners>& owners) {
+    if (c.generation < 0) return;
     const GroupOp& op = a.h.ops()[static_cast<size_t>(c.op.value())];
-    if (op.outcome != OpType::ok || c.generation < 0) return;
+    bool counted = false;
     for (const auto& [p, offset] : c.offsets) {
         auto it = owners.find({c.group, p});
         if (it == owners.end()) continue;
         const Owners::Entry& newer = it->second.other_than(c.process);
         if (newer.generation <= c.generation) continue;
+        if (!counted) ++a.result.stale_commits_sent;
+        counted = true;
+        if (op.outcome != OpType::ok) continue;
         a.anomaly(kStaleCommit, c.group, p, {c.process, newer.process},
                   {newer.event, c.index, *op.complete_event},
                   c.group + " " + p.str() + ": the commit of " + std::to_string(offset) +
@@ -708,7 +712,8 @@ std::string GroupCheckResult::summary() const {
                     " fail / " + std::to_string(commits_info) + " info, " +
                     std::to_string(fetches_ok) + " fetches, " + std::to_string(processed) +
                     " processed (" + std::to_string(duplicates_processed) + " duplicates), " +
-                    std::to_string(resets) + " resets, " + std::to_string(acked_checked) +
+                    std::to_string(resets) + " resets, " + std::to_string(stale_commits_sent) +
+                    " stale commits sent, " + std::to_string(acked_checked) +
                     " acknowledged records checked";
     for (const auto& [kind, count] : anomaly_counts) s += "; " + kind + " " + std::to_string(count);
     s += "\n";
@@ -724,6 +729,7 @@ std::string GroupCheckResult::to_json() const {
         {"commits_info", commits_info}, {"fetches_ok", fetches_ok},
         {"processed", processed},       {"duplicates_processed", duplicates_processed},
         {"resets", resets},             {"member_epochs", member_epochs},
+        {"stale_commits_sent", stale_commits_sent},
         {"acked_checked", acked_checked}, {"acked_exempt", acked_exempt}};
     for (const auto& [name, value] : counts)
         s += ",\"" + std::string(name) + "\":" + std::to_string(value);

@@ -214,6 +214,10 @@ struct GroupCheckResult {
     int64_t duplicates_processed = 0;  // processings of a record already processed in the group
     int64_t resets = 0;
     int64_t member_epochs = 0;
+    // Commits sent with a generation older than one that had given one of their partitions
+    // to another member (a zombie's commits), whatever their outcome: the fenced ones are
+    // what a correct coordinator refuses; an accepted one is also an anomaly.
+    int64_t stale_commits_sent = 0;
     int64_t acked_checked = 0;  // acknowledged records checked for at-least-once
     int64_t acked_exempt = 0;   // below a reset target or the log start: not required
     std::map<std::string, int64_t> anomaly_counts;
@@ -225,7 +229,8 @@ struct GroupCheckResult {
     std::string summary() const;
     // {"valid":true,"generations":..,"assignments":..,"commits_ok":..,"commits_fail":..,
     //  "commits_info":..,"fetches_ok":..,"processed":..,"duplicates_processed":..,
-    //  "resets":..,"member_epochs":..,"acked_checked":..,"acked_exempt":..,
+    //  "resets":..,"member_epochs":..,"stale_commits_sent":..,"acked_checked":..,
+    //  "acked_exempt":..,
     //  "anomalies":{"two-owners-in-generation":1},"reports":[{"kind":..,"group":..,
     //  "partition":..,"processes":[..],"events":[..],"explanation":..}]}
     std::string to_json() const;

@@ -252,6 +252,7 @@ TEST(GroupChecker, AStaleGenerationCommitAcceptedIsCaught) {
     EXPECT_NE(rep->explanation.find("generation 1 was accepted"), std::string::npos)
         << rep->explanation;
     EXPECT_EQ(b.h.ops()[static_cast<size_t>(zombie.value())].outcome, OpType::ok);
+    EXPECT_EQ(r.stale_commits_sent, 1);
 }
 
 TEST(GroupChecker, CommitsRacingTheRebalanceOrRefusedAreFine) {
@@ -269,6 +270,7 @@ TEST(GroupChecker, CommitsRacingTheRebalanceOrRefusedAreFine) {
     b.commit("c1", -1, kP1, 3);  // no group management
     GroupCheckResult r = check_group_history(b.h);
     EXPECT_TRUE(r.valid()) << r.summary();
+    EXPECT_EQ(r.stale_commits_sent, 1);  // the refused one: sent after generation 2 moved kP0
 }
 
 TEST(GroupChecker, AMemberEpochGoingBackIsCaught) {
