@@ -72,6 +72,16 @@ Result<Bytes> BrokerServer::dispatch(const protocol::RequestFrame& frame) {
             KEEL_TRY_ASSIGN(ListOffsetsRequest req, protocol::decode_request_body<ListOffsetsRequest>(frame));
             return protocol::encode_response(h.correlation_id, h.api_version, list_offsets(req, h.api_version));
         }
+        case protocol::ApiKey::create_topics: {
+            KEEL_TRY_ASSIGN(protocol::CreateTopicsRequest req,
+                            protocol::decode_request_body<protocol::CreateTopicsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, create_topics(req, h.api_version));
+        }
+        case protocol::ApiKey::delete_topics: {
+            KEEL_TRY_ASSIGN(protocol::DeleteTopicsRequest req,
+                            protocol::decode_request_body<protocol::DeleteTopicsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, delete_topics(req, h.api_version));
+        }
         case protocol::ApiKey::init_producer_id: {
             KEEL_TRY_ASSIGN(protocol::InitProducerIdRequest req,
                             protocol::decode_request_body<protocol::InitProducerIdRequest>(frame));
