@@ -263,7 +263,9 @@ ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
         validation_config(p->log().config(), replicas_.env().clock().wall_now().ms(), version, replicas_.codec());
     ProduceOutcome o = p->append_produce(*pd.records, vc);
     if (o.error != ErrorCode::none) {
-        if (p->log().offline()) replicas_.fail(Status(Errc::io_error, tp_name(topic, pd) + ": log offline"));
+        if (p->log().offline() && replicas_.hosts(*p)) {
+            replicas_.fail(Status(Errc::io_error, tp_name(topic, pd) + ": log offline"));
+        }
         r.error_code = o.error;
         if (!o.reason.empty()) r.error_message = o.reason;
         return r;

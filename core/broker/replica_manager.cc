@@ -304,7 +304,7 @@ void ReplicaManager::retention_loop() {
             std::shared_ptr<Partition> p = partition_ref(tp);  // retention parks on the disk
             if (p == nullptr || stopping_) continue;
             auto r = p->log().apply_retention(p->high_watermark());
-            if (!r.ok() && !p->log().offline()) continue;
+            if (!r.ok() && (!p->log().offline() || !hosts(*p))) continue;
             if (!r.ok()) {
                 fail(r.error());
                 return;

@@ -91,6 +91,12 @@ public:
     // replica may go from the map meanwhile; its role is then none).
     std::shared_ptr<Partition> partition_ref(const TopicPartitionName& tp);
     const std::map<TopicPartitionName, std::shared_ptr<Partition>>& partitions() const { return partitions_; }
+    // Whether `p` is still this manager's replica (not deleted meanwhile). A deleted
+    // replica's log may fail once its directory is gone: that is no disk error.
+    bool hosts(const Partition& p) const {
+        auto it = partitions_.find(p.tp());
+        return it != partitions_.end() && it->second.get() == &p;
+    }
     const BrokerConfig& config() const { return config_; }
     const controller::MetadataImage& image() const { return image_; }
     controller::BrokerLifecycle& lifecycle() { return lifecycle_; }
