@@ -95,8 +95,9 @@ struct Fixture {
     sim::ScenarioContext ctx{world, run};
     std::shared_ptr<scenarios::DataCluster> cluster;
 
-    Fixture() {
+    explicit Fixture(bool delete_topic_enable = true) {
         scenarios::DataClusterOptions o;
+        o.base.broker_config.delete_topic_enable = delete_topic_enable;
         o.base.broker_config.replica_lag_time_max = ms(3000);
         o.base.broker_config.isr_check_interval = ms(250);
         o.base.controller_config.session_timeout = ms(3000);
@@ -341,6 +342,25 @@ TEST(TopicAdmin, ABrokerThatMissedADeletionDropsTheOldDirectoriesWhenItReturns) 
     EXPECT_EQ(p->log_end(), Offset(0));
     EXPECT_GT(f.cluster->parts("b3")->replicas->stats().stale_dirs_deleted, 0u);
     f.cluster->check_replicas();
+    f.expect_clean();
+}
+
+TEST(TopicAdmin, WithDeleteTopicEnableOffDeletionIsRefusedAndTheTopicStays) {
+    Fixture f(/*delete_topic_enable=*/false);
+    f.client("topic-admin", [&](Admin& a) {
+        auto r = a.create("b1", {topic("stays", 1, 3)});
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r->topics.at(0).error_code, ErrorCode::none);
+        auto v4 = a.delete_by_name("b2", "stays", 4);
+        ASSERT_TRUE(v4.ok());
+        EXPECT_EQ(v4->responses.at(0).error_code, ErrorCode::topic_deletion_disabled);
+        auto v1 = a.delete_by_name("b3", "stays", 1);  // TOPIC_DELETION_DISABLED is v3+
+        ASSERT_TRUE(v1.ok());
+        EXPECT_EQ(v1->responses.at(0).error_code, ErrorCode::invalid_request);
+    });
+    const auto* img = f.cluster->active_image();
+    ASSERT_NE(img, nullptr);
+    EXPECT_NE(img->topic_by_name("stays"), nullptr);
     f.expect_clean();
 }
 
