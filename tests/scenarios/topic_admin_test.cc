@@ -181,6 +181,36 @@ TEST(TopicAdmin, CreateTopicsThroughABrokerAnswersPerTopicAsKafkaDoes) {
     f.expect_clean();
 }
 
+// `name` (deleted, id `old_id`) created again: a new id, an empty partition 0 whose first
+// record gets offset 0; a Fetch by the old id gets UNKNOWN_TOPIC_ID.
+void expect_recreated_empty(Fixture& f, const std::string& name, const Uuid& old_id) {
+    Uuid new_id;
+    f.client("recreator", [&](Admin& a) {
+        auto r = a.create("b3", {topic(name, 1, 3)});
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r->topics.at(0).error_code, ErrorCode::none);
+        new_id = r->topics.at(0).topic_id;
+        EXPECT_NE(new_id, old_id);
+    });
+    ASSERT_TRUE(f.world.run_until([&] { return !f.leader_of(name, 0).empty(); }, 20s));
+    f.client("reader", [&](Admin& a) {
+        std::string leader = f.leader_of(name, 0);
+        auto fresh = a.fetch_by_id(leader, new_id, 0);
+        ASSERT_TRUE(fresh.ok());
+        const auto& pd = fresh->responses.at(0).partitions.at(0);
+        EXPECT_EQ(pd.error_code, ErrorCode::none);
+        EXPECT_EQ(pd.high_watermark, Offset(0));
+        EXPECT_TRUE(pd.records.empty());
+        auto old = a.fetch_by_id(leader, old_id, 0);
+        ASSERT_TRUE(old.ok());
+        EXPECT_EQ(old->responses.at(0).partitions.at(0).error_code, ErrorCode::unknown_topic_id);
+        auto p = a.produce(leader, name, 0, batch_of("first", 1));
+        ASSERT_TRUE(p.ok());
+        EXPECT_EQ(p->responses.at(0).partition_responses.at(0).error_code, ErrorCode::none);
+        EXPECT_EQ(p->responses.at(0).partition_responses.at(0).base_offset, 0);
+    });
+}
+
 TEST(TopicAdmin, ATopicDeletedWhileProducedToIsGoneEverywhereAndComesBackEmptyWithANewId) {
     Fixture f;
     Uuid old_id;
@@ -245,32 +275,7 @@ TEST(TopicAdmin, ATopicDeletedWhileProducedToIsGoneEverywhereAndComesBackEmptyWi
         EXPECT_FALSE(f.files_of(b, "kept-0").empty())
             << b << ": " << ::testing::PrintToString(f.world.node(b).disk().list_files());
     }
-    // Created again: a new id, empty partitions; the old id is unknown.
-    Uuid new_id;
-    f.client("recreator", [&](Admin& a) {
-        auto r = a.create("b3", {topic("doomed", 1, 3)});
-        ASSERT_TRUE(r.ok());
-        ASSERT_EQ(r->topics.at(0).error_code, ErrorCode::none);
-        new_id = r->topics.at(0).topic_id;
-        EXPECT_NE(new_id, old_id);
-    });
-    ASSERT_TRUE(f.world.run_until([&] { return !f.leader_of("doomed", 0).empty(); }, 20s));
-    f.client("reader", [&](Admin& a) {
-        std::string leader = f.leader_of("doomed", 0);
-        auto fresh = a.fetch_by_id(leader, new_id, 0);
-        ASSERT_TRUE(fresh.ok());
-        const auto& pd = fresh->responses.at(0).partitions.at(0);
-        EXPECT_EQ(pd.error_code, ErrorCode::none);
-        EXPECT_EQ(pd.high_watermark, Offset(0));
-        EXPECT_TRUE(pd.records.empty());
-        auto old = a.fetch_by_id(leader, old_id, 0);
-        ASSERT_TRUE(old.ok());
-        EXPECT_EQ(old->responses.at(0).partitions.at(0).error_code, ErrorCode::unknown_topic_id);
-        auto p = a.produce(leader, "doomed", 0, batch_of("first", 1));
-        ASSERT_TRUE(p.ok());
-        EXPECT_EQ(p->responses.at(0).partition_responses.at(0).error_code, ErrorCode::none);
-        EXPECT_EQ(p->responses.at(0).partition_responses.at(0).base_offset, 0);
-    });
+    expect_recreated_empty(f, "doomed", old_id);
     ASSERT_TRUE(f.cluster->await_replicated(30s).has_value());
     f.cluster->check_replicas();
     f.expect_clean();
