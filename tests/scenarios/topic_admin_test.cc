@@ -350,6 +350,28 @@ TEST(TopicAdmin, ABrokerThatMissedADeletionDropsTheOldDirectoriesWhenItReturns) 
     f.expect_clean();
 }
 
+// The broker retries NOT_CONTROLLER and a dead controller on the next one until the
+// request's timeout: admin calls right after the active controller crashes still succeed.
+TEST(TopicAdmin, CreateAndDeleteSurviveACrashOfTheActiveController) {
+    Fixture f;
+    auto active = f.cluster->active_controller();
+    ASSERT_TRUE(active.has_value());
+    f.world.crash(*active);
+    f.client("topic-admin", [&](Admin& a) {
+        auto r = a.create("b1", {topic("failover", 1, 3)});
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+        EXPECT_EQ(r->topics.at(0).error_code, ErrorCode::none);
+        auto d = a.delete_by_name("b2", "failover");
+        ASSERT_TRUE(d.ok()) << d.error().to_string();
+        EXPECT_EQ(d->responses.at(0).error_code, ErrorCode::none);
+    });
+    auto now_active = f.cluster->active_controller();
+    ASSERT_TRUE(now_active.has_value());
+    EXPECT_NE(*now_active, *active);
+    EXPECT_EQ(f.cluster->active_image()->topic_by_name("failover"), nullptr);
+    f.expect_clean();
+}
+
 TEST(TopicAdmin, WithDeleteTopicEnableOffDeletionIsRefusedAndTheTopicStays) {
     Fixture f(/*delete_topic_enable=*/false);
     f.client("topic-admin", [&](Admin& a) {
