@@ -34,6 +34,7 @@ struct BrokerConfig {
     // auto.create.topics.enable: Kafka's default is true (`keel server` uses it); off here so
     // that a simulated cluster only has the topics its scenario creates.
     bool auto_create_topics_enable = false;
+    bool delete_topic_enable = true;  // delete.topic.enable: DeleteTopics is served
     Duration replica_lag_time_max = ms(30000);  // replica.lag.time.max.ms
     Duration replica_fetch_wait_max = ms(500);  // replica.fetch.wait.max.ms
     int32_t replica_fetch_max_bytes = 1 << 20;  // replica.fetch.max.bytes

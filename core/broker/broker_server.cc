@@ -72,6 +72,16 @@ Result<Bytes> BrokerServer::dispatch(const protocol::RequestFrame& frame) {
             KEEL_TRY_ASSIGN(ListOffsetsRequest req, protocol::decode_request_body<ListOffsetsRequest>(frame));
             return protocol::encode_response(h.correlation_id, h.api_version, list_offsets(req, h.api_version));
         }
+        case protocol::ApiKey::create_topics: {
+            KEEL_TRY_ASSIGN(protocol::CreateTopicsRequest req,
+                            protocol::decode_request_body<protocol::CreateTopicsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, create_topics(req, h.api_version));
+        }
+        case protocol::ApiKey::delete_topics: {
+            KEEL_TRY_ASSIGN(protocol::DeleteTopicsRequest req,
+                            protocol::decode_request_body<protocol::DeleteTopicsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, delete_topics(req, h.api_version));
+        }
         case protocol::ApiKey::init_producer_id: {
             KEEL_TRY_ASSIGN(protocol::InitProducerIdRequest req,
                             protocol::decode_request_body<protocol::InitProducerIdRequest>(frame));
@@ -253,7 +263,9 @@ ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
         validation_config(p->log().config(), replicas_.env().clock().wall_now().ms(), version, replicas_.codec());
     ProduceOutcome o = p->append_produce(*pd.records, vc);
     if (o.error != ErrorCode::none) {
-        if (p->log().offline()) replicas_.fail(Status(Errc::io_error, tp_name(topic, pd) + ": log offline"));
+        if (p->log().offline() && replicas_.hosts(*p)) {
+            replicas_.fail(Status(Errc::io_error, tp_name(topic, pd) + ": log offline"));
+        }
         r.error_code = o.error;
         if (!o.reason.empty()) r.error_message = o.reason;
         return r;

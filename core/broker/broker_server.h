@@ -18,6 +18,13 @@
 //   JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
 //   ListGroups, DeleteGroups, ConsumerGroupHeartbeat, ConsumerGroupDescribe (KIP-848)
 //                the group coordinator (core/group/group_coordinator.h)
+//   CreateTopics, DeleteTopics  forwarded to the active controller (BrokerLifecycle), which
+//                validates and writes TopicRecord/PartitionRecords or RemoveTopicRecords;
+//                NOT_CONTROLLER and transport errors are retried on the next controller
+//                until the request's timeout; the answer waits (bounded by the timeout) until
+//                this broker's image shows the change. DeleteTopics is refused with
+//                TOPIC_DELETION_DISABLED (INVALID_REQUEST before v3) when
+//                delete.topic.enable is false (broker_server_admin.cc)
 //   InitProducerId  a new producer id (from the controller's blocks, ProducerIdManager),
 //                epoch 0, for idempotent producers; transactional ids are refused
 //
@@ -30,6 +37,7 @@
 // produces get no response at all.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "core/broker/replica_manager.h"
@@ -37,6 +45,8 @@
 #include "core/protocol/fetch.h"
 #include "core/broker/producer_id_manager.h"
 #include "core/group/group_coordinator.h"
+#include "core/protocol/generated/delete_topics_request.h"
+#include "core/protocol/generated/delete_topics_response.h"
 #include "core/protocol/generated/find_coordinator_request.h"
 #include "core/protocol/generated/find_coordinator_response.h"
 #include "core/protocol/generated/init_producer_id_request.h"
@@ -72,6 +82,8 @@ struct BrokerServerStats {
     uint64_t topics_auto_created = 0;
     uint64_t producer_ids_issued = 0;
     uint64_t find_coordinator_requests = 0;
+    uint64_t topics_created = 0;  // by CreateTopics (not validate_only)
+    uint64_t topics_deleted = 0;
 };
 
 class BrokerServer {
@@ -92,6 +104,8 @@ public:
     protocol::ListOffsetsResponse list_offsets(const protocol::ListOffsetsRequest& req, int16_t version);
     protocol::InitProducerIdResponse init_producer_id(const protocol::InitProducerIdRequest& req);
     protocol::FindCoordinatorResponse find_coordinator(const protocol::FindCoordinatorRequest& req, int16_t version);
+    protocol::CreateTopicsResponse create_topics(const protocol::CreateTopicsRequest& req, int16_t version);
+    protocol::DeleteTopicsResponse delete_topics(const protocol::DeleteTopicsRequest& req, int16_t version);
 
     const BrokerServerStats& stats() const { return stats_; }
 
@@ -102,6 +116,8 @@ private:
     group::TopicSource topic_source();
     protocol::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key, int8_t key_type);
     void create_offsets_topic();
+    // Parks until `done(image)` holds or the deadline (the admin APIs' answers).
+    void await_image(const std::function<bool(const controller::MetadataImage&)>& done, Instant deadline);
     protocol::ErrorCode auto_create_topic(const std::string& name);
     protocol::ProduceResponse::PartitionProduceResponse produce_partition(
         const std::string& topic, const protocol::ProduceRequest::PartitionProduceData& pd, int16_t acks,

@@ -140,7 +140,7 @@ void ReplicaFetcher::handle_partition(Partition& p, LeaderEpoch asked_epoch, con
             manager_.env().tracer().log(env::Level::warn, p.tp().to_string() + ": " + st.error().to_string());
             return;
         }
-        manager_.fail(st);
+        if (manager_.hosts(p)) manager_.fail(st);
     }
 }
 

@@ -142,6 +142,10 @@ Status ReplicaManager::reconcile() {
         if (keep.count(tp) == 0) gone.push_back(tp);
     }
     for (const TopicPartitionName& tp : gone) KEEL_TRY(delete_replica(tp));
+    if (!swept_ && !stopping_) {
+        KEEL_TRY(sweep_stray_dirs(keep));
+        swept_ = true;
+    }
     sync_fetchers();
     return ok_status();
 }
@@ -164,10 +168,13 @@ Status ReplicaManager::ensure_replica(const std::string& topic, const Uuid& topi
         o.codec = codec_;
         o.buggify = &env_.buggify();
         o.dir = env::join_path(config_.log_dir, log::partition_dir_name(topic, index.value()));
+        KEEL_TRY(prepare_dir(o.dir, topic_id));
+        std::string dir = o.dir;
         o.topic = topic;
         o.partition = index.value();
         o.config = log_config_for(topic);
         KEEL_TRY_ASSIGN(std::unique_ptr<log::PartitionLog> log, log::PartitionLog::open(std::move(o)));
+        KEEL_TRY(stamp_topic_id(dir, topic_id));
         auto p = std::make_shared<Partition>(env_, config_, tp, topic_id, std::move(log));
         KEEL_TRY(p->rebuild_producer_state());
         // Another pass may have opened it while this one parked on the disk.
@@ -203,12 +210,8 @@ Status ReplicaManager::delete_replica(const TopicPartitionName& tp) {
     (void)gone->close();
     stats_.replicas_deleted++;
     if (hooks_.on_delete) hooks_.on_delete(tp);
-    auto names = env_.disk().list(dir);
-    if (names.ok()) {
-        for (const std::string& n : *names) KEEL_TRY(env_.disk().remove(env::join_path(dir, n)));
-    }
-    KEEL_TRY(env_.disk().remove(dir));
-    return env_.disk().sync_dir(config_.log_dir);
+    if (env_.tracer().enabled()) env_.tracer().event("broker.delete_replica", "{\"tp\":\"" + tp.to_string() + "\"}");
+    return delete_dir(dir, gone->topic_id());
 }
 
 // One fetcher per leader this broker follows something from; fetchers of leaders it no
@@ -301,7 +304,7 @@ void ReplicaManager::retention_loop() {
             std::shared_ptr<Partition> p = partition_ref(tp);  // retention parks on the disk
             if (p == nullptr || stopping_) continue;
             auto r = p->log().apply_retention(p->high_watermark());
-            if (!r.ok() && !p->log().offline()) continue;
+            if (!r.ok() && (!p->log().offline() || !hosts(*p))) continue;
             if (!r.ok()) {
                 fail(r.error());
                 return;

@@ -4,6 +4,10 @@
 //   MetadataImage ──(observer: changed)──▶ reconcile(): open/create PartitionLogs in
 //   <log_dir>/<topic>-<partition>/, apply each PartitionState (leader / follower at its
 //   leader epoch), close and delete replicas of deleted topics or moved-away partitions
+//   (crash-safely: renamed to `<topic>-<p>.<id>-delete` first; replica_manager_dirs.cc).
+//   Each partition directory records its topic id (partition.metadata), so a directory of a
+//   deleted topic is never taken for a new topic of the same name; the first reconcile
+//   sweeps partition directories this broker does not host and `-delete` leftovers.
 //
 // It also runs the broker's background fibers:
 //   - a replica fetcher per leader broker (ReplicaFetcher), fetching every partition this
@@ -55,6 +59,7 @@ struct ReplicaStats {
     uint64_t alter_partition_errors = 0;
     uint64_t divergence_truncations = 0;
     uint64_t replicas_deleted = 0;
+    uint64_t stale_dirs_deleted = 0;  // leftovers of deleted topics (sweep, partition.metadata)
     uint64_t fetch_requests = 0;
     uint64_t fetch_errors = 0;
     uint64_t records_replicated_bytes = 0;
@@ -86,6 +91,12 @@ public:
     // replica may go from the map meanwhile; its role is then none).
     std::shared_ptr<Partition> partition_ref(const TopicPartitionName& tp);
     const std::map<TopicPartitionName, std::shared_ptr<Partition>>& partitions() const { return partitions_; }
+    // Whether `p` is still this manager's replica (not deleted meanwhile). A deleted
+    // replica's log may fail once its directory is gone: that is no disk error.
+    bool hosts(const Partition& p) const {
+        auto it = partitions_.find(p.tp());
+        return it != partitions_.end() && it->second.get() == &p;
+    }
     const BrokerConfig& config() const { return config_; }
     const controller::MetadataImage& image() const { return image_; }
     controller::BrokerLifecycle& lifecycle() { return lifecycle_; }
@@ -114,6 +125,13 @@ private:
     Status ensure_replica(const std::string& topic, const Uuid& topic_id, PartitionIndex index,
                           const controller::PartitionState& state);
     Status delete_replica(const TopicPartitionName& tp);
+    // replica_manager_dirs.cc
+    Status remove_tree(const std::string& path);
+    Status delete_dir(const std::string& dir, const Uuid& topic_id);
+    Result<std::optional<Uuid>> read_topic_id(const std::string& dir);
+    Status prepare_dir(const std::string& dir, const Uuid& topic_id);
+    Status stamp_topic_id(const std::string& dir, const Uuid& topic_id);
+    Status sweep_stray_dirs(const std::set<TopicPartitionName>& keep);
     log::LogConfig log_config_for(const std::string& topic) const;
     void sync_fetchers();
     void isr_loop();
@@ -134,6 +152,7 @@ private:
     env::Event retention_done_;
     env::Event stopped_;  // set by stop(): the periodic loops wait on it instead of sleeping
     bool stopping_ = false;
+    bool swept_ = false;  // the first reconcile's sweep of stray directories is done
     Status failure_ = ok_status();
     ReplicaStats stats_;
 };

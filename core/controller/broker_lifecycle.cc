@@ -119,19 +119,36 @@ Result<protocol::AlterPartitionResponse> BrokerLifecycle::alter_partition(protoc
     return r;
 }
 
-Result<protocol::CreateTopicsResponse> BrokerLifecycle::create_topics(const protocol::CreateTopicsRequest& req) {
-    auto r = admin_client_.call<protocol::CreateTopicsResponse>(controller(), req, 7, deadline());
-    if (!r.ok()) {
-        next_controller();
-        return r;
-    }
-    for (const auto& t : r->topics) {
-        if (t.error_code == ErrorCode::not_controller) {
-            next_controller();
-            break;
+template <typename Response, typename Request, typename NotController>
+Result<Response> BrokerLifecycle::admin_call(const Request& req, int16_t version, std::optional<Instant> retry_until,
+                                             NotController not_controller) {
+    for (;;) {
+        auto r = admin_client_.call<Response>(controller(), req, version, deadline());
+        bool elsewhere = !r.ok() || not_controller(*r);
+        if (!elsewhere) {
+            failed_ = NodeId(-1);
+            return r;
         }
+        next_controller();
+        if (!retry_until || env_.now() + options_.retry_backoff >= *retry_until || stopping_) return r;
+        env_.executor().sleep_for(options_.retry_backoff);
     }
-    return r;
+}
+
+Result<protocol::CreateTopicsResponse> BrokerLifecycle::create_topics(const protocol::CreateTopicsRequest& req,
+                                                                      std::optional<Instant> retry_until) {
+    return admin_call<protocol::CreateTopicsResponse>(req, 7, retry_until, [](const auto& resp) {
+        return std::any_of(resp.topics.begin(), resp.topics.end(),
+                           [](const auto& t) { return t.error_code == ErrorCode::not_controller; });
+    });
+}
+
+Result<protocol::DeleteTopicsResponse> BrokerLifecycle::delete_topics(const protocol::DeleteTopicsRequest& req,
+                                                                      Instant retry_until) {
+    return admin_call<protocol::DeleteTopicsResponse>(req, 6, retry_until, [](const auto& resp) {
+        return std::any_of(resp.responses.begin(), resp.responses.end(),
+                           [](const auto& t) { return t.error_code == ErrorCode::not_controller; });
+    });
 }
 
 Result<ProducerIdBlock> BrokerLifecycle::allocate_producer_ids() {

@@ -31,6 +31,8 @@
 #include "core/controller/rpc.h"
 #include "core/env/env.h"
 #include "core/protocol/controller_messages.h"
+#include "core/protocol/generated/delete_topics_request.h"
+#include "core/protocol/generated/delete_topics_response.h"
 
 namespace keel::controller {
 
@@ -75,9 +77,16 @@ public:
     Result<protocol::AlterPartitionResponse> alter_partition(protocol::AlterPartitionRequest req);
 
     // Sends CreateTopics (v7) to the active controller on the same connection as
-    // AlterPartition (the broker's auto topic creation). Errors: the network's; the
-    // per-topic results carry the controller's answer (NOT_CONTROLLER moves on).
-    Result<protocol::CreateTopicsResponse> create_topics(const protocol::CreateTopicsRequest& req);
+    // AlterPartition (auto topic creation, and clients' CreateTopics forwarded). Errors: the
+    // network's; the per-topic results carry the controller's answer (NOT_CONTROLLER moves
+    // on). With `retry_until`, a transport error or an all-NOT_CONTROLLER answer is tried
+    // again on the next controller after retry_backoff, until that instant.
+    Result<protocol::CreateTopicsResponse> create_topics(const protocol::CreateTopicsRequest& req,
+                                                         std::optional<Instant> retry_until = std::nullopt);
+    // Sends DeleteTopics (v6) to the active controller, retrying as create_topics does
+    // until `retry_until`.
+    Result<protocol::DeleteTopicsResponse> delete_topics(const protocol::DeleteTopicsRequest& req,
+                                                         Instant retry_until);
 
     // Asks the active controller for a block of producer ids (AllocateProducerIds v0, with
     // this broker's id and epoch; KIP-730). A transport error or NOT_CONTROLLER moves to
@@ -96,6 +105,11 @@ private:
     // The call failed at the transport or with NOT_CONTROLLER: try another controller.
     void next_controller();
     Instant deadline() const { return env_.now() + options_.request_timeout; }
+    // One admin RPC (`version` of Response's request) with the retries described at
+    // create_topics; `not_controller` tells an answer that should go elsewhere.
+    template <typename Response, typename Request, typename NotController>
+    Result<Response> admin_call(const Request& req, int16_t version, std::optional<Instant> retry_until,
+                                NotController not_controller);
 
     env::Env& env_;
     const MetadataImage& image_;

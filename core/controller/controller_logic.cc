@@ -367,6 +367,61 @@ ControllerResult<std::vector<CreatableTopicResult>> create_topics(const Metadata
     return out;
 }
 
+// -------------------------------------------------------------------- delete topics
+
+bool is_internal_topic(std::string_view name) {
+    return name == "__consumer_offsets" || name == "__transaction_state";
+}
+
+namespace {
+
+// The topic `d` names, or why it cannot be deleted.
+Result<const TopicState*> topic_to_delete(const MetadataImage& image, const DeletableTopic& d) {
+    bool by_name = d.name.has_value();
+    bool by_id = !d.topic_id.is_zero();
+    if (by_name == by_id) {
+        return Error{Errc::invalid_request, "give either a topic name or a topic id, not both or neither"};
+    }
+    const TopicState* t = by_name ? image.topic_by_name(*d.name) : image.topic(d.topic_id);
+    if (t == nullptr && by_name) {
+        return Error{Errc::unknown_topic_or_partition, "topic " + *d.name + " does not exist"};
+    }
+    if (t == nullptr) return Error{Errc::unknown_topic_id, "no topic has id " + uuid_to_string(d.topic_id)};
+    if (is_internal_topic(t->name)) {
+        return Error{Errc::invalid_request, "the internal topic " + t->name + " cannot be deleted"};
+    }
+    return t;
+}
+
+}  // namespace
+
+ControllerResult<std::vector<DeletableTopicResult>> delete_topics(const MetadataImage& image,
+                                                                  const std::vector<DeletableTopic>& topics) {
+    ControllerResult<std::vector<DeletableTopicResult>> out;
+    std::map<Uuid, int> occurrences;
+    for (const auto& d : topics) {
+        auto t = topic_to_delete(image, d);
+        if (t.ok()) occurrences[(*t)->id]++;
+    }
+    for (const auto& d : topics) {
+        DeletableTopicResult r{d.name, d.topic_id, ok_status()};
+        auto t = topic_to_delete(image, d);
+        if (!t.ok()) {
+            r.status = t.error();
+        } else {
+            r.name = (*t)->name;
+            r.topic_id = (*t)->id;
+            if (occurrences[(*t)->id] > 1) {
+                r.status = Status(Errc::invalid_request, "topic " + (*t)->name + " appears twice in the request");
+            } else {
+                out.records.push_back(RemoveTopicRecord{(*t)->id, {}});
+            }
+        }
+        out.reply.push_back(std::move(r));
+    }
+    return out;
+}
+
 // ------------------------------------------------------------------ alter partition
 
 namespace {

@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -157,6 +158,31 @@ std::vector<std::vector<NodeId>> place_replicas(const std::vector<NodeId>& broke
 Status validate_topic_name(const std::string& name);
 // Known topic configs and their value syntax. Errors: invalid_config.
 Status validate_topic_config(const std::string& name, const std::optional<std::string>& value);
+
+// ----------------------------------------------------------------------- delete topics
+
+struct DeletableTopic {
+    std::optional<std::string> name;  // by name (DeleteTopics v0-5, or v6 with a zero id)
+    Uuid topic_id;                    // by id (v6, name null)
+};
+
+struct DeletableTopicResult {
+    std::optional<std::string> name;  // the topic's name (also when deleted by id)
+    Uuid topic_id;                    // the topic's id (also when deleted by name)
+    Status status;
+};
+
+// Kafka's internal topics (Topic.isInternal): __consumer_offsets, __transaction_state.
+bool is_internal_topic(std::string_view name);
+
+// Deletes topics (Kafka's ReplicationControlManager.deleteTopics): one RemoveTopicRecord
+// per topic, all in one batch; the image then drops each topic with its partitions and
+// configs. Each topic succeeds or fails on its own. Per-topic errors:
+// unknown_topic_or_partition (no topic of that name), unknown_topic_id (no topic of that
+// id), invalid_request (both or neither of name and id; the same topic twice; an internal
+// topic, which the group coordinator needs).
+ControllerResult<std::vector<DeletableTopicResult>> delete_topics(const MetadataImage& image,
+                                                                  const std::vector<DeletableTopic>& topics);
 
 // ---------------------------------------------------------------------- alter partition
 

@@ -35,6 +35,16 @@ std::vector<CreatableTopic> to_input(const protocol::CreateTopicsRequest& req) {
     return out;
 }
 
+std::vector<DeletableTopic> to_input(const protocol::DeleteTopicsRequest& req, int16_t version) {
+    std::vector<DeletableTopic> out;
+    if (version < 6) {
+        for (const std::string& name : req.topic_names) out.push_back({name, Uuid{}});
+        return out;
+    }
+    for (const auto& t : req.topics) out.push_back({t.name, t.topic_id});
+    return out;
+}
+
 }  // namespace
 
 ControllerService::ControllerService(env::Env& env, raft::RaftDriver& driver, const MetadataImage& image,
@@ -267,6 +277,42 @@ protocol::CreateTopicsResponse ControllerService::create_topics(const protocol::
     return resp;
 }
 
+protocol::DeleteTopicsResponse ControllerService::delete_topics(const protocol::DeleteTopicsRequest& req,
+                                                                int16_t version) {
+    std::vector<DeletableTopic> in = to_input(req, version);
+    protocol::DeleteTopicsResponse resp;
+    auto answer = [&](const DeletableTopicResult& r) {
+        protocol::DeleteTopicsResponse::DeletableTopicResult out;
+        out.name = r.name;
+        out.topic_id = r.topic_id;
+        if (!r.status.ok()) {
+            Errc e = r.status.code();
+            if (version < 6 && e == Errc::unknown_topic_id) e = Errc::unknown_topic_or_partition;
+            out.error_code = to_error_code(e);
+            if (version >= 5) out.error_message = r.status.error().message;
+        }
+        resp.responses.push_back(std::move(out));
+    };
+    env::LockGuard guard(mutex_);
+    Status st = guard.held() ? await_active(env_.now() + options_.request_timeout)
+                             : Status(Errc::cancelled, "stopping");
+    std::optional<ControllerResult<std::vector<DeletableTopicResult>>> r;
+    if (st.ok()) {
+        r = controller::delete_topics(image_, in);
+        st = write(r->records);
+    }
+    if (!st.ok()) {
+        stats_.not_controller += st.code() == Errc::not_controller ? 1 : 0;
+        for (const DeletableTopic& d : in) answer({d.name, d.topic_id, st});
+        return resp;
+    }
+    if (!r->records.empty() && env_.tracer().enabled()) {
+        env_.tracer().event("controller.delete_topics", "{\"count\":" + std::to_string(r->records.size()) + "}");
+    }
+    for (const DeletableTopicResult& t : r->reply) answer(t);
+    return resp;
+}
+
 protocol::AlterPartitionResponse ControllerService::alter_partition(const protocol::AlterPartitionRequest& req,
                                                                     int16_t version) {
     protocol::AlterPartitionResponse resp;
@@ -377,6 +423,9 @@ Result<Bytes> ControllerService::dispatch(const protocol::RequestFrame& frame) {
         case ApiKey::create_topics:
             return serve<protocol::CreateTopicsRequest>(
                 frame, [this](const auto& r, int16_t v) { return create_topics(r, v); });
+        case ApiKey::delete_topics:
+            return serve<protocol::DeleteTopicsRequest>(
+                frame, [this](const auto& r, int16_t v) { return delete_topics(r, v); });
         case ApiKey::alter_partition:
             return serve<protocol::AlterPartitionRequest>(
                 frame, [this](const auto& r, int16_t v) { return alter_partition(r, v); });

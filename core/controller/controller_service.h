@@ -44,6 +44,8 @@
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/generated/allocate_producer_ids_request.h"
 #include "core/protocol/generated/allocate_producer_ids_response.h"
+#include "core/protocol/generated/delete_topics_request.h"
+#include "core/protocol/generated/delete_topics_response.h"
 #include "core/raft/raft_driver.h"
 
 namespace keel::controller {
@@ -97,6 +99,10 @@ public:
     protocol::BrokerRegistrationResponse broker_registration(const protocol::BrokerRegistrationRequest& req);
     protocol::BrokerHeartbeatResponse broker_heartbeat(const protocol::BrokerHeartbeatRequest& req);
     protocol::CreateTopicsResponse create_topics(const protocol::CreateTopicsRequest& req, int16_t version);
+    // Deletes topics by name (v0-5) or by name or id (v6), answered once the
+    // RemoveTopicRecords are committed. Errors per topic as in controller_logic.h's
+    // delete_topics, and NOT_CONTROLLER.
+    protocol::DeleteTopicsResponse delete_topics(const protocol::DeleteTopicsRequest& req, int16_t version);
     protocol::AlterPartitionResponse alter_partition(const protocol::AlterPartitionRequest& req, int16_t version);
     // A block of producer ids for the requesting broker (KIP-730), answered once its
     // ProducerIdsRecord is committed. Errors as in controller_logic.h's

@@ -223,6 +223,11 @@ Status MetadataImage::check(const TopicRecord& r) const {
     return ok_status();
 }
 
+Status MetadataImage::check(const RemoveTopicRecord& r) const {
+    if (topic(r.topic_id) == nullptr) return invalid("unknown topic id " + uuid_to_string(r.topic_id));
+    return ok_status();
+}
+
 Status MetadataImage::check(const PartitionRecord& r) const {
     const TopicState* t = topic(r.topic_id);
     if (t == nullptr) return invalid("unknown topic id " + uuid_to_string(r.topic_id));
@@ -324,6 +329,15 @@ void MetadataImage::put(const RegisterBrokerRecord& r) {
 void MetadataImage::put(const TopicRecord& r) {
     topics_[r.topic_id] = TopicState{r.name, r.topic_id, {}};
     topic_ids_[r.name] = r.topic_id;
+}
+
+void MetadataImage::put(const RemoveTopicRecord& r) {
+    auto it = topics_.find(r.topic_id);
+    if (it == topics_.end()) return;  // trust_log_: nothing to remove
+    configs_.erase(ConfigResource{config_resource_topic, it->second.name});
+    auto named = topic_ids_.find(it->second.name);
+    if (named != topic_ids_.end() && named->second == r.topic_id) topic_ids_.erase(named);
+    topics_.erase(it);
 }
 
 void MetadataImage::put(const PartitionRecord& r) {

@@ -3,6 +3,10 @@
 // feeds it the committed metadata log, in order, through raft::StateMachine; all of them
 // therefore hold the same image at the same offset.
 //
+// A RemoveTopicRecord takes a topic out whole: its partitions and its topic configs (Kafka's
+// replay of it deletes the topic's configs too); its name is free for a new topic (with a
+// new id) from then on.
+//
 // Contents: broker registrations (epoch, incarnation, endpoints, fenced, in controlled
 // shutdown), topics and their partitions (replicas, ISR, leader, leader epoch, partition
 // epoch, leader recovery state), dynamic configs, and the next producer id (the first id
@@ -173,6 +177,7 @@ private:
     Status check(const BrokerRegistrationChangeRecord& r) const;
     Status check(const NoOpRecord&) const { return ok_status(); }
     Status check(const ProducerIdsRecord& r) const;
+    Status check(const RemoveTopicRecord& r) const;
     Status check_partition_state(const PartitionState& p) const;
     Status check_inactive_broker(NodeId b) const;
     Status check_epoch(NodeId id, BrokerEpoch epoch) const;
@@ -187,6 +192,7 @@ private:
     void put(const BrokerRegistrationChangeRecord& r);
     void put(const NoOpRecord&) {}
     void put(const ProducerIdsRecord& r) { next_producer_id_ = r.next_producer_id; }
+    void put(const RemoveTopicRecord& r);
 
     Offset end_offset_{0};
     std::map<NodeId, BrokerRegistration> brokers_;

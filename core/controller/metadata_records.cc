@@ -26,6 +26,7 @@ std::string_view record_type_name(RecordType t) {
         case RecordType::partition_change: return "PartitionChangeRecord";
         case RecordType::fence_broker: return "FenceBrokerRecord";
         case RecordType::unfence_broker: return "UnfenceBrokerRecord";
+        case RecordType::remove_topic: return "RemoveTopicRecord";
         case RecordType::broker_registration_change: return "BrokerRegistrationChangeRecord";
         case RecordType::no_op: return "NoOpRecord";
         case RecordType::producer_ids: return "ProducerIdsRecord";
@@ -77,6 +78,7 @@ MetadataRecord decode_body(Reader& r, RecordType t, int16_t version) {
         case RecordType::partition_change: return decode_as<PartitionChangeRecord>(r, version);
         case RecordType::fence_broker: return decode_as<FenceBrokerRecord>(r, version);
         case RecordType::unfence_broker: return decode_as<UnfenceBrokerRecord>(r, version);
+        case RecordType::remove_topic: return decode_as<RemoveTopicRecord>(r, version);
         case RecordType::broker_registration_change:
             return decode_as<BrokerRegistrationChangeRecord>(r, version);
         case RecordType::no_op: return decode_as<NoOpRecord>(r, version);
@@ -87,7 +89,7 @@ MetadataRecord decode_body(Reader& r, RecordType t, int16_t version) {
 
 bool is_known_type(uint64_t t) {
     switch (t) {
-        case 0: case 2: case 3: case 4: case 5: case 7: case 8: case 15: case 17: case 20: return true;
+        case 0: case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 15: case 17: case 20: return true;
         default: return false;
     }
 }
@@ -220,6 +222,7 @@ struct Describer {
                ", controlled_shutdown=" + std::to_string(m.in_controlled_shutdown) + ")";
     }
     std::string operator()(const NoOpRecord&) const { return "NoOp"; }
+    std::string operator()(const RemoveTopicRecord& m) const { return "RemoveTopic(id=" + short_id(m.topic_id) + ")"; }
     std::string operator()(const ProducerIdsRecord& m) const {
         return "ProducerIds(broker=" + std::to_string(m.broker_id.value()) +
                ", epoch=" + std::to_string(m.broker_epoch.value()) +

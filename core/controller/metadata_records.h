@@ -39,6 +39,7 @@
 #include "core/protocol/generated/partition_record.h"
 #include "core/protocol/generated/producer_ids_record.h"
 #include "core/protocol/generated/register_broker_record.h"
+#include "core/protocol/generated/remove_topic_record.h"
 #include "core/protocol/generated/topic_record.h"
 #include "core/protocol/generated/unfence_broker_record.h"
 
@@ -55,6 +56,7 @@ enum class RecordType : int16_t {
     partition_change = 5,
     fence_broker = 7,
     unfence_broker = 8,
+    remove_topic = 9,
     producer_ids = 15,
     broker_registration_change = 17,
     no_op = 20,
@@ -85,6 +87,9 @@ inline constexpr int32_t no_leader = -1;
 // RegisterBrokerRecord (v0-3): a broker (re)registered, a new incarnation with a new broker
 //   epoch; replaces any older registration of the same id.
 // TopicRecord (v0): a topic exists.
+// RemoveTopicRecord (v0): the topic is deleted (DeleteTopics): it, its partitions and its
+//   topic configs leave the image; brokers stop and delete its replicas. Its name may be
+//   used again by a new TopicRecord, with a new topic id.
 // PartitionRecord (v0-2): the full state of one partition (creation and snapshots); Keel
 //   writes v0 (no directories, no ELR).
 // ConfigRecord (v0): a dynamic config was set (value) or removed (nullopt).
@@ -106,6 +111,7 @@ using RegisterBrokerRecord = protocol::RegisterBrokerRecord;
 using BrokerEndpoint = protocol::RegisterBrokerRecord::BrokerEndpoint;
 using BrokerFeature = protocol::RegisterBrokerRecord::BrokerFeature;
 using TopicRecord = protocol::TopicRecord;
+using RemoveTopicRecord = protocol::RemoveTopicRecord;
 using PartitionRecord = protocol::PartitionRecord;
 using ConfigRecord = protocol::ConfigRecord;
 using PartitionChangeRecord = protocol::PartitionChangeRecord;
@@ -118,7 +124,7 @@ using ProducerIdsRecord = protocol::ProducerIdsRecord;
 using MetadataRecord =
     std::variant<RegisterBrokerRecord, TopicRecord, PartitionRecord, ConfigRecord,
                  PartitionChangeRecord, FenceBrokerRecord, UnfenceBrokerRecord,
-                 BrokerRegistrationChangeRecord, NoOpRecord, ProducerIdsRecord>;
+                 BrokerRegistrationChangeRecord, NoOpRecord, ProducerIdsRecord, RemoveTopicRecord>;
 
 RecordType record_type(const MetadataRecord& r);
 // The version Keel writes for a record type (the newest, except PartitionRecord and

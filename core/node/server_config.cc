@@ -38,6 +38,8 @@ constexpr std::array kProperties{
                    "id@host:port,... the controllers' CONTROLLER listeners"},
     ServerProperty{"default.replication.factor", "1",
                    "replication factor of auto-created topics and CreateTopics with -1"},
+    ServerProperty{"delete.topic.enable", "true",
+                   "DeleteTopics deletes topics; false: it answers TOPIC_DELETION_DISABLED"},
     ServerProperty{"inter.broker.listener.name", "PLAINTEXT",
                    "the client listener (also used by follower brokers)"},
     ServerProperty{"listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -245,7 +247,8 @@ Status apply_data_plane(const Props& p, ServerConfig& c) {
         n.broker_config.message_max_bytes = static_cast<int32_t>(v);
         n.broker_config.log_defaults.max_message_bytes = static_cast<int32_t>(v);
     }));
-    for (std::string_view name : {"auto.create.topics.enable", "unclean.leader.election.enable"}) {
+    for (std::string_view name :
+         {"auto.create.topics.enable", "delete.topic.enable", "unclean.leader.election.enable"}) {
         auto v = get(p, name);
         if (!v) continue;
         auto b = parse_bool(*v);
@@ -256,6 +259,7 @@ Status apply_data_plane(const Props& p, ServerConfig& c) {
                 "not supported as a broker default yet; set it per topic (CreateTopics configs)");
         }
         if (name == "auto.create.topics.enable") n.broker_config.auto_create_topics_enable = *b;
+        if (name == "delete.topic.enable") n.broker_config.delete_topic_enable = *b;
     }
     return ok_status();
 }

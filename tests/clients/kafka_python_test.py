@@ -16,9 +16,11 @@ it reads exactly the 50 new records, and committed() answers the commits. KafkaA
 describe_cluster / list_topics (Metadata), list_consumer_groups (ListGroups),
 describe_consumer_groups (FindCoordinator + DescribeGroups: Stable, one member with the
 topic assigned), list_consumer_group_offsets (OffsetFetch), delete_consumer_groups; an
-assigned consumer commits offsets with metadata to the empty group.
-Not used: admin create_topics / delete_topics (CreateTopics and DeleteTopics are served by
-the controller listener only; Keel's broker listener does not serve them).
+assigned consumer commits offsets with metadata to the empty group. KafkaAdminClient
+create_topics (a new topic, TopicAlreadyExistsError, InvalidReplicationFactorError, an
+invalid name, validate_only) and delete_topics (the topic disappears from Metadata and its
+partition directories from disk; UnknownTopicOrPartitionError for a second delete); the
+topic created again under the same name is empty.
 
 Usage: kafka_python_test.py KEEL_BINARY. Exit 77 (skipped) if python3-kafka is missing.
 """
@@ -306,6 +308,63 @@ def manual_commit(bootstrap, a):
     print(f"ok: an assigned consumer committed {want} (offsets and metadata) to the empty group")
 
 
+def admin_topics(bootstrap, brokers, data_dir=None):
+    """CreateTopics and DeleteTopics (API 19, 20) as KafkaAdminClient sends them to the
+    controller broker Metadata names; per-topic errors raise."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import (InvalidReplicationFactorError, InvalidTopicError, TopicAlreadyExistsError,
+                              UnknownTopicOrPartitionError)
+    topic = "py-admin"
+    a = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60000)
+
+    def expect_error(error, call, what):
+        try:
+            call()
+        except error:
+            return
+        except Exception as e:  # noqa: BLE001
+            base.fail(f"{what}: raised {type(e).__name__} {e}, want {error.__name__}")
+        base.fail(f"{what}: no error, want {error.__name__}")
+
+    def await_listed(listed):
+        deadline = time.monotonic() + WAIT_S
+        while (topic in a.list_topics()) != listed:
+            if time.monotonic() > deadline:
+                base.fail(f"{topic} listed={not listed} {WAIT_S}s after the admin call")
+            time.sleep(0.2)
+
+    a.create_topics([NewTopic(topic, PARTITIONS, brokers)], timeout_ms=30000)
+    await_listed(True)
+    expect_error(TopicAlreadyExistsError, lambda: a.create_topics([NewTopic(topic, 1, 1)]), "create again")
+    expect_error(InvalidReplicationFactorError, lambda: a.create_topics([NewTopic("py-rf", 1, brokers + 1)]),
+                 f"replication factor {brokers + 1} on {brokers} broker(s)")
+    expect_error(InvalidTopicError, lambda: a.create_topics([NewTopic("py bad name", 1, 1)]), "a bad name")
+    a.create_topics([NewTopic("py-dry", 1, 1)], validate_only=True)
+    if "py-dry" in a.list_topics():
+        base.fail("validate_only created py-dry")
+    sent = produce(bootstrap, 0, 30, topic)
+    check_offsets(sent, {})
+    a.delete_topics([topic], timeout_ms=30000)
+    await_listed(False)
+    expect_error(UnknownTopicOrPartitionError, lambda: a.delete_topics([topic]), "delete again")
+    if data_dir is not None:
+        deadline = time.monotonic() + WAIT_S
+        while any(n.startswith(f"{topic}-") for n in os.listdir(data_dir)):
+            if time.monotonic() > deadline:
+                base.fail(f"partition directories of the deleted {topic} remain: {sorted(os.listdir(data_dir))}")
+            time.sleep(0.2)
+    a.create_topics([NewTopic(topic, PARTITIONS, brokers)], timeout_ms=30000)
+    await_listed(True)
+    again = produce(bootstrap, 100, 10, topic)
+    check_offsets(again, {})  # the new topic starts at offset 0 in every partition
+    a.delete_topics([topic], timeout_ms=30000)
+    a.close()
+    print(f"ok: admin create_topics ({topic}, TopicAlreadyExists, InvalidReplicationFactor, InvalidTopic, "
+          f"validate_only), delete_topics (gone from Metadata{' and disk' if data_dir else ''}, "
+          f"UnknownTopicOrPartition), re-created empty")
+
+
 def base_error_none():
     from kafka.errors import NoError
     return NoError
@@ -377,6 +436,7 @@ def single_node(keel, workdir, servers):
     servers[0].start()
     scenario(servers[0].bootstrap, 1)
     compressed(servers[0].bootstrap, os.path.join(servers[0].workdir, "data"))
+    admin_topics(servers[0].bootstrap, 1, os.path.join(servers[0].workdir, "data"))
 
 
 def three_nodes(keel, workdir, servers):
@@ -387,6 +447,7 @@ def three_nodes(keel, workdir, servers):
     scenario(",".join(s.bootstrap for s in servers), 3)
     leaders = {base.leader_of(servers[0].bootstrap, TOPIC, p) for p in range(PARTITIONS)}  # checks RF 3
     print(f"ok: {TOPIC} has 3 replicas per partition, leaders on nodes {sorted(leaders)}")
+    admin_topics(",".join(s.bootstrap for s in servers), 3)
 
 
 def run_part(part, keel, root, name):

@@ -15,8 +15,10 @@
 // exactly the new ones; admin.listGroups / describeGroups show it (Stable, one member with
 // every partition); admin.setOffsets on the empty group, and a new member starts exactly
 // there; admin.deleteGroups removes the group. On the single node, gzip batches
-// are read back exactly too. Not used: admin.createTopics / deleteTopics (CreateTopics and
-// DeleteTopics are served by the controller listener only, not by Keel's broker listener).
+// are read back exactly too. admin.createTopics (true for a new topic, false for an existing
+// one, INVALID_REPLICATION_FACTOR, validateOnly) and admin.deleteTopics (gone from
+// listTopics; UNKNOWN_TOPIC_OR_PARTITION for a second delete); the topic created again under
+// the same name starts empty.
 //
 // Usage: kafkajs_test.js KEEL_BINARY. Exit 77 (skipped) if tests/clients/kafkajs/node_modules
 // has no kafkajs (cmake/install_deps.sh runs npm install there).
@@ -455,6 +457,57 @@ async function gzip(kafka) {
   console.log(`ok: ${topic}: a group member read the ${sent.size} gzip-compressed records back exactly`)
 }
 
+// CreateTopics and DeleteTopics (API 19, 20), as kafkajs's admin sends them.
+async function adminTopics(kafka, nodes) {
+  const topic = 'js-admin'
+  const admin = kafka.admin()
+  const strict = kafka.admin({ retry: { retries: 0 } }) // errors surface at once
+  await admin.connect()
+  await strict.connect()
+  const spec = { topic, numPartitions: PARTITIONS, replicationFactor: nodes.length }
+  if (!(await admin.createTopics({ topics: [spec], waitForLeaders: true, timeout: 30000 }))) {
+    fail(`createTopics(${topic}) answered false for a new topic`)
+  }
+  if (await admin.createTopics({ topics: [spec], waitForLeaders: false })) {
+    fail(`createTopics(${topic}) again answered true (want false: TOPIC_ALREADY_EXISTS)`)
+  }
+  const errorOf = async call => {
+    try {
+      await call()
+    } catch (e) {
+      // kafkajs wraps the broker's error (retries exhausted, one error per topic).
+      for (let x = e; x; x = x.originalError || x.cause) {
+        if (x.errors && x.errors[0] && x.errors[0].type) return x.errors[0].type
+        if (x.type) return x.type
+      }
+      return String(e)
+    }
+    return 'none'
+  }
+  const rf = await errorOf(() => strict.createTopics({
+    topics: [{ topic: 'js-rf', numPartitions: 1, replicationFactor: nodes.length + 1 }],
+  }))
+  if (rf !== 'INVALID_REPLICATION_FACTOR') fail(`createTopics with RF ${nodes.length + 1}: ${rf}`)
+  // validateOnly creates nothing, so there are no leaders to wait for (kafkajs would get
+  // UNKNOWN_TOPIC_OR_PARTITION waiting, from Kafka too).
+  await admin.createTopics({ topics: [{ topic: 'js-dry', numPartitions: 1 }], validateOnly: true, waitForLeaders: false })
+  if ((await admin.listTopics()).includes('js-dry')) fail('validateOnly created js-dry')
+  const sent = await produce(kafka, 0, 30, {}, topic)
+  await admin.deleteTopics({ topics: [topic], timeout: 30000 })
+  await waitFor(`${topic} gone from listTopics`, async () => !(await admin.listTopics()).includes(topic))
+  const again = await errorOf(() => strict.deleteTopics({ topics: [topic] }))
+  if (again !== 'UNKNOWN_TOPIC_OR_PARTITION') fail(`deleteTopics of a deleted topic: ${again}`)
+  if (!(await admin.createTopics({ topics: [spec], waitForLeaders: true, timeout: 30000 }))) {
+    fail(`createTopics(${topic}) after its deletion answered false`)
+  }
+  await produce(kafka, 100, 10, {}, topic) // base offsets 0 again: the new topic is empty
+  await admin.deleteTopics({ topics: [topic], timeout: 30000 })
+  await strict.disconnect()
+  await admin.disconnect()
+  console.log(`ok: admin.createTopics (new: true, existing: false, INVALID_REPLICATION_FACTOR, validateOnly), ` +
+              `deleteTopics (${sent.size} records gone, UNKNOWN_TOPIC_OR_PARTITION after), re-created empty`)
+}
+
 async function scenario(kafka, nodes) {
   await awaitServer(kafka, nodes)
   const admin = kafka.admin()
@@ -478,6 +531,7 @@ async function scenario(kafka, nodes) {
   console.log(`ok: fetchTopicMetadata: ${PARTITIONS} partitions, ${nodes.length} replicas each, leaders ` +
               JSON.stringify(parts.map(p => p.leader)))
   await admin.disconnect()
+  await adminTopics(kafka, nodes)
 }
 
 async function part(keel, root, name, n, extra) {

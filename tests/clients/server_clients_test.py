@@ -10,6 +10,10 @@ same directory keep every record acknowledged with acks=all; SIGTERM stops it wi
 The idempotent producer (enable.idempotence). Then a 3-node cluster (RF 3, min ISR 2):
 kill -9 of a partition leader between two acknowledged batches loses nothing, before and
 after the node's restart; with an idempotent producer nothing is duplicated either.
+confluent-kafka's AdminClient, on one node and on 3: create_topics (TOPIC_ALREADY_EXISTS,
+INVALID_REPLICATION_FACTOR, validate_only) and delete_topics (UNKNOWN_TOPIC_OR_PART for a
+second delete); on the single node a kill -9 right after a deletion leaves the topic deleted
+and its directories gone after the restart, and the topic created again starts empty.
 
 Usage: server_clients_test.py KEEL_BINARY. Exit 77 (skipped) if kcat is missing; the
 confluent-kafka part is skipped with a message if the module is missing.
@@ -414,6 +418,81 @@ def ck_part(server):
     idempotent = []
     ck_produce(server.bootstrap, 0, 100, idempotent, "ck-idempotent", idempotent=True)
     ck_check(server.bootstrap, idempotent, "confluent-kafka idempotent producer", "ck-idempotent")
+    ck_admin_topics(server.bootstrap, 1, server)
+
+
+def ck_admin_topics(bootstrap, brokers, server=None):
+    """CreateTopics / DeleteTopics (API 19, 20) through confluent-kafka's AdminClient. With
+    `server` (one node): kill -9 right after the deletion, restart, and check that the topic
+    stayed deleted and its partition directories are gone."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+    topic = "ck-admin"
+
+    def admin():
+        return AdminClient({"bootstrap.servers": bootstrap})
+
+    def outcome(futures, name):
+        try:
+            futures[name].result(timeout=WAIT_S)
+        except KafkaException as e:
+            return e.args[0].code()
+        return KafkaError.NO_ERROR
+
+    def await_listed(a, listed):
+        deadline = time.monotonic() + WAIT_S
+        while (topic in a.list_topics(timeout=30).topics) != listed:
+            if time.monotonic() > deadline:
+                fail(f"{topic} listed={not listed} {WAIT_S}s after the admin call")
+            time.sleep(0.2)
+
+    a = admin()
+    spec = NewTopic(topic, num_partitions=PARTITIONS, replication_factor=brokers)
+    got = outcome(a.create_topics([spec], operation_timeout=30), topic)
+    if got != KafkaError.NO_ERROR:
+        fail(f"create_topics({topic}): {got}")
+    await_listed(a, True)
+    got = outcome(a.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)]), topic)
+    if got != KafkaError.TOPIC_ALREADY_EXISTS:
+        fail(f"create_topics of an existing topic: {got}")
+    got = outcome(a.create_topics([NewTopic("ck-rf", num_partitions=1, replication_factor=brokers + 1)]), "ck-rf")
+    if got != KafkaError.INVALID_REPLICATION_FACTOR:
+        fail(f"create_topics with replication factor {brokers + 1}: {got}")
+    got = outcome(a.create_topics([NewTopic("ck-dry", num_partitions=1, replication_factor=1)],
+                                  validate_only=True), "ck-dry")
+    if got != KafkaError.NO_ERROR or "ck-dry" in a.list_topics(timeout=30).topics:
+        fail(f"validate_only: {got}, listed {sorted(a.list_topics(timeout=30).topics)}")
+    reports = []
+    ck_produce(bootstrap, 0, 30, reports, topic)
+    got = outcome(a.delete_topics([topic], operation_timeout=30), topic)
+    if got != KafkaError.NO_ERROR:
+        fail(f"delete_topics({topic}): {got}")
+    if server is not None:
+        server.kill9()
+        server.start()
+        a = admin()
+        data = os.path.join(server.workdir, "data")
+        deadline = time.monotonic() + WAIT_S  # the restarted broker sweeps them once caught up
+        while [n for n in os.listdir(data) if n.startswith(f"{topic}-")]:
+            if time.monotonic() > deadline:
+                fail(f"after kill -9 and restart, directories of the deleted {topic} remain: "
+                     f"{sorted(os.listdir(data))}")
+            time.sleep(0.2)
+    await_listed(a, False)
+    got = outcome(a.delete_topics([topic]), topic)
+    if got != KafkaError.UNKNOWN_TOPIC_OR_PART:
+        fail(f"delete_topics of a deleted topic: {got}")
+    got = outcome(a.create_topics([spec], operation_timeout=30), topic)
+    if got != KafkaError.NO_ERROR:
+        fail(f"create_topics({topic}) after its deletion: {got}")
+    await_listed(a, True)
+    again = []
+    ck_produce(bootstrap, 100, 10, again, topic)
+    ck_check(bootstrap, again, f"{topic} created again after its deletion", topic)
+    outcome(a.delete_topics([topic], operation_timeout=30), topic)
+    print(f"ok: AdminClient create_topics (TOPIC_ALREADY_EXISTS, INVALID_REPLICATION_FACTOR, validate_only), "
+          f"delete_topics{' (kill -9 after it: still deleted, directories gone)' if server else ''}, "
+          f"UNKNOWN_TOPIC_OR_PART after it, re-created empty")
 
 
 # ---------------------------------------------------------------- a 3-node cluster
@@ -511,6 +590,7 @@ def cluster_part(keel, workdir, servers):
     ck_produce(bootstrap, 100, 100, idem, "ck-replicated-idempotent", idempotent=True)
     servers[victim - 1].start()
     ck_check(bootstrap, idem, "3 nodes, idempotent producer, a leader killed", "ck-replicated-idempotent")
+    ck_admin_topics(bootstrap, 3)
     for s in servers:
         rc = s.terminate()
         if rc != 0:

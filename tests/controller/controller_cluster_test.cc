@@ -204,5 +204,44 @@ TEST(ControllerCluster, AGarbledFrameClosesOnlyItsOwnConnection) {
     EXPECT_TRUE(still_served);
 }
 
+// DeleteTopics on the controller RPC listener (what brokers forward): only the active
+// controller deletes; the answer comes once the RemoveTopicRecord is committed.
+TEST(ControllerCluster, DeletesATopicOnlyOnTheActiveControllerAndAnswersAfterCommit) {
+    Sim s(17);
+    ASSERT_TRUE(s.cluster->create_topics({{"t", 2, 2, {}, {}}}, 30s));
+    std::string active = *s.cluster->active_controller();
+    const TopicState* t = s.active_image().topic_by_name("t");
+    ASSERT_NE(t, nullptr);
+    Uuid id = t->id;
+    std::map<std::string, protocol::ErrorCode> others;
+    bool gone_when_answered = false;
+    protocol::ErrorCode by_id = protocol::ErrorCode::none, again = protocol::ErrorCode::none;
+    s.on_probe("probe", [&](env::Env& env) {
+        RpcClient client(env, "probe");
+        protocol::DeleteTopicsRequest req;
+        req.topics.push_back({std::nullopt, id, {}});
+        for (const std::string& c : s.cluster->controllers()) {
+            if (c == active) continue;
+            auto r = client.call<protocol::DeleteTopicsResponse>(controller_rpc(c), req, 6, env.now() + 5s);
+            others[c] = r.ok() ? r->responses.at(0).error_code : protocol::ErrorCode::network_exception;
+        }
+        auto r = client.call<protocol::DeleteTopicsResponse>(controller_rpc(active), req, 6, env.now() + 5s);
+        ASSERT_TRUE(r.ok());
+        by_id = r->responses.at(0).error_code;
+        EXPECT_EQ(r->responses.at(0).name, "t");
+        gone_when_answered = s.cluster->image(active)->topic(id) == nullptr;
+        protocol::DeleteTopicsRequest by_name;
+        by_name.topic_names = {"t"};
+        auto a = client.call<protocol::DeleteTopicsResponse>(controller_rpc(active), by_name, 1, env.now() + 5s);
+        ASSERT_TRUE(a.ok());
+        again = a->responses.at(0).error_code;
+    });
+    for (const auto& [c, code] : others) EXPECT_EQ(code, protocol::ErrorCode::not_controller) << c;
+    EXPECT_EQ(by_id, protocol::ErrorCode::none);
+    EXPECT_TRUE(gone_when_answered);
+    EXPECT_EQ(again, protocol::ErrorCode::unknown_topic_or_partition);
+    EXPECT_TRUE(s.violations().empty());
+}
+
 }  // namespace
 }  // namespace keel::controller

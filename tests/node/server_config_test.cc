@@ -34,6 +34,7 @@ TEST(ServerConfig, NoPropertiesIsTheEmbeddedSingleNode) {
     EXPECT_EQ(c->log_dir, "keel-data");
     EXPECT_FALSE(c->cluster_id.has_value());
     EXPECT_TRUE(c->node.broker_config.auto_create_topics_enable);
+    EXPECT_TRUE(c->node.broker_config.delete_topic_enable);
     EXPECT_EQ(c->node.broker_config.log_defaults.retention_ms, 168LL * 3600 * 1000);
 }
 
@@ -54,6 +55,7 @@ log.retention.ms=5000
 log.segment.bytes=1048576
 message.max.bytes: 2000000
 auto.create.topics.enable = false
+delete.topic.enable=false
 )");
     ASSERT_TRUE(c.ok()) << c.error().message;
     EXPECT_EQ(c->node.id, NodeId(2));
@@ -69,6 +71,7 @@ auto.create.topics.enable = false
     EXPECT_EQ(c->node.broker_config.log_defaults.segment_bytes, 1048576);
     EXPECT_EQ(c->node.broker_config.message_max_bytes, 2000000);
     EXPECT_FALSE(c->node.broker_config.auto_create_topics_enable);
+    EXPECT_FALSE(c->node.broker_config.delete_topic_enable);
 }
 
 TEST(ServerConfig, AnUnknownPropertyIsRefusedByName) {
@@ -82,6 +85,7 @@ TEST(ServerConfig, AnInvalidValueIsRefusedByName) {
     EXPECT_NE(refusal("process.roles=broker,zookeeper").find("process.roles"), std::string::npos);
     EXPECT_NE(refusal("auto.create.topics.enable=yes").find("auto.create.topics.enable"),
               std::string::npos);
+    EXPECT_NE(refusal("delete.topic.enable=1").find("delete.topic.enable"), std::string::npos);
     EXPECT_NE(refusal("controller.quorum.voters=1@localhost").find("controller.quorum.voters"),
               std::string::npos);
     EXPECT_NE(refusal("log.dirs=/a,/b").find("log.dirs"), std::string::npos);

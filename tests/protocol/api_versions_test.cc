@@ -74,7 +74,16 @@ TEST(ApiVersionsTables, ListTheVersionsEachListenerDecodes) {
     EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::broker_heartbeat, 1));
     EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::allocate_producer_ids, 0));
     EXPECT_FALSE(serves(controller_listener_api_versions(), ApiKey::vote, 0));
-    for (auto table : {raft_listener_api_versions(), controller_listener_api_versions()}) {
+    EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::delete_topics, 6));
+    // The admin APIs real clients use on the broker listener (forwarded to the controller).
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::create_topics, 0));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::create_topics, 7));
+    EXPECT_FALSE(serves(broker_listener_api_versions(), ApiKey::create_topics, 8));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::delete_topics, 0));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::delete_topics, 6));
+    EXPECT_FALSE(serves(broker_listener_api_versions(), ApiKey::delete_topics, 7));
+    for (auto table :
+         {raft_listener_api_versions(), controller_listener_api_versions(), broker_listener_api_versions()}) {
         for (size_t i = 1; i < table.size(); i++) EXPECT_LT(table[i - 1].key, table[i].key);
     }
 }

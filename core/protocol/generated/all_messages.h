@@ -65,6 +65,7 @@
 #include "core/protocol/generated/produce_response.h"
 #include "core/protocol/generated/producer_ids_record.h"
 #include "core/protocol/generated/register_broker_record.h"
+#include "core/protocol/generated/remove_topic_record.h"
 #include "core/protocol/generated/request_header_data.h"
 #include "core/protocol/generated/response_header_data.h"
 #include "core/protocol/generated/sasl_authenticate_request.h"

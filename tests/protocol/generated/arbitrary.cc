@@ -2232,6 +2232,18 @@ Gen<keel::protocol::RegisterBrokerRecord> Arbitrary<keel::protocol::RegisterBrok
     });
 }
 
+Gen<keel::protocol::RemoveTopicRecord> Arbitrary<keel::protocol::RemoveTopicRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::RemoveTopicRecord m;
+        m.topic_id = *gen_uuid();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
 Gen<keel::protocol::RequestHeaderData> Arbitrary<keel::protocol::RequestHeaderData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;

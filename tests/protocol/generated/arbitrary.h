@@ -776,6 +776,11 @@ struct Arbitrary<keel::protocol::RegisterBrokerRecord> {
 };
 
 template <>
+struct Arbitrary<keel::protocol::RemoveTopicRecord> {
+    static Gen<keel::protocol::RemoveTopicRecord> arbitrary();
+};
+
+template <>
 struct Arbitrary<keel::protocol::RequestHeaderData> {
     static Gen<keel::protocol::RequestHeaderData> arbitrary();
 };
@@ -933,6 +938,7 @@ using GeneratedMessages = ::testing::Types<
     ProduceResponse,
     ProducerIdsRecord,
     RegisterBrokerRecord,
+    RemoveTopicRecord,
     RequestHeaderData,
     ResponseHeaderData,
     SaslAuthenticateRequest,
