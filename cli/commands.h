@@ -12,5 +12,8 @@ int cmd_pubsub(int argc, char** argv);
 int cmd_server(int argc, char** argv);
 int cmd_storage(int argc, char** argv);
 int cmd_groups(int argc, char** argv);
+int cmd_topics(int argc, char** argv);
+int cmd_produce(int argc, char** argv);
+int cmd_consume(int argc, char** argv);
 
 }  // namespace keel::cli

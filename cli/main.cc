@@ -16,7 +16,10 @@ deterministic simulator and in production.
 commands:
   server     run a Kafka-compatible node (no arguments: one node on localhost:9092)
   storage    format a data directory (meta.properties), print a new cluster id
-  groups     consumer groups of a running cluster: list, describe (members, lag)
+  groups     consumer groups of a running cluster: list, describe (members, lag), reset offsets
+  topics     topics of a running cluster: create, list, describe, delete, alter
+  produce    send stdin lines as records to a topic
+  consume    print a topic's records (from an offset, or as a consumer group)
   sim        deterministic simulation: list, run, sweep, merge, check-determinism
   viz        draw traces and cluster state with Graphviz (spacetime, quorum)
   bench      benchmarks printing figures (sim, log, pubsub); --json FILE for machines
@@ -46,6 +49,9 @@ int main(int argc, char** argv) {
     if (cmd == "server") return keel::cli::cmd_server(argc, argv);
     if (cmd == "storage") return keel::cli::cmd_storage(argc, argv);
     if (cmd == "groups") return keel::cli::cmd_groups(argc, argv);
+    if (cmd == "topics") return keel::cli::cmd_topics(argc, argv);
+    if (cmd == "produce") return keel::cli::cmd_produce(argc, argv);
+    if (cmd == "consume") return keel::cli::cmd_consume(argc, argv);
     if (cmd == "sim") return keel::cli::cmd_sim(argc, argv);
     if (cmd == "viz") return keel::cli::cmd_viz(argc, argv);
     if (cmd == "bench") return keel::cli::cmd_bench(argc, argv);

@@ -11,6 +11,8 @@
 #include "core/protocol/generated/list_groups_response.h"
 #include "core/protocol/generated/list_offsets_request.h"
 #include "core/protocol/generated/list_offsets_response.h"
+#include "core/protocol/generated/offset_commit_request.h"
+#include "core/protocol/generated/offset_commit_response.h"
 #include "core/protocol/generated/offset_fetch_request.h"
 #include "core/protocol/generated/offset_fetch_response.h"
 
@@ -19,6 +21,7 @@ namespace keel::client {
 namespace {
 
 constexpr int64_t kLatestTimestamp = -1;
+constexpr int64_t kEarliestTimestamp = -2;
 
 bool retriable(protocol::ErrorCode e) {
     return e == protocol::ErrorCode::coordinator_not_available || e == protocol::ErrorCode::not_coordinator ||
@@ -167,6 +170,92 @@ Result<std::vector<PartitionLag>> GroupAdmin::lag(const std::string& group) {
         }
     }
     return out;
+}
+
+Result<int64_t> GroupAdmin::list_offset(const TopicPartitionName& tp, int64_t timestamp, Instant deadline) {
+    auto pm = metadata_.partition(tp);
+    auto addr = pm ? metadata_.broker_address(pm->leader) : std::nullopt;
+    if (!addr) return Error{Errc::not_leader, "ListOffsets " + tp.to_string() + ": no leader known"};
+    protocol::ListOffsetsRequest req;
+    req.replica_id = NodeId(-1);
+    protocol::ListOffsetsRequest::ListOffsetsPartition p;
+    p.partition_index = tp.partition;
+    p.timestamp = timestamp;
+    req.topics.push_back({tp.topic, {p}, {}});
+    KEEL_TRY_ASSIGN(auto r, pool_.get(*addr).call<protocol::ListOffsetsResponse>(req, 1, 7, deadline));
+    if (r.topics.size() != 1 || r.topics[0].partitions.size() != 1) {
+        return Error{Errc::invalid_request, "ListOffsets " + tp.to_string() + ": malformed answer"};
+    }
+    const auto& pr = r.topics[0].partitions[0];
+    if (pr.error_code != protocol::ErrorCode::none) {
+        return protocol::status_from(pr.error_code, "ListOffsets " + tp.to_string()).error();
+    }
+    return pr.offset;
+}
+
+Result<std::vector<OffsetResetPlan>> GroupAdmin::plan_reset(const std::string& group, const env::Address& coord,
+                                                            const OffsetResetSpec& spec, Instant deadline) {
+    metadata_.add_topic(spec.topic);
+    KEEL_TRY(metadata_.refresh(deadline));
+    const TopicMetadata* t = metadata_.topic(spec.topic);
+    if (t == nullptr) return Error{Errc::unknown_topic_or_partition, "topic " + spec.topic + " does not exist"};
+    KEEL_TRY_ASSIGN(std::vector<PartitionLag> committed_now, committed(group, coord, deadline));
+    std::vector<OffsetResetPlan> plan;
+    for (const PartitionMetadata& pm : t->partitions) {
+        OffsetResetPlan p;
+        p.partition = {spec.topic, pm.partition};
+        for (const PartitionLag& l : committed_now) {
+            if (l.partition == p.partition) p.current = l.committed;
+        }
+        KEEL_TRY_ASSIGN(int64_t earliest, list_offset(p.partition, kEarliestTimestamp, deadline));
+        KEEL_TRY_ASSIGN(int64_t latest, list_offset(p.partition, kLatestTimestamp, deadline));
+        int64_t target = spec.to == ResetTo::earliest ? earliest
+                         : spec.to == ResetTo::latest ? latest
+                                                      : std::clamp(spec.offset, earliest, std::max(earliest, latest));
+        p.target = Offset(target);
+        plan.push_back(std::move(p));
+    }
+    return plan;
+}
+
+// OffsetCommit outside any generation (Kafka's AdminClient.alterConsumerGroupOffsets).
+Status GroupAdmin::commit_plan(const std::string& group, const env::Address& coord,
+                               const std::vector<OffsetResetPlan>& plan, Instant deadline) {
+    protocol::OffsetCommitRequest req;
+    req.group_id = group;
+    req.generation_id_or_member_epoch = -1;
+    for (const OffsetResetPlan& p : plan) {
+        if (req.topics.empty() || req.topics.back().name != p.partition.topic) req.topics.push_back({p.partition.topic, {}, {}});
+        protocol::OffsetCommitRequest::OffsetCommitRequestPartition part;
+        part.partition_index = p.partition.partition;
+        part.committed_offset = p.target.value();
+        req.topics.back().partitions.push_back(std::move(part));
+    }
+    KEEL_TRY_ASSIGN(auto resp, pool_.get(coord).call<protocol::OffsetCommitResponse>(req, 2, 8, deadline));
+    for (const auto& t : resp.topics) {
+        for (const auto& p : t.partitions) {
+            if (p.error_code == protocol::ErrorCode::none) continue;
+            return protocol::status_from(p.error_code, "OffsetCommit " + group + " " + t.name + "-" +
+                                                           std::to_string(p.partition_index.value()));
+        }
+    }
+    return ok_status();
+}
+
+Result<std::vector<OffsetResetPlan>> GroupAdmin::reset_offsets(const std::string& group, const OffsetResetSpec& spec,
+                                                               bool execute) {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    KEEL_TRY_ASSIGN(auto coord, coordinator(group, deadline));
+    KEEL_TRY_ASSIGN(GroupDescription d, describe(group));
+    if (!d.members.empty() || (d.state != "Empty" && d.state != "Dead")) {
+        return Error{Errc::invalid_request, "offsets can only be reset if the group '" + group +
+                                                "' is inactive, but its state is " + d.state + " with " +
+                                                std::to_string(d.members.size()) + " member(s)"};
+    }
+    KEEL_TRY_ASSIGN(std::vector<OffsetResetPlan> plan, plan_reset(group, coord.second, spec, deadline));
+    if (execute && !plan.empty()) KEEL_TRY(commit_plan(group, coord.second, plan, deadline));
+    return plan;
 }
 
 }  // namespace keel::client

@@ -1,0 +1,202 @@
+// keel topics: Kafka's kafka-topics.sh for any Kafka-compatible cluster — create, list,
+// describe (partitions with leader, replicas, ISR), delete, and alter (more partitions,
+// where the server serves CreatePartitions). Runs client::TopicAdmin; this file only
+// parses and prints.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/client_tool.h"
+#include "cli/commands.h"
+#include "core/client/topic_admin.h"
+
+namespace keel::cli {
+
+namespace {
+
+const char* kTopicsHelp = R"(usage: keel topics [--bootstrap-server HOST:PORT] ACTION [options]
+
+The topics of a Kafka-compatible cluster (kafka-topics.sh). One action:
+
+  --create --topic T [--partitions N] [--replication-factor R] [--config k=v ...]
+                     create a topic (without N or R: the broker's defaults)
+  --list             the topic names
+  --describe [--topic T]
+                     partitions with leader, replicas and in-sync replicas (every topic
+                     without --topic)
+  --delete --topic T delete a topic
+  --alter --topic T --partitions N
+                     grow a topic to N partitions (needs CreatePartitions on the server)
+
+options:
+  --bootstrap-server HOST:PORT   a broker to ask first (default localhost:9092)
+  --timeout-ms N                 give up after N ms (default 30000)
+  --json                         machine-readable output
+  --help                         this text
+
+Exit codes: 0 done, 1 the cluster refused or could not be reached, 2 bad arguments.
+)";
+
+struct TopicsArgs {
+    std::string action;
+    std::string topic;
+    client::NewTopic create;
+    int32_t partitions = -1;
+    bool json = false;
+    Duration timeout = ms(30'000);
+};
+
+std::string ids(const std::vector<NodeId>& nodes, const char* sep) {
+    std::string out;
+    for (NodeId n : nodes) out += (out.empty() ? "" : sep) + std::to_string(n.value());
+    return out;
+}
+
+void print_description(const client::TopicDescription& t, bool json, bool first) {
+    size_t rf = t.partitions.empty() ? 0 : t.partitions[0].replicas.size();
+    if (json) {
+        std::printf("%s{\"name\":%s,\"topic_id\":\"%s\",\"internal\":%s,\"partitions\":[", first ? "" : ",",
+                    json_string(t.name).c_str(), client::topic_id_string(t.topic_id).c_str(),
+                    t.internal ? "true" : "false");
+        for (size_t i = 0; i < t.partitions.size(); ++i) {
+            const auto& p = t.partitions[i];
+            std::printf("%s{\"partition\":%d,\"leader\":%d,\"leader_epoch\":%d,\"replicas\":[%s],\"isr\":[%s],"
+                        "\"offline\":[%s]}",
+                        i ? "," : "", p.partition.value(), p.leader.value(), p.leader_epoch.value(),
+                        ids(p.replicas, ",").c_str(), ids(p.isr, ",").c_str(), ids(p.offline, ",").c_str());
+        }
+        std::printf("]}");
+        return;
+    }
+    std::printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\n", t.name.c_str(),
+                client::topic_id_string(t.topic_id).c_str(), t.partitions.size(), rf);
+    for (const auto& p : t.partitions) {
+        std::printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s%s%s\n", t.name.c_str(),
+                    p.partition.value(), p.leader.value() < 0 ? "none" : std::to_string(p.leader.value()).c_str(),
+                    ids(p.replicas, ",").c_str(), ids(p.isr, ",").c_str(), p.offline.empty() ? "" : "\tOffline: ",
+                    ids(p.offline, ",").c_str());
+    }
+}
+
+int describe(client::TopicAdmin& admin, const TopicsArgs& a) {
+    auto topics = admin.describe(a.topic.empty() ? std::vector<std::string>{} : std::vector<std::string>{a.topic});
+    if (!topics.ok()) return client_error("topics", topics.error().to_string());
+    for (const auto& t : *topics) {
+        if (t.error == protocol::ErrorCode::unknown_topic_or_partition) {
+            return client_error("topics", "topic '" + t.name + "' does not exist");
+        }
+        if (t.error != protocol::ErrorCode::none) {
+            return client_error("topics", protocol::status_from(t.error, "topic " + t.name).error().to_string());
+        }
+    }
+    if (a.json) std::printf("{\"topics\":[");
+    bool first = true;
+    for (const auto& t : *topics) {
+        if (t.internal && a.topic.empty()) continue;
+        print_description(t, a.json, first);
+        first = false;
+    }
+    if (a.json) std::printf("]}\n");
+    return 0;
+}
+
+int list(client::TopicAdmin& admin, const TopicsArgs& a) {
+    auto names = admin.list_topics();
+    if (!names.ok()) return client_error("topics", names.error().to_string());
+    if (a.json) {
+        std::string out;
+        for (const auto& n : *names) out += (out.empty() ? "" : ",") + json_string(n);
+        std::printf("{\"topics\":[%s]}\n", out.c_str());
+    } else {
+        for (const auto& n : *names) std::printf("%s\n", n.c_str());
+    }
+    return 0;
+}
+
+int run_action(client::TopicAdmin& admin, const TopicsArgs& a) {
+    if (a.action == "--list") return list(admin, a);
+    if (a.action == "--describe") return describe(admin, a);
+    if (a.action == "--create") {
+        auto id = admin.create_topic(a.create);
+        if (!id.ok()) return client_error("topics", id.error().to_string());
+        if (a.json) {
+            std::printf("{\"created\":%s,\"topic_id\":\"%s\"}\n", json_string(a.topic).c_str(),
+                        client::topic_id_string(*id).c_str());
+        } else {
+            std::printf("Created topic %s.\n", a.topic.c_str());
+        }
+        return 0;
+    }
+    Status st = a.action == "--delete" ? admin.delete_topic(a.topic) : admin.create_partitions(a.topic, a.partitions);
+    if (!st.ok()) return client_error("topics", st.error().to_string());
+    const char* verb = a.action == "--delete" ? "deleted" : "altered";
+    if (a.json) {
+        std::printf("{\"%s\":%s}\n", verb, json_string(a.topic).c_str());
+    } else {
+        std::printf("Topic %s %s.\n", a.topic.c_str(), verb);
+    }
+    return 0;
+}
+
+// The action and its arguments; an error message for a usage error.
+std::string parse(Args& args, TopicsArgs& a) {
+    int actions = 0;
+    for (const char* act : {"--create", "--list", "--describe", "--delete", "--alter"}) {
+        if (args.flag(act)) {
+            a.action = act;
+            ++actions;
+        }
+    }
+    if (actions != 1) return "expected exactly one of --create, --list, --describe, --delete, --alter";
+    if (!args.positionals().empty()) return "unexpected argument '" + args.positionals()[0] + "'";
+    a.topic = args.value("--topic").value_or("");
+    bool needs_topic = a.action == "--create" || a.action == "--delete" || a.action == "--alter";
+    if (needs_topic && a.topic.empty()) return a.action + " needs --topic";
+    auto partitions = args.u64("--partitions");
+    auto rf = args.u64("--replication-factor");
+    auto timeout = args.u64("--timeout-ms");
+    if (!args.ok()) return args.error();
+    if (partitions && (*partitions < 1 || *partitions > 1'000'000)) return "--partitions must be 1 to 1000000";
+    if (rf && (*rf < 1 || *rf > 32767)) return "--replication-factor must be 1 to 32767";
+    if ((partitions || rf || !args.values("--config").empty()) && a.action != "--create" && a.action != "--alter") {
+        return "--partitions, --replication-factor and --config go with --create (or --partitions with --alter)";
+    }
+    if (a.action == "--alter" && (!partitions || rf || !args.values("--config").empty())) {
+        return "--alter needs --partitions N (and nothing else to change)";
+    }
+    a.partitions = partitions ? static_cast<int32_t>(*partitions) : -1;
+    a.create = {a.topic, a.partitions, rf ? static_cast<int16_t>(*rf) : int16_t{-1}, {}};
+    for (const std::string& kv : args.values("--config")) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) return "--config takes NAME=VALUE, not '" + kv + "'";
+        a.create.configs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    a.json = args.flag("--json");
+    if (timeout) a.timeout = ms(static_cast<int64_t>(*timeout));
+    return {};
+}
+
+}  // namespace
+
+int cmd_topics(int argc, char** argv) {
+    Args args(argc, argv, 2,
+              ArgSpec{{"--bootstrap-server", "--timeout-ms", "--topic", "--partitions", "--replication-factor"},
+                      {"--help", "--json", "--create", "--list", "--describe", "--delete", "--alter"},
+                      {"--config"}});
+    if (!args.ok()) return usage_error("topics", args.error());
+    if (args.flag("--help")) {
+        std::fputs(kTopicsHelp, stdout);
+        return 0;
+    }
+    TopicsArgs a;
+    if (std::string err = parse(args, a); !err.empty()) return usage_error("topics", err);
+    auto bootstrap = bootstrap_of(args);
+    if (!bootstrap) return usage_error("topics", "--bootstrap-server must be HOST:PORT");
+    return run_client("topics", [&](env::Env& env) {
+        client::TopicAdmin admin(env, {*bootstrap}, a.timeout);
+        return run_action(admin, a);
+    });
+}
+
+}  // namespace keel::cli

@@ -1,0 +1,155 @@
+#include "core/client/topic_admin.h"
+
+#include <algorithm>
+
+#include "core/protocol/controller_messages.h"
+#include "core/protocol/generated/create_partitions_request.h"
+#include "core/protocol/generated/create_partitions_response.h"
+#include "core/protocol/generated/delete_topics_request.h"
+#include "core/protocol/generated/delete_topics_response.h"
+#include "core/protocol/generated/metadata_request.h"
+#include "core/protocol/generated/metadata_response.h"
+
+namespace keel::client {
+
+namespace {
+
+// A topic's error code with the broker's message, as the call's status.
+Status topic_status(protocol::ErrorCode code, const std::optional<std::string>& message, const std::string& context) {
+    if (code == protocol::ErrorCode::none) return ok_status();
+    Status st = protocol::status_from(code, context);
+    if (message && !message->empty()) return Status(st.error().code, st.error().message + ": " + *message);
+    return st;
+}
+
+}  // namespace
+
+std::string topic_id_string(const protocol::Uuid& id) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t bytes[16];
+    for (int i = 0; i < 8; ++i) {
+        bytes[i] = static_cast<uint8_t>(id.most >> (56 - 8 * i));
+        bytes[8 + i] = static_cast<uint8_t>(id.least >> (56 - 8 * i));
+    }
+    std::string out;
+    for (int i = 0; i < 16; i += 3) {
+        uint32_t n = uint32_t{bytes[i]} << 16;
+        if (i + 1 < 16) n |= uint32_t{bytes[i + 1]} << 8;
+        if (i + 2 < 16) n |= bytes[i + 2];
+        int chars = i + 2 < 16 ? 4 : (i + 1 < 16 ? 3 : 2);
+        for (int c = 0; c < chars; ++c) out += kAlphabet[(n >> (18 - 6 * c)) & 0x3f];
+    }
+    return out;
+}
+
+TopicAdmin::TopicAdmin(env::Env& env, std::vector<env::Address> bootstrap, Duration timeout)
+    : env_(env),
+      timeout_(timeout),
+      pool_(env, ConnectionOptions{"keel-topics"}),
+      metadata_(env, pool_, MetadataOptions{std::move(bootstrap), ms(300'000), timeout, false}) {}
+
+TopicAdmin::~TopicAdmin() { pool_.close_all(); }
+
+// The request to the first broker that answers (known brokers first, then bootstrap).
+// A broker that does not serve the API at all is an answer: unsupported_version.
+template <typename Resp, typename Req>
+Result<Resp> TopicAdmin::call_any(const Req& req, int16_t min_version, int16_t max_version, Instant deadline) {
+    Status last(Errc::not_found, "no broker to ask");
+    for (const env::Address& a : metadata_.any_brokers()) {
+        auto r = pool_.get(a).call<Resp>(req, min_version, max_version, deadline);
+        if (r.ok()) return r;
+        last = r.error();
+        if (last.error().code == Errc::unsupported_version) break;
+    }
+    return last.error();
+}
+
+Result<protocol::Uuid> TopicAdmin::create_topic(const NewTopic& topic, bool validate_only) {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    protocol::CreateTopicsRequest req;
+    protocol::CreateTopicsRequest::Topic t;
+    t.name = topic.name;
+    t.num_partitions = topic.partitions;
+    t.replication_factor = topic.replication_factor;
+    for (const auto& [k, v] : topic.configs) t.configs.push_back({k, v});
+    req.topics.push_back(std::move(t));
+    req.timeout_ms = static_cast<int32_t>(timeout_.count() / 1'000'000);
+    req.validate_only = validate_only;
+    // v4+: -1 partitions or replication factor mean the broker's defaults.
+    KEEL_TRY_ASSIGN(auto resp, call_any<protocol::CreateTopicsResponse>(req, 4, 7, deadline));
+    for (const auto& r : resp.topics) {
+        if (r.name != topic.name) continue;
+        KEEL_TRY(topic_status(r.error_code, r.error_message, "CreateTopics " + topic.name));
+        return r.topic_id;
+    }
+    return Error{Errc::invalid_request, "CreateTopics: no answer for topic " + topic.name};
+}
+
+Status TopicAdmin::delete_topic(const std::string& name) {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    protocol::DeleteTopicsRequest req;
+    req.topic_names = {name};                   // v0-v5
+    req.topics.push_back({name, protocol::Uuid{}, {}});  // v6+
+    req.timeout_ms = static_cast<int32_t>(timeout_.count() / 1'000'000);
+    KEEL_TRY_ASSIGN(auto resp, call_any<protocol::DeleteTopicsResponse>(req, 1, 6, deadline));
+    for (const auto& r : resp.responses) {
+        if (r.name && *r.name == name) return topic_status(r.error_code, r.error_message, "DeleteTopics " + name);
+    }
+    return Status(Errc::invalid_request, "DeleteTopics: no answer for topic " + name);
+}
+
+Result<std::vector<TopicDescription>> TopicAdmin::describe(const std::vector<std::string>& topics) {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    protocol::MetadataRequest req;
+    req.allow_auto_topic_creation = false;
+    if (!topics.empty()) {
+        req.topics.emplace();
+        for (const std::string& t : topics) req.topics->push_back({protocol::Uuid{}, t, {}});
+    }
+    KEEL_TRY_ASSIGN(auto resp,
+                    call_any<protocol::MetadataResponse>(req, kMetadataVersionMin, kMetadataVersionMax, deadline));
+    std::vector<TopicDescription> out;
+    for (const auto& t : resp.topics) {
+        TopicDescription d{t.name.value_or(""), t.topic_id, t.is_internal, t.error_code, {}};
+        for (const auto& p : t.partitions) {
+            d.partitions.push_back({p.partition_index, p.error_code, p.leader_id, p.leader_epoch, p.replica_nodes,
+                                    p.isr_nodes, p.offline_replicas});
+        }
+        std::sort(d.partitions.begin(), d.partitions.end(),
+                  [](const auto& a, const auto& b) { return a.partition < b.partition; });
+        out.push_back(std::move(d));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return out;
+}
+
+Result<std::vector<std::string>> TopicAdmin::list_topics(bool include_internal) {
+    KEEL_TRY_ASSIGN(auto topics, describe({}));
+    std::vector<std::string> out;
+    for (const TopicDescription& t : topics) {
+        if (t.error == protocol::ErrorCode::none && (include_internal || !t.internal)) out.push_back(t.name);
+    }
+    return out;
+}
+
+Status TopicAdmin::create_partitions(const std::string& topic, int32_t count) {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    protocol::CreatePartitionsRequest req;
+    req.topics.push_back({topic, count, std::nullopt, {}});
+    req.timeout_ms = static_cast<int32_t>(timeout_.count() / 1'000'000);
+    auto resp = call_any<protocol::CreatePartitionsResponse>(req, 0, 3, deadline);
+    if (!resp.ok() && resp.error().code == Errc::unsupported_version) {
+        return Status(Errc::unsupported_version, "CreatePartitions (adding partitions) is not supported by this server");
+    }
+    KEEL_TRY(resp);
+    for (const auto& r : resp->results) {
+        if (r.name == topic) return topic_status(r.error_code, r.error_message, "CreatePartitions " + topic);
+    }
+    return Status(Errc::invalid_request, "CreatePartitions: no answer for topic " + topic);
+}
+
+}  // namespace keel::client
