@@ -218,6 +218,9 @@ done
 check "reset-offsets of an active group" 1 k groups --reset-offsets --group busy --topic orders --to-earliest --execute
 has "the refusal says why" "$work/err" "inactive"
 kill "$bg_pid" 2>/dev/null; wait "$bg_pid" 2>/dev/null; bg_pid=""
+check "topics --list once groups exist" 0 k topics --list
+hasnt "list hides __consumer_offsets" "$work/out" "__consumer_offsets"
+check "topics --describe of the internal topic by name" 0 k topics --describe --topic __consumer_offsets
 
 # --- kcat reads what keel wrote, keel reads what kcat wrote ---
 if command -v kcat >/dev/null; then
