@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -66,7 +67,8 @@ void read_lines(env::Env& env, F on_line) {
     char chunk[65536];
     for (;;) {
         pollfd p{STDIN_FILENO, POLLIN, 0};
-        if (::poll(&p, 1, 0) == 0) {
+        int ready = ::poll(&p, 1, 0);
+        if (ready == 0 || (ready < 0 && errno == EINTR)) {
             env.executor().sleep_for(ms(5));
             continue;
         }
