@@ -22,6 +22,9 @@ Status topic_status(protocol::ErrorCode code, const std::optional<std::string>& 
     return st;
 }
 
+// Kafka's internal topics (Topic.INTERNAL_TOPICS), also when a broker does not flag them.
+bool is_internal_name(const std::string& name) { return name == "__consumer_offsets" || name == "__transaction_state"; }
+
 }  // namespace
 
 std::string topic_id_string(const protocol::Uuid& id) {
@@ -113,7 +116,8 @@ Result<std::vector<TopicDescription>> TopicAdmin::describe(const std::vector<std
                     call_any<protocol::MetadataResponse>(req, kMetadataVersionMin, kMetadataVersionMax, deadline));
     std::vector<TopicDescription> out;
     for (const auto& t : resp.topics) {
-        TopicDescription d{t.name.value_or(""), t.topic_id, t.is_internal, t.error_code, {}};
+        TopicDescription d{t.name.value_or(""), t.topic_id, t.is_internal || is_internal_name(t.name.value_or("")),
+                           t.error_code, {}};
         for (const auto& p : t.partitions) {
             d.partitions.push_back({p.partition_index, p.error_code, p.leader_id, p.leader_epoch, p.replica_nodes,
                                     p.isr_nodes, p.offline_replicas});

@@ -50,7 +50,7 @@ struct PartitionDescription {
 struct TopicDescription {
     std::string name;
     protocol::Uuid topic_id;
-    bool internal = false;
+    bool internal = false;  // flagged by the broker, or __consumer_offsets/__transaction_state
     protocol::ErrorCode error = protocol::ErrorCode::none;  // UNKNOWN_TOPIC_OR_PARTITION, ...
     std::vector<PartitionDescription> partitions;           // ascending by partition
 };
