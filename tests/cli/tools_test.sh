@@ -148,7 +148,7 @@ for i in $(seq 1 100); do echo "key-$((i % 10))|value-$i"; done >"$work/lines"
 stdin="$work/lines" check "produce 100 keyed lines" 0 k produce --topic orders --key-separator "|" --json
 cp "$work/out" "$work/produced.json"
 has "produce summary" "$work/produced.json" '{"records":100,"acknowledged":100,"failed":0}'
-check "consume them back" 0 k consume --topic orders --from-beginning --json --max-messages 100 --timeout-ms 10000
+check "consume them back" 0 k consume --topic orders --from-beginning --json --max-messages 100 --timeout-ms 30000
 cp "$work/out" "$work/consumed.json"
 has "consume counts" "$work/err" "Processed a total of 100 messages"
 if python3 - "$work/lines" "$work/produced.json" "$work/consumed.json" <<'EOF'
@@ -180,7 +180,7 @@ for opts in "--acks 0" "--acks 1" "--idempotence" "--compression gzip" "--compre
     t="t$(echo "$opts" | tr -dc 'a-z0-9')"
     printf 'a\nb\nc\n' >"$work/abc"
     stdin="$work/abc" check "produce $opts" 0 k produce --topic "$t" $opts
-    check "consume what produce $opts sent" 0 k consume --topic "$t" --from-beginning --max-messages 3 --timeout-ms 10000
+    check "consume what produce $opts sent" 0 k consume --topic "$t" --from-beginning --max-messages 3 --timeout-ms 30000
     if [ "$(sort "$work/out" | tr '\n' ' ')" = "a b c " ]; then echo "ok   $opts round trip"; else echo "FAIL $opts: $(cat "$work/out")"; fail=1; fi
 done
 printf 'no separator here\n' >"$work/nosep"
@@ -188,7 +188,7 @@ stdin="$work/nosep" check "a line without the key separator fails" 1 k produce -
 has "the failure is counted" "$work/out" "1 record(s) sent, 0 acknowledged, 1 failed"
 
 # --- a consumer group: consume and commit, lag 0; reset offsets ---
-check "consume --group" 0 k consume --topic orders --group billing --from-beginning --timeout-ms 5000
+check "consume --group" 0 k consume --topic orders --group billing --from-beginning --max-messages 100 --timeout-ms 30000
 has "the group read all" "$work/err" "Processed a total of 100 messages"
 check "groups --describe" 0 k groups --describe --group billing
 has "group lag is 0" "$work/out" "total lag 0"
@@ -206,7 +206,7 @@ has "to-offset plan" "$work/out" '"partition":0,"current":[0-9]*,"new":2}'
 check "reset-offsets --to-earliest --execute" 0 k groups --reset-offsets --group billing --topic orders --to-earliest --execute
 check "describe after the reset" 0 k groups --describe --group billing --json
 has "lag is everything" "$work/out" '"total_lag":100'
-check "consume --group again" 0 k consume --topic orders --group billing --timeout-ms 5000
+check "consume --group again" 0 k consume --topic orders --group billing --max-messages 100 --timeout-ms 30000
 has "the group read all again" "$work/err" "Processed a total of 100 messages"
 # A group with a member is refused.
 "$keel" consume --topic orders --group busy --timeout-ms 60000 --bootstrap-server "$B" >/dev/null 2>&1 &
@@ -229,7 +229,7 @@ if command -v kcat >/dev/null; then
     if [ "$(sort "$work/kcat.out")" = "$(sort "$work/lines")" ]; then echo "ok   kcat reads keel's records"; else
         echo "FAIL kcat read $(wc -l <"$work/kcat.out") records"; fail=1; fi
     kcat -P -b "$B" -t fromkcat -K "|" <"$work/lines" 2>"$work/kcat.err"
-    check "keel consume of kcat's records" 0 k consume --topic fromkcat --from-beginning --print-key --max-messages 100 --timeout-ms 10000
+    check "keel consume of kcat's records" 0 k consume --topic fromkcat --from-beginning --print-key --max-messages 100 --timeout-ms 30000
     if [ "$(tr '\t' '|' <"$work/out" | sort)" = "$(sort "$work/lines")" ]; then echo "ok   keel reads kcat's records"; else
         echo "FAIL keel read $(wc -l <"$work/out") of kcat's records"; fail=1; fi
 else
