@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/controller/controller_logic.h"
 #include "core/log/record_batch.h"
 #include "core/protocol/api_versions.h"
 #include "core/protocol/error_codes.h"
@@ -123,6 +124,7 @@ MetadataResponse BrokerServer::metadata(const MetadataRequest& req, int16_t vers
         MetadataResponse::MetadataResponseTopic mt;
         mt.name = t->name;
         mt.topic_id = t->id;
+        mt.is_internal = controller::is_internal_topic(t->name);  // __consumer_offsets, as Kafka flags it
         for (const auto& [index, p] : t->partitions) {
             MetadataResponse::MetadataResponsePartition mp;
             mp.partition_index = index;

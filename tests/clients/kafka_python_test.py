@@ -258,6 +258,10 @@ def admin(bootstrap, brokers, live_member, ends_after):
         base.fail(f"describe_cluster: {cluster}")
     if TOPIC not in a.list_topics():
         base.fail(f"list_topics: {a.list_topics()} has no {TOPIC}")
+    # Metadata flags Kafka's internal topic (the groups above created it).
+    internal = {t["topic"]: t["is_internal"] for t in a.describe_topics([TOPIC, "__consumer_offsets"])}
+    if internal != {TOPIC: False, "__consumer_offsets": True}:
+        base.fail(f"describe_topics is_internal: {internal}")
     deadline = time.monotonic() + WAIT_S
     while True:
         live_member.poll(timeout_ms=100)  # keep it in the group (heartbeats run in the background)
