@@ -12,5 +12,7 @@ int cmd_pubsub(int argc, char** argv);
 int cmd_server(int argc, char** argv);
 int cmd_storage(int argc, char** argv);
 int cmd_groups(int argc, char** argv);
+int cmd_cluster(int argc, char** argv);
+int cmd_nemesis(int argc, char** argv);
 
 }  // namespace keel::cli

@@ -17,6 +17,8 @@ commands:
   server     run a Kafka-compatible node (no arguments: one node on localhost:9092)
   storage    format a data directory (meta.properties), print a new cluster id
   groups     consumer groups of a running cluster: list, describe (members, lag)
+  cluster    a local cluster of keel server processes: up, down, status
+  nemesis    kill, pause and restart a local cluster's nodes under a checked workload
   sim        deterministic simulation: list, run, sweep, merge, check-determinism
   viz        draw traces and cluster state with Graphviz (spacetime, quorum)
   bench      benchmarks printing figures (sim, log, pubsub); --json FILE for machines
@@ -46,6 +48,8 @@ int main(int argc, char** argv) {
     if (cmd == "server") return keel::cli::cmd_server(argc, argv);
     if (cmd == "storage") return keel::cli::cmd_storage(argc, argv);
     if (cmd == "groups") return keel::cli::cmd_groups(argc, argv);
+    if (cmd == "cluster") return keel::cli::cmd_cluster(argc, argv);
+    if (cmd == "nemesis") return keel::cli::cmd_nemesis(argc, argv);
     if (cmd == "sim") return keel::cli::cmd_sim(argc, argv);
     if (cmd == "viz") return keel::cli::cmd_viz(argc, argv);
     if (cmd == "bench") return keel::cli::cmd_bench(argc, argv);
