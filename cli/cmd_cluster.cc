@@ -322,7 +322,7 @@ void print_status_text(const prod::ClusterLayout& c, const Result<ClusterProbe>&
         return;
     }
     std::printf("brokers in metadata: %s (asked %s)\n", ids(probe->brokers).c_str(), probe->answered_by.c_str());
-    std::printf("active controller (quorum leader): node %d\n", probe->controller_id);
+    std::printf("active controller (Metadata controller_id; the quorum leader): node %d\n", probe->controller_id);
     std::printf("partitions: %zu, under-replicated: %zu\n", probe->partitions.size(), probe->under_replicated());
     for (const ProbedPartition& p : probe->partitions) {
         if (!p.under_replicated()) continue;
