@@ -29,7 +29,7 @@ namespace keel::cli {
 namespace {
 
 const char* kNemesisHelp = R"(usage: keel nemesis --cluster D [--duration 60s] [--seed N] [--faults kill,pause,restart]
-                    [--acks all|1] [--topic T] [--json FILE]
+                    [--acks all|1] [--rate N] [--topic T] [--json FILE]
 
 Faults the servers of the local cluster in D (started by 'keel cluster up --dir D') on a
 seeded schedule while a workload runs through real sockets, then checks the history with
@@ -51,7 +51,8 @@ options:
   --faults LIST      kill,pause,restart (default all three)
   --acks all|1       the producer's acks (default all, with idempotence). acks=1 under
                      kill -9 may lose acknowledged writes: reported as anomalies
-  --topic T          the topic (default nemesis-<seed>; must be new)
+  --rate N           records per second the producer sends (default 100)
+  --topic T          the topic (default nemesis-<seed>-<unix time>; must not exist)
   --json FILE        the result as JSON
   --help             this text
 
@@ -65,6 +66,7 @@ struct NemesisArgs {
     std::set<prod::FaultKind> faults;
     int16_t acks = -1;
     std::string topic;
+    int rate = 100;
     std::optional<std::string> json;
 };
 
@@ -92,9 +94,12 @@ int parse_args(Args& args, NemesisArgs& out) {
     if (acks != "all" && acks != "-1" && acks != "1") return usage_error("nemesis", "--acks must be all or 1");
     out.acks = acks == "1" ? int16_t{1} : int16_t{-1};
     auto seed = args.u64("--seed");
+    auto rate = args.u64("--rate");
     if (!args.ok()) return usage_error("nemesis", args.error());
+    if (rate && (*rate < 1 || *rate > 100'000)) return usage_error("nemesis", "--rate must be 1..100000 records/s");
+    out.rate = static_cast<int>(rate.value_or(100));
     out.seed = seed.value_or(static_cast<uint64_t>(std::time(nullptr)) ^ (static_cast<uint64_t>(::getpid()) << 32));
-    out.topic = args.value("--topic").value_or("nemesis-" + std::to_string(out.seed));
+    out.topic = args.value("--topic").value_or("nemesis-" + std::to_string(out.seed) + "-" + std::to_string(std::time(nullptr)));
     out.json = args.value("--json");
     return 0;
 }
@@ -246,6 +251,14 @@ std::string result_json(const NemesisArgs& o, const NemesisWorkload& w, const si
     return s + "],\"check\":" + r.to_json() + "}\n";
 }
 
+std::string replay_command(const NemesisArgs& o) {
+    std::string faults;
+    for (prod::FaultKind k : o.faults) faults += (faults.empty() ? "" : ",") + std::string(prod::name_of(k));
+    std::string d = o.duration_ms % 1000 == 0 ? std::to_string(o.duration_ms / 1000) + "s" : std::to_string(o.duration_ms) + "ms";
+    return "keel nemesis --cluster " + o.dir + " --duration " + d + " --seed " + std::to_string(o.seed) + " --faults " +
+           faults + (o.acks == 1 ? " --acks 1" : "") + (o.rate != 100 ? " --rate " + std::to_string(o.rate) : "");
+}
+
 void print_report(const NemesisArgs& o, const NemesisWorkload& w, const sim::LogCheckResult& r,
                   const std::vector<AppliedFault>& applied) {
     auto [ok, info] = send_outcomes(w.history);
@@ -262,9 +275,7 @@ void print_report(const NemesisArgs& o, const NemesisWorkload& w, const sim::Log
                 static_cast<long long>(r.ops_fail), static_cast<long long>(r.ops_info), static_cast<long long>(r.records_polled));
     std::printf("check: %s", r.summary().c_str());
     std::printf("anomalies: %lld%s\n", static_cast<long long>(r.anomaly_total()), r.valid() ? "" : " (see above)");
-    std::printf("replay: keel nemesis --cluster %s --duration %llds --seed %llu%s\n", o.dir.c_str(),
-                static_cast<long long>(o.duration_ms / 1000), static_cast<unsigned long long>(o.seed),
-                o.acks == 1 ? " --acks 1" : "");
+    std::printf("replay: %s\n", replay_command(o).c_str());
 }
 
 // Every node of the cluster runs and is not paused; false with a message otherwise.
@@ -288,11 +299,13 @@ int run_nemesis(const NemesisArgs& o, prod::ClusterLayout& c) {
     std::printf("nemesis: seed %llu, %lld s, %zu steps on %zu nodes of %s, topic %s, acks=%s\n",
                 static_cast<unsigned long long>(o.seed), static_cast<long long>(o.duration_ms / 1000), steps->size(),
                 c.nodes.size(), c.dir.c_str(), o.topic.c_str(), o.acks == -1 ? "all" : "1");
+    std::printf("replay: %s\n", replay_command(o).c_str());
     std::fflush(stdout);
     NemesisWorkload w;
     w.options.bootstrap = *parse_bootstrap(c.bootstrap());
     w.options.topic = o.topic;
     w.options.acks = o.acks;
+    w.options.rate = o.rate;
     w.options.expected_brokers = c.brokers().size();
     prod::TempDir tmp("keel-nemesis-");
     prod::ProdNodeOptions node_options;
@@ -306,7 +319,7 @@ int run_nemesis(const NemesisArgs& o, prod::ClusterLayout& c) {
     std::vector<AppliedFault> applied;
     if (w.ready.load(std::memory_order_acquire) && w.error.empty()) applied = run_schedule(c, *steps);
     w.stop_sending.store(true, std::memory_order_release);
-    std::printf("faults healed; waiting for the producer, full ISRs and the final read\n");
+    if (!applied.empty()) std::printf("faults healed; waiting for the producer, full ISRs and the final read\n");
     std::fflush(stdout);
     bool done = eventually([&] { return w.finished.load(std::memory_order_acquire); }, 600'000);
     node.stop();
@@ -325,7 +338,7 @@ int run_nemesis(const NemesisArgs& o, prod::ClusterLayout& c) {
 
 int cmd_nemesis(int argc, char** argv) {
     Args args(argc, argv, 2,
-              ArgSpec{{"--cluster", "--duration", "--seed", "--faults", "--acks", "--topic", "--json"}, {"--help"}, {}});
+              ArgSpec{{"--cluster", "--duration", "--seed", "--faults", "--acks", "--rate", "--topic", "--json"}, {"--help"}, {}});
     if (!args.ok()) return usage_error("nemesis", args.error());
     if (args.flag("--help")) {
         std::fputs(kNemesisHelp, stdout);

@@ -1,5 +1,7 @@
 #include "cli/nemesis_workload.h"
 
+#include <algorithm>
+#include <chrono>
 #include <deque>
 #include <map>
 
@@ -28,6 +30,13 @@ std::vector<int32_t> healthy_partitions(const ClusterProbe& probe, const std::st
 }
 
 }  // namespace
+
+bool NemesisWorkload::topic_exists(env::Env& env) {
+    auto probe = probe_cluster(env, options.bootstrap, env.now() + ms(30'000));
+    if (!probe.ok()) return false;  // the producer will find out
+    return std::any_of(probe->partitions.begin(), probe->partitions.end(),
+                       [&](const ProbedPartition& p) { return p.topic == options.topic; });
+}
 
 bool NemesisWorkload::await_topic(env::Env& env, Instant deadline, std::vector<int32_t>& partitions) {
     while (env.now() < deadline) {
@@ -65,18 +74,22 @@ void NemesisWorkload::produce(env::Env& env) {
             pending.pop_front();
         }
     };
-    for (uint64_t i = 0; !stop_sending.load(std::memory_order_acquire); i++) {
-        std::string key = "k" + std::to_string(i % 16);
-        std::string value = "v" + std::to_string(i);
-        client::ProducerRecord rec;
-        rec.topic = options.topic;
-        rec.key = to_bytes(key);
-        rec.value = to_bytes(value);
-        sim::OpId id = history.invoke_send("p1", options.topic, std::nullopt, key, value, env.now());
-        sends++;
-        pending.emplace_back(id, producer.send(std::move(rec)));
+    int burst = std::max(1, options.rate / 1000);  // records per tick
+    Duration tick = std::max<Duration>(ms(1), std::chrono::microseconds(1'000'000LL * burst / std::max(1, options.rate)));
+    for (uint64_t i = 0; !stop_sending.load(std::memory_order_acquire);) {
+        for (int b = 0; b < burst; b++, i++) {
+            std::string key = "k" + std::to_string(i % 16);
+            std::string value = "v" + std::to_string(i);
+            client::ProducerRecord rec;
+            rec.topic = options.topic;
+            rec.key = to_bytes(key);
+            rec.value = to_bytes(value);
+            sim::OpId id = history.invoke_send("p1", options.topic, std::nullopt, key, value, env.now());
+            sends++;
+            pending.emplace_back(id, producer.send(std::move(rec)));
+        }
         collect(false, env.now() + ms(70'000));
-        env.executor().sleep_for(options.send_interval);
+        env.executor().sleep_for(tick);
     }
     collect(true, env.now() + ms(70'000));
     producer.close();
@@ -144,6 +157,12 @@ void NemesisWorkload::final_read(env::Env& env, const std::vector<int32_t>& part
 
 void NemesisWorkload::run(env::Env& env) {
     std::vector<int32_t> partitions;
+    if (topic_exists(env)) {
+        error = "topic " + options.topic + " exists: the nemesis needs a new topic (its values must be unique)";
+        ready.store(true, std::memory_order_release);
+        finished.store(true, std::memory_order_release);
+        return;
+    }
     env.executor().spawn("producer", [this, &env] {
         produce(env);
         producer_done_ = true;

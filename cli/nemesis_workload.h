@@ -23,7 +23,7 @@ struct NemesisWorkloadOptions {
     std::vector<env::Address> bootstrap;
     std::string topic = "nemesis";
     int16_t acks = -1;  // -1 (all, idempotent) or 1
-    Duration send_interval = ms(10);
+    int rate = 100;  // records per second (sent in ticks of >= 1 ms)
     size_t expected_brokers = 3;
 };
 
@@ -46,6 +46,7 @@ struct NemesisWorkload {
     void run(env::Env& env);
 
 private:
+    bool topic_exists(env::Env& env);
     bool await_topic(env::Env& env, Instant deadline, std::vector<int32_t>& partitions);
     void produce(env::Env& env);
     void final_read(env::Env& env, const std::vector<int32_t>& partitions);
