@@ -48,7 +48,9 @@ options:
   --cluster D        the cluster's directory (required)
   --duration T       how long faults go on: 60s, 90000ms, 2m (default 60s)
   --seed N           the schedule's seed (default: from the clock; printed for replay)
-  --faults LIST      kill,pause,restart (default all three)
+  --faults LIST      kill,pause,restart (default all three), and lone-kill: pause every
+                     other node for 1 s, kill -9 this one, resume the others (more than
+                     a minority, briefly; acks=1 loses what only the killed leader had)
   --acks all|1       the producer's acks (default all, with idempotence). acks=1 under
                      kill -9 may lose acknowledged writes: reported as anomalies
   --rate N           records per second the producer sends (default 100)
@@ -146,6 +148,25 @@ bool start_node(prod::ClusterLayout& c, prod::ClusterNode& n, std::string& note)
     return true;
 }
 
+// Pauses every other node, lets ~1 s of writes reach `n` alone, kills it (-9), resumes
+// the others (prod/nemesis_schedule.h: lone_kill). True if each signal took effect.
+bool lone_kill(prod::ClusterLayout& c, prod::ClusterNode& n, std::string& note) {
+    bool ok = true;
+    std::vector<prod::ClusterNode*> others;
+    for (prod::ClusterNode& o : c.nodes) {
+        if (o.id == n.id || !prod::server_alive(o)) continue;
+        others.push_back(&o);
+        ok = prod::send_signal(o.pid, SIGSTOP) && eventually([&] { return prod::process_stopped(o.pid); }, 5'000) && ok;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    bool killed = prod::send_signal(n.pid, SIGKILL) && prod::wait_exit(n, 10'000);
+    for (prod::ClusterNode* o : others)
+        ok = prod::send_signal(o->pid, SIGCONT) && eventually([&] { return !prod::process_stopped(o->pid); }, 5'000) && ok;
+    note = std::to_string(others.size()) + " other node(s) paused 1 s, " +
+           (killed ? "pid " + std::to_string(n.pid) + " gone" : "the process did not die") + (ok ? "" : ", a pause failed");
+    return ok && killed;
+}
+
 // Applies one step to its node; whether it took effect (the process really died, stopped,
 // continued, or runs again).
 AppliedFault apply(prod::ClusterLayout& c, const prod::FaultStep& s) {
@@ -170,6 +191,9 @@ AppliedFault apply(prod::ClusterLayout& c, const prod::FaultStep& s) {
             break;
         case prod::StepAction::start:
             a.effect = start_node(c, n, a.note);
+            break;
+        case prod::StepAction::lone_kill:
+            a.effect = lone_kill(c, n, a.note);
             break;
     }
     return a;
@@ -218,7 +242,7 @@ FaultTally tally(const std::vector<AppliedFault>& applied) {
     std::map<int32_t, bool> open;  // node → its current fault's begin took effect
     for (const AppliedFault& a : applied) {
         bool begins = a.step.action == prod::StepAction::kill || a.step.action == prod::StepAction::pause ||
-                      a.step.action == prod::StepAction::stop;
+                      a.step.action == prod::StepAction::stop || a.step.action == prod::StepAction::lone_kill;
         if (!a.effect) t.failed_steps++;
         if (begins) {
             t.begun[std::string(prod::name_of(a.step.fault))]++;

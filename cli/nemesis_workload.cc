@@ -31,6 +31,21 @@ std::vector<int32_t> healthy_partitions(const ClusterProbe& probe, const std::st
 
 }  // namespace
 
+std::map<int32_t, int64_t> NemesisWorkload::high_watermarks(env::Env& env,
+                                                            const std::vector<client::TopicPartitionName>& all) {
+    std::map<int32_t, int64_t> out;  // -1: unknown
+    client::ConsumerConfig pc;
+    pc.bootstrap = options.bootstrap;
+    pc.auto_offset_reset = client::OffsetReset::latest;
+    client::Consumer probe(env, pc);
+    probe.assign(all);
+    for (const auto& tp : all) {
+        auto pos = probe.position(tp);
+        out[tp.partition.value()] = pos.ok() ? pos->value() : -1;
+    }
+    return out;
+}
+
 bool NemesisWorkload::topic_exists(env::Env& env) {
     auto probe = probe_cluster(env, options.bootstrap, env.now() + ms(30'000));
     if (!probe.ok()) return false;  // the producer will find out
@@ -102,18 +117,7 @@ void NemesisWorkload::final_read(env::Env& env, const std::vector<int32_t>& part
         all.push_back({options.topic, PartitionIndex(p)});
         names.push_back({options.topic, p});
     }
-    std::map<int32_t, int64_t> targets;  // the high watermark of each partition now
-    {
-        client::ConsumerConfig pc;
-        pc.bootstrap = options.bootstrap;
-        pc.auto_offset_reset = client::OffsetReset::latest;
-        client::Consumer probe(env, pc);
-        probe.assign(all);
-        for (const auto& tp : all) {
-            auto pos = probe.position(tp);
-            targets[tp.partition.value()] = pos.ok() ? pos->value() : -1;
-        }
-    }
+    std::map<int32_t, int64_t> targets = high_watermarks(env, all);
     client::ConsumerConfig cc;
     cc.bootstrap = options.bootstrap;
     cc.client_id = "nemesis-final";
@@ -136,9 +140,17 @@ void NemesisWorkload::final_read(env::Env& env, const std::vector<int32_t>& part
                           std::to_string(target) + "; ";
         }
         if (behind.empty()) {
-            final_reads_complete = true;
-            final_note = "every partition read to its high watermark";
-            return;
+            // The high watermark may trail the log end by a follower's fetch (acks=1): read
+            // on until a second look finds it where the reads are.
+            env.executor().sleep_for(ms(1'000));
+            std::map<int32_t, int64_t> again = high_watermarks(env, all);
+            if (again == targets) {
+                final_reads_complete = true;
+                final_note = "every partition read to its high watermark";
+                return;
+            }
+            targets = std::move(again);
+            continue;
         }
         final_note = "final read incomplete: " + behind;
         sim::OpId id = history.invoke_poll("final", env.now());

@@ -11,9 +11,11 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "core/client/types.h"
 #include "core/env/env.h"
 #include "sim/checkers/history.h"
 
@@ -47,6 +49,7 @@ struct NemesisWorkload {
 
 private:
     bool topic_exists(env::Env& env);
+    std::map<int32_t, int64_t> high_watermarks(env::Env& env, const std::vector<client::TopicPartitionName>& all);
     bool await_topic(env::Env& env, Instant deadline, std::vector<int32_t>& partitions);
     void produce(env::Env& env);
     void final_read(env::Env& env, const std::vector<int32_t>& partitions);

@@ -25,7 +25,13 @@ private:
 };
 
 StepAction begin_action(FaultKind k) {
-    return k == FaultKind::kill ? StepAction::kill : k == FaultKind::pause ? StepAction::pause : StepAction::stop;
+    switch (k) {
+        case FaultKind::kill: return StepAction::kill;
+        case FaultKind::pause: return StepAction::pause;
+        case FaultKind::restart: return StepAction::stop;
+        case FaultKind::lone_kill: return StepAction::lone_kill;
+    }
+    return StepAction::kill;
 }
 StepAction heal_action(FaultKind k) { return k == FaultKind::pause ? StepAction::resume : StepAction::start; }
 
@@ -36,6 +42,7 @@ std::string_view name_of(FaultKind k) {
         case FaultKind::kill: return "kill";
         case FaultKind::pause: return "pause";
         case FaultKind::restart: return "restart";
+        case FaultKind::lone_kill: return "lone-kill";
     }
     return "?";
 }
@@ -47,6 +54,7 @@ std::string_view name_of(StepAction a) {
         case StepAction::stop: return "stop (SIGTERM)";
         case StepAction::resume: return "resume (SIGCONT)";
         case StepAction::start: return "start";
+        case StepAction::lone_kill: return "lone kill -9";
     }
     return "?";
 }
@@ -60,7 +68,8 @@ Result<std::set<FaultKind>> parse_fault_kinds(const std::string& list) {
         if (k == "kill") out.insert(FaultKind::kill);
         else if (k == "pause") out.insert(FaultKind::pause);
         else if (k == "restart") out.insert(FaultKind::restart);
-        else return Error{Errc::invalid_argument, "unknown fault '" + k + "' (kill, pause, restart)"};
+        else if (k == "lone-kill") out.insert(FaultKind::lone_kill);
+        else return Error{Errc::invalid_argument, "unknown fault '" + k + "' (kill, pause, restart, lone-kill)"};
         start = end + 1;
     }
     return out;
@@ -87,6 +96,7 @@ Result<std::vector<FaultStep>> plan_nemesis(const NemesisPlanOptions& o) {
     std::vector<FaultKind> kinds(o.faults.begin(), o.faults.end());
     std::vector<FaultStep> steps;
     std::map<int32_t, int64_t> down_until;  // node → when it heals
+    int64_t exclusive_until = 0;            // a lone_kill: nothing else begins before
     int64_t t = rng.between(500, 2000);
     int64_t last_start = o.duration_ms - 1500;  // a fault that starts later has no time to matter
     while (t < last_start) {
@@ -94,13 +104,15 @@ Result<std::vector<FaultStep>> plan_nemesis(const NemesisPlanOptions& o) {
         std::vector<int32_t> up;
         for (int32_t n : o.nodes)
             if (!down_until.count(n)) up.push_back(n);
-        if (static_cast<int>(down_until.size()) < o.max_down && !up.empty()) {
+        FaultKind k = kinds[rng.next() % kinds.size()];
+        bool room = k == FaultKind::lone_kill ? down_until.empty() : static_cast<int>(down_until.size()) < o.max_down;
+        if (room && !up.empty() && t >= exclusive_until) {
             int32_t node = up[rng.next() % up.size()];
-            FaultKind k = kinds[rng.next() % kinds.size()];
-            int64_t heal = std::min(t + rng.between(1000, 5000), o.duration_ms - 500);
+            int64_t heal = std::min(t + rng.between(k == FaultKind::lone_kill ? 3000 : 1000, 5000), o.duration_ms - 500);
             steps.push_back({t, begin_action(k), node, k});
             steps.push_back({heal, heal_action(k), node, k});
             down_until[node] = heal;
+            if (k == FaultKind::lone_kill) exclusive_until = heal;
         }
         t += rng.between(500, 3000);
     }

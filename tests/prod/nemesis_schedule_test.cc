@@ -40,7 +40,8 @@ TEST(NemesisSchedule, AtMostMaxDownAndEveryFaultHealedInOrderBeforeTheEnd) {
             for (const FaultStep& s : *plan) {
                 ASSERT_GE(s.at_ms, last) << "seed " << seed;
                 last = s.at_ms;
-                bool begins = s.action == StepAction::kill || s.action == StepAction::pause || s.action == StepAction::stop;
+                bool begins = s.action == StepAction::kill || s.action == StepAction::pause || s.action == StepAction::stop ||
+                              s.action == StepAction::lone_kill;
                 if (begins) {
                     ASSERT_FALSE(down.count(s.node)) << "seed " << seed << ": node " << s.node << " faulted twice";
                     down[s.node] = s.fault;
@@ -56,6 +57,36 @@ TEST(NemesisSchedule, AtMostMaxDownAndEveryFaultHealedInOrderBeforeTheEnd) {
             EXPECT_LT(last, o.duration_ms);
         }
     }
+}
+
+TEST(NemesisSchedule, ALoneKillOverlapsNoOtherFaultAndIsOptIn) {
+    int lone = 0;
+    for (uint64_t seed = 0; seed < 200; seed++) {
+        NemesisPlanOptions o = options(seed);
+        o.faults = {FaultKind::kill, FaultKind::pause, FaultKind::lone_kill};
+        auto plan = plan_nemesis(o);
+        ASSERT_TRUE(plan.ok());
+        int down = 0;
+        bool lone_active = false;
+        for (const FaultStep& s : *plan) {
+            if (s.action == StepAction::lone_kill) {
+                ASSERT_EQ(down, 0) << "seed " << seed << ": a lone kill while a node is down";
+                lone_active = true;
+                lone++;
+            } else if (s.action == StepAction::kill || s.action == StepAction::pause) {
+                ASSERT_FALSE(lone_active) << "seed " << seed << ": a fault during a lone kill";
+            } else if (s.fault == FaultKind::lone_kill) {
+                EXPECT_EQ(s.action, StepAction::start);
+                lone_active = false;
+            }
+            bool begins = s.action == StepAction::kill || s.action == StepAction::pause || s.action == StepAction::lone_kill;
+            down += begins ? 1 : -1;
+        }
+        EXPECT_EQ(down, 0);
+        auto defaults = plan_nemesis(options(seed));
+        for (const FaultStep& s : *defaults) EXPECT_NE(s.fault, FaultKind::lone_kill);
+    }
+    EXPECT_GT(lone, 50);
 }
 
 TEST(NemesisSchedule, OnlyTheChosenFaultKinds) {
@@ -85,9 +116,9 @@ TEST(NemesisSchedule, BadOptionsAreRefused) {
 }
 
 TEST(NemesisSchedule, FaultListsAndDurationsParse) {
-    auto k = parse_fault_kinds("kill,pause");
+    auto k = parse_fault_kinds("kill,pause,lone-kill");
     ASSERT_TRUE(k.ok());
-    EXPECT_EQ(*k, (std::set<FaultKind>{FaultKind::kill, FaultKind::pause}));
+    EXPECT_EQ(*k, (std::set<FaultKind>{FaultKind::kill, FaultKind::pause, FaultKind::lone_kill}));
     EXPECT_FALSE(parse_fault_kinds("kill,partition").ok());
     EXPECT_FALSE(parse_fault_kinds("").ok());
     EXPECT_EQ(*parse_duration_ms("60s"), 60'000);
