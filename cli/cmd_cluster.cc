@@ -296,7 +296,9 @@ void print_status_json(const prod::ClusterLayout& c, const Result<ClusterProbe>&
         out += std::string(i ? "," : "") + "{\"id\":" + std::to_string(n.id) + ",\"roles\":\"" + n.roles() +
                "\",\"pid\":" + std::to_string(n.pid) + ",\"state\":\"" + node_state(n) + "\"}";
     }
-    out += "],\"metadata\":";
+    auto q = prod::quorum_leader(c);
+    out += "],\"quorum_leader\":" + (q ? std::to_string(q->leader) : std::string("null")) +
+           ",\"quorum_epoch\":" + (q ? std::to_string(q->epoch) : std::string("null")) + ",\"metadata\":";
     if (!probe.ok()) {
         out += "null,\"error\":\"no broker answered\"}";
     } else {
@@ -317,12 +319,18 @@ void print_status_json(const prod::ClusterLayout& c, const Result<ClusterProbe>&
 void print_status_text(const prod::ClusterLayout& c, const Result<ClusterProbe>& probe) {
     for (const prod::ClusterNode& n : c.nodes)
         std::printf("node %d (%s) pid %lld: %s\n", n.id, n.roles().c_str(), static_cast<long long>(n.pid), node_state(n).c_str());
+    if (auto q = prod::quorum_leader(c)) {
+        std::printf("quorum leader (active controller): node %d, epoch %lld (the nodes' quorum-state files)\n", q->leader,
+                    static_cast<long long>(q->epoch));
+    } else {
+        std::printf("quorum leader: unknown (no quorum-state names one)\n");
+    }
     if (!probe.ok()) {
         std::printf("metadata: no broker answered (%s)\n", probe.error().to_string().c_str());
         return;
     }
     std::printf("brokers in metadata: %s (asked %s)\n", ids(probe->brokers).c_str(), probe->answered_by.c_str());
-    std::printf("active controller (Metadata controller_id; the quorum leader): node %d\n", probe->controller_id);
+    std::printf("metadata controller_id: %d (what clients are shown: the lowest live broker)\n", probe->controller_id);
     std::printf("partitions: %zu, under-replicated: %zu\n", probe->partitions.size(), probe->under_replicated());
     for (const ProbedPartition& p : probe->partitions) {
         if (!p.under_replicated()) continue;

@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -162,6 +164,41 @@ Status write_node_config(const ClusterLayout& c, const ClusterNode& n) {
     if (::mkdir(n.dir.c_str(), 0755) != 0 && errno != EEXIST)
         return Error{Errc::io_error, "cannot create " + n.dir + ": " + std::strerror(errno)};
     return write_text_file(n.config_path(), node_properties(c, n));
+}
+
+namespace {
+
+// The integer after "key": in `text`; nullopt if absent or malformed.
+std::optional<int64_t> json_int(const std::string& text, const std::string& key) {
+    size_t at = text.find("\"" + key + "\":");
+    if (at == std::string::npos) return std::nullopt;
+    size_t i = at + key.size() + 3;
+    bool negative = i < text.size() && text[i] == '-';
+    if (negative) i++;
+    if (i >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    int64_t v = 0;
+    for (; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && v < (int64_t{1} << 50); i++) v = v * 10 + (text[i] - '0');
+    return negative ? -v : v;
+}
+
+}  // namespace
+
+std::optional<QuorumLeader> parse_quorum_state(const std::string& text) {
+    auto epoch = json_int(text, "leaderEpoch");
+    auto leader = json_int(text, "leaderId");
+    if (!epoch || !leader || *leader < 0 || *leader > INT32_MAX) return std::nullopt;
+    return QuorumLeader{*epoch, static_cast<int32_t>(*leader)};
+}
+
+std::optional<QuorumLeader> quorum_leader(const ClusterLayout& c) {
+    std::optional<QuorumLeader> best;
+    for (const ClusterNode& n : c.nodes) {
+        bool ok = false;
+        std::string text = read_text_file(n.dir + "/data/__cluster_metadata-0/quorum-state", &ok);
+        auto q = ok ? parse_quorum_state(text) : std::nullopt;
+        if (q && (!best || q->epoch > best->epoch)) best = q;
+    }
+    return best;
 }
 
 std::string read_text_file(const std::string& path, bool* ok) {

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,16 @@ Status replan_ports(ClusterLayout& c);
 // The node's server.properties text, and writing it (creating the node's directory).
 std::string node_properties(const ClusterLayout& c, const ClusterNode& n);
 Status write_node_config(const ClusterLayout& c, const ClusterNode& n);
+
+// The KRaft quorum leader as the controllers last persisted it: the leaderId of the highest
+// leaderEpoch among the nodes' data/__cluster_metadata-0/quorum-state files (Kafka's
+// format). nullopt if no file names a leader. A parse of the text is separate for tests.
+struct QuorumLeader {
+    int64_t epoch = -1;
+    int32_t leader = -1;
+};
+std::optional<QuorumLeader> parse_quorum_state(const std::string& text);
+std::optional<QuorumLeader> quorum_leader(const ClusterLayout& c);
 
 std::string cluster_json(const ClusterLayout& c);
 Result<ClusterLayout> parse_cluster_json(const std::string& text);

@@ -61,6 +61,7 @@ has "the refusal says why" "$work/err" "a cluster runs in"
 check "cluster status" 0 "$keel" cluster status --dir "$dir"
 cat "$work/out"
 has "status: brokers in metadata" "$work/out" "brokers in metadata: 1,2,3"
+has "status: the quorum leader" "$work/out" "quorum leader (active controller): node [123], epoch"
 check "cluster status --json" 0 "$keel" cluster status --dir "$dir" --json
 has "status --json: every node up" "$work/out" '"state":"up"'
 

@@ -109,5 +109,15 @@ TEST(LocalCluster, BadClusterJsonNamesTheProblem) {
     EXPECT_NE(err(head + no_port + "]}").find("port"), std::string::npos);
 }
 
+TEST(LocalCluster, QuorumStateNamesTheLeaderAndItsEpoch) {
+    auto q = parse_quorum_state("{\"leaderEpoch\":7,\"leaderId\":2,\"votedId\":2,\"catchingUp\":false,\"data_version\":0}\ncrc32c=f537bea3\n");
+    ASSERT_TRUE(q.has_value());
+    EXPECT_EQ(q->epoch, 7);
+    EXPECT_EQ(q->leader, 2);
+    EXPECT_FALSE(parse_quorum_state("{\"leaderEpoch\":3,\"leaderId\":-1}").has_value());  // no leader known
+    EXPECT_FALSE(parse_quorum_state("{\"leaderEpoch\":3}").has_value());
+    EXPECT_FALSE(parse_quorum_state("garbage").has_value());
+}
+
 }  // namespace
 }  // namespace keel::prod
