@@ -5,6 +5,8 @@
 // Keel's client library and reads everything back once the faults healed; the history goes
 // to the simulator's log checker. Exit 0: no anomaly; 1: anomalies (or the run could not
 // be checked); 2: usage.
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -57,6 +59,9 @@ options:
   --topic T          the topic (default nemesis-<seed>-<unix time>; must not exist)
   --json FILE        the result as JSON
   --help             this text
+
+Ctrl-C (SIGINT) or SIGTERM during the faults: the faults not begun are skipped, those
+begun are healed at once (resume, start), and what ran is checked as usual.
 
 Exit 0: zero anomalies; 1: anomalies, or the run could not be checked; 2: usage.
 )";
@@ -205,11 +210,38 @@ namespace {
 
 // Runs the steps at their times (from `start`), printing each; waits for the workload's
 // first acknowledged write first.
+std::atomic<bool> g_interrupted{false};  // SIGINT/SIGTERM: heal what is faulted, then check
+
+extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+
+void catch_interrupts() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool begins_fault(prod::StepAction a) {
+    return a == prod::StepAction::kill || a == prod::StepAction::pause || a == prod::StepAction::stop ||
+           a == prod::StepAction::lone_kill;
+}
+
+// Runs the steps at their times (from now), printing each. Interrupted (SIGINT/SIGTERM),
+// it skips the faults not begun and applies at once the heals of those that were.
 std::vector<AppliedFault> run_schedule(prod::ClusterLayout& c, const std::vector<prod::FaultStep>& steps) {
     std::vector<AppliedFault> applied;
+    std::set<int32_t> faulted;
     auto start = std::chrono::steady_clock::now();
     for (const prod::FaultStep& s : steps) {
-        std::this_thread::sleep_until(start + std::chrono::milliseconds(s.at_ms));
+        auto at = start + std::chrono::milliseconds(s.at_ms);
+        while (!g_interrupted.load() && std::chrono::steady_clock::now() < at)
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(at - std::chrono::steady_clock::now(),
+                                                                                      std::chrono::milliseconds(100)));
+        bool begins = begins_fault(s.action);
+        if (g_interrupted.load() && (begins || !faulted.count(s.node))) continue;
+        if (begins) faulted.insert(s.node);
+        else faulted.erase(s.node);
         AppliedFault a = apply(c, s);
         a.applied_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
         std::printf("%7.1fs  node %d  %-17s %s%s\n", static_cast<double>(a.applied_ms) / 1000.0, s.node,
@@ -217,6 +249,7 @@ std::vector<AppliedFault> run_schedule(prod::ClusterLayout& c, const std::vector
         std::fflush(stdout);
         applied.push_back(std::move(a));
     }
+    if (g_interrupted.load()) std::printf("interrupted: the faults begun were healed; checking what ran\n");
     return applied;
 }
 
@@ -241,8 +274,7 @@ FaultTally tally(const std::vector<AppliedFault>& applied) {
     FaultTally t;
     std::map<int32_t, bool> open;  // node → its current fault's begin took effect
     for (const AppliedFault& a : applied) {
-        bool begins = a.step.action == prod::StepAction::kill || a.step.action == prod::StepAction::pause ||
-                      a.step.action == prod::StepAction::stop || a.step.action == prod::StepAction::lone_kill;
+        bool begins = begins_fault(a.step.action);
         if (!a.effect) t.failed_steps++;
         if (begins) {
             t.begun[std::string(prod::name_of(a.step.fault))]++;
@@ -341,6 +373,7 @@ int run_nemesis(const NemesisArgs& o, prod::ClusterLayout& c) {
     }
     eventually([&] { return w.ready.load(std::memory_order_acquire); }, 180'000);
     std::vector<AppliedFault> applied;
+    catch_interrupts();
     if (w.ready.load(std::memory_order_acquire) && w.error.empty()) applied = run_schedule(c, *steps);
     w.stop_sending.store(true, std::memory_order_release);
     if (!applied.empty()) std::printf("faults healed; waiting for the producer, full ISRs and the final read\n");
