@@ -15,5 +15,7 @@ int cmd_groups(int argc, char** argv);
 int cmd_topics(int argc, char** argv);
 int cmd_produce(int argc, char** argv);
 int cmd_consume(int argc, char** argv);
+int cmd_cluster(int argc, char** argv);
+int cmd_nemesis(int argc, char** argv);
 
 }  // namespace keel::cli

@@ -20,6 +20,8 @@ commands:
   topics     topics of a running cluster: create, list, describe, delete, alter
   produce    send stdin lines as records to a topic
   consume    print a topic's records (from an offset, or as a consumer group)
+  cluster    a local cluster of keel server processes: up, down, status
+  nemesis    kill, pause and restart a local cluster's nodes under a checked workload
   sim        deterministic simulation: list, run, sweep, merge, check-determinism
   viz        draw traces and cluster state with Graphviz (spacetime, quorum)
   bench      benchmarks printing figures (sim, log, pubsub); --json FILE for machines
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
     if (cmd == "topics") return keel::cli::cmd_topics(argc, argv);
     if (cmd == "produce") return keel::cli::cmd_produce(argc, argv);
     if (cmd == "consume") return keel::cli::cmd_consume(argc, argv);
+    if (cmd == "cluster") return keel::cli::cmd_cluster(argc, argv);
+    if (cmd == "nemesis") return keel::cli::cmd_nemesis(argc, argv);
     if (cmd == "sim") return keel::cli::cmd_sim(argc, argv);
     if (cmd == "viz") return keel::cli::cmd_viz(argc, argv);
     if (cmd == "bench") return keel::cli::cmd_bench(argc, argv);
