@@ -714,16 +714,22 @@ def gen_expr(f):
     return g
 
 
+ARBITRARY_PARTS = 4  # arbitrary_<k>.cc: RapidCheck's templates make each a long compile
+
+
 def emit_arbitrary(msgs):
-    """arbitrary.h declares an rc::Arbitrary per struct; arbitrary.cc defines them (once)."""
+    """arbitrary.h declares an rc::Arbitrary per struct; arbitrary_<k>.cc define them (once),
+    the messages dealt over ARBITRARY_PARTS files by size so that they compile in parallel."""
     h = [HEADER_PREAMBLE.format(src="core/protocol/schemas/*.json").rstrip(),
-         "// rc::Arbitrary for every generated struct (defined in arbitrary.cc), and the list of",
-         "// generated messages.", "#pragma once", "", "#include <gtest/gtest.h>",
+         "// rc::Arbitrary for every generated struct (defined in arbitrary_<k>.cc), and the list",
+         "// of generated messages.", "#pragma once", "", "#include <gtest/gtest.h>",
          "#include <rapidcheck.h>", "", '#include "core/protocol/generated/all_messages.h"', "",
          "namespace rc {", ""]
-    c = [HEADER_PREAMBLE.format(src="core/protocol/schemas/*.json").rstrip(),
-         '#include "tests/protocol/generated/arbitrary.h"', "",
-         '#include "tests/protocol/generated_gen_support.h"', "", "namespace rc {", ""]
+    preamble = [HEADER_PREAMBLE.format(src="core/protocol/schemas/*.json").rstrip(),
+                '#include "tests/protocol/generated/arbitrary.h"', "",
+                '#include "tests/protocol/generated_gen_support.h"', "", "namespace rc {", ""]
+    parts = [list(preamble) for _ in range(ARBITRARY_PARTS)]
+    sizes = [0] * ARBITRARY_PARTS
     for m in msgs:
         for s in m.structs + [m.top]:
             s.qual = f"keel::protocol::{m.cpp_name}" + ("" if s is m.top else f"::{s.cpp_name}")
@@ -732,6 +738,9 @@ def emit_arbitrary(msgs):
             h += ["template <>", f"struct Arbitrary<{s.qual}> {{",
                   f"    static Gen<{s.qual}> arbitrary();", "};", ""]
     for m in msgs:
+        k = sizes.index(min(sizes))  # the lightest part so far (messages in schema order)
+        c = parts[k]
+        sizes[k] += sum(len(s.fields) + 1 for s in m.structs + [m.top])
         for s in m.structs + [m.top]:
             known = sorted({f.tag for f in s.fields if f.tag is not None})
             c += [f"Gen<{s.qual}> Arbitrary<{s.qual}>::arbitrary() {{",
@@ -752,8 +761,9 @@ def emit_arbitrary(msgs):
           "using GeneratedMessages = ::testing::Types<"]
     h.append(",\n".join(f"    {m.cpp_name}" for m in msgs) + ">;")
     h += ["", "}  // namespace keel::protocol::generated_testing", ""]
-    c += ["}  // namespace rc", ""]
-    return "\n".join(h), "\n".join(c)
+    for c in parts:
+        c += ["}  // namespace rc", ""]
+    return "\n".join(h), {f"arbitrary_{k}.cc": "\n".join(c) for k, c in enumerate(parts)}
 
 
 # ------------------------------------------------------------------------------- driver
@@ -789,7 +799,8 @@ def render(schema_dir, with_tests):
     files["api_table.h"], files["api_table.cc"] = emit_api_table(only)
     tests = {}
     if with_tests:
-        tests["arbitrary.h"], tests["arbitrary.cc"] = emit_arbitrary(only)
+        tests["arbitrary.h"], sources = emit_arbitrary(only)
+        tests.update(sources)
     return files, tests
 
 
