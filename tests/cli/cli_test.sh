@@ -5,22 +5,8 @@ set -u
 keel=${1:?usage: cli_test.sh PATH_TO_KEEL}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fail=0
-check() {  # check NAME EXPECTED_EXIT COMMAND...
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$work/out" "$work/err" | head -20
-        fail=1
-    else
-        echo "ok   $name"
-    fi
-}
-has() {  # has NAME FILE PATTERN
-    if grep -q -- "$3" "$2"; then echo "ok   $1"; else echo "FAIL $1: '$3' not in $2"; fail=1; fi
-}
+# shellcheck source=tests/cli/check_lib.sh
+. "$(dirname "$0")/check_lib.sh"
 
 check "keel --help" 0 "$keel" --help
 check "keel with no command" 2 "$keel"

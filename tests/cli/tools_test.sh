@@ -17,22 +17,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-check() {  # check NAME EXPECTED_EXIT COMMAND...   (stdin from $work/in when it exists)
-    local name=$1 want=$2
-    shift 2
-    "$@" <"${stdin:-/dev/null}" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$work/out" "$work/err" | head -20
-        fail=1
-    else
-        echo "ok   $name"
-    fi
-}
-has() {  # has NAME FILE PATTERN
-    if grep -q -- "$3" "$2"; then echo "ok   $1"; else echo "FAIL $1: '$3' not in $2"; sed 's/^/  | /' "$2" | head -10; fail=1; fi
-}
+# shellcheck source=tests/cli/check_lib.sh
+. "$(dirname "$0")/check_lib.sh"
 hasnt() {  # hasnt NAME FILE PATTERN
     if grep -q -- "$3" "$2"; then echo "FAIL $1: '$3' in $2"; fail=1; else echo "ok   $1"; fi
 }

@@ -14,22 +14,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-fail=0
-check() {  # check NAME EXPECTED_EXIT COMMAND...
-    local name=$1 want=$2
-    shift 2
-    "$@" >"$work/out" 2>"$work/err"
-    local got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$work/out" "$work/err" | head -40
-        fail=1
-    else
-        echo "ok   $name"
-    fi
-}
-has() {  # has NAME FILE PATTERN
-    if grep -q -- "$3" "$2"; then echo "ok   $1"; else echo "FAIL $1: '$3' not in $2"; sed 's/^/  | /' "$2" | head -40; fail=1; fi
-}
+# shellcheck source=tests/cli/check_lib.sh
+. "$(dirname "$0")/../cli/check_lib.sh"
 
 # Argument errors and help: no cluster is started.
 check "cluster --help" 0 "$keel" cluster --help
