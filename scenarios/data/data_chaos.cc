@@ -14,7 +14,8 @@
 // idempotence=false, flush=never, kip101=off) report their anomalies as metrics (anomalies,
 // anomaly.<kind>) instead of violations; planted bugs (--param bug=...) are the real code
 // path with one rule broken, and must be caught (property_tests/negative/).
-// Params: brokers (4), fault_seconds (40), rate (100 records/s), acks, min_isr, unclean, idempotence, flush,
+// Params: brokers (4), fault_seconds (40), settle_seconds (90: the limit for re-replication after
+// the heal), rate (100 records/s), acks, min_isr, unclean, idempotence, flush,
 // kip101, bug = none | hw-leader-alone | ack-before-isr | skip-divergence-truncation |
 // ignore-idempotence-window.
 #include "scenarios/data/data_chaos.h"
@@ -29,6 +30,7 @@ DataChaosConfig data_chaos_config(sim::ScenarioContext& ctx) {
     DataChaosConfig c;
     c.brokers = static_cast<int>(std::clamp<int64_t>(ctx.param_int("brokers", 4), 3, 5));
     c.fault_seconds = ctx.param_int("fault_seconds", 40);
+    c.settle_seconds = std::clamp<int64_t>(ctx.param_int("settle_seconds", 90), 1, 3600);
     c.rate = std::clamp<int64_t>(ctx.param_int("rate", 100), 1, 100000);
     std::string acks = ctx.param("acks", "all");
     if (acks == "all" || acks == "-1") {
@@ -175,7 +177,7 @@ void run_data_chaos(sim::ScenarioContext& ctx, const DataChaosConfig& c) {
     w.run_for(std::max(Duration(0), Duration(quiet.count() - w.now().ns)) + std::chrono::seconds(2));
     w.heal_all();
     ctx.expect(workload->stop_producers(std::chrono::seconds(60)), "the producers finish within 60 s of the heal");
-    auto replicated = cluster->await_replicated(std::chrono::seconds(90));
+    auto replicated = cluster->await_replicated(std::chrono::seconds(c.settle_seconds));
     if (replicated) ctx.metric("rereplicate_ms", static_cast<double>(to_ms(*replicated)));
     bool complete = replicated && workload->final_read(std::chrono::seconds(120));
     ctx.expect(complete, "the final reader reads every partition to its high watermark" +

@@ -13,6 +13,7 @@ namespace keel::scenarios {
 struct DataChaosConfig {
     int brokers = 4;
     int64_t fault_seconds = 40;
+    int64_t settle_seconds = 90;  // how long the heal may take to re-replicate everything
     int64_t rate = 100;  // records/s offered by all producers together (simulated time)
     int16_t acks = -1;
     int32_t min_isr = 2;
