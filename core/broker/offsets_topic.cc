@@ -120,9 +120,31 @@ void OffsetsTopic::sync_leadership(group::GroupCoordinator& coordinator) {
     }
 }
 
+// Topics that left the image since the last look. The first look (a starting broker)
+// reports whatever it sees disappear while its image catches up, which only purges.
+void OffsetsTopic::sync_topics(group::GroupCoordinator& coordinator) {
+    const controller::MetadataImage& image = replicas_.image();
+    if (image_seen_ == image.end_offset()) return;
+    image_seen_ = image.end_offset();
+    std::vector<std::string> gone;
+    for (const auto& [id, name] : topics_) {
+        if (image.topic(id) == nullptr) gone.push_back(name);
+    }
+    topics_.clear();
+    for (const auto& [id, t] : image.topics()) topics_.emplace(id, t.name);
+    if (gone.empty()) return;
+    if (replicas_.env().tracer().enabled()) {
+        std::string names;
+        for (const std::string& n : gone) names += (names.empty() ? "" : ",") + n;
+        replicas_.env().tracer().log(env::Level::info, "topics deleted, purging their committed offsets: " + names);
+    }
+    coordinator.on_topics_deleted(gone);
+}
+
 void OffsetsTopic::watch(group::GroupCoordinator& coordinator) {
     while (!stopped_.is_set()) {
-        sync_leadership(coordinator);
+        sync_leadership(coordinator);  // first: a partition loading from now on purges once loaded
+        sync_topics(coordinator);
         stopped_.wait(replicas_.env().now() + tick_);
     }
     for (const auto& [partition, epoch] : led_) coordinator.on_resigned(partition);
