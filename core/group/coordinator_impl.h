@@ -1,8 +1,8 @@
 // GroupCoordinator::Impl: the coordinator's private state and the helpers its handlers
 // share. Split over group_coordinator.cc (timers, leadership, loading),
 // coordinator_join.cc (JoinGroup, SyncGroup, Heartbeat, LeaveGroup and the rebalance),
-// coordinator_offsets.cc (OffsetCommit, OffsetFetch, retention) and coordinator_admin.cc
-// (DescribeGroups, ListGroups, DeleteGroups).
+// coordinator_offsets.cc (OffsetCommit, OffsetFetch, retention), coordinator_admin.cc
+// (DescribeGroups, ListGroups, DeleteGroups) and coordinator_purge.cc (deleted topics).
 #pragma once
 
 #include <map>
