@@ -8,6 +8,8 @@
 // cut short by a crash are finished.
 #include <gtest/gtest.h>
 
+#include "core/broker/partition_metadata.h"
+#include "core/log/checkpoint.h"
 #include "tests/scenarios/topic_admin_fixture.h"
 
 namespace keel::topic_admin {
@@ -272,6 +274,56 @@ TEST(TopicAdmin, ADeletedReplicasDirectoryIsRemovedAfterTheFileDeleteDelayOrAtAR
     f.world.restart("b1");
     ASSERT_TRUE(f.world.run_until([&] { return f.cluster->brokers_unfenced() && f.files_of("b1", "").empty(); }, 20s));
     EXPECT_FALSE(f.files_of("b2", "").empty());  // still waiting out the delay
+    f.expect_clean();
+}
+
+// partition.metadata from an earlier Keel version (the topic id as 32 hex digits) is
+// accepted when the broker restarts: the replica and its records are kept, and the file is
+// rewritten in Kafka's form ("topic_id: <Uuid.toString()>").
+TEST(TopicAdmin, APartitionMetadataFileInKeelsOlderHexFormIsAcceptedAndRewritten) {
+    Fixture f;
+    Uuid id;
+    f.client("setup", [&](Admin& a) {
+        auto r = a.create("b1", {topic("legacy", 1, 3)});
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r->topics.at(0).error_code, ErrorCode::none);
+        id = r->topics.at(0).topic_id;
+    });
+    ASSERT_TRUE(f.world.run_until([&] { return !f.leader_of("legacy", 0).empty(); }, 20s));
+    f.client("writer", [&](Admin& a) {
+        for (int i = 0; i < 3; i++) {
+            auto r = a.produce(f.leader_of("legacy", 0), "legacy", 0, batch_of("v" + std::to_string(i), 1));
+            ASSERT_TRUE(r.ok());
+            ASSERT_EQ(r->responses.at(0).partition_responses.at(0).error_code, ErrorCode::none);
+        }
+    });
+    ASSERT_TRUE(f.cluster->await_replicated(30s).has_value());
+    const std::string file = "legacy-0/partition.metadata";
+    const std::string kafka_form = "version: 0\ntopic_id: " + broker::uuid_base64url(id) + "\n";
+    auto text = [&] {
+        auto b = f.world.node("b3").disk().read_current(file);
+        return b.ok() ? std::string(b->begin(), b->end()) : "<" + b.error().to_string() + ">";
+    };
+    EXPECT_EQ(text(), kafka_form);
+    f.world.crash("b3");
+    bool planted = false;
+    f.world.spawn("planter", [&] {
+        auto disk = f.world.node("b3").disk().mount(f.world.control(), f.world.random());
+        std::string old = "version: 0\ntopic_id: " + controller::uuid_to_string(id) + "\n";
+        ASSERT_TRUE(log::write_file_atomically(*disk, file, as_bytes(old)).ok());
+        planted = true;
+    });
+    ASSERT_TRUE(f.world.run_until([&] { return planted; }, 10s));
+    ASSERT_EQ(text().size(), 21u + 32u + 1u);  // the hex form
+    f.world.start("b3");
+    ASSERT_TRUE(f.world.run_until([&] { return f.cluster->brokers_unfenced(); }, 30s));
+    ASSERT_TRUE(f.cluster->await_replicated(30s).has_value());
+    broker::Partition* p = f.cluster->replica(NodeId(103), id, 0);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->log_end(), Offset(3));
+    EXPECT_EQ(f.cluster->parts("b3")->replicas->stats().stale_dirs_deleted, 0u);
+    EXPECT_EQ(text(), kafka_form);
+    f.cluster->check_replicas();
     f.expect_clean();
 }
 
