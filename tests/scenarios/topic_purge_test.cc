@@ -4,7 +4,8 @@
 // and tombstones them in __consumer_offsets, so OffsetFetch answers -1 — also after the
 // coordinator crashes and another broker loads the group, and after the first comes back
 // and takes over again. The topic created again under its name starts with no committed
-// offsets; a kept topic's offsets stay.
+// offsets; a kept topic's offsets stay. A late commit for the deleted topic is refused with
+// UNKNOWN_TOPIC_OR_PARTITION, as Kafka's broker does.
 #include <gtest/gtest.h>
 
 #include "tests/scenarios/topic_admin_fixture.h"
@@ -93,6 +94,18 @@ TEST(TopicPurge, OffsetsOfADeletedTopicAreGoneAcrossCoordinatorMovesAndARecreate
         ASSERT_EQ(d->responses.at(0).error_code, ErrorCode::none);
         EXPECT_TRUE(purged(f, a, "g", "orders", 0));
         expect_offsets_after_deletion(f, a);
+        // A consumer still committing to the deleted topic is refused, as by Kafka's broker
+        // (its metadata does not have the partition); a partition that does not exist too.
+        std::string c = coordinator(f, a, "g");
+        auto late = a.commit(c, "g", "orders", {{0, 50}});
+        ASSERT_TRUE(late.ok());
+        EXPECT_EQ(late->topics.at(0).partitions.at(0).error_code, ErrorCode::unknown_topic_or_partition);
+        auto mixed = a.commit(c, "g", "kept", {{0, 8}, {5, 1}});
+        ASSERT_TRUE(mixed.ok());
+        EXPECT_EQ(mixed->topics.at(0).partitions.at(0).error_code, ErrorCode::none);
+        EXPECT_EQ(mixed->topics.at(0).partitions.at(1).error_code, ErrorCode::unknown_topic_or_partition);
+        EXPECT_EQ(committed(f, a, "g", "orders", 0), -1);
+        ASSERT_TRUE(commit(f, a, "g", "kept", {{0, 7}}));
     });
     // The coordinator crashes: another broker loads the groups from __consumer_offsets.
     std::string first;
