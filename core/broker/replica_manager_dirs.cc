@@ -98,7 +98,7 @@ Status ReplicaManager::delete_dir(const std::string& dir, const Uuid& topic_id, 
 // disk error leaves it to that sweep too (the directory is never read again).
 void ReplicaManager::deleter_loop() {
     while (!stopping_) {
-        Instant next = env_.now() + ms(1000);
+        Instant next = Instant::max();  // stop() and delete_dir() wake it
         for (const auto& [dir, due] : doomed_) next = std::min(next, due);
         doomed_added_.wait(next);
         doomed_added_.reset();
