@@ -120,8 +120,11 @@ void OffsetsTopic::sync_leadership(group::GroupCoordinator& coordinator) {
     }
 }
 
-// Topics that left the image since the last look. The first look (a starting broker)
-// reports whatever it sees disappear while its image catches up, which only purges.
+// Topics that left the image since the last look. Nothing is reported before the replica
+// manager's first reconcile (the broker has caught up with the controller; no partition of
+// __consumer_offsets is led here yet): a starting broker replaying its metadata log sees
+// history (a topic deleted, then created again under its name), as Kafka's
+// BrokerMetadataPublisher does not report its first image either.
 void OffsetsTopic::sync_topics(group::GroupCoordinator& coordinator) {
     const controller::MetadataImage& image = replicas_.image();
     if (image_seen_ == image.end_offset()) return;
@@ -132,7 +135,7 @@ void OffsetsTopic::sync_topics(group::GroupCoordinator& coordinator) {
     }
     topics_.clear();
     for (const auto& [id, t] : image.topics()) topics_.emplace(id, t.name);
-    if (gone.empty()) return;
+    if (gone.empty() || replicas_.stats().reconciles == 0) return;
     if (replicas_.env().tracer().enabled()) {
         std::string names;
         for (const std::string& n : gone) names += (names.empty() ? "" : ",") + n;
