@@ -41,6 +41,11 @@ struct BrokerConfig {
     Duration replica_fetch_backoff = ms(1000);  // replica.fetch.backoff.ms
     Duration isr_check_interval = ms(1000);     // how often a leader looks at its followers
     Duration retention_check_interval = ms(300000);  // log.retention.check.interval.ms
+    // log.segment.delete.delay.ms, the broker default of the log config file.delete.delay.ms
+    // that Kafka's LogManager uses for deleted logs: a deleted replica's renamed `-delete`
+    // directory is removed this long after the rename (0: at once); a restart removes
+    // leftovers at once.
+    Duration file_delete_delay = ms(60000);
     Duration request_timeout = ms(30000);       // inter-broker requests
     int64_t producer_id_expiration_ms = 86400000;  // producer.id.expiration.ms
     // __consumer_offsets, created by the first FindCoordinator for a group.

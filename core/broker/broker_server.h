@@ -114,6 +114,10 @@ private:
     static bool is_group_api(protocol::ApiKey key);
     Result<Bytes> dispatch_group(const protocol::RequestFrame& frame);
     group::TopicSource topic_source();
+    // OffsetCommit as Kafka's KafkaApis: partitions this broker's image does not have get
+    // UNKNOWN_TOPIC_OR_PARTITION, the rest go to the coordinator.
+    protocol::OffsetCommitResponse offset_commit(group::GroupCoordinator& g, const protocol::OffsetCommitRequest& req,
+                                                 int16_t version);
     protocol::FindCoordinatorResponse::Coordinator coordinator_for(const std::string& key, int8_t key_type);
     void create_offsets_topic();
     // Parks until `done(image)` holds or the deadline (the admin APIs' answers).

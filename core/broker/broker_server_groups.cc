@@ -64,8 +64,8 @@ Result<Bytes> BrokerServer::dispatch_group(const protocol::RequestFrame& frame) 
         case ApiKey::leave_group:
             return answer<protocol::LeaveGroupRequest>(frame, [&](const auto& r, int16_t v) { return g->leave_group(r, v); });
         case ApiKey::offset_commit:
-            return answer<protocol::OffsetCommitRequest>(frame,
-                                                         [&](const auto& r, int16_t v) { return g->offset_commit(r, v); });
+            return answer<protocol::OffsetCommitRequest>(
+                frame, [&](const auto& r, int16_t v) { return offset_commit(*g, r, v); });
         case ApiKey::offset_fetch:
             return answer<protocol::OffsetFetchRequest>(frame,
                                                         [&](const auto& r, int16_t v) { return g->offset_fetch(r, v); });
@@ -88,6 +88,50 @@ Result<Bytes> BrokerServer::dispatch_group(const protocol::RequestFrame& frame) 
         default:
             return Error{Errc::unsupported_version, "not a group api"};
     }
+}
+
+// Kafka checks every partition against its metadata cache before the coordinator sees the
+// commit (KafkaApis.handleOffsetCommitRequest): a consumer of a deleted topic cannot commit
+// its offsets back after the coordinator purged them. The answer keeps the request's order.
+protocol::OffsetCommitResponse BrokerServer::offset_commit(group::GroupCoordinator& g,
+                                                           const protocol::OffsetCommitRequest& req, int16_t version) {
+    const controller::MetadataImage& image = replicas_.image();
+    auto known = [&](const std::string& topic, PartitionIndex p) {
+        const controller::TopicState* t = image.topic_by_name(topic);
+        return t != nullptr && t->partitions.count(p) != 0;
+    };
+    protocol::OffsetCommitRequest valid = req;
+    valid.topics.clear();
+    for (const auto& t : req.topics) {
+        auto vt = t;
+        vt.partitions.clear();
+        for (const auto& p : t.partitions) {
+            if (known(t.name, p.partition_index)) vt.partitions.push_back(p);
+        }
+        if (!vt.partitions.empty()) valid.topics.push_back(std::move(vt));
+    }
+    protocol::OffsetCommitResponse answered;
+    if (!valid.topics.empty()) answered = g.offset_commit(valid, version);
+    protocol::OffsetCommitResponse out;
+    out.throttle_time_ms = answered.throttle_time_ms;
+    for (const auto& t : req.topics) {
+        protocol::OffsetCommitResponse::OffsetCommitResponseTopic rt;
+        rt.name = t.name;
+        for (const auto& p : t.partitions) {
+            protocol::OffsetCommitResponse::OffsetCommitResponsePartition rp;
+            rp.partition_index = p.partition_index;
+            rp.error_code = ErrorCode::unknown_topic_or_partition;
+            for (const auto& at : answered.topics) {
+                if (at.name != t.name) continue;
+                for (const auto& ap : at.partitions) {
+                    if (ap.partition_index == p.partition_index) rp.error_code = ap.error_code;
+                }
+            }
+            rt.partitions.push_back(rp);
+        }
+        out.topics.push_back(std::move(rt));
+    }
+    return out;
 }
 
 // The KIP-848 coordinator's view of the topics: this broker's metadata image. The

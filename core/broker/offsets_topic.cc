@@ -120,9 +120,34 @@ void OffsetsTopic::sync_leadership(group::GroupCoordinator& coordinator) {
     }
 }
 
+// Topics that left the image since the last look. Nothing is reported before the replica
+// manager's first reconcile (the broker has caught up with the controller; no partition of
+// __consumer_offsets is led here yet): a starting broker replaying its metadata log sees
+// history (a topic deleted, then created again under its name), as Kafka's
+// BrokerMetadataPublisher does not report its first image either.
+void OffsetsTopic::sync_topics(group::GroupCoordinator& coordinator) {
+    const controller::MetadataImage& image = replicas_.image();
+    if (image_seen_ == image.end_offset()) return;
+    image_seen_ = image.end_offset();
+    std::vector<std::string> gone;
+    for (const auto& [id, name] : topics_) {
+        if (image.topic(id) == nullptr) gone.push_back(name);
+    }
+    topics_.clear();
+    for (const auto& [id, t] : image.topics()) topics_.emplace(id, t.name);
+    if (gone.empty() || replicas_.stats().reconciles == 0) return;
+    if (replicas_.env().tracer().enabled()) {
+        std::string names;
+        for (const std::string& n : gone) names += (names.empty() ? "" : ",") + n;
+        replicas_.env().tracer().log(env::Level::info, "topics deleted, purging their committed offsets: " + names);
+    }
+    coordinator.on_topics_deleted(gone);
+}
+
 void OffsetsTopic::watch(group::GroupCoordinator& coordinator) {
     while (!stopped_.is_set()) {
-        sync_leadership(coordinator);
+        sync_leadership(coordinator);  // first: a partition loading from now on purges once loaded
+        sync_topics(coordinator);
         stopped_.wait(replicas_.env().now() + tick_);
     }
     for (const auto& [partition, epoch] : led_) coordinator.on_resigned(partition);

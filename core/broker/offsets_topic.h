@@ -10,10 +10,15 @@
 //                  what will be committed (the ISR holds everything committed before)
 //   watch          every `tick`, and whenever a replica changes: partitions of
 //                  __consumer_offsets led here at a new leader epoch → on_became_leader;
-//                  ones no longer led → on_resigned
+//                  ones no longer led → on_resigned; and whenever the metadata image has
+//                  moved on, topics gone from it → on_topics_deleted (Kafka's
+//                  BrokerMetadataPublisher calling GroupCoordinator.onPartitionsDeleted; by
+//                  topic id, so a topic deleted and created again under its name is seen)
 #pragma once
 
 #include <map>
+#include <optional>
+#include <string>
 
 #include "core/broker/replica_manager.h"
 #include "core/group/group_coordinator.h"
@@ -38,11 +43,14 @@ private:
     std::shared_ptr<Partition> leader_replica(int32_t partition, LeaderEpoch leader_epoch);
     Status await_committed(int32_t partition, LeaderEpoch leader_epoch, Offset last_offset, Instant deadline);
     void sync_leadership(group::GroupCoordinator& coordinator);
+    void sync_topics(group::GroupCoordinator& coordinator);
 
     ReplicaManager& replicas_;
     Duration tick_;
     env::Event stopped_;
     std::map<int32_t, LeaderEpoch> led_;  // what the coordinator was told
+    std::map<Uuid, std::string> topics_;  // the image's topics at the last sync_topics
+    std::optional<Offset> image_seen_;    // the image's end offset then
 };
 
 }  // namespace keel::broker

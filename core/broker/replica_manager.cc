@@ -21,6 +21,8 @@ ReplicaManager::ReplicaManager(env::Env& env, const BrokerConfig& config, const 
       activity_(env.executor()),
       isr_done_(env.executor()),
       retention_done_(env.executor()),
+      deleter_done_(env.executor()),
+      doomed_added_(env.executor()),
       stopped_(env.executor()) {}
 
 // No close here: the destructor also runs when a crash unwinds the node's fibers, and a
@@ -30,6 +32,7 @@ ReplicaManager::~ReplicaManager() { fetchers_.clear(); }
 Status ReplicaManager::run() {
     env::spawn_joinable(env_.executor(), "isr-maintainer", isr_done_, [this] { isr_loop(); });
     env::spawn_joinable(env_.executor(), "log-retention", retention_done_, [this] { retention_loop(); });
+    env::spawn_joinable(env_.executor(), "log-deleter", deleter_done_, [this] { deleter_loop(); });
     // Kafka's broker acts on its metadata only once it has caught up with the controller
     // after registering (the controller unfences it then): a restarted broker's own log may
     // still name it leader of an epoch the controller has long moved past.
@@ -48,6 +51,7 @@ Status ReplicaManager::run() {
     fetchers.clear();
     isr_done_.wait();
     retention_done_.wait();
+    deleter_done_.wait();
     if (failure_.ok()) {
         // A clean stop: flush, checkpoint, snapshot the producers' state.
         for (auto& [tp, p] : partitions_) (void)p->close();
@@ -58,6 +62,7 @@ Status ReplicaManager::run() {
 void ReplicaManager::stop() {
     stopping_ = true;
     stopped_.set();
+    doomed_added_.set();
     image_changed_.set();
     for (auto& [id, f] : fetchers_) f->stop();
     for (auto& [tp, p] : partitions_) p->notify();
@@ -211,7 +216,7 @@ Status ReplicaManager::delete_replica(const TopicPartitionName& tp) {
     stats_.replicas_deleted++;
     if (hooks_.on_delete) hooks_.on_delete(tp);
     if (env_.tracer().enabled()) env_.tracer().event("broker.delete_replica", "{\"tp\":\"" + tp.to_string() + "\"}");
-    return delete_dir(dir, gone->topic_id());
+    return delete_dir(dir, gone->topic_id(), /*delayed=*/true);
 }
 
 // One fetcher per leader this broker follows something from; fetchers of leaders it no

@@ -4,7 +4,8 @@
 //   MetadataImage ──(observer: changed)──▶ reconcile(): open/create PartitionLogs in
 //   <log_dir>/<topic>-<partition>/, apply each PartitionState (leader / follower at its
 //   leader epoch), close and delete replicas of deleted topics or moved-away partitions
-//   (crash-safely: renamed to `<topic>-<p>.<id>-delete` first; replica_manager_dirs.cc).
+//   (crash-safely: renamed to `<topic>-<p>.<id>-delete` first, removed after
+//   file.delete.delay.ms by the deleter fiber; replica_manager_dirs.cc).
 //   Each partition directory records its topic id (partition.metadata), so a directory of a
 //   deleted topic is never taken for a new topic of the same name; the first reconcile
 //   sweeps partition directories this broker does not host and `-delete` leftovers.
@@ -116,6 +117,8 @@ public:
     }
     // Parks until some replica changes or the deadline (delayed fetches).
     env::WakeReason wait_activity(Instant deadline) { return activity_.wait(deadline); }
+    // Renamed `-delete` directories waiting for file.delete.delay.ms to pass.
+    size_t pending_deletions() const { return doomed_.size(); }
     // A replica's log failed on disk: stop everything, run() returns the error.
     void fail(const Status& st);
     bool failed() const { return !failure_.ok(); }
@@ -127,7 +130,10 @@ private:
     Status delete_replica(const TopicPartitionName& tp);
     // replica_manager_dirs.cc
     Status remove_tree(const std::string& path);
-    Status delete_dir(const std::string& dir, const Uuid& topic_id);
+    // Renames `dir` to its `-delete` name durably, then removes it: at once, or after
+    // file.delete.delay.ms when `delayed` (the deleter fiber does it).
+    Status delete_dir(const std::string& dir, const Uuid& topic_id, bool delayed = false);
+    void deleter_loop();
     Result<std::optional<Uuid>> read_topic_id(const std::string& dir);
     Status prepare_dir(const std::string& dir, const Uuid& topic_id);
     Status stamp_topic_id(const std::string& dir, const Uuid& topic_id);
@@ -150,6 +156,9 @@ private:
     env::WaitQueue activity_;
     env::Event isr_done_;
     env::Event retention_done_;
+    env::Event deleter_done_;
+    env::Event doomed_added_;                    // wakes the deleter
+    std::map<std::string, Instant> doomed_;      // `-delete` directory -> when to remove it
     env::Event stopped_;  // set by stop(): the periodic loops wait on it instead of sleeping
     bool stopping_ = false;
     bool swept_ = false;  // the first reconcile's sweep of stray directories is done

@@ -4,20 +4,26 @@
 //
 // Deleting (Kafka's LogManager.asyncDelete): the directory `<topic>-<p>` is first renamed to
 // `<topic>-<p>.<topic id hex>-delete` and the rename made durable; only then are its files
-// removed. A crash before the rename leaves `<topic>-<p>` of a topic the image no longer has
-// (the sweep deletes it); a crash after it leaves a `-delete` directory (the sweep finishes
-// it). Neither is ever opened as a log again, so a deleted topic cannot come back.
+// removed: for a deleted replica after file.delete.delay.ms (BrokerConfig::file_delete_delay,
+// the deleter fiber; Kafka's deleteLogs), for leftovers at once. A crash before the rename
+// leaves `<topic>-<p>` of a topic the image no longer has (the sweep deletes it); a crash
+// after it leaves a `-delete` directory (the sweep finishes it). Neither is ever opened as a
+// log again, so a deleted topic cannot come back.
 //
-// Topic ids (Kafka's partition.metadata): every partition directory holds
-// `partition.metadata` ("version: 0" and "topic_id: <32 hex digits>"). A directory whose file
-// names another id belongs to a deleted topic that was created again while this broker was
-// away: it is deleted before the new topic's replica is created in its place.
+// Topic ids (Kafka's partition.metadata, partition_metadata.h): every partition directory
+// holds `partition.metadata` ("version: 0" and "topic_id: <22 base64url characters>", as
+// Kafka writes it; Keel's older 32 hex digits are read too, and the file is rewritten in
+// Kafka's form when the replica opens). A directory whose file names another id belongs to
+// a deleted topic that was created again while this broker was away: it is deleted (at
+// once) before the new topic's replica is created in its place.
 //
 // The sweep runs once, on the first reconcile (the broker has caught up with its own
 // registration): every `-delete` directory, and every partition directory this broker does
-// not host per the image, is deleted. __cluster_metadata-0 and files are never touched.
+// not host per the image, is deleted at once. __cluster_metadata-0 and files are never
+// touched.
 #include <cctype>
 
+#include "core/broker/partition_metadata.h"
 #include "core/broker/replica_manager.h"
 #include "core/controller/controller_logic.h"
 #include "core/controller/metadata_records.h"
@@ -38,14 +44,6 @@ bool all_hex(std::string_view s) {
         if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
     }
     return true;
-}
-
-std::optional<Uuid> parse_uuid_hex(std::string_view s) {
-    if (s.size() != 32 || !all_hex(s)) return std::nullopt;
-    Uuid u;
-    u.most = std::stoull(std::string(s.substr(0, 16)), nullptr, 16);
-    u.least = std::stoull(std::string(s.substr(16)), nullptr, 16);
-    return u;
 }
 
 // `<topic>-<p>.<32 hex>-delete`, as delete_dir names it.
@@ -79,23 +77,60 @@ Status ReplicaManager::remove_tree(const std::string& path) {
     return env_.disk().remove(path);
 }
 
-Status ReplicaManager::delete_dir(const std::string& dir, const Uuid& topic_id) {
+Status ReplicaManager::delete_dir(const std::string& dir, const Uuid& topic_id, bool delayed) {
     std::string doomed = dir + "." + controller::uuid_to_string(topic_id) + std::string(kDeleteSuffix);
     KEEL_TRY_ASSIGN(bool leftover, env_.disk().exists(doomed));
     if (leftover) KEEL_TRY(remove_tree(doomed));
+    doomed_.erase(doomed);
     KEEL_TRY(env_.disk().rename(dir, doomed));
     KEEL_TRY(env_.disk().sync_dir(config_.log_dir));  // from here on the topic cannot come back
+    if (delayed && config_.file_delete_delay > Duration{0}) {
+        doomed_[doomed] = env_.now() + config_.file_delete_delay;
+        doomed_added_.set();
+        return ok_status();
+    }
     KEEL_TRY(remove_tree(doomed));
     return env_.disk().sync_dir(config_.log_dir);
 }
 
+// Removes each `-delete` directory once its file.delete.delay.ms has passed. A directory
+// still waiting when the broker stops or crashes is removed by the next start's sweep; a
+// disk error leaves it to that sweep too (the directory is never read again).
+void ReplicaManager::deleter_loop() {
+    while (!stopping_) {
+        Instant next = Instant::max();  // stop() and delete_dir() wake it
+        for (const auto& [dir, due] : doomed_) next = std::min(next, due);
+        doomed_added_.wait(next);
+        doomed_added_.reset();
+        if (stopping_) return;
+        std::vector<std::string> due;
+        for (const auto& [dir, at] : doomed_) {
+            if (at <= env_.now()) due.push_back(dir);
+        }
+        for (const std::string& dir : due) {
+            doomed_.erase(dir);
+            Status st = remove_tree(dir);
+            if (st.ok()) st = env_.disk().sync_dir(config_.log_dir);
+            if (!st.ok() && st.code() != Errc::not_found) {
+                env_.tracer().log(env::Level::warn, dir + ": not removed (" + st.error().to_string() +
+                                                        "); the next start's sweep will");
+            }
+            if (stopping_) return;
+        }
+    }
+}
+
 Result<std::optional<Uuid>> ReplicaManager::read_topic_id(const std::string& dir) {
-    KEEL_TRY_ASSIGN(auto bytes, log::read_whole_file(env_.disk(), env::join_path(dir, std::string(kPartitionMetadata))));
+    std::string path = env::join_path(dir, std::string(kPartitionMetadata));
+    KEEL_TRY_ASSIGN(auto bytes, log::read_whole_file(env_.disk(), path));
     if (!bytes) return std::optional<Uuid>();
-    std::string text(bytes->begin(), bytes->end());
-    size_t at = text.find("topic_id: ");
-    if (at == std::string::npos) return std::optional<Uuid>();
-    return parse_uuid_hex(std::string_view(text).substr(at + 10, 32));
+    auto id = parse_partition_metadata(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+    if (!id.ok()) {
+        // As a directory without the file: it is stamped again with the image's topic id.
+        env_.tracer().log(env::Level::warn, dir + ": " + id.error().message + "; ignored");
+        return std::optional<Uuid>();
+    }
+    return std::optional<Uuid>(*id);
 }
 
 Status ReplicaManager::prepare_dir(const std::string& dir, const Uuid& topic_id) {
@@ -110,10 +145,11 @@ Status ReplicaManager::prepare_dir(const std::string& dir, const Uuid& topic_id)
 }
 
 Status ReplicaManager::stamp_topic_id(const std::string& dir, const Uuid& topic_id) {
-    KEEL_TRY_ASSIGN(std::optional<Uuid> id, read_topic_id(dir));
-    if (id == topic_id) return ok_status();
-    std::string text = "version: 0\ntopic_id: " + controller::uuid_to_string(topic_id) + "\n";
-    return log::write_file_atomically(env_.disk(), env::join_path(dir, std::string(kPartitionMetadata)),
+    std::string path = env::join_path(dir, std::string(kPartitionMetadata));
+    std::string text = format_partition_metadata(topic_id);
+    KEEL_TRY_ASSIGN(auto bytes, log::read_whole_file(env_.disk(), path));
+    if (bytes && std::string(bytes->begin(), bytes->end()) == text) return ok_status();  // an older form is rewritten
+    return log::write_file_atomically(env_.disk(), path,
                                       ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 

@@ -1,12 +1,13 @@
 // GroupCoordinator::Impl: the coordinator's private state and the helpers its handlers
 // share. Split over group_coordinator.cc (timers, leadership, loading),
 // coordinator_join.cc (JoinGroup, SyncGroup, Heartbeat, LeaveGroup and the rebalance),
-// coordinator_offsets.cc (OffsetCommit, OffsetFetch, retention) and coordinator_admin.cc
-// (DescribeGroups, ListGroups, DeleteGroups).
+// coordinator_offsets.cc (OffsetCommit, OffsetFetch, retention), coordinator_admin.cc
+// (DescribeGroups, ListGroups, DeleteGroups) and coordinator_purge.cc (deleted topics).
 #pragma once
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -72,6 +73,11 @@ struct GroupCoordinator::Impl {
     TopicSource topic_source;                                // KIP-848's topic metadata
     std::map<int32_t, ConsumerGroupLoader> cg_loads;      // partitions being loaded
     Instant next_retention_check{};
+    // Deleted topics (coordinator_purge.cc): topics to purge from a partition once it has
+    // loaded; and when each topic was last purged (a commit that started before is dropped).
+    std::map<int32_t, std::set<std::string>> purge_after_load;
+    uint64_t purge_seq = 0;
+    std::map<std::string, uint64_t> purged_at;
 
     // Lookup. `status` is NONE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS.
     ErrorCode partition_status(const std::string& group_id) const;
@@ -130,6 +136,11 @@ struct GroupCoordinator::Impl {
     void expire_offsets();
     void expire_group_offsets(Group& g, std::vector<OffsetsRecord>& tombstones,
                               std::vector<std::string>& dead);
+
+    // Deleted topics (coordinator_purge.cc). `only` limits the purge to one partition's groups.
+    void purge_topics(const std::set<std::string>& topics, std::optional<int32_t> only);
+    void write_purge_tombstones(int32_t partition, std::vector<OffsetsRecord> records);
+    bool purged_since(const std::string& topic, uint64_t seq) const;
 
     // KIP-848 (consumer_protocol_*.cc).
     ErrorCode validate_consumer_commit(Group& g, const protocol::OffsetCommitRequest& req);

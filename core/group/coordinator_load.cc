@@ -106,6 +106,12 @@ void GroupCoordinator::Impl::load_partition(int32_t partition, LeaderEpoch epoch
         if (st.ok()) {
             install_loaded(partition, metas, offsets);
             partitions[partition].loading = false;
+            auto pending = purge_after_load.find(partition);
+            if (pending != purge_after_load.end()) {
+                std::set<std::string> topics = std::move(pending->second);
+                purge_after_load.erase(pending);
+                purge_topics(topics, partition);
+            }
             return;
         }
         stats.load_failures++;

@@ -98,6 +98,7 @@ void GroupCoordinator::Impl::finish_commit(const OffsetCommitRequest& req, std::
                                            std::vector<std::pair<TopicPartitionKey, OffsetCommitValue>>& values,
                                            const std::vector<ErrorCode*>& slots) {
     int32_t partition = partition_for_group(req.group_id, config.offsets_topic_partitions);
+    uint64_t purge_before = purge_seq;  // a topic deleted during the append is not kept
     Status st = append(partition, std::move(recs));
     if (!st.ok()) {
         for (ErrorCode* slot : slots) *slot = append_error(st.error(), true);
@@ -110,6 +111,7 @@ void GroupCoordinator::Impl::finish_commit(const OffsetCommitRequest& req, std::
     }
     stats.offsets_committed += values.size();
     Group* g = find(req.group_id);
+    std::vector<OffsetsRecord> dropped;  // its topic was deleted meanwhile: tombstoned after it
     for (auto& [tp, v] : values) {
         if (tracing()) {
             trace("group.commit", "{\"group\":" + json_str(req.group_id) + ",\"topic\":" + json_str(tp.topic) +
@@ -117,8 +119,13 @@ void GroupCoordinator::Impl::finish_commit(const OffsetCommitRequest& req, std::
                                       ",\"offset\":" + std::to_string(v.offset) +
                                       ",\"generation\":" + std::to_string(req.generation_id_or_member_epoch) + "}");
         }
-        if (g) g->offsets[tp] = v;
+        if (!purged_since(tp.topic, purge_before)) {
+            if (g) g->offsets[tp] = v;
+        } else {
+            dropped.push_back({encode_key(OffsetCommitKey{req.group_id, tp.topic, tp.partition}), std::nullopt});
+        }
     }
+    if (!dropped.empty()) write_purge_tombstones(partition, std::move(dropped));
 }
 
 // The committed offsets of one group: `topics` null means all. Unknown partitions give -1.

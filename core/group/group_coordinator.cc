@@ -73,6 +73,7 @@ void GroupCoordinator::on_became_leader(int32_t partition, LeaderEpoch leader_ep
 void GroupCoordinator::on_resigned(int32_t partition) {
     Impl& s = *impl_;
     s.partitions.erase(partition);
+    s.purge_after_load.erase(partition);
     std::vector<std::string> ids;
     for (const auto& [id, g] : s.groups) {
         if (g->partition == partition) ids.push_back(id);

@@ -24,6 +24,14 @@
 // for groups of partitions this broker does not lead get NOT_COORDINATOR.
 // on_resigned() drops them (members' parked JoinGroup/SyncGroup get NOT_COORDINATOR).
 //
+// Deleted topics (Kafka's onPartitionsDeleted): on_topics_deleted() removes the topics'
+// committed offsets from every group this coordinator hosts and writes tombstones for them,
+// so a reload (another coordinator, a restart) or compaction does not bring them back; an
+// Empty classic group left without offsets becomes Dead (its metadata tombstoned too). A
+// partition still loading purges once loaded; a commit in flight for a purged topic is not
+// kept. OffsetFetch then answers -1, and a topic created again under the name starts with
+// no committed offsets.
+//
 // KIP-848's consumer protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe; member
 // epochs, server-side assignors, incremental reconciliation): see consumer_protocol.h. A
 // group id in use by the other protocol gets GROUP_ID_NOT_FOUND (heartbeat) or
@@ -39,6 +47,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/base/result.h"
 #include "core/base/types.h"
@@ -109,6 +118,7 @@ struct GroupCoordinatorStats {
     uint64_t members_fenced = 0;      // static members replaced (FENCED_INSTANCE_ID)
     uint64_t offsets_committed = 0;   // partitions whose commit reached the log
     uint64_t offsets_expired = 0;
+    uint64_t offsets_purged = 0;      // committed offsets of deleted topics removed
     uint64_t groups_loaded = 0;
     uint64_t load_failures = 0;
 };
@@ -127,6 +137,9 @@ public:
     // Leadership of a __consumer_offsets partition, from the replica manager.
     void on_became_leader(int32_t partition, LeaderEpoch leader_epoch);
     void on_resigned(int32_t partition);
+    // Topics gone from the metadata image (every partition of each). Does not park: the
+    // tombstones are written by a fiber (retried while this broker still leads).
+    void on_topics_deleted(const std::vector<std::string>& topics);
 
     int32_t partition_for(std::string_view group_id) const;
 

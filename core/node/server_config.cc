@@ -68,6 +68,8 @@ constexpr std::array kProperties{
     ServerProperty{"log.roll.hours", "168", "a segment older than this is rolled"},
     ServerProperty{"log.roll.ms", "", "overrides log.roll.hours"},
     ServerProperty{"log.segment.bytes", "1073741824", "segment size"},
+    ServerProperty{"log.segment.delete.delay.ms", "60000",
+                   "a deleted topic's renamed -delete directories are removed after this (0: at once)"},
     ServerProperty{"message.max.bytes", "1048588", "largest record batch accepted"},
     ServerProperty{"metadata.log.segment.bytes", "1048576", "segment size of __cluster_metadata-0"},
     ServerProperty{"min.insync.replicas", "1", "acks=all needs this many in-sync replicas"},
@@ -211,6 +213,8 @@ Status apply_log(const Props& p, ServerConfig& c) {
     KEEL_TRY(
         with_int(p, "log.roll.hours", 1, kI32, [&](int64_t v) { l.segment_ms = v * 3'600'000; }));
     KEEL_TRY(with_int(p, "log.roll.ms", 1, kI64, [&](int64_t v) { l.segment_ms = v; }));
+    KEEL_TRY(with_int(p, "log.segment.delete.delay.ms", 0, kI64,
+                      [&](int64_t v) { c.node.broker_config.file_delete_delay = ms(v); }));
     static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kLogNames{{
         {"log.retention.bytes", "retention.bytes"},
         {"log.segment.bytes", "segment.bytes"},

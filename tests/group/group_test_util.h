@@ -21,6 +21,7 @@ class FakeGroupLog final : public GroupLog {
 public:
     Status append(int32_t partition, LeaderEpoch, std::vector<OffsetsRecord> records, Instant) override {
         appends++;
+        if (before_append) before_append();  // e.g. parks, as a real append waits for the ISR
         if (fail_appends > 0) {
             fail_appends--;
             return Status(fail_code, "injected append failure");
@@ -54,6 +55,7 @@ public:
     }
 
     std::map<int32_t, std::vector<OffsetsRecord>> logs;
+    std::function<void()> before_append;
     int fail_appends = 0;
     Errc fail_code = Errc::not_enough_replicas;
     int fail_reads = 0;

@@ -97,6 +97,20 @@ TEST(ServerConfig, AnInvalidValueIsRefusedByName) {
         std::string::npos);
 }
 
+// log.segment.delete.delay.ms: when a deleted topic's -delete directories are removed.
+TEST(ServerConfig, SegmentDeleteDelay) {
+    auto d = server_config_from({});
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->node.broker_config.file_delete_delay, ms(60'000));  // Kafka's default
+    auto zero = server_config_from({{"log.segment.delete.delay.ms", "0"}});
+    ASSERT_TRUE(zero.ok()) << zero.error().message;
+    EXPECT_EQ(zero->node.broker_config.file_delete_delay, ms(0));
+    auto hour = server_config_from({{"log.segment.delete.delay.ms", "3600000"}});
+    ASSERT_TRUE(hour.ok());
+    EXPECT_EQ(hour->node.broker_config.file_delete_delay, ms(3'600'000));
+    EXPECT_NE(refusal("log.segment.delete.delay.ms=-1").find("log.segment.delete.delay.ms"), std::string::npos);
+}
+
 TEST(ServerConfig, AControllerMustBeAVoterOnItsOwnPort) {
     EXPECT_NE(refusal("node.id=4").find("not a voter"), std::string::npos);
     EXPECT_NE(refusal("controller.quorum.voters=1@localhost:7000").find("differs"),

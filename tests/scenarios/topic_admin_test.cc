@@ -8,141 +8,12 @@
 // cut short by a crash are finished.
 #include <gtest/gtest.h>
 
-#include "core/broker/broker_server.h"
-#include "core/controller/metadata_records.h"
-#include "core/controller/rpc.h"
-#include "core/log/record_batch.h"
-#include "scenarios/data/data_cluster.h"
+#include "core/broker/partition_metadata.h"
+#include "core/log/checkpoint.h"
+#include "tests/scenarios/topic_admin_fixture.h"
 
-namespace keel {
+namespace keel::topic_admin {
 namespace {
-
-using namespace std::chrono_literals;
-using protocol::ErrorCode;
-using protocol::Uuid;
-
-Bytes batch_of(const std::string& value, int64_t ts) {
-    log::RecordBatchBuilder b;
-    b.add(ts, as_bytes("k"), as_bytes(value));
-    return b.build();
-}
-
-struct Admin {
-    env::Env& env;
-    controller::RpcClient rpc;
-    explicit Admin(env::Env& e) : env(e), rpc(e, "admin-client") {}
-
-    Result<protocol::CreateTopicsResponse> create(const std::string& broker,
-                                                  std::vector<protocol::CreateTopicsRequest::Topic> topics,
-                                                  bool validate_only = false, int16_t version = 7) {
-        protocol::CreateTopicsRequest req;
-        req.topics = std::move(topics);
-        req.timeout_ms = 10000;
-        req.validate_only = validate_only;
-        return rpc.call<protocol::CreateTopicsResponse>(env::Address{broker, 9092}, req, version, env.now() + 20s);
-    }
-    Result<protocol::DeleteTopicsResponse> delete_by_name(const std::string& broker, const std::string& name,
-                                                          int16_t version = 4) {
-        protocol::DeleteTopicsRequest req;
-        req.topic_names = {name};
-        req.timeout_ms = 10000;
-        return rpc.call<protocol::DeleteTopicsResponse>(env::Address{broker, 9092}, req, version, env.now() + 20s);
-    }
-    Result<protocol::DeleteTopicsResponse> delete_by_id(const std::string& broker, const Uuid& id) {
-        protocol::DeleteTopicsRequest req;
-        req.topics.push_back({std::nullopt, id, {}});
-        req.timeout_ms = 10000;
-        return rpc.call<protocol::DeleteTopicsResponse>(env::Address{broker, 9092}, req, 6, env.now() + 20s);
-    }
-    Result<protocol::ProduceResponse> produce(const std::string& broker, const std::string& topic, int32_t p,
-                                              Bytes batch) {
-        protocol::ProduceRequest req;
-        req.acks = -1;
-        req.timeout_ms = 3000;
-        protocol::ProduceRequest::TopicProduceData td;
-        td.name = topic;
-        protocol::ProduceRequest::PartitionProduceData pd;
-        pd.index = PartitionIndex(p);
-        pd.records = std::move(batch);
-        td.partition_data.push_back(std::move(pd));
-        req.topic_data.push_back(std::move(td));
-        return rpc.call<protocol::ProduceResponse>(env::Address{broker, 9092}, req, 9, env.now() + 10s);
-    }
-    // Fetch v13 names the topic by id.
-    Result<protocol::FetchResponse> fetch_by_id(const std::string& broker, const Uuid& id, int32_t p) {
-        protocol::FetchRequest req;
-        req.max_wait_ms = 0;
-        req.min_bytes = 1;
-        protocol::FetchRequest::FetchTopic t;
-        t.topic_id = id;
-        protocol::FetchRequest::FetchPartition fp;
-        fp.partition = p;
-        fp.fetch_offset = Offset(0);
-        fp.partition_max_bytes = 1 << 20;
-        t.partitions.push_back(fp);
-        req.topics.push_back(t);
-        return rpc.call<protocol::FetchResponse>(env::Address{broker, 9092}, req, 13, env.now() + 10s);
-    }
-};
-
-protocol::CreateTopicsRequest::Topic topic(const std::string& name, int32_t partitions, int16_t rf) {
-    return {name, partitions, rf, {}, {}};
-}
-
-struct Fixture {
-    sim::World world{sim::WorldOptions{.seed = 23}};
-    sim::RunOptions run;
-    sim::ScenarioContext ctx{world, run};
-    std::shared_ptr<scenarios::DataCluster> cluster;
-
-    explicit Fixture(bool delete_topic_enable = true) {
-        scenarios::DataClusterOptions o;
-        o.base.broker_config.delete_topic_enable = delete_topic_enable;
-        o.base.broker_config.replica_lag_time_max = ms(3000);
-        o.base.broker_config.isr_check_interval = ms(250);
-        o.base.controller_config.session_timeout = ms(3000);
-        o.base.heartbeat_interval = ms(500);
-        cluster = scenarios::DataCluster::create(ctx, o);
-        EXPECT_TRUE(world.run_until([&] { return cluster->brokers_unfenced(); }, 30s));
-    }
-
-    // Runs `fn` on a client node's fiber and waits for it.
-    void client(const std::string& name, std::function<void(Admin&)> fn) {
-        bool done = false;
-        world.add_node(name, [&done, fn](env::Env& env) {
-            Admin a(env);
-            fn(a);
-            done = true;
-        });
-        ASSERT_TRUE(world.run_until([&] { return done; }, 120s));
-    }
-
-    // The leader's name per the active controller's image, once that broker leads it.
-    std::string leader_of(const std::string& t, int32_t p) {
-        const auto* img = cluster->active_image();
-        const auto* ts = img ? img->topic_by_name(t) : nullptr;
-        if (ts == nullptr || !ts->partitions.at(PartitionIndex(p)).has_leader()) return "";
-        NodeId leader = ts->partitions.at(PartitionIndex(p)).leader;
-        broker::Partition* r = cluster->replica(leader, ts->id, p);
-        return r != nullptr && r->role() == broker::ReplicaRole::leader ? cluster->name_of(leader) : "";
-    }
-
-    // Paths on `node`'s disk under a directory named `dir_prefix`... (a partition directory,
-    // or any `-delete` leftover when dir_prefix is empty).
-    std::vector<std::string> files_of(const std::string& node, const std::string& dir) {
-        std::vector<std::string> out;
-        for (const std::string& f : world.node(node).disk().list_files()) {
-            bool match = dir.empty() ? f.find("-delete/") != std::string::npos : f.rfind(dir + "/", 0) == 0;
-            if (match) out.push_back(f);
-        }
-        return out;
-    }
-
-    void expect_clean() {
-        EXPECT_TRUE(cluster->replication().violations().empty()) << cluster->replication().violations()[0];
-        EXPECT_TRUE(ctx.violations().empty()) << ctx.violations()[0];
-    }
-};
 
 TEST(TopicAdmin, CreateTopicsThroughABrokerAnswersPerTopicAsKafkaDoes) {
     Fixture f;
@@ -350,6 +221,112 @@ TEST(TopicAdmin, ABrokerThatMissedADeletionDropsTheOldDirectoriesWhenItReturns) 
     f.expect_clean();
 }
 
+// file.delete.delay.ms (log.segment.delete.delay.ms): a deleted replica's directory is
+// renamed at once and removed only after the delay, in virtual time; a broker restarted
+// meanwhile sweeps the leftover at once.
+TEST(TopicAdmin, ADeletedReplicasDirectoryIsRemovedAfterTheFileDeleteDelayOrAtARestart) {
+    Fixture f(true, [](scenarios::DataClusterOptions& o) { o.base.broker_config.file_delete_delay = ms(60'000); });
+    f.client("setup", [&](Admin& a) {
+        auto r = a.create("b1", {topic("slow", 1, 3), topic("swept", 1, 3)});
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r->topics.at(0).error_code, ErrorCode::none);
+    });
+    ASSERT_TRUE(f.world.run_until([&] { return !f.leader_of("slow", 0).empty(); }, 20s));
+    f.client("writer", [&](Admin& a) {
+        auto r = a.produce(f.leader_of("slow", 0), "slow", 0, batch_of("x", 1));
+        ASSERT_TRUE(r.ok());
+    });
+    ASSERT_TRUE(f.cluster->await_replicated(30s).has_value());
+    f.client("deleter", [&](Admin& a) {
+        auto r = a.delete_by_name("b2", "slow");
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r->responses.at(0).error_code, ErrorCode::none);
+    });
+    auto renamed_everywhere = [&](const std::string& dir) {
+        return [&f, dir] {
+            for (const std::string& b : f.cluster->brokers()) {
+                if (!f.files_of(b, dir).empty() || f.files_of(b, "").empty()) return false;
+                if (f.cluster->parts(b)->replicas->pending_deletions() != 1) return false;  // after the sync
+            }
+            return true;
+        };
+    };
+    ASSERT_TRUE(f.world.run_until(renamed_everywhere("slow-0"), 10s));
+    Instant renamed = f.world.now();
+    f.world.run_for(50s);
+    for (const std::string& b : f.cluster->brokers()) EXPECT_FALSE(f.files_of(b, "").empty()) << b;
+    auto none_left = [&] {
+        for (const std::string& b : f.cluster->brokers()) {
+            if (!f.files_of(b, "").empty()) return false;
+        }
+        return true;
+    };
+    ASSERT_TRUE(f.world.run_until(none_left, 20s));
+    EXPECT_GE(f.world.now() - renamed, ms(55'000));  // the first rename was at most 10 s earlier
+    for (const std::string& b : f.cluster->brokers()) EXPECT_EQ(f.cluster->parts(b)->replicas->pending_deletions(), 0u);
+    // Deleted, then b1 restarts before the delay is over: its sweep removes the leftover.
+    f.client("deleter2", [&](Admin& a) {
+        auto r = a.delete_by_name("b2", "swept");
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r->responses.at(0).error_code, ErrorCode::none);
+    });
+    ASSERT_TRUE(f.world.run_until(renamed_everywhere("swept-0"), 10s));
+    f.world.restart("b1");
+    ASSERT_TRUE(f.world.run_until([&] { return f.cluster->brokers_unfenced() && f.files_of("b1", "").empty(); }, 20s));
+    EXPECT_FALSE(f.files_of("b2", "").empty());  // still waiting out the delay
+    f.expect_clean();
+}
+
+// partition.metadata from an earlier Keel version (the topic id as 32 hex digits) is
+// accepted when the broker restarts: the replica and its records are kept, and the file is
+// rewritten in Kafka's form ("topic_id: <Uuid.toString()>").
+TEST(TopicAdmin, APartitionMetadataFileInKeelsOlderHexFormIsAcceptedAndRewritten) {
+    Fixture f;
+    Uuid id;
+    f.client("setup", [&](Admin& a) {
+        auto r = a.create("b1", {topic("legacy", 1, 3)});
+        ASSERT_TRUE(r.ok());
+        ASSERT_EQ(r->topics.at(0).error_code, ErrorCode::none);
+        id = r->topics.at(0).topic_id;
+    });
+    ASSERT_TRUE(f.world.run_until([&] { return !f.leader_of("legacy", 0).empty(); }, 20s));
+    f.client("writer", [&](Admin& a) {
+        for (int i = 0; i < 3; i++) {
+            auto r = a.produce(f.leader_of("legacy", 0), "legacy", 0, batch_of("v" + std::to_string(i), 1));
+            ASSERT_TRUE(r.ok());
+            ASSERT_EQ(r->responses.at(0).partition_responses.at(0).error_code, ErrorCode::none);
+        }
+    });
+    ASSERT_TRUE(f.cluster->await_replicated(30s).has_value());
+    const std::string file = "legacy-0/partition.metadata";
+    const std::string kafka_form = "version: 0\ntopic_id: " + broker::uuid_base64url(id) + "\n";
+    auto text = [&] {
+        auto b = f.world.node("b3").disk().read_current(file);
+        return b.ok() ? std::string(b->begin(), b->end()) : "<" + b.error().to_string() + ">";
+    };
+    EXPECT_EQ(text(), kafka_form);
+    f.world.crash("b3");
+    bool planted = false;
+    f.world.spawn("planter", [&] {
+        auto disk = f.world.node("b3").disk().mount(f.world.control(), f.world.random());
+        std::string old = "version: 0\ntopic_id: " + controller::uuid_to_string(id) + "\n";
+        ASSERT_TRUE(log::write_file_atomically(*disk, file, as_bytes(old)).ok());
+        planted = true;
+    });
+    ASSERT_TRUE(f.world.run_until([&] { return planted; }, 10s));
+    ASSERT_EQ(text().size(), 21u + 32u + 1u);  // the hex form
+    f.world.start("b3");
+    ASSERT_TRUE(f.world.run_until([&] { return f.cluster->brokers_unfenced(); }, 30s));
+    ASSERT_TRUE(f.cluster->await_replicated(30s).has_value());
+    broker::Partition* p = f.cluster->replica(NodeId(103), id, 0);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->log_end(), Offset(3));
+    EXPECT_EQ(f.cluster->parts("b3")->replicas->stats().stale_dirs_deleted, 0u);
+    EXPECT_EQ(text(), kafka_form);
+    f.cluster->check_replicas();
+    f.expect_clean();
+}
+
 // The broker retries NOT_CONTROLLER and a dead controller on the next one until the
 // request's timeout: admin calls right after the active controller crashes still succeed.
 TEST(TopicAdmin, CreateAndDeleteSurviveACrashOfTheActiveController) {
@@ -392,4 +369,4 @@ TEST(TopicAdmin, WithDeleteTopicEnableOffDeletionIsRefusedAndTheTopicStays) {
 }
 
 }  // namespace
-}  // namespace keel
+}  // namespace keel::topic_admin
