@@ -86,11 +86,19 @@ Result<std::pair<NodeId, env::Address>> GroupAdmin::coordinator(const std::strin
 Result<GroupDescription> GroupAdmin::describe(const std::string& group) {
     Instant deadline = env_.now() + timeout_;
     KEEL_TRY(metadata_.refresh(deadline));
-    KEEL_TRY_ASSIGN(auto coord, coordinator(group, deadline));
     protocol::DescribeGroupsRequest req;
     req.groups = {group};
-    KEEL_TRY_ASSIGN(auto resp, pool_.get(coord.second).call<protocol::DescribeGroupsResponse>(req, 0, 5, deadline));
-    if (resp.groups.size() != 1) return Error{Errc::invalid_request, "DescribeGroups: expected one group"};
+    std::pair<NodeId, env::Address> coord;
+    protocol::DescribeGroupsResponse resp;
+    // The coordinator can move or start loading the group between FindCoordinator and
+    // DescribeGroups: find it again until the deadline, as Kafka's admin client does.
+    while (true) {
+        KEEL_TRY_ASSIGN(coord, coordinator(group, deadline));
+        KEEL_TRY_ASSIGN(resp, pool_.get(coord.second).call<protocol::DescribeGroupsResponse>(req, 0, 5, deadline));
+        if (resp.groups.size() != 1) return Error{Errc::invalid_request, "DescribeGroups: expected one group"};
+        if (!retriable(resp.groups[0].error_code) || env_.now() >= deadline) break;
+        env_.executor().sleep_for(ms(200));
+    }
     const auto& g = resp.groups[0];
     if (g.error_code != protocol::ErrorCode::none && g.error_code != protocol::ErrorCode::group_id_not_found) {
         return protocol::status_from(g.error_code, "DescribeGroups " + group).error();
