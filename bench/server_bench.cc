@@ -72,11 +72,14 @@ struct ConsumeFigures {
     std::string error;
 };
 
-double seconds_of(Duration d) { return static_cast<double>(d.count()) / 1e9; }
+double seconds_of(Duration d) {
+    return static_cast<double>(d.count()) / 1e9;
+}
 
 // Runs a `keel` subcommand with its output appended to `log`; its exit code (-1 if it did
 // not run or ended on a signal).
-int run_keel(const std::string& keel, const std::vector<std::string>& args, const std::string& log) {
+int run_keel(const std::string& keel, const std::vector<std::string>& args,
+             const std::string& log) {
     std::vector<std::string> all{keel};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -103,19 +106,23 @@ class LocalRun {
 public:
     explicit LocalRun(const ServerBenchOptions& o) : o_(o), tmp_("keel-bench-cluster-") {}
     ~LocalRun() {
-        if (up_) run_keel(o_.keel_binary, {"cluster", "down", "--dir", dir(), "--timeout-ms", "30000"}, log());
+        if (up_)
+            run_keel(o_.keel_binary, {"cluster", "down", "--dir", dir(), "--timeout-ms", "30000"},
+                     log());
     }
     LocalRun(const LocalRun&) = delete;
     LocalRun& operator=(const LocalRun&) = delete;
 
     // The bootstrap servers, or an error message.
     Result<std::string> start() {
-        std::vector<std::string> args{"cluster", "up", "--nodes", std::to_string(o_.nodes), "--dir", dir()};
+        std::vector<std::string> args{"cluster", "up", "--nodes", std::to_string(o_.nodes),
+                                      "--dir",   dir()};
         for (const std::string& kv : o_.server_properties) {
             args.push_back("--set");
             args.push_back(kv);
         }
-        std::fprintf(stderr, "starting a local cluster of %d node(s) in %s ...\n", o_.nodes, dir().c_str());
+        std::fprintf(stderr, "starting a local cluster of %d node(s) in %s ...\n", o_.nodes,
+                     dir().c_str());
         up_ = true;  // a partial start is stopped too
         if (run_keel(o_.keel_binary, args, log()) != 0) {
             std::string text = prod::read_text_file(log());
@@ -155,8 +162,8 @@ void await_acks(env::Env& env, env::Channel<Pending>& pending, ProduceFigures& f
     }
 }
 
-ProduceFigures produce_phase(env::Env& env, const ServerBenchOptions& o, const std::vector<env::Address>& bootstrap,
-                             const std::string& topic) {
+ProduceFigures produce_phase(env::Env& env, const ServerBenchOptions& o,
+                             const std::vector<env::Address>& bootstrap, const std::string& topic) {
     client::ProducerConfig config;
     config.bootstrap = bootstrap;
     config.client_id = "keel-bench";
@@ -194,8 +201,9 @@ ProduceFigures produce_phase(env::Env& env, const ServerBenchOptions& o, const s
     return f;
 }
 
-ConsumeFigures consume_phase(env::Env& env, const ServerBenchOptions& o, const std::vector<env::Address>& bootstrap,
-                             const std::string& topic, uint64_t expected) {
+ConsumeFigures consume_phase(env::Env& env, const ServerBenchOptions& o,
+                             const std::vector<env::Address>& bootstrap, const std::string& topic,
+                             uint64_t expected) {
     client::ConsumerConfig config;
     config.bootstrap = bootstrap;
     config.client_id = "keel-bench";
@@ -226,14 +234,19 @@ ConsumeFigures consume_phase(env::Env& env, const ServerBenchOptions& o, const s
 
 double percentile_ms(std::vector<int64_t>& sorted, double q) {
     if (sorted.empty()) return 0;
-    auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));  // nearest rank
+    auto rank =
+        static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));  // nearest rank
     size_t i = std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1);
     return static_cast<double>(sorted[i]) / 1e6;
 }
 
-std::string acks_name(int16_t acks) { return acks == -1 ? "all" : std::to_string(acks); }
+std::string acks_name(int16_t acks) {
+    return acks == -1 ? "all" : std::to_string(acks);
+}
 
-double per_second(double n, double seconds) { return seconds > 0 ? n / seconds : 0; }
+double per_second(double n, double seconds) {
+    return seconds > 0 ? n / seconds : 0;
+}
 
 struct Report {
     ProduceFigures produce;
@@ -244,23 +257,28 @@ std::string produce_json(const ServerBenchOptions& o, ProduceFigures& f) {
     std::sort(f.latency_ns.begin(), f.latency_ns.end());
     double mb = static_cast<double>(f.acked) * o.record_size / 1e6;
     char buf[1024];
-    std::snprintf(buf, sizeof buf,
-                  "\"records\":%" PRIu64 ",\"record_size\":%u,\"acks\":\"%s\",\"idempotence\":%s,\"partitions\":%d,"
-                  "\"replication\":%d,\"nodes\":%d,\"window\":%u,\"acknowledged\":%" PRIu64 ",\"failed\":%" PRIu64
-                  ",\"seconds\":%.3f,\"records_per_s\":%.0f,\"mb_per_s\":%.2f,\"latency_p50_ms\":%.3f,"
-                  "\"latency_p99_ms\":%.3f,\"latency_p999_ms\":%.3f,\"latency_max_ms\":%.3f",
-                  o.records, o.record_size, acks_name(o.acks).c_str(), o.idempotence ? "true" : "false", o.partitions,
-                  o.replication, o.bootstrap ? 0 : o.nodes, o.window, f.acked, f.failed, f.seconds,
-                  per_second(static_cast<double>(f.acked), f.seconds), per_second(mb, f.seconds),
-                  percentile_ms(f.latency_ns, 0.5), percentile_ms(f.latency_ns, 0.99),
-                  percentile_ms(f.latency_ns, 0.999), f.latency_ns.empty() ? 0 : static_cast<double>(f.latency_ns.back()) / 1e6);
+    std::snprintf(
+        buf, sizeof buf,
+        "\"records\":%" PRIu64
+        ",\"record_size\":%u,\"acks\":\"%s\",\"idempotence\":%s,\"partitions\":%d,"
+        "\"replication\":%d,\"nodes\":%d,\"window\":%u,\"acknowledged\":%" PRIu64
+        ",\"failed\":%" PRIu64
+        ",\"seconds\":%.3f,\"records_per_s\":%.0f,\"mb_per_s\":%.2f,\"latency_p50_ms\":%.3f,"
+        "\"latency_p99_ms\":%.3f,\"latency_p999_ms\":%.3f,\"latency_max_ms\":%.3f",
+        o.records, o.record_size, acks_name(o.acks).c_str(), o.idempotence ? "true" : "false",
+        o.partitions, o.replication, o.bootstrap ? 0 : o.nodes, o.window, f.acked, f.failed,
+        f.seconds, per_second(static_cast<double>(f.acked), f.seconds), per_second(mb, f.seconds),
+        percentile_ms(f.latency_ns, 0.5), percentile_ms(f.latency_ns, 0.99),
+        percentile_ms(f.latency_ns, 0.999),
+        f.latency_ns.empty() ? 0 : static_cast<double>(f.latency_ns.back()) / 1e6);
     return buf;
 }
 
 std::string consume_json(const ConsumeFigures& f) {
     char buf[256];
     std::snprintf(buf, sizeof buf,
-                  ",\"consumed\":%" PRIu64 ",\"consume_seconds\":%.3f,\"consume_records_per_s\":%.0f,"
+                  ",\"consumed\":%" PRIu64
+                  ",\"consume_seconds\":%.3f,\"consume_records_per_s\":%.0f,"
                   "\"consume_mb_per_s\":%.2f",
                   f.consumed, f.seconds, per_second(static_cast<double>(f.consumed), f.seconds),
                   per_second(static_cast<double>(f.bytes) / 1e6, f.seconds));
@@ -270,27 +288,33 @@ std::string consume_json(const ConsumeFigures& f) {
 void print_report(const ServerBenchOptions& o, Report& r) {
     std::string body = produce_json(o, r.produce);  // sorts the latencies too
     ProduceFigures& f = r.produce;
-    std::printf("keel bench %s: %" PRIu64 " records x %u B, acks=%s%s, %d partition(s), RF %d, %s\n",
-                o.consume ? "consume" : "produce", o.records, o.record_size, acks_name(o.acks).c_str(),
-                o.idempotence ? " idempotent" : "", o.partitions, o.replication,
-                o.bootstrap ? ("cluster " + *o.bootstrap).c_str() : (std::to_string(o.nodes) + " local node(s)").c_str());
+    std::printf(
+        "keel bench %s: %" PRIu64 " records x %u B, acks=%s%s, %d partition(s), RF %d, %s\n",
+        o.consume ? "consume" : "produce", o.records, o.record_size, acks_name(o.acks).c_str(),
+        o.idempotence ? " idempotent" : "", o.partitions, o.replication,
+        o.bootstrap ? ("cluster " + *o.bootstrap).c_str()
+                    : (std::to_string(o.nodes) + " local node(s)").c_str());
     double mb = static_cast<double>(f.acked) * o.record_size / 1e6;
-    std::printf("  produce: %" PRIu64 " acknowledged, %" PRIu64 " failed in %.2f s: %.0f records/s, %.2f MB/s\n", f.acked,
-                f.failed, f.seconds, per_second(static_cast<double>(f.acked), f.seconds), per_second(mb, f.seconds));
-    std::printf("  ack latency ms (window %u): p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n", o.window,
-                percentile_ms(f.latency_ns, 0.5), percentile_ms(f.latency_ns, 0.99), percentile_ms(f.latency_ns, 0.999),
+    std::printf("  produce: %" PRIu64 " acknowledged, %" PRIu64
+                " failed in %.2f s: %.0f records/s, %.2f MB/s\n",
+                f.acked, f.failed, f.seconds, per_second(static_cast<double>(f.acked), f.seconds),
+                per_second(mb, f.seconds));
+    std::printf("  ack latency ms (window %u): p50 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
+                o.window, percentile_ms(f.latency_ns, 0.5), percentile_ms(f.latency_ns, 0.99),
+                percentile_ms(f.latency_ns, 0.999),
                 f.latency_ns.empty() ? 0 : static_cast<double>(f.latency_ns.back()) / 1e6);
     if (!f.first_error.empty()) std::printf("  first failure: %s\n", f.first_error.c_str());
     if (r.consume) {
         const ConsumeFigures& c = *r.consume;
-        std::printf("  consume: %" PRIu64 " records in %.2f s: %.0f records/s, %.2f MB/s%s%s\n", c.consumed, c.seconds,
-                    per_second(static_cast<double>(c.consumed), c.seconds),
-                    per_second(static_cast<double>(c.bytes) / 1e6, c.seconds), c.error.empty() ? "" : "; ",
-                    c.error.c_str());
+        std::printf("  consume: %" PRIu64 " records in %.2f s: %.0f records/s, %.2f MB/s%s%s\n",
+                    c.consumed, c.seconds, per_second(static_cast<double>(c.consumed), c.seconds),
+                    per_second(static_cast<double>(c.bytes) / 1e6, c.seconds),
+                    c.error.empty() ? "" : "; ", c.error.c_str());
         body += consume_json(c);
     }
     if (o.json_path) {
-        std::string json = std::string("{\"bench\":\"") + (o.consume ? "consume" : "produce") + "\"," + body + "}\n";
+        std::string json = std::string("{\"bench\":\"") + (o.consume ? "consume" : "produce") +
+                           "\"," + body + "}\n";
         (void)write_text_file(*o.json_path, json);
     }
 }
@@ -309,13 +333,16 @@ std::vector<env::Address> parse_bootstrap(const std::string& list) {
 }
 
 // The run on a client node: create the topic, produce, consume; 0, or 1 after a message.
-int run_phases(env::Env& env, const ServerBenchOptions& o, const std::vector<env::Address>& bootstrap, Report& r) {
-    std::string topic = "keel-bench-" + std::to_string(::getpid()) + "-" + std::to_string(env.now().ns);
+int run_phases(env::Env& env, const ServerBenchOptions& o,
+               const std::vector<env::Address>& bootstrap, Report& r) {
+    std::string topic =
+        "keel-bench-" + std::to_string(::getpid()) + "-" + std::to_string(env.now().ns);
     {
         client::TopicAdmin admin(env, bootstrap);
         auto created = admin.create_topic({topic, o.partitions, o.replication, {}});
         if (!created.ok()) {
-            std::fprintf(stderr, "keel bench: creating topic %s: %s\n", topic.c_str(), created.error().to_string().c_str());
+            std::fprintf(stderr, "keel bench: creating topic %s: %s\n", topic.c_str(),
+                         created.error().to_string().c_str());
             return 1;
         }
     }
@@ -330,7 +357,9 @@ int run_phases(env::Env& env, const ServerBenchOptions& o, const std::vector<env
 
 }  // namespace
 
-const char* server_bench_help() { return kHelp; }
+const char* server_bench_help() {
+    return kHelp;
+}
 
 int run_server_bench(const ServerBenchOptions& o) {
     std::optional<LocalRun> local;

@@ -39,13 +39,13 @@ struct ServerBenchOptions {
     std::optional<std::string> bootstrap;  // a running cluster instead: HOST:PORT[,HOST:PORT...]
     std::optional<std::string> json_path;  // also write the figures as JSON
     uint64_t records = 200'000;
-    uint32_t record_size = 100;            // value bytes (records have no key)
-    int16_t acks = -1;                     // 0, 1 or -1 (all)
-    bool idempotence = true;               // needs acks -1
+    uint32_t record_size = 100;  // value bytes (records have no key)
+    int16_t acks = -1;           // 0, 1 or -1 (all)
+    bool idempotence = true;     // needs acks -1
     int32_t partitions = 3;
     int16_t replication = 3;
-    int32_t nodes = 3;                     // of the local cluster
-    uint32_t window = 10'000;              // records unacknowledged at most
+    int32_t nodes = 3;                           // of the local cluster
+    uint32_t window = 10'000;                    // records unacknowledged at most
     std::vector<std::string> server_properties;  // NAME=VALUE for every local node (--set)
 };
 

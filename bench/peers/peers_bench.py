@@ -91,6 +91,7 @@ def main():
     for tool in (["nats-server"] if "nats-js" in systems else []) + (["redis-server"] if "redis" in systems else []):
         if shutil.which(tool) is None:
             sys.exit("bench-peers: %s is not installed (bench/peers/install_peers.sh)" % tool)
+    load_before = os.getloadavg()[0]
     workdir = tempfile.mkdtemp(prefix="keel-bench-peers-")
     results = {}
     try:
@@ -108,11 +109,15 @@ def main():
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print()
+    print("machine: %d CPUs; 1-minute load average %.2f before, %.2f after (other work shares the machine)"
+          % (os.cpu_count(), load_before, os.getloadavg()[0]))
     print_table(results)
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         doc = {"records": args.records, "record_size": args.record_size, "window": args.window,
-               "keel_partitions": args.partitions, "cpus": os.cpu_count(), "systems": results}
+               "keel_partitions": args.partitions, "cpus": os.cpu_count(),
+               "loadavg_1m_before": round(load_before, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2),
+               "systems": results}
         with open(args.json, "w") as f:
             json.dump(doc, f, indent=1)
         print("figures: " + args.json)
