@@ -125,8 +125,8 @@ public:
                      dir().c_str());
         up_ = true;  // a partial start is stopped too
         if (run_keel(o_.keel_binary, args, log()) != 0) {
-            std::string text = prod::read_text_file(log());
-            return Error{Errc::io_error, "keel cluster up failed:\n" + text};
+            return Error{Errc::io_error,
+                         "keel cluster up failed:\n" + prod::read_text_file(log()) + node_logs()};
         }
         auto layout = prod::parse_cluster_json(prod::read_text_file(dir() + "/cluster.json"));
         if (!layout.ok()) return layout.error();
@@ -134,6 +134,17 @@ public:
     }
 
 private:
+    // The end of every node's server.log (the temporary directory goes away).
+    std::string node_logs() const {
+        std::string out;
+        for (int32_t id = 1; id <= o_.nodes; id++) {
+            std::string path = dir() + "/node-" + std::to_string(id) + "/server.log";
+            std::string text = prod::read_text_file(path);
+            if (text.size() > 2000) text = "..." + text.substr(text.size() - 2000);
+            if (!text.empty()) out += "--- " + path + ":\n" + text;
+        }
+        return out;
+    }
     std::string dir() const { return tmp_.path() + "/cluster"; }
     std::string log() const { return tmp_.path() + "/cluster-commands.log"; }
     const ServerBenchOptions& o_;
