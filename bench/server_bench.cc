@@ -34,7 +34,8 @@ A real Keel cluster on this machine, in the style of kafka-producer-perf-test. W
 --bootstrap it starts a local cluster (`keel cluster up --nodes N` in a temporary
 directory) and stops it at the end. It creates a fresh topic and sends --records records
 of --record-size bytes with Keel's producer, round-robin over the partitions, with at most
---window records unacknowledged at a time. It prints records/s, MB/s (payload, 10^6 B/s)
+--window records unacknowledged at a time (after one warm-up record per partition, not
+counted). It prints records/s, MB/s (payload, 10^6 B/s)
 and the acknowledgement latency (send() to acknowledged) p50/p99/p99.9/max.
 consume produces the same way first, then reads every record back from the beginning with
 Keel's consumer and prints records/s and MB/s of the read.
@@ -173,6 +174,26 @@ void await_acks(env::Env& env, env::Channel<Pending>& pending, ProduceFigures& f
     }
 }
 
+// One record per partition, before the clock starts (the peers too start warm: connected,
+// their stream created): the producer's metadata and producer id, the partitions'
+// leaders elected. An error message if one of them fails.
+std::string warm_up(client::Producer& producer, const ServerBenchOptions& o,
+                    const std::string& topic, const Bytes& value) {
+    std::vector<env::Future<client::RecordMetadata>> futures;
+    for (int32_t p = 0; p < o.partitions; p++) {
+        client::ProducerRecord r;
+        r.topic = topic;
+        r.partition = PartitionIndex(p);
+        r.value = value;
+        futures.push_back(producer.send(std::move(r)));
+    }
+    for (auto& fu : futures) {
+        auto md = fu.get_for(ms(120'000));
+        if (!md.ok()) return "warm-up record: " + md.error().to_string();
+    }
+    return {};
+}
+
 ProduceFigures produce_phase(env::Env& env, const ServerBenchOptions& o,
                              const std::vector<env::Address>& bootstrap, const std::string& topic) {
     client::ProducerConfig config;
@@ -195,8 +216,10 @@ ProduceFigures produce_phase(env::Env& env, const ServerBenchOptions& o,
     }
     Bytes value(o.record_size);
     for (size_t i = 0; i < value.size(); i++) value[i] = static_cast<uint8_t>('a' + i % 26);
+    f.first_error = warm_up(producer, o, topic, value);
+    uint64_t records = f.first_error.empty() ? o.records : 0;
     Instant start = env.now();
-    for (uint64_t i = 0; i < o.records; i++) {
+    for (uint64_t i = 0; i < records; i++) {
         auto p = static_cast<int32_t>(i % static_cast<uint64_t>(o.partitions));
         client::ProducerRecord r;
         r.topic = topic;
@@ -358,7 +381,12 @@ int run_phases(env::Env& env, const ServerBenchOptions& o,
         }
     }
     r.produce = produce_phase(env, o, bootstrap, topic);
-    if (o.consume) r.consume = consume_phase(env, o, bootstrap, topic, r.produce.acked);
+    if (o.consume && r.produce.first_error.empty()) {     // else produce failed: exit 1 anyway
+        auto warm = static_cast<uint64_t>(o.partitions);  // read back too; not counted
+        r.consume = consume_phase(env, o, bootstrap, topic, r.produce.acked + warm);
+        r.consume->consumed -= std::min(warm, r.consume->consumed);
+        r.consume->bytes -= std::min(warm * o.record_size, r.consume->bytes);
+    }
     if (o.bootstrap) {
         client::TopicAdmin admin(env, bootstrap);
         (void)admin.delete_topic(topic);

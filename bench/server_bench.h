@@ -8,7 +8,9 @@
 //   produce  sends `records` records of `record_size` bytes with Keel's own producer
 //            (core/client/producer.h; acks, idempotence as asked), round-robin over the
 //            partitions, with at most `window` records unacknowledged at a time (a closed
-//            loop, as every peer in bench/peers/ runs too). Each record's acknowledgement
+//            loop, as every peer in bench/peers/ runs too), after one warm-up record per
+//            partition (not counted: metadata, producer id and leaders are ready, as the
+//            peers' connections and streams are). Each record's acknowledgement
 //            latency is the time from send() to its future completing (one waiter fiber
 //            per partition takes them in order). Figures: records/s, MB/s (payload bytes,
 //            10^6 per second), latency p50 / p99 / p99.9 / max.
