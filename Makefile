@@ -1,8 +1,8 @@
 # Keel — the two commands (see README.md):
 #   make demo   install missing Debian packages, build (release), run the demo simulation
 #   make test   install missing Debian packages, build, run the whole suite through ctest
-# Other targets: build, debug (ASan+UBSan), tsan, tsan-embedded, bench, soak, fuzz, fuzz-smoke,
-# protocol-gen, determinism-builds, format, clean.
+# Other targets: build, debug (ASan+UBSan), tsan, tsan-embedded, bench, bench-peers, soak, fuzz,
+# fuzz-smoke, protocol-gen, determinism-builds, format, clean.
 
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 WERROR   ?= $(if $(CI),ON,OFF)
@@ -56,6 +56,21 @@ tsan: deps
 bench: build
 	$(RELEASE)/cli/keel bench sim
 	$(RELEASE)/cli/keel bench log
+
+# Keel (3 nodes, RF 3, acks=all) against NATS JetStream (3 nodes, R3, file storage) and
+# Redis (one node, AOF fsync always) on loopback: the same PEER_RECORDS x PEER_RECORD_SIZE B
+# acknowledged appends and read-back, one run each, a table with the ratios and
+# out/bench-peers.json (docs/benchmarks.md). Installs nats-server and redis-server if
+# missing (bench/peers/install_peers.sh; not part of `make deps`). Not run by CI.
+PEER_RECORDS     ?= 1000000
+PEER_RECORD_SIZE ?= 100
+PEER_ARGS        ?= --keel-fsync
+.PHONY: bench-peers
+bench-peers: build
+	@bash bench/peers/install_peers.sh
+	@mkdir -p $(OUT)
+	python3 bench/peers/peers_bench.py --keel $(RELEASE)/cli/keel --records $(PEER_RECORDS) \
+	        --record-size $(PEER_RECORD_SIZE) --json $(OUT)/bench-peers.json $(PEER_ARGS)
 
 # The longer sweeps that CI runs only a slice of (SEEDS scales them; about 10 minutes on
 # 2 cores with the default). Each prints its failing seeds with replay commands and writes

@@ -1,9 +1,13 @@
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <string>
+#include <unistd.h>
 
 #include "bench/cluster_sim_bench.h"
 #include "bench/log_bench.h"
 #include "bench/pubsub/pubsub_bench.h"
+#include "bench/server_bench.h"
 #include "bench/sim_bench.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -19,6 +23,8 @@ benchmarks (figures printed; with --json FILE also written as JSON):
   pubsub the embedded pub-sub library vs mutex/condvar and spsc_queue fan-out baselines
   cluster-sim  the data-chaos cluster at a steady produce rate: simulated records/s,
          events/s, x real time
+  produce  a real local cluster (or --bootstrap): records/s, MB/s, ack latency p50/p99/p99.9
+  consume  the same, then the records read back: records/s, MB/s
 
 'keel bench <name> --help' for each one's options.
 )";
@@ -114,6 +120,67 @@ int bench_pubsub(int argc, char** argv) {
     o.json_path = a.value("--json");
     return bench::run_pubsub_bench(o);
 }
+std::string self_binary() {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n <= 0 ? std::string("/proc/self/exe") : std::string(buf, static_cast<size_t>(n));
+}
+
+// The numeric options of bench produce|consume; an error message, or empty.
+std::string server_bench_numbers(Args& a, bench::ServerBenchOptions& o) {
+    o.records = a.u64("--records").value_or(o.records);
+    uint64_t size = a.u64("--record-size").value_or(o.record_size);
+    uint64_t partitions = a.u64("--partitions").value_or(static_cast<uint64_t>(o.partitions));
+    uint64_t nodes = a.u64("--nodes").value_or(static_cast<uint64_t>(o.nodes));
+    auto replication = a.u64("--replication");
+    uint64_t window = a.u64("--window").value_or(o.window);
+    if (!a.ok()) return a.error();
+    if (o.records == 0 || o.records > 1'000'000'000) return "--records is 1..1000000000";
+    if (size > 1'000'000) return "--record-size is 0..1000000 bytes";
+    if (partitions < 1 || partitions > 1000) return "--partitions is 1..1000";
+    if (nodes < 1 || nodes > 9) return "--nodes is 1..9";
+    if (window < 1 || window > 1'000'000) return "--window is 1..1000000";
+    uint64_t rf = replication.value_or(std::min<uint64_t>(3, nodes));
+    if (rf < 1 || rf > 9) return "--replication is 1..9";
+    if (!a.value("--bootstrap") && rf > nodes) return "--replication is at most --nodes";
+    o.record_size = static_cast<uint32_t>(size);
+    o.partitions = static_cast<int32_t>(partitions);
+    o.nodes = static_cast<int32_t>(nodes);
+    o.replication = static_cast<int16_t>(rf);
+    o.window = static_cast<uint32_t>(window);
+    return {};
+}
+
+int bench_server(int argc, char** argv, bool consume) {
+    const char* name = consume ? "bench consume" : "bench produce";
+    Args a(argc, argv, 3,
+           ArgSpec{{"--json", "--records", "--record-size", "--acks", "--partitions", "--replication", "--nodes",
+                    "--window", "--bootstrap", "--set"},
+                   {"--help", "-h", "--no-idempotence"},
+                   {"--set"}});
+    if (a.flag("--help") || a.flag("-h")) {
+        std::fputs(bench::server_bench_help(), stdout);
+        return 0;
+    }
+    if (!a.ok()) return usage_error(name, a.error());
+    if (!a.positionals().empty()) return usage_error(name, "unexpected argument '" + a.positionals()[0] + "'");
+    bench::ServerBenchOptions o;
+    o.consume = consume;
+    if (std::string err = server_bench_numbers(a, o); !err.empty()) return usage_error(name, err);
+    std::string acks = a.value("--acks").value_or("all");
+    if (acks != "0" && acks != "1" && acks != "all" && acks != "-1") return usage_error(name, "--acks is 0, 1 or all");
+    o.acks = acks == "0" ? 0 : acks == "1" ? 1 : -1;
+    o.idempotence = o.acks == -1 && !a.flag("--no-idempotence");
+    for (const std::string& kv : a.values("--set")) {
+        if (kv.find('=') == std::string::npos || kv.front() == '=') return usage_error(name, "--set wants NAME=VALUE, got '" + kv + "'");
+    }
+    o.server_properties = a.values("--set");
+    o.bootstrap = a.value("--bootstrap");
+    if (o.bootstrap && !o.server_properties.empty()) return usage_error(name, "--set is for the local cluster, not --bootstrap");
+    o.json_path = a.value("--json");
+    o.keel_binary = self_binary();
+    return bench::run_server_bench(o);
+}
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -126,6 +193,7 @@ int cmd_bench(int argc, char** argv) {
     if (name == "log") return bench_log(argc, argv);
     if (name == "pubsub") return bench_pubsub(argc, argv);
     if (name == "cluster-sim") return bench_cluster_sim(argc, argv);
+    if (name == "produce" || name == "consume") return bench_server(argc, argv, name == "consume");
     return usage_error("bench", "unknown benchmark '" + name + "'");
 }
 

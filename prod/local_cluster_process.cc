@@ -51,7 +51,10 @@ Result<int64_t> spawn_server(const std::string& keel_binary, const ClusterNode& 
         ::close(fds[0]);
         pid_t grandchild = ::fork();
         if (grandchild == 0) {
-            ::close(fds[1]);
+            // The write end stays open until the exec (close-on-exec): the parent reads
+            // to EOF, so it returns only once the pid is the server's (its cmdline names
+            // the config, which server_alive checks).
+            ::fcntl(fds[1], F_SETFD, FD_CLOEXEC);
             exec_server(plan);
         }
         int64_t pid = grandchild;
@@ -61,6 +64,10 @@ Result<int64_t> spawn_server(const std::string& keel_binary, const ClusterNode& 
     ::close(fds[1]);
     int64_t pid = -1;
     ssize_t got = ::read(fds[0], &pid, sizeof pid);
+    for (char rest = 0;;) {  // EOF: the server has exec'd (or died)
+        ssize_t r = ::read(fds[0], &rest, 1);
+        if (r == 0 || (r < 0 && errno != EINTR)) break;
+    }
     ::close(fds[0]);
     int status = 0;
     ::waitpid(child, &status, 0);
