@@ -90,7 +90,7 @@ inline PartitionChangeRecord gen_partition_change() {
 }
 
 inline MetadataRecord gen_record() {
-    switch (*rc::gen::inRange(0, 10)) {
+    switch (*rc::gen::inRange(0, 11)) {
         case 0: return gen_register_broker();
         case 1: return TopicRecord{gen_string(), gen_uuid()};
         case 2: return gen_partition();
@@ -104,6 +104,7 @@ inline MetadataRecord gen_record() {
         case 8:
             return ProducerIdsRecord{gen_node(), BrokerEpoch(*rc::gen::arbitrary<int64_t>()),
                                      *rc::gen::arbitrary<int64_t>(), {}};
+        case 9: return RemoveTopicRecord{gen_uuid(), {}};
         default: return NoOpRecord{};
     }
 }
