@@ -46,7 +46,7 @@ enum class Status {
     out_of_range,     // reset to an offset outside [oldest retained, end] under LagPolicy::error
     overrun,          // poll under LagPolicy::error: the subscriber fell behind retention
     not_subscribed,   // reset/unsubscribe/position of a topic the subscriber does not read
-    busy,             // poll while a callback thread consumes, or start twice
+    busy,             // poll while another poll or a callback thread consumes, or start twice
     invalid_argument  // bad options or an empty topic name
 };
 const char* to_string(Status s);
@@ -154,7 +154,8 @@ private:
 };
 
 // Reads one or more topics. poll, reset, subscribe, unsubscribe, position and close may be
-// called from any thread; poll calls are meant to come from one consumer at a time.
+// called from any thread; one consumer polls at a time (a poll that overlaps another, or a
+// running callback thread, returns busy).
 class Subscriber {
 public:
     ~Subscriber();  // stops the callback thread, unsubscribes from everything

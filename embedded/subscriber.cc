@@ -61,6 +61,7 @@ struct Subscriber::Impl {
 
     std::mutex control_mu;  // start/stop
     std::atomic<bool> consuming{false};
+    std::atomic<bool> polling{false};  // a poll is running (one consumer at a time)
     std::thread thread;
 
     std::vector<Watch> watches;  // the polling thread's view of its topics, for waiting
@@ -74,6 +75,8 @@ struct Subscriber::Impl {
     bool spin(uint64_t key) const;
     void sleep(uint64_t key, Clock::time_point deadline);
     Status poll(Batch& out, size_t max, std::chrono::nanoseconds timeout);
+    Status poll_once(Batch& out, size_t max, std::chrono::nanoseconds timeout);
+    bool ended() const { return closed.load() || core->closed.load(); }
     Status add(std::shared_ptr<Topic> topic);
     void drop_all();
 };
@@ -207,7 +210,19 @@ void Subscriber::Impl::sleep(uint64_t key, Clock::time_point deadline) {
     for (auto& w : watches) w.topic->sleepers.fetch_sub(1, std::memory_order_relaxed);
 }
 
+// One consumer at a time: a second thread polling the same subscriber gets busy (its batch
+// emptied) instead of racing on the cursors' segment and the waiting state.
 Status Subscriber::Impl::poll(Batch& out, size_t max, std::chrono::nanoseconds timeout) {
+    if (polling.exchange(true, std::memory_order_acquire)) {
+        out.clear();
+        return Status::busy;
+    }
+    Status s = poll_once(out, max, timeout);
+    polling.store(false, std::memory_order_release);
+    return s;
+}
+
+Status Subscriber::Impl::poll_once(Batch& out, size_t max, std::chrono::nanoseconds timeout) {
     out.clear();
     if (max == 0) return Status::invalid_argument;
     auto deadline = Clock::now() + std::min<std::chrono::nanoseconds>(timeout, std::chrono::hours(24 * 365));
@@ -251,9 +266,9 @@ Subscriber::~Subscriber() {
 }
 
 Status Subscriber::poll(Batch& out, size_t max_messages, std::chrono::nanoseconds timeout) {
-    if (impl_->consuming.load()) {
+    if (impl_->consuming.load()) {  // the callback thread consumes (until stop())
         out.clear();
-        return Status::busy;
+        return impl_->ended() ? Status::closed : Status::busy;
     }
     return impl_->poll(out, max_messages, timeout);
 }

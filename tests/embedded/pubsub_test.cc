@@ -360,6 +360,43 @@ TEST(EmbeddedPubSub, PushDeliversEveryMessageOnTheSubscribersThread) {
     EXPECT_EQ(sub->poll(batch, 10, kNoWait), Status::ok);  // pull again after stop
 }
 
+TEST(EmbeddedPubSub, APollOverlappingAnotherPollOfTheSameSubscriberGetsBusy) {
+    Broker broker;
+    auto sub = broker.subscribe({"t"}).value;
+    Status first = Status::busy;
+    std::thread blocked([&] {
+        Batch batch;
+        // Until it is inside, the main thread's short polls may win: then this one is told
+        // busy and tries again. Either way only one of two overlapping polls proceeds.
+        while (first == Status::busy) first = sub->poll(batch, 10, kForever);
+    });
+    Batch batch;
+    Status second = Status::ok;
+    for (int i = 0; i < 1000 && second != Status::busy; i++) {
+        second = sub->poll(batch, 10, kNoWait);
+        std::this_thread::sleep_for(milliseconds(1));
+    }
+    EXPECT_EQ(second, Status::busy);
+    EXPECT_TRUE(batch.empty());
+    ASSERT_TRUE(broker.publish("t", "one").ok());
+    blocked.join();
+    EXPECT_EQ(first, Status::ok);
+    EXPECT_EQ(sub->poll(batch, 10, kNoWait), Status::timeout);  // not busy once it returned
+}
+
+TEST(EmbeddedPubSub, PollOfAPushSubscriberWhoseBrokerClosedSaysClosedNotBusy) {
+    std::unique_ptr<Subscriber> sub;
+    Broker broker;
+    sub = broker.subscribe({"t"}).value;
+    ASSERT_EQ(sub->start([](const Message&) {}), Status::ok);
+    Batch batch;
+    EXPECT_EQ(sub->poll(batch, 10, kNoWait), Status::busy);
+    broker.close();
+    EXPECT_EQ(sub->poll(batch, 10, kNoWait), Status::closed);
+    sub->stop();
+    EXPECT_EQ(sub->poll(batch, 10, kNoWait), Status::closed);
+}
+
 TEST(EmbeddedPubSub, PushReportsGapsToItsGapCallbackBeforeTheMessagesAfterThem) {
     Broker broker;
     ASSERT_EQ(broker.create_topic("t", small_topic()), Status::ok);
