@@ -88,7 +88,7 @@ Outcome<uint64_t> Topic::append(std::string_view key, std::string_view value) {
     s->records = i + 1;
     live_messages_++;
     live_bytes_ += need;
-    uint64_t offset = end.load(std::memory_order_relaxed);
+    uint64_t offset = next_offset_++;  // == end, without reading the readers' line
     // seq_cst: pairs with a poller's sleepers++ then end load (no lost wakeup, docs/pubsub.md).
     end.store(offset + 1, std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) > 0) wake_sleepers();
@@ -107,7 +107,7 @@ Segment* Topic::roll() {
     trim_for_roll();
     Segment* s = take_spare();
     uint64_t seq = next_seq_++;
-    s->base = end.load(std::memory_order_relaxed);
+    s->base = next_offset_;
     s->used = 0;
     s->pos[0] = 0;
     s->records = 0;

@@ -1,8 +1,9 @@
 // Internals of embedded/pubsub.h: one topic's log. Not part of the public API.
 //
 // A topic is a chain of segments: fixed-size byte arenas holding records back to back plus
-// an index of where each record starts. Publishers append under Topic::mu and then publish
-// the committed end (`end`) with a store that readers acquire-load; readers never take mu.
+// an index of where each record starts. Publishers append under Topic::mu_ (a spin lock) and
+// then publish the committed end (`end`) with a store that readers acquire-load; readers
+// never take mu_.
 // A segment that falls out of retention is retired (seq = kRetired) and later reused; a
 // reader pins a segment (pins++) and then checks its seq, and a publisher reuses a retired
 // segment only when it sees pins == 0 after retiring it. Both sides use sequentially
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "embedded/pubsub.h"
@@ -79,6 +81,31 @@ struct Waiter {
     void wake();
 };
 
+// The publishers' lock: held for a copy of one message, so a test-and-test-and-set lock
+// (one atomic exchange to take, a plain release store to give back) costs less than a
+// std::mutex (a locked instruction on each side). Spinners pause, then yield, so a holder
+// preempted on a busy machine gets the core back.
+class SpinLock {
+public:
+    void lock() {
+        for (int spins = 0; locked_.exchange(true, std::memory_order_acquire); ) {
+            while (locked_.load(std::memory_order_relaxed)) {
+                if (++spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+                    __builtin_ia32_pause();
+#endif
+                } else {
+                    std::this_thread::yield();
+                }
+            }
+        }
+    }
+    void unlock() { locked_.store(false, std::memory_order_release); }
+
+private:
+    std::atomic<bool> locked_{false};
+};
+
 struct Topic {
     Topic(std::string topic_name, const TopicOptions& topic_options);
     ~Topic();
@@ -112,11 +139,12 @@ struct Topic {
     Segment* slot(uint64_t seq) const { return table[seq % table_size].load(std::memory_order_acquire); }
 
 private:
-    alignas(64) std::mutex mu_;  // publishers; guards everything below
+    alignas(64) SpinLock mu_;  // publishers; guards everything below
     std::vector<std::unique_ptr<Segment>> pool_;
     std::vector<Segment*> spare_;
     std::deque<Segment*> live_;
     uint64_t next_seq_ = 0;
+    uint64_t next_offset_ = 0;  // the next offset to assign (== end, kept beside the lock)
     uint64_t live_messages_ = 0;
     size_t live_bytes_ = 0;
     std::vector<std::shared_ptr<Waiter>> waiters_;

@@ -102,7 +102,7 @@ check "pubsub unknown subcommand" 2 "$keel" pubsub frob
 check "bench pubsub --help" 0 "$keel" bench pubsub --help
 check "bench pubsub bad shapes" 2 "$keel" bench pubsub --shapes 2y2
 check "bench pubsub (small)" 0 "$keel" bench pubsub --messages 3000 --reps 1 --shapes 1x1,2x2 --topics 2 --json "$work/ps.json"
-for key in keel mutex_deque spsc spsc_fixed delivered_per_sec latency_p99_us ratio all_meet_target; do has "bench pubsub json has $key" "$work/ps.json" "\"$key\""; done
+for key in keel mutex_deque spsc_sub spsc spsc_fixed delivered_per_sec latency_p99_us ratio ratio_vs_spsc all_meet_target; do has "bench pubsub json has $key" "$work/ps.json" "\"$key\""; done
 
 # keel groups: help, argument errors, and a clear error (exit 1) when no broker answers.
 check "groups --help" 0 "$keel" groups --help
