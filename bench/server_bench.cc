@@ -1,6 +1,7 @@
 #include "bench/server_bench.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "core/client/topic_admin.h"
 #include "core/env/sync.h"
 #include "prod/local_cluster.h"
+#include "prod/shutdown_signals.h"
 #include "prod/prod_node.h"
 #include "prod/temp_dir.h"
 
@@ -90,8 +92,16 @@ int run_keel(const std::string& keel, const std::vector<std::string>& args,
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    // The child gets the default signal mask: the bench blocks SIGINT and SIGTERM for itself.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    int rc = posix_spawn(&pid, keel.c_str(), &fa, nullptr, argv.data(), environ);
+    int rc = posix_spawn(&pid, keel.c_str(), &fa, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) return -1;
     int status = 0;
@@ -400,7 +410,11 @@ const char* server_bench_help() {
     return kHelp;
 }
 
+// SIGINT or SIGTERM (taken synchronously, ShutdownSignals) stops the bench: its fibers are
+// unwound and the local cluster it started is stopped and removed (LocalRun's destructor),
+// so an interrupted run leaves no server processes behind.
 int run_server_bench(const ServerBenchOptions& o) {
+    prod::ShutdownSignals::block();
     std::optional<LocalRun> local;
     std::string servers = o.bootstrap.value_or("");
     if (!o.bootstrap) {
@@ -423,13 +437,29 @@ int run_server_bench(const ServerBenchOptions& o) {
     prod::ProdNodeOptions options;
     options.log.min_level = env::Level::warn;
     prod::ProdNode node("bench", dir.path(), options);
+    bool interrupted = false;
     Status st = node.run_blocking([&](env::Env& env) {
+        env.executor().spawn("bench-signals", [&env, &node, &interrupted] {
+            for (;;) {
+                if (prod::ShutdownSignals::take()) {
+                    interrupted = true;
+                    node.request_stop();
+                    return;
+                }
+                env.executor().sleep_for(ms(100));
+            }
+        });
         rc = run_phases(env, o, bootstrap, report);
         node.request_stop();
     });
     if (!st.ok()) {
         std::fprintf(stderr, "keel bench: %s\n", st.error().to_string().c_str());
         return 1;
+    }
+    if (interrupted) {
+        std::fprintf(stderr, "keel bench: interrupted; no figures%s\n",
+                     local ? ", stopping the local cluster" : "");
+        return 130;
     }
     if (rc != 0) return rc;
     print_report(o, report);

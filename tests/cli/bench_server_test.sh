@@ -31,6 +31,28 @@ for key in '"bench":"consume"' '"acknowledged":2000' '"consumed":2000' '"consume
            '"consume_mb_per_s":' '"acks":"1"' '"idempotence":false'; do
     has "consume json $key" "$work/consume.json" "$key"
 done
+# Interrupted (SIGTERM; SIGINT, which Ctrl-C sends, is handled alike but ignored by a
+# background job of a script): exit 130, and the local cluster it started is
+# stopped and its directory removed, so no server process is left behind.
+"$keel" bench produce --records 50000000 --nodes 1 >"$work/int.out" 2>"$work/int.err" &
+bench_pid=$!
+cluster=""
+for _ in $(seq 1 600); do
+    cluster=$(sed -n 's/^starting a local cluster of 1 node(s) in \(.*\) \.\.\.$/\1/p' "$work/int.err")
+    [ -n "$cluster" ] && [ -f "$cluster/cluster.json" ] && break
+    sleep 0.1
+done
+sleep 1  # into the produce phase (an earlier signal is honoured too, once the cluster is up)
+kill -TERM "$bench_pid"
+wait "$bench_pid"
+rc=$?
+if [ "$rc" -eq 130 ]; then ok "interrupted bench exits 130"; else bad "interrupted bench exits 130 (got $rc)"; fi
+has "it says it was interrupted" "$work/int.err" "interrupted"
+if [ -n "$cluster" ] && ! pgrep -f "$cluster" >/dev/null; then ok "no server of the interrupted run is left"
+else bad "no server of the interrupted run is left (cluster '$cluster': $(pgrep -af "${cluster:-none}"))"; fi
+if [ -n "$cluster" ] && [ ! -e "$cluster" ]; then ok "the interrupted run's cluster directory is removed"
+else bad "the interrupted run's cluster directory is removed ($cluster)"; fi
+
 if command -v python3 >/dev/null 2>&1; then
     check "the JSON parses" 0 python3 -c 'import json,sys; [json.load(open(f)) for f in sys.argv[1:]]' \
         "$work/produce.json" "$work/consume.json"

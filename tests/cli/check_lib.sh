@@ -4,6 +4,7 @@
 #   check NAME EXPECTED_EXIT COMMAND...   runs COMMAND (stdin: the file $stdin, else
 #                                         /dev/null) into $work/out and $work/err
 #   has NAME FILE PATTERN                 FILE contains PATTERN (grep)
+#   ok NAME / bad NAME                    report a check the script made itself
 fail=0
 check() {
     local name=$1 want=$2
@@ -20,3 +21,5 @@ check() {
 has() {
     if grep -q -- "$3" "$2"; then echo "ok   $1"; else echo "FAIL $1: '$3' not in $2"; sed 's/^/  | /' "$2" | head -40; fail=1; fi
 }
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
