@@ -57,7 +57,7 @@ void print_description(const client::TopicDescription& t, bool json, bool first)
     size_t rf = t.partitions.empty() ? 0 : t.partitions[0].replicas.size();
     if (json) {
         std::printf("%s{\"name\":%s,\"topic_id\":\"%s\",\"internal\":%s,\"partitions\":[", first ? "" : ",",
-                    json_string(t.name).c_str(), client::topic_id_string(t.topic_id).c_str(),
+                    json_string(t.name).c_str(), protocol::uuid_string(t.topic_id).c_str(),
                     t.internal ? "true" : "false");
         for (size_t i = 0; i < t.partitions.size(); ++i) {
             const auto& p = t.partitions[i];
@@ -70,7 +70,7 @@ void print_description(const client::TopicDescription& t, bool json, bool first)
         return;
     }
     std::printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\n", t.name.c_str(),
-                client::topic_id_string(t.topic_id).c_str(), t.partitions.size(), rf);
+                protocol::uuid_string(t.topic_id).c_str(), t.partitions.size(), rf);
     for (const auto& p : t.partitions) {
         std::printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s%s%s\n", t.name.c_str(),
                     p.partition.value(), p.leader.value() < 0 ? "none" : std::to_string(p.leader.value()).c_str(),
@@ -122,7 +122,7 @@ int run_action(client::TopicAdmin& admin, const TopicsArgs& a) {
         if (!id.ok()) return client_error("topics", id.error().to_string());
         if (a.json) {
             std::printf("{\"created\":%s,\"topic_id\":\"%s\"}\n", json_string(a.topic).c_str(),
-                        client::topic_id_string(*id).c_str());
+                        protocol::uuid_string(*id).c_str());
         } else {
             std::printf("Created topic %s.\n", a.topic.c_str());
         }

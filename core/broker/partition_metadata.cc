@@ -6,8 +6,6 @@
 namespace keel::broker {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 int base64url_value(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -68,23 +66,6 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::string uuid_base64url(const protocol::Uuid& id) {
-    uint8_t bytes[16];
-    for (int i = 0; i < 8; ++i) {
-        bytes[i] = static_cast<uint8_t>(id.most >> (56 - 8 * i));
-        bytes[8 + i] = static_cast<uint8_t>(id.least >> (56 - 8 * i));
-    }
-    std::string out;
-    for (int i = 0; i < 16; i += 3) {
-        uint32_t n = uint32_t{bytes[i]} << 16;
-        if (i + 1 < 16) n |= uint32_t{bytes[i + 1]} << 8;
-        if (i + 2 < 16) n |= bytes[i + 2];
-        int chars = i + 2 < 16 ? 4 : (i + 1 < 16 ? 3 : 2);
-        for (int c = 0; c < chars; ++c) out += kAlphabet[(n >> (18 - 6 * c)) & 0x3f];
-    }
-    return out;
-}
-
 Result<protocol::Uuid> parse_topic_id(std::string_view text) {
     text = trim(text);
     std::optional<protocol::Uuid> id = text.size() == 32 ? decode_hex(text) : decode_base64url(text);
@@ -96,7 +77,7 @@ Result<protocol::Uuid> parse_topic_id(std::string_view text) {
 }
 
 std::string format_partition_metadata(const protocol::Uuid& topic_id) {
-    return "version: 0\ntopic_id: " + uuid_base64url(topic_id) + "\n";
+    return "version: 0\ntopic_id: " + protocol::uuid_string(topic_id) + "\n";
 }
 
 Result<protocol::Uuid> parse_partition_metadata(std::string_view text) {

@@ -19,9 +19,7 @@
 
 namespace keel::broker {
 
-// Kafka's Uuid.toString(): unpadded base64url of the 16 bytes (most significant first).
-std::string uuid_base64url(const protocol::Uuid& id);
-// Uuid.fromString's inverse of the above (exactly 22 base64url characters), or 32 hex digits
+// Uuid.fromString: the inverse of protocol::uuid_string (exactly 22 base64url characters), or 32 hex digits
 // (Keel's older form). Errors: invalid_argument naming what is wrong.
 Result<protocol::Uuid> parse_topic_id(std::string_view text);
 

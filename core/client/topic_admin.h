@@ -55,8 +55,6 @@ struct TopicDescription {
     std::vector<PartitionDescription> partitions;           // ascending by partition
 };
 
-// Kafka's textual topic id: the 16 bytes in unpadded base64url (22 characters).
-std::string topic_id_string(const protocol::Uuid& id);
 
 class TopicAdmin {
 public:

@@ -4,6 +4,25 @@
 
 namespace keel::protocol {
 
+std::string uuid_string(const Uuid& id) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    uint8_t bytes[16];
+    for (int i = 0; i < 8; ++i) {
+        bytes[i] = static_cast<uint8_t>(id.most >> (56 - 8 * i));
+        bytes[8 + i] = static_cast<uint8_t>(id.least >> (56 - 8 * i));
+    }
+    std::string out;
+    for (int i = 0; i < 16; i += 3) {
+        uint32_t n = uint32_t{bytes[i]} << 16;
+        if (i + 1 < 16) n |= uint32_t{bytes[i + 1]} << 8;
+        if (i + 2 < 16) n |= bytes[i + 2];
+        int chars = i + 2 < 16 ? 4 : (i + 1 < 16 ? 3 : 2);
+        for (int c = 0; c < chars; ++c) out += kAlphabet[(n >> (18 - 6 * c)) & 0x3f];
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------- Writer
 
 void Writer::classic_string(std::string_view s) {

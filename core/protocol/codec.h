@@ -38,6 +38,10 @@ struct Uuid {
     bool is_zero() const { return most == 0 && least == 0; }
 };
 
+// Kafka's Uuid.toString(): the 16 bytes (most significant first) in unpadded base64url,
+// 22 characters. How topic ids appear in tools and in partition.metadata files.
+std::string uuid_string(const Uuid& id);
+
 // The fixed topic id of KRaft's __cluster_metadata topic (Kafka's Uuid.METADATA_TOPIC_ID).
 inline constexpr Uuid metadata_topic_id{0, 1};
 

@@ -12,11 +12,11 @@ using protocol::Uuid;
 
 TEST(PartitionMetadata, WritesKafkasForm) {
     // Kafka's Uuid.METADATA_TOPIC_ID is new Uuid(0, 1): "AAAAAAAAAAAAAAAAAAAAAQ".
-    EXPECT_EQ(uuid_base64url(Uuid{0, 1}), "AAAAAAAAAAAAAAAAAAAAAQ");
-    EXPECT_EQ(uuid_base64url(Uuid{0, 0}), "AAAAAAAAAAAAAAAAAAAAAA");  // Uuid.ZERO_UUID
-    EXPECT_EQ(uuid_base64url(Uuid{~0ULL, ~0ULL}), "_____________________w");
+    EXPECT_EQ(protocol::uuid_string(Uuid{0, 1}), "AAAAAAAAAAAAAAAAAAAAAQ");
+    EXPECT_EQ(protocol::uuid_string(Uuid{0, 0}), "AAAAAAAAAAAAAAAAAAAAAA");  // Uuid.ZERO_UUID
+    EXPECT_EQ(protocol::uuid_string(Uuid{~0ULL, ~0ULL}), "_____________________w");
     EXPECT_EQ(format_partition_metadata(Uuid{0, 1}), "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n");
-    EXPECT_EQ(uuid_base64url(Uuid{0x0123456789abcdefULL, 0xfedcba9876543210ULL}).size(), 22u);
+    EXPECT_EQ(protocol::uuid_string(Uuid{0x0123456789abcdefULL, 0xfedcba9876543210ULL}).size(), 22u);
 }
 
 TEST(PartitionMetadata, ReadsKafkasFormAndKeelsOlderHexForm) {

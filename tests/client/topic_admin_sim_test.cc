@@ -111,12 +111,6 @@ TEST(TopicAdminSim, NoBrokerIsAClearError) {
     });
 }
 
-TEST(TopicAdminSim, TopicIdIsKafkasBase64) {
-    EXPECT_EQ(topic_id_string(protocol::Uuid{0, 0}), "AAAAAAAAAAAAAAAAAAAAAA");
-    EXPECT_EQ(topic_id_string(protocol::Uuid{0, 1}), "AAAAAAAAAAAAAAAAAAAAAQ");  // Kafka's METADATA_TOPIC_ID
-    EXPECT_EQ(topic_id_string(protocol::Uuid{~uint64_t{0}, ~uint64_t{0}}), "_____________________w");
-}
-
 // 10 records over 2 partitions; the group "g" (no members) reset to latest, earliest, and
 // an offset past the end (clamped).
 TEST(GroupAdminSim, ResetOffsetsPlansAndCommitsForAnEmptyGroup) {

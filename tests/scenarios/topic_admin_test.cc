@@ -299,7 +299,7 @@ TEST(TopicAdmin, APartitionMetadataFileInKeelsOlderHexFormIsAcceptedAndRewritten
     });
     ASSERT_TRUE(f.cluster->await_replicated(30s).has_value());
     const std::string file = "legacy-0/partition.metadata";
-    const std::string kafka_form = "version: 0\ntopic_id: " + broker::uuid_base64url(id) + "\n";
+    const std::string kafka_form = "version: 0\ntopic_id: " + protocol::uuid_string(id) + "\n";
     auto text = [&] {
         auto b = f.world.node("b3").disk().read_current(file);
         return b.ok() ? std::string(b->begin(), b->end()) : "<" + b.error().to_string() + ">";
