@@ -26,6 +26,7 @@ namespace {
 
 const char* kServerHelp =
     R"(usage: keel server [--config FILE] [--data-dir DIR] [--override NAME=VALUE]...
+                   [--log-level debug|info|warn|error] [--trace-events]
 
 Runs one Kafka-compatible node until SIGTERM or SIGINT: then a controlled shutdown (the
 controller moves this broker's leaderships away, at most 30 s) and a clean stop, exit 0.
@@ -37,6 +38,11 @@ options:
   --config FILE            Kafka's server.properties (Kafka's property names, below)
   --data-dir DIR           the data directory (overrides log.dirs)
   --override NAME=VALUE    one property, over the file (repeatable)
+  --log-level LEVEL        the least severe log lines written: debug, info (default),
+                           warn or error
+  --trace-events           also write each trace event (the events the simulator traces:
+                           elections, ISR changes, appends, ...) as an EVENT line with
+                           its JSON detail
 
 The controller RPC listener is the CONTROLLER listener's port + 1, for this node and for
 every voter. An unknown property or a value Keel cannot honour stops the server with
@@ -142,9 +148,10 @@ std::string describe(const node::ServerConfig& c) {
 }
 
 // Runs the node on this thread until it stops: a shutdown signal stops it cleanly.
-int run_server(const node::ServerConfig& c) {
+int run_server(const node::ServerConfig& c, const prod::LogOptions& log) {
     prod::ShutdownSignals::block();
     prod::ProdNodeOptions o;
+    o.log = log;
     o.stop_when_main_returns = true;
     o.stack_bytes = 512 * 1024;
     prod::ProdNode process("node-" + std::to_string(c.node.id.value()), c.log_dir, o);
@@ -187,9 +194,28 @@ int run_server(const node::ServerConfig& c) {
 
 }  // namespace
 
+// --log-level and --trace-events; nullopt (with a message) for an unknown level.
+std::optional<prod::LogOptions> log_options(const Args& args) {
+    prod::LogOptions log;
+    log.trace_events = args.flag("--trace-events");
+    std::string level = args.value("--log-level").value_or("info");
+    const std::pair<const char*, env::Level> levels[] = {
+        {"debug", env::Level::debug}, {"info", env::Level::info},
+        {"warn", env::Level::warn},   {"error", env::Level::error}};
+    for (const auto& [name, value] : levels) {
+        if (level == name) {
+            log.min_level = value;
+            return log;
+        }
+    }
+    return std::nullopt;
+}
+
 int cmd_server(int argc, char** argv) {
     Args args(argc, argv, 2,
-              ArgSpec{{"--config", "--data-dir", "--override"}, {"--help"}, {"--override"}});
+              ArgSpec{{"--config", "--data-dir", "--override", "--log-level"},
+                      {"--help", "--trace-events"},
+                      {"--override"}});
     if (args.flag("--help")) {
         std::fputs(server_help().c_str(), stdout);
         return 0;
@@ -197,6 +223,11 @@ int cmd_server(int argc, char** argv) {
     if (!args.ok()) return usage_error("server", args.error());
     if (!args.positionals().empty())
         return usage_error("server", "unexpected argument " + args.positionals()[0]);
+    auto log = log_options(args);
+    if (!log) {
+        return usage_error("server", "--log-level " + args.value("--log-level").value_or("") +
+                                         ": expected debug, info, warn or error");
+    }
     auto config = load_config(args);
     if (!config.ok()) {
         std::fprintf(stderr, "keel server: %s\n", config.error().message.c_str());
@@ -206,7 +237,7 @@ int cmd_server(int argc, char** argv) {
         std::fprintf(stderr, "keel server: %s\n", st.error().message.c_str());
         return 1;
     }
-    return run_server(*config);
+    return run_server(*config, *log);
 }
 
 namespace {

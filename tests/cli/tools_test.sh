@@ -85,7 +85,8 @@ offsets.topic.num.partitions=5
 group.initial.rebalance.delay.ms=0
 cluster.id=keel-tools-test
 EOF
-        "$keel" server --config "$work/server.properties" >"$work/server.log" 2>&1 &
+        # warn and up, plus the trace events (checked at the end)
+        "$keel" server --config "$work/server.properties" --log-level warn --trace-events >"$work/server.log" 2>&1 &
         server_pid=$!
         B=127.0.0.1:$port
         for _ in $(seq 1 60); do
@@ -221,5 +222,11 @@ if command -v kcat >/dev/null; then
 else
     echo "skip kcat cross-check (kcat not installed)"
 fi
+
+# --- the server's log: --log-level warn drops INFO lines, --trace-events adds EVENT lines ---
+has "the server log has trace events" "$work/server.log" " EVENT "
+hasnt "the server log has no INFO line at --log-level warn" "$work/server.log" " INFO "
+check "server --log-level bogus" 2 "$keel" server --log-level loud
+has "the error names the levels" "$work/err" "debug, info, warn or error"
 
 exit $fail
