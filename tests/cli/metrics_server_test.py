@@ -8,7 +8,8 @@ Prometheus' text content type; every line a comment or `name{labels} value`, one
 family before its samples; the Produce request counter and messages in moved; no
 under-replicated partition; this node is the active controller; g1's lag is 1.
 Then a malformed request gets 400, an unknown path 404, an oversized head 431, and the
-server still answers /metrics and Kafka clients afterwards. Also: `--help` lists
+server still answers /metrics and Kafka clients afterwards; a second server whose
+metrics.port is taken exits 1 naming the metrics listener. Also: `--help` lists
 metrics.port, an out-of-range metrics.port is refused by name (exit 2). SIGTERM: exit 0.
 
 Usage: metrics_server_test.py KEEL_BINARY
@@ -207,6 +208,18 @@ def check_config_errors(keel):
     check("the refusal names metrics.port", "metrics.port" in r.stderr, r.stderr)
 
 
+def check_metrics_port_in_use(server):
+    """A second server whose metrics.port is taken stops at once naming the metrics listener."""
+    port, cport = free_port(), free_port(pair=True)
+    data = os.path.join(server.work, "data2")
+    r = subprocess.run([server.keel, "server", "--data-dir", data,
+                        "--override", f"controller.quorum.voters=1@127.0.0.1:{cport}",
+                        "--override", f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
+                        "--override", f"metrics.port={server.mport}"], capture_output=True, text=True, timeout=120)
+    check("a taken metrics.port stops the server (exit 1)", r.returncode == 1, r.returncode)
+    check("the error names the metrics listener", "metrics listener" in r.stderr, r.stderr[-1000:])
+
+
 def main():
     keel = sys.argv[1]
     check_config_errors(keel)
@@ -229,6 +242,7 @@ def main():
               g.stdout + g.stderr)
         check_metrics(server)
         check_bad_requests(server)
+        check_metrics_port_in_use(server)
         code = server.stop()
         check("SIGTERM stops the server with exit 0", code == 0, code)
     finally:
