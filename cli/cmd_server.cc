@@ -16,6 +16,8 @@
 #include "core/node/keel_node.h"
 #include "core/node/server_config.h"
 #include "core/raft/raft_storage.h"
+#include "core/env/sync.h"
+#include "prod/metrics_http.h"
 #include "prod/posix_disk.h"
 #include "prod/prod_node.h"
 #include "prod/shutdown_signals.h"
@@ -147,6 +149,35 @@ std::string describe(const node::ServerConfig& c) {
     return out + " data in " + c.log_dir;
 }
 
+// The HTTP metrics listener (metrics.port) on the node's fibers, while the node runs: the
+// destructor stops it and waits for its fibers (before the node it renders goes).
+class MetricsEndpoint {
+public:
+    MetricsEndpoint(env::Env& env, prod::ProdNode& process, const env::Address& listen,
+                    const node::KeelNode& node)
+        : done_(env.executor()),
+          server_(env.executor(), process.poller(), env.tracer(), prod::MetricsHttpOptions{.listen = listen},
+                  [&node] { return node.render_metrics(); }) {}
+    ~MetricsEndpoint() {
+        server_.stop();
+        if (started_) done_.wait();
+    }
+    MetricsEndpoint(const MetricsEndpoint&) = delete;
+    MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
+
+    Status start(env::Executor& ex) {
+        KEEL_TRY(server_.listen());
+        started_ = true;
+        env::spawn_joinable(ex, "metrics-http-accept", done_, [this] { server_.run(); });
+        return ok_status();
+    }
+
+private:
+    env::Event done_;
+    prod::MetricsHttpServer server_;
+    bool started_ = false;
+};
+
 // Runs the node on this thread until it stops: a shutdown signal stops it cleanly.
 int run_server(const node::ServerConfig& c, const prod::LogOptions& log) {
     prod::ShutdownSignals::block();
@@ -181,6 +212,15 @@ int run_server(const node::ServerConfig& c, const prod::LogOptions& log) {
             }
         });
         env.tracer().log(env::Level::info, "keel server: " + describe(c));
+        std::optional<MetricsEndpoint> metrics;
+        if (c.metrics_listen) {
+            metrics.emplace(env, process, *c.metrics_listen, node);
+            if (Status st = metrics->start(env.executor()); !st.ok()) {
+                result = st;
+                env.tracer().log(env::Level::error, "node stopped: " + st.error().message);
+                return;
+            }
+        }
         result = node.run();
         if (!result.ok())
             env.tracer().log(env::Level::error, "node stopped: " + result.error().message);

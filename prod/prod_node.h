@@ -77,6 +77,9 @@ public:
 
     const std::string& name() const { return name_; }
     const std::string& data_dir() const { return data_dir_; }
+    // The node's poller, for world-side listeners its fibers run besides env::Network
+    // (the HTTP metrics listener); use only from the node's own thread.
+    EpollPoller& poller() { return poller_; }
     // The random seed in use (valid once the node runs; 0 before).
     uint64_t seed() const { return seed_.load(std::memory_order_acquire); }
 

@@ -46,6 +46,46 @@ void BrokerServer::stop() {
 }
 
 Result<Bytes> BrokerServer::dispatch(const protocol::RequestFrame& frame) {
+    Instant start = replicas_.env().now();
+    bool follower_fetch = false;
+    Result<Bytes> r = dispatch_api(frame, follower_fetch);
+    if (options_.metrics == nullptr) return r;
+    std::string api(protocol::api_name(frame.header.api_key));
+    if (frame.header.api_key == protocol::ApiKey::fetch) api = follower_fetch ? "FetchFollower" : "FetchConsumer";
+    record_request(api, replicas_.env().now() - start, r.ok());
+    return r;
+}
+
+void BrokerServer::record_request(const std::string& api, Duration took, bool ok) {
+    auto it = api_metrics_.find(api);
+    if (it == api_metrics_.end()) {
+        metrics::Labels labels{{"api", api}};
+        metrics::Registry& m = *options_.metrics;
+        ApiMetrics am;
+        am.requests = &m.counter("keel_broker_requests_total", "Kafka requests answered, by API.", labels);
+        am.errors = &m.counter("keel_broker_request_errors_total",
+                               "Requests that could not be answered (undecodable, unsupported version), by API.",
+                               labels);
+        am.seconds = &m.histogram("keel_broker_request_duration_seconds",
+                                  "Time from reading a request to its response, including waits (acks=all, "
+                                  "fetch max wait), by API.",
+                                  metrics::latency_buckets_seconds(), labels);
+        it = api_metrics_.emplace(api, am).first;
+    }
+    it->second.requests->inc();
+    if (!ok) it->second.errors->inc();
+    it->second.seconds->observe(std::chrono::duration<double>(took).count());
+}
+
+void BrokerServer::count_bytes_in(size_t bytes, int64_t messages) {
+    if (options_.metrics == nullptr) return;
+    options_.metrics->counter("keel_broker_bytes_in_total", "Record batch bytes appended by produce requests.")
+        .inc(static_cast<double>(bytes));
+    options_.metrics->counter("keel_broker_messages_in_total", "Records appended by produce requests.")
+        .inc(static_cast<double>(messages));
+}
+
+Result<Bytes> BrokerServer::dispatch_api(const protocol::RequestFrame& frame, bool& follower_fetch) {
     auto table = protocol::broker_listener_api_versions();
     const protocol::RequestHeader& h = frame.header;
     if (h.api_key == protocol::ApiKey::api_versions) return protocol::answer_api_versions(frame, table);
@@ -67,7 +107,10 @@ Result<Bytes> BrokerServer::dispatch(const protocol::RequestFrame& frame) {
         }
         case protocol::ApiKey::fetch: {
             KEEL_TRY_ASSIGN(FetchRequest req, protocol::decode_request_body<FetchRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, fetch(req, h.api_version));
+            follower_fetch = req.replica_id.value() >= 0;
+            FetchResponse resp = fetch(req, h.api_version);
+            count_bytes_out(req, resp);
+            return protocol::encode_response(h.correlation_id, h.api_version, resp);
         }
         case protocol::ApiKey::list_offsets: {
             KEEL_TRY_ASSIGN(ListOffsetsRequest req, protocol::decode_request_body<ListOffsetsRequest>(frame));
@@ -273,7 +316,10 @@ ProduceResponse::PartitionProduceResponse BrokerServer::produce_partition(
         return r;
     }
     if (o.duplicate || o.duplicate_appended) stats_.produce_duplicates++;
-    if (!o.duplicate) stats_.produce_batches_appended++;
+    if (!o.duplicate) {
+        stats_.produce_batches_appended++;
+        count_bytes_in(pd.records->size(), o.last_offset.value() - o.base_offset.value() + 1);
+    }
     replicas_.changed(*p);
     r.base_offset = o.base_offset.value();
     r.log_append_time_ms = o.log_append_time_ms;

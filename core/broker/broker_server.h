@@ -40,6 +40,7 @@
 #include <functional>
 #include <memory>
 
+#include "core/base/metrics.h"
 #include "core/broker/replica_manager.h"
 #include "core/controller/rpc.h"
 #include "core/protocol/fetch.h"
@@ -66,6 +67,9 @@ struct BrokerServerOptions {
     ProducerIdManager* producer_ids = nullptr;  // InitProducerId answers COORDINATOR_NOT_AVAILABLE without
     group::GroupCoordinator* groups = nullptr;  // the group APIs answer an error without
     controller::RpcServerOptions rpc{"broker", 256, 100 << 20};
+    // Per-API request counts and latencies, bytes in and out (docs/operations.md, "Metrics");
+    // none without. Must outlive the server.
+    metrics::Registry* metrics = nullptr;
 };
 
 struct BrokerServerStats {
@@ -110,7 +114,19 @@ public:
     const BrokerServerStats& stats() const { return stats_; }
 
 private:
+    struct ApiMetrics {
+        metrics::Counter* requests = nullptr;
+        metrics::Counter* errors = nullptr;
+        metrics::Histogram* seconds = nullptr;
+    };
+    // Times dispatch_api (env clock: virtual time in the simulator) and counts it.
     Result<Bytes> dispatch(const protocol::RequestFrame& frame);
+    // `follower_fetch` is set for a Fetch from a follower broker (labelled FetchFollower, as
+    // Kafka's request metrics do; consumers' are FetchConsumer).
+    Result<Bytes> dispatch_api(const protocol::RequestFrame& frame, bool& follower_fetch);
+    void record_request(const std::string& api, Duration took, bool ok);
+    void count_bytes_in(size_t bytes, int64_t messages);
+    void count_bytes_out(const protocol::FetchRequest& req, const protocol::FetchResponse& resp);
     static bool is_group_api(protocol::ApiKey key);
     Result<Bytes> dispatch_group(const protocol::RequestFrame& frame);
     group::TopicSource topic_source();
@@ -140,6 +156,7 @@ private:
     BrokerServerOptions options_;
     std::unique_ptr<controller::RpcServer> server_;
     BrokerServerStats stats_;
+    std::map<std::string, ApiMetrics, std::less<>> api_metrics_;  // series looked up once per API
 };
 
 }  // namespace keel::broker

@@ -50,6 +50,20 @@ FetchResponse BrokerServer::fetch(const FetchRequest& req, int16_t version) {
     }
 }
 
+void BrokerServer::count_bytes_out(const FetchRequest& req, const FetchResponse& resp) {
+    if (options_.metrics == nullptr) return;
+    size_t bytes = 0;
+    for (const auto& t : resp.responses) {
+        for (const auto& p : t.partitions) bytes += p.records.size();
+    }
+    bool follower = req.replica_id.value() >= 0;
+    options_.metrics
+        ->counter(follower ? "keel_broker_replication_bytes_out_total" : "keel_broker_bytes_out_total",
+                  follower ? "Record bytes served to follower brokers' fetches."
+                           : "Record bytes served to consumers' fetches.")
+        .inc(static_cast<double>(bytes));
+}
+
 FetchResponse BrokerServer::fetch_once(const FetchRequest& req, int16_t version, size_t& bytes) {
     const controller::MetadataImage& image = replicas_.image();
     FetchResponse resp;

@@ -190,7 +190,9 @@ Status ReplicaManager::ensure_replica(const std::string& topic, const Uuid& topi
     Partition& p = *keep;
     ReplicaRole before = p.role();
     LeaderEpoch epoch_before = p.leader_epoch();
+    size_t isr_before = p.isr().size();
     KEEL_TRY(p.apply(state, image_));
+    count_isr_change(p, before, epoch_before, isr_before);
     if (p.role() != before || p.leader_epoch() != epoch_before) {
         if (p.role() == ReplicaRole::leader) stats_.became_leader++;
         if (p.role() == ReplicaRole::follower) stats_.became_follower++;
@@ -204,6 +206,16 @@ Status ReplicaManager::ensure_replica(const std::string& topic, const Uuid& topi
     }
     changed(p);
     return ok_status();
+}
+
+// An ISR change of a partition this broker leads, within one leader epoch, whoever asked
+// for it: this leader's AlterPartition, or the controller removing a fenced broker.
+void ReplicaManager::count_isr_change(const Partition& p, ReplicaRole role_before, LeaderEpoch epoch_before,
+                                      size_t isr_before) {
+    if (role_before != ReplicaRole::leader || p.role() != ReplicaRole::leader) return;
+    if (p.leader_epoch() != epoch_before) return;
+    if (p.isr().size() < isr_before) stats_.leader_isr_shrinks++;
+    if (p.isr().size() > isr_before) stats_.leader_isr_expands++;
 }
 
 Status ReplicaManager::delete_replica(const TopicPartitionName& tp) {

@@ -57,6 +57,10 @@ struct ReplicaStats {
     uint64_t became_follower = 0;
     uint64_t isr_shrinks = 0;
     uint64_t isr_expands = 0;
+    // ISR changes applied to partitions this broker leads (same leader epoch), from its own
+    // AlterPartition or the controller's (a fenced broker removed): what metrics report.
+    uint64_t leader_isr_shrinks = 0;
+    uint64_t leader_isr_expands = 0;
     uint64_t alter_partition_errors = 0;
     uint64_t divergence_truncations = 0;
     uint64_t replicas_deleted = 0;
@@ -128,6 +132,7 @@ private:
     Status ensure_replica(const std::string& topic, const Uuid& topic_id, PartitionIndex index,
                           const controller::PartitionState& state);
     Status delete_replica(const TopicPartitionName& tp);
+    void count_isr_change(const Partition& p, ReplicaRole role_before, LeaderEpoch epoch_before, size_t isr_before);
     // replica_manager_dirs.cc
     Status remove_tree(const std::string& path);
     // Renames `dir` to its `-delete` name durably, then removes it: at once, or after

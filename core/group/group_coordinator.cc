@@ -28,6 +28,17 @@ int32_t GroupCoordinator::partition_for(std::string_view group_id) const {
     return partition_for_group(group_id, impl_->config.offsets_topic_partitions);
 }
 
+std::vector<GroupCoordinator::HostedGroup> GroupCoordinator::hosted_groups() const {
+    std::vector<HostedGroup> out;
+    for (const auto& [id, g] : impl_->groups) {
+        if (impl_->partition_status(id) != ErrorCode::none) continue;
+        HostedGroup h{id, {}};
+        for (const auto& [key, value] : g->offsets) h.committed[{key.topic, key.partition}] = value.offset;
+        out.push_back(std::move(h));
+    }
+    return out;
+}
+
 Status GroupCoordinator::run() {
     Impl& s = *impl_;
     s.next_retention_check = s.now() + s.config.offsets_retention_check;

@@ -4,6 +4,7 @@
 #include "core/broker/offsets_topic.h"
 #include "core/broker/producer_id_manager.h"
 #include "core/env/sync.h"
+#include "core/node/node_metrics.h"
 #include "core/raft/raft_storage.h"
 
 namespace keel::node {
@@ -12,12 +13,16 @@ namespace {
 
 // Publishes a node's parts to the hooks while they exist: the withdrawal runs on a normal
 // return and when a crash unwinds the fiber, before any part is destroyed.
+// `slot` is the node's own copy (render_metrics).
 struct PartsPublished {
     NodeHooks& hooks;
-    PartsPublished(NodeHooks& h, const NodeParts& parts) : hooks(h) {
+    NodeParts& slot;
+    PartsPublished(NodeHooks& h, NodeParts& s, const NodeParts& parts) : hooks(h), slot(s) {
+        slot = parts;
         if (hooks.on_parts) hooks.on_parts(parts);
     }
     ~PartsPublished() {
+        slot = NodeParts{};
         if (hooks.on_parts) hooks.on_parts(NodeParts{});
     }
     PartsPublished(const PartsPublished&) = delete;
@@ -36,6 +41,8 @@ KeelNode::KeelNode(env::Env& env, NodeConfig config, NodeHooks hooks)
 }
 
 KeelNode::~KeelNode() = default;
+
+std::string KeelNode::render_metrics() const { return render_node_metrics(parts_, config_, metrics_); }
 
 void KeelNode::stop() {
     stopping_ = true;
@@ -124,8 +131,8 @@ Status KeelNode::run() {
 }
 
 Status KeelNode::run_controller(raft::RaftDriver& driver, controller::MetadataImage& image) {
-    NodeParts parts{&image, &driver, nullptr, nullptr, nullptr, nullptr};
-    PartsPublished published(hooks_, parts);
+    NodeParts parts{&image, &driver, nullptr, nullptr, nullptr, nullptr, nullptr, this};
+    PartsPublished published(hooks_, parts_, parts);
     return driver.run();
 }
 
@@ -194,6 +201,7 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
     bo.cluster_id = config_.cluster_id;
     bo.producer_ids = &producer_ids;
     bo.groups = &groups.coordinator;
+    bo.metrics = &metrics_;
     broker::BrokerServer server(replicas, bo);
     env::Event lifecycle_done(env_.executor());
     env::Event replicas_done(env_.executor());
@@ -210,8 +218,8 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
         server_status = server.run();
         if (!server_status.ok()) driver.stop();  // e.g. the client port is taken
     });
-    NodeParts parts{&image, &driver, service, &lifecycle, &replicas, &server};
-    PartsPublished published(hooks_, parts);
+    NodeParts parts{&image, &driver, service, &lifecycle, &replicas, &server, &groups.coordinator, this};
+    PartsPublished published(hooks_, parts_, parts);
     Status st = driver.run();
     server.stop();
     groups.stop();

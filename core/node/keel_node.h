@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 
+#include "core/base/metrics.h"
 #include "core/broker/broker_config.h"
 #include "core/broker/replica_manager.h"
 #include "core/controller/broker_lifecycle.h"
@@ -60,6 +61,8 @@ struct NodeConfig {
     const log::BatchCodec* codec = nullptr;  // compressed batches (core/compression)
 };
 
+class KeelNode;
+
 // What a node's parts expose while it runs (nullptr when absent); for the simulator's
 // checkers and scenarios, and for `keel server`'s status output.
 struct NodeParts {
@@ -69,6 +72,8 @@ struct NodeParts {
     controller::BrokerLifecycle* lifecycle = nullptr;
     broker::ReplicaManager* replicas = nullptr;
     broker::BrokerServer* server = nullptr;
+    group::GroupCoordinator* groups = nullptr;
+    const KeelNode* node = nullptr;  // the node itself (render_metrics)
 };
 
 struct NodeHooks {
@@ -103,6 +108,10 @@ public:
 
     const NodeConfig& config() const { return config_; }
 
+    // This node's metrics now, as Prometheus text (core/node/node_metrics.h). Does not
+    // park; call on the node's thread (a fiber, or the simulator between two events).
+    std::string render_metrics() const;
+
 private:
     Status check_storage();
     raft::RaftDriverOptions driver_options(controller::MetadataImage& image);
@@ -116,6 +125,8 @@ private:
     raft::RaftDriver* driver_ = nullptr;
     broker::ReplicaManager* replicas_ = nullptr;  // while run_broker runs
     bool stopping_ = false;
+    metrics::Registry metrics_;  // counted by the broker server; outlives run()
+    NodeParts parts_;            // while they exist (run_controller, run_broker)
 };
 
 }  // namespace keel::node

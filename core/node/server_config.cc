@@ -72,6 +72,9 @@ constexpr std::array kProperties{
                    "a deleted topic's renamed -delete directories are removed after this (0: at once)"},
     ServerProperty{"message.max.bytes", "1048588", "largest record batch accepted"},
     ServerProperty{"metadata.log.segment.bytes", "1048576", "segment size of __cluster_metadata-0"},
+    ServerProperty{"metrics.port", "",
+                   "HTTP port serving GET /metrics (Prometheus text, docs/operations.md) on the host of "
+                   "the first listener; unset or 0: no metrics listener"},
     ServerProperty{"min.insync.replicas", "1", "acks=all needs this many in-sync replicas"},
     ServerProperty{"node.id", "1", "this node's id (>= 0)"},
     ServerProperty{"num.partitions", "1",
@@ -506,6 +509,20 @@ Result<std::map<std::string, std::string>> parse_properties(std::string_view tex
     return out;
 }
 
+namespace {
+
+// metrics.port: 1..65535 turns the listener on, on the broker listener's host (the Raft
+// listener's on a controller-only node); 0 or unset leaves it off.
+Status apply_metrics(const Props& p, ServerConfig& c) {
+    return with_int(p, "metrics.port", 0, 65535, [&](int64_t v) {
+        if (v == 0) return;
+        const env::Address& on = c.node.broker ? c.node.broker_listen : c.node.raft_listen;
+        c.metrics_listen = env::Address{on.host, static_cast<uint16_t>(v)};
+    });
+}
+
+}  // namespace
+
 Result<ServerConfig> server_config_from(const std::map<std::string, std::string>& props) {
     Props p;
     for (const ServerProperty& sp : kProperties) {
@@ -528,6 +545,7 @@ Result<ServerConfig> server_config_from(const std::map<std::string, std::string>
     KEEL_TRY(apply_groups(p, c));
     KEEL_TRY(apply_log(p, c));
     KEEL_TRY(apply_timings(p, c));
+    KEEL_TRY(apply_metrics(p, c));
     return c;
 }
 

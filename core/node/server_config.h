@@ -29,6 +29,8 @@ struct ServerConfig {
     std::string log_dir;  // log.dirs: meta.properties, partitions, metadata log
     std::optional<std::string>
         cluster_id;  // cluster.id (Keel's: Kafka takes it from `storage format`)
+    // metrics.port: where `keel server` serves GET /metrics over HTTP; none when unset or 0.
+    std::optional<env::Address> metrics_listen;
 };
 
 struct ServerProperty {

@@ -38,6 +38,21 @@ TEST(ServerConfig, NoPropertiesIsTheEmbeddedSingleNode) {
     EXPECT_EQ(c->node.broker_config.log_defaults.retention_ms, 168LL * 3600 * 1000);
 }
 
+TEST(ServerConfig, MetricsPortIsOffUnlessGivenAndListensOnTheClientListenersHost) {
+    EXPECT_FALSE(server_config_from({})->metrics_listen.has_value());
+    EXPECT_FALSE(from_text("metrics.port=0")->metrics_listen.has_value());
+    auto c = from_text("metrics.port=9404\nlisteners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n"
+                       "controller.quorum.voters=1@127.0.0.1:9093");
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_EQ(c->metrics_listen, (env::Address{"127.0.0.1", 9404}));
+}
+
+TEST(ServerConfig, RefusesAMetricsPortOutsideTheRangeByName) {
+    EXPECT_NE(refusal("metrics.port=65536").find("metrics.port=65536"), std::string::npos);
+    EXPECT_NE(refusal("metrics.port=-1").find("metrics.port"), std::string::npos);
+    EXPECT_NE(refusal("metrics.port=http").find("expected an integer in [0, 65535]"), std::string::npos);
+}
+
 TEST(ServerConfig, ReadsAThreeNodeKafkaFile) {
     auto c = from_text(R"(# a Kafka KRaft file
 process.roles=broker,controller
