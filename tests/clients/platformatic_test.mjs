@@ -12,6 +12,7 @@
 // - an idempotent producer (acks=-1) sends 200 keyed records with headers, each to the murmur2
 //   partition of its key (compatibilityPartitioner, Java's) at the next offset; the end offsets
 //   (Admin.listOffsets) are what was sent;
+// - Admin.listOffsets by timestamp, MAX_TIMESTAMP (-3), EARLIEST_LOCAL (-4), LATEST_TIERED (-5);
 // - two consumers of one classic group (JoinGroup/SyncGroup, client-side assignment) split the
 //   partitions (disjoint, covering all) and read every record back (keys, values, headers,
 //   partitions, offsets); their committed offsets (Admin.listConsumerGroupOffsets) equal the end
@@ -283,10 +284,15 @@ async function deleteTopic(admin) {
 
 // ------------------------------------------------------------------------- producer
 
-function describeRecord(key, value, headers) {
+function describeRecord(key, value, headers, timestamp) {
   const h = [...headers].map(([k, v]) => `${k}=${v}`).sort().join(',')
-  return `${key} ${value} ${h}`
+  return `${key} ${value} ${h} ${timestamp}`
 }
+
+// Record i's timestamp: an hour ago plus a scramble of i, so that the largest timestamp of a
+// partition is neither its first nor its last record, and ties occur.
+const T0 = BigInt(Date.now() - 3600000)
+const timestampOf = i => T0 + BigInt((i * 37) % 101)
 
 // Sends records first..first+count-1 in one send() and returns them keyed 'partition:offset'.
 async function produce(bootstrap, first, count, startOffsets, topic = TOPIC, compression = 'none') {
@@ -302,7 +308,7 @@ async function produce(bootstrap, first, count, startOffsets, topic = TOPIC, com
   })
   const messages = []
   for (let i = first; i < first + count; i++) {
-    messages.push({ topic, key: `k${i}`, value: `v${i}`, headers: { n: String(i), src: 'platformatic' } })
+    messages.push({ topic, key: `k${i}`, value: `v${i}`, headers: { n: String(i), src: 'platformatic' }, timestamp: timestampOf(i) })
   }
   let result, info
   try {
@@ -320,7 +326,7 @@ async function produce(bootstrap, first, count, startOffsets, topic = TOPIC, com
     const p = partitionOf(msg.key)
     if (!(p in baseOffsets)) fail(`no batch acknowledged for partition ${p} (key ${msg.key}): ${json(result)}`)
     const offset = baseOffsets[p] + (next[p] = (next[p] || 0) + 1) - 1
-    sent.set(`${p}:${offset}`, describeRecord(msg.key, msg.value, Object.entries(msg.headers)))
+    sent.set(`${p}:${offset}`, describeRecord(msg.key, msg.value, Object.entries(msg.headers), msg.timestamp))
   }
   for (const p of Object.keys(baseOffsets)) {
     if (baseOffsets[p] !== (startOffsets[p] || 0)) fail(`partition ${p}: base offset ${baseOffsets[p]}, want ${startOffsets[p] || 0}`)
@@ -390,6 +396,33 @@ async function checkEnds(admin, want) {
   console.log(`ok: Admin.listOffsets(latest) ${json(got)}`)
 }
 
+// Admin.listOffsets by timestamp (ListOffsets v9): a time (the first record at or after it), -3
+// MAX_TIMESTAMP (KIP-734: the first record with the largest timestamp, and that timestamp),
+// -4 EARLIEST_LOCAL (no tiered storage: the log start, 0) and -5 LATEST_TIERED (nothing
+// tiered: -1), each per partition.
+async function checkTimes(admin, sent) {
+  const records = [...sent].map(([k, d]) => [...k.split(':').map(Number), BigInt(d.split(' ').pop())])
+  const at = records.map(r => r[2]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[Math.floor(records.length / 2)]
+  const want = { time: {}, max: {}, earliestLocal: {}, latestTiered: {} }
+  for (const [p, o, t] of records.sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
+    if (t >= at && want.time[p] === undefined) want.time[p] = `${o}@${t}`
+    if (want.max[p] === undefined || t > BigInt(want.max[p].split('@')[1])) want.max[p] = `${o}@${t}`
+    want.earliestLocal[p] = '0@-1'
+    want.latestTiered[p] = '-1@-1'
+  }
+  const got = {}
+  for (const [name, timestamp] of [['time', at], ['max', -3n], ['earliestLocal', -4n], ['latestTiered', -5n]]) {
+    const listed = await admin.listOffsets({
+      topics: [{ name: TOPIC, partitions: [...Array(PARTITIONS).keys()].map(p => ({ partitionIndex: p, timestamp })) }],
+    })
+    got[name] = {}
+    for (const p of listed[0].partitions) got[name][p.partitionIndex] = `${p.offset}@${p.timestamp}`
+  }
+  if (json(got) !== json(want)) fail(`Admin.listOffsets by timestamp: ${json(got)}, want ${json(want)}`)
+  console.log(`ok: Admin.listOffsets (offset@timestamp) at ${at - T0} ms past T0 ${json(got.time)}, ` +
+              `MAX_TIMESTAMP ${json(got.max)}, EARLIEST_LOCAL ${json(got.earliestLocal)}, LATEST_TIERED ${json(got.latestTiered)}`)
+}
+
 // ------------------------------------------------------------------------- consumer group
 
 // A group member reading from the committed offsets (earliest without one), autocommitting
@@ -419,7 +452,7 @@ async function member(bootstrap, got, name, { topic = TOPIC, groupId = GROUP, pr
   stream.on('data', message => {
     if (message.topic !== topic) fail(`read from ${message.topic}`)
     const key = `${message.partition}:${message.offset}`
-    const record = describeRecord(message.key, message.value, message.headers)
+    const record = describeRecord(message.key, message.value, message.headers, message.timestamp)
     if (got.has(key) && got.get(key) !== record) fail(`${key} read twice, differently: ${got.get(key)} / ${record}`)
     got.set(key, record)
   })
@@ -526,6 +559,7 @@ async function scenario(bootstrap, nodes) {
     const { sent: more, producer: p2 } = await produce(bootstrap, RECORDS, MORE, ends)
     const all = new Map([...sent, ...more])
     await checkEnds(admin, endsOf(all))
+    await checkTimes(admin, all)
     await checkBatches(bootstrap, admin, TOPIC, [p1, p2], endsOf(all))
     await resume(bootstrap, admin, more, all)
     // KIP-848 (ConsumerGroupHeartbeat; assignments arrive as topic ids): a second group reads
