@@ -9,14 +9,14 @@
 // nodes (RF 3, min ISR 2), and checks against each, exactly:
 // - Admin.createTopics (3 partitions; TOPIC_ALREADY_EXISTS for a second create), listTopics,
 //   metadata (3 partitions, one replica per node);
-// - an idempotent producer (acks=-1) sends 200 keyed records with headers, each to the murmur2
-//   partition of its key (compatibilityPartitioner, Java's) at the next offset; the end offsets
-//   (Admin.listOffsets) are what was sent;
+// - an idempotent producer (acks=-1) sends 200 keyed records with headers and timestamps, each
+//   to the murmur2 partition of its key (compatibilityPartitioner, Java's) at the next offset;
+//   the end offsets (Admin.listOffsets) are what was sent;
 // - Admin.listOffsets by timestamp, MAX_TIMESTAMP (-3), EARLIEST_LOCAL (-4), LATEST_TIERED (-5);
 // - two consumers of one classic group (JoinGroup/SyncGroup, client-side assignment) split the
 //   partitions (disjoint, covering all) and read every record back (keys, values, headers,
-//   partitions, offsets); their committed offsets (Admin.listConsumerGroupOffsets) equal the end
-//   offsets; listGroups shows the group as type classic;
+//   timestamps, partitions, offsets); their committed offsets (Admin.listConsumerGroupOffsets)
+//   equal the end offsets; listGroups shows the group as type classic;
 // - 50 more records from a second idempotent producer; a raw Fetch (Consumer.fetch, by topic id)
 //   shows every stored batch with its producer's id, epoch and sequence from 0;
 // - a third member resumes at the commits and reads exactly the new ones; Admin.listGroups /
