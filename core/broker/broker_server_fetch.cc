@@ -14,8 +14,14 @@ using protocol::ListOffsetsResponse;
 
 namespace {
 
-constexpr int64_t kEarliest = -2;
+// ListOffsets' special timestamps. Keel has no tiered storage, so the local log is the
+// whole log: EARLIEST_LOCAL is EARLIEST, and LATEST_TIERED finds nothing (offset -1), as
+// Kafka answers when remote storage is off.
 constexpr int64_t kLatest = -1;
+constexpr int64_t kEarliest = -2;
+constexpr int64_t kMaxTimestamp = -3;    // v7+, KIP-734: the record with the largest timestamp
+constexpr int64_t kEarliestLocal = -4;   // v8+, KIP-405
+constexpr int64_t kLatestTiered = -5;    // v9+, KIP-1005
 
 ErrorCode code_of(Errc e) { return e == Errc{} ? ErrorCode::none : protocol::to_error_code(e); }
 
@@ -184,12 +190,15 @@ ListOffsetsResponse::ListOffsetsPartitionResponse BrokerServer::list_offset(
     Offset hw = p->high_watermark();
     std::optional<Offset> found;
     int64_t ts = -1;
-    if (lp.timestamp == kEarliest) {
+    if (lp.timestamp == kEarliest || lp.timestamp == kEarliestLocal) {
         found = p->log_start();
     } else if (lp.timestamp == kLatest) {
         found = hw;
-    } else if (lp.timestamp >= 0) {
-        auto at = p->log().offset_for_timestamp(lp.timestamp);
+    } else if (lp.timestamp == kLatestTiered) {
+        return r;  // nothing is tiered: offset, timestamp and leader epoch -1, no error
+    } else if (lp.timestamp >= 0 || lp.timestamp == kMaxTimestamp) {
+        auto at = lp.timestamp == kMaxTimestamp ? p->log().offset_of_max_timestamp()
+                                                : p->log().offset_for_timestamp(lp.timestamp);
         if (!at.ok()) {
             r.error_code = ErrorCode::kafka_storage_error;
             return r;
@@ -200,7 +209,7 @@ ListOffsetsResponse::ListOffsetsPartitionResponse BrokerServer::list_offset(
             ts = (*at)->timestamp_ms;
         }
     } else {
-        r.error_code = ErrorCode::invalid_request;  // max-timestamp (-3) and others: not served
+        r.error_code = ErrorCode::invalid_request;  // another negative timestamp: none is defined
         return r;
     }
     if (found) {

@@ -163,6 +163,12 @@ public:
     // batch's base offset and max timestamp.
     Result<std::optional<TimestampOffset>> offset_for_timestamp(int64_t target_ms);
 
+    // The first record (in log order, at or after the log start) with the largest timestamp
+    // in the log, and that timestamp: ListOffsets' MAX_TIMESTAMP (-3, KIP-734). nullopt if
+    // the log is empty. Scans the batch headers of the segments that may hold it (a
+    // segment's max timestamp skips the rest); the same whole-batch rule as above.
+    Result<std::optional<TimestampOffset>> offset_of_max_timestamp();
+
     Offset log_start_offset() const { return log_start_offset_; }
     Offset log_end_offset() const { return log_end_offset_; }
     Offset recovery_point() const { return recovery_point_; }

@@ -361,6 +361,32 @@ Result<std::optional<TimestampOffset>> PartitionLog::offset_for_timestamp(int64_
     return std::optional<TimestampOffset>();
 }
 
+Result<std::optional<TimestampOffset>> PartitionLog::offset_of_max_timestamp() {
+    std::vector<std::shared_ptr<Segment>> segs;
+    for (const auto& [base, seg] : segments_) segs.push_back(seg);
+    Offset start = log_start_offset_;
+    std::shared_ptr<Segment> best_segment;
+    uint64_t best_position = 0;
+    int64_t best_ts = batch_format::kNoTimestamp;
+    for (const auto& seg : segs) {
+        if (seg->empty() || seg->next_offset() <= start) continue;
+        // Ties go to the earliest record, so a later segment must beat the best strictly.
+        if (best_segment && seg->max_timestamp() <= best_ts) continue;
+        KEEL_TRY(seg->scan_headers(0, [&](const ScannedBatch& b) {
+            if (b.header.last_offset() < start) return true;
+            if (!best_segment || b.header.max_timestamp > best_ts) {
+                best_segment = seg;
+                best_position = b.position;
+                best_ts = b.header.max_timestamp;
+            }
+            return true;
+        }));
+    }
+    if (!best_segment) return std::optional<TimestampOffset>();
+    // Within the batch: its first record at or after the log start whose timestamp is best_ts.
+    return first_record_at_or_after(*best_segment, best_position, best_ts, start);
+}
+
 Result<std::optional<TimestampOffset>> PartitionLog::first_record_at_or_after(Segment& seg, uint64_t position,
                                                                              int64_t target_ms, Offset start) {
     KEEL_TRY_ASSIGN(Bytes raw, seg.read_batches(position, 0));

@@ -136,7 +136,8 @@ def main():
     bad, count = [], 0
     for d in args.dirs:
         for dirpath, dirnames, files in os.walk(d):
-            dirnames[:] = sorted(x for x in dirnames if x not in ("build", "generated"))
+            # node_modules: npm packages of tests/clients (the Node 22 package ships V8's headers).
+            dirnames[:] = sorted(x for x in dirnames if x not in ("build", "generated", "node_modules"))
             for f in sorted(files):
                 if not f.endswith((".cc", ".h")):
                     continue

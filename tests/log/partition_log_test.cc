@@ -247,6 +247,37 @@ TEST(PartitionLog, FindsTheFirstRecordAtOrAfterATimestamp) {
     EXPECT_FALSE(at(1114).has_value());
 }
 
+TEST(PartitionLog, FindsTheFirstRecordWithTheLargestTimestamp) {
+    LogWorld w;
+    w.config.segment_bytes = 600;
+    w.config.index_interval_bytes = 100;
+    auto log = w.open();
+    EXPECT_FALSE(log->offset_of_max_timestamp().value().has_value());  // empty log
+    // Batch i holds offsets 4i..4i+3 with timestamps 1000+10i .. +3, except batch 5 (zstd,
+    // offsets 20..23), whose records are stamped 5000, 5003, 5001, 5003, and batch 9
+    // (offsets 36..39), which also reaches 5003 but later: the first 5003 wins.
+    auto batch_of = [](int i) {
+        if (i == 5) {
+            return make_batch({{"k20", "v20", 5000}, {"k21", "v21", 5003}, {"k22", "v22", 5001},
+                               {"k23", "v23", 5003}},
+                              Compression::zstd);
+        }
+        if (i == 9) return numbered_batch(36, 4, 5000);
+        return numbered_batch(i * 4, 4, 1000 + 10 * i);
+    };
+    for (int i = 0; i < 12; i++) ASSERT_TRUE(log->append(batch_of(i), LeaderEpoch(0)).ok());
+    ASSERT_GT(log->segments().size(), 2u);
+    auto max = log->offset_of_max_timestamp().value();
+    ASSERT_TRUE(max.has_value());
+    EXPECT_EQ(max->offset, Offset(21));
+    EXPECT_EQ(max->timestamp_ms, 5003);
+    // A larger timestamp in a later segment takes over.
+    ASSERT_TRUE(log->append(numbered_batch(48, 2, 9000), LeaderEpoch(0)).ok());
+    max = log->offset_of_max_timestamp().value();
+    EXPECT_EQ(max->offset, Offset(49));
+    EXPECT_EQ(max->timestamp_ms, 9001);
+}
+
 TEST(PartitionLog, LogAppendTimeStampsTheBrokersClock) {
     LogWorld w;
     w.config.message_timestamp_type = TimestampType::log_append_time;
