@@ -53,10 +53,11 @@ Result<Bytes> BrokerServer::dispatch_group(const protocol::RequestFrame& frame) 
     group::GroupCoordinator* g = options_.groups;
     if (g == nullptr) return Error{Errc::unsupported_version, "this broker runs no group coordinator"};
     std::string client_id = frame.header.client_id.value_or("");
+    std::string client_host = "/" + frame.peer_host;  // Kafka's form: "/" + the client's address
     switch (frame.header.api_key) {
         case ApiKey::join_group:
             return answer<protocol::JoinGroupRequest>(
-                frame, [&](const auto& r, int16_t v) { return g->join_group(r, v, client_id, "/" + client_id); });
+                frame, [&](const auto& r, int16_t v) { return g->join_group(r, v, client_id, client_host); });
         case ApiKey::sync_group:
             return answer<protocol::SyncGroupRequest>(frame, [&](const auto& r, int16_t v) { return g->sync_group(r, v); });
         case ApiKey::heartbeat:
@@ -80,7 +81,9 @@ Result<Bytes> BrokerServer::dispatch_group(const protocol::RequestFrame& frame) 
         case ApiKey::consumer_group_heartbeat:
             if (!g->has_topic_source()) g->set_topic_source(topic_source());
             return answer<protocol::ConsumerGroupHeartbeatRequest>(
-                frame, [&](const auto& r, int16_t v) { return g->consumer_group_heartbeat(r, v); });
+                frame, [&](const auto& r, int16_t v) {
+                    return g->consumer_group_heartbeat(r, v, client_id, client_host);
+                });
         case ApiKey::consumer_group_describe:
             if (!g->has_topic_source()) g->set_topic_source(topic_source());
             return answer<protocol::ConsumerGroupDescribeRequest>(

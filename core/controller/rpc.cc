@@ -71,6 +71,7 @@ void RpcServer::serve(uint64_t, std::shared_ptr<env::Connection> conn) {
             env_.tracer().log(env::Level::warn, who + ": " + request.error().to_string());
             break;
         }
+        request->peer_host = conn->peer().host;
         auto response = handler_(*request);
         if (!response.ok()) {
             env_.tracer().log(env::Level::warn, who + ": " + response.error().to_string());

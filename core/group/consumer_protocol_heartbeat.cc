@@ -41,7 +41,8 @@ std::vector<std::string> sorted_topics(const std::vector<std::string>& topics) {
 void GroupCoordinator::set_topic_source(TopicSource source) { impl_->topic_source = std::move(source); }
 bool GroupCoordinator::has_topic_source() const { return static_cast<bool>(impl_->topic_source.by_name); }
 
-HbResponse GroupCoordinator::consumer_group_heartbeat(const ConsumerGroupHeartbeatRequest& req, int16_t version) {
+HbResponse GroupCoordinator::consumer_group_heartbeat(const ConsumerGroupHeartbeatRequest& req, int16_t version,
+                                                      const std::string& client_id, const std::string& client_host) {
     Impl& s = *impl_;
     if (auto why = invalid(req, version)) return hb_error(ErrorCode::invalid_request, *why);
     if (req.server_assignor && !known_assignor(*req.server_assignor)) {
@@ -51,7 +52,7 @@ HbResponse GroupCoordinator::consumer_group_heartbeat(const ConsumerGroupHeartbe
     Group* g = s.find(req.group_id);
     if (g && g->state == GroupState::dead) return hb_error(ErrorCode::coordinator_not_available);
     if (req.member_epoch < 0) return s.cg_leave(g, req);
-    return s.cg_heartbeat(g, req);
+    return s.cg_heartbeat(g, req, client_id, client_host);
 }
 
 std::optional<PartitionSet> GroupCoordinator::Impl::cg_owned(const ConsumerGroupHeartbeatRequest& req) {
@@ -78,7 +79,8 @@ std::map<std::string, int32_t> GroupCoordinator::Impl::cg_topic_counts(const Con
     return out;
 }
 
-HbResponse GroupCoordinator::Impl::cg_heartbeat(Group* g, const ConsumerGroupHeartbeatRequest& req) {
+HbResponse GroupCoordinator::Impl::cg_heartbeat(Group* g, const ConsumerGroupHeartbeatRequest& req,
+                                              const std::string& client_id, const std::string& client_host) {
     if (g && !g->cg) {
         if (!g->members.empty() || g->state != GroupState::empty) {
             return hb_error(ErrorCode::group_id_not_found, "group " + req.group_id + " is not a consumer group");
@@ -96,6 +98,10 @@ HbResponse GroupCoordinator::Impl::cg_heartbeat(Group* g, const ConsumerGroupHea
     bool changed = false;
     if (ErrorCode e = cg_upsert_member(cg, req, owned, id, changed); e != ErrorCode::none) return hb_error(e);
     CgMember& m = cg.members[id];
+    if (req.member_epoch == 0) {  // (re)joining: who it is now
+        m.client_id = client_id;
+        m.client_host = client_host;
+    }
     m.session_deadline = now() + config.consumer_session_timeout;
     std::map<std::string, int32_t> counts = cg_topic_counts(cg);
     if (changed || counts != cg.topic_partitions) {
@@ -132,7 +138,6 @@ ErrorCode GroupCoordinator::Impl::cg_upsert_member(ConsumerGroupState& cg, const
         m.id = id;
         m.instance_id = req.instance_id;
         m.rack_id = req.rack_id;
-        m.client_id = "consumer";
         m.topics = sorted_topics(*req.subscribed_topic_names);
         m.assignor = req.server_assignor.value_or("");
         if (req.rebalance_timeout_ms > 0) m.rebalance_timeout_ms = req.rebalance_timeout_ms;

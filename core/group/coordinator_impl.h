@@ -150,7 +150,8 @@ struct GroupCoordinator::Impl {
     void cg_remove_member(Group& g, const std::string& member_id, const char* reason);
     Status cg_store(Group& g, std::vector<OffsetsRecord> extra);
     void cg_store_async(Group& g, std::vector<OffsetsRecord> extra);
-    protocol::ConsumerGroupHeartbeatResponse cg_heartbeat(Group* g, const protocol::ConsumerGroupHeartbeatRequest& req);
+    protocol::ConsumerGroupHeartbeatResponse cg_heartbeat(Group* g, const protocol::ConsumerGroupHeartbeatRequest& req,
+                                                          const std::string& client_id, const std::string& client_host);
     protocol::ConsumerGroupHeartbeatResponse cg_leave(Group* g, const protocol::ConsumerGroupHeartbeatRequest& req);
     ErrorCode cg_upsert_member(ConsumerGroupState& cg, const protocol::ConsumerGroupHeartbeatRequest& req,
                                const std::optional<PartitionSet>& owned, std::string& member_id, bool& changed);

@@ -155,8 +155,10 @@ public:
     protocol::ListGroupsResponse list_groups(const protocol::ListGroupsRequest& req, int16_t version);
     protocol::DeleteGroupsResponse delete_groups(const protocol::DeleteGroupsRequest& req, int16_t version);
     // KIP-848 (consumer_protocol.h). The heartbeat parks while the group's records are written.
+    // A joining member (epoch 0) records client_id and client_host, as join_group does.
     protocol::ConsumerGroupHeartbeatResponse consumer_group_heartbeat(const protocol::ConsumerGroupHeartbeatRequest& req,
-                                                                      int16_t version);
+                                                                      int16_t version, const std::string& client_id = {},
+                                                                      const std::string& client_host = {});
     protocol::ConsumerGroupDescribeResponse consumer_group_describe(const protocol::ConsumerGroupDescribeRequest& req,
                                                                     int16_t version);
     // Where topic ids and partition counts come from (set before serving KIP-848 groups;

@@ -51,7 +51,7 @@ Result<RequestFrame> decode_request_frame(ByteView frame, size_t frame_size_max)
         header_end += tags.position();
     }
     if (!r.ok()) return Error{Errc::invalid_request, "request header: " + r.error()};
-    return RequestFrame{std::move(h), frame.subspan(header_end)};
+    return RequestFrame{std::move(h), frame.subspan(header_end), {}};
 }
 
 Result<ResponseFrame> decode_response_frame(ByteView frame, ApiKey api_key, int16_t api_version,

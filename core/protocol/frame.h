@@ -42,7 +42,8 @@ struct RequestHeader {
 
 struct RequestFrame {
     RequestHeader header;
-    ByteView body;  // views into the decoded frame
+    ByteView body;          // views into the decoded frame
+    std::string peer_host;  // the client's host as the server's connection saw it; empty if unknown
 };
 
 struct ResponseFrame {

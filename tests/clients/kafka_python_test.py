@@ -275,6 +275,8 @@ def admin(bootstrap, brokers, live_member, ends_after):
         time.sleep(0.2)
     if g.protocol_type != "consumer" or g.protocol not in ("range", "roundrobin"):
         base.fail(f"describe_consumer_groups: {g}")
+    if g.members[0].client_host != "/127.0.0.1":  # Kafka's form: "/" + the client's address
+        base.fail(f"describe_consumer_groups: client_host {g.members[0].client_host!r}, want '/127.0.0.1'")
     assignment = g.members[0].member_assignment
     parts = sorted(p for t, ps in assignment.assignment for p in ps if t == TOPIC)
     if parts != list(range(PARTITIONS)):

@@ -150,6 +150,26 @@ TEST(ConsumerProtocol, JoinRevokeThenAssign) {
     }));
 }
 
+TEST(ConsumerProtocol, AJoiningMemberKeepsItsClientIdAndHost) {
+    CoordSim sim;
+    ASSERT_TRUE(sim.run([](Ctx& c) {
+        c.coord.set_topic_source(test_topics());
+        auto r = c.coord.consumer_group_heartbeat(hb("", 0, {}), 0, "app-7", "/10.0.0.7");
+        ASSERT_EQ(r.error_code, ErrorCode::none);
+        std::string id = r.member_id.value_or("");
+        // A later heartbeat (epoch > 0) names no client: what the join recorded stays.
+        ASSERT_EQ(c.coord.consumer_group_heartbeat(hb(id, r.member_epoch, owned_of(r)), 0).error_code,
+                  ErrorCode::none);
+        protocol::ConsumerGroupDescribeRequest d;
+        d.group_ids = {"cg"};
+        auto desc = c.coord.consumer_group_describe(d, 0);
+        ASSERT_EQ(desc.groups.size(), 1u);
+        ASSERT_EQ(desc.groups[0].members.size(), 1u);
+        EXPECT_EQ(desc.groups[0].members[0].client_id, "app-7");
+        EXPECT_EQ(desc.groups[0].members[0].client_host, "/10.0.0.7");
+    }));
+}
+
 TEST(ConsumerProtocol, FencingLeavingAndExpiry) {
     CoordSim sim;
     ASSERT_TRUE(sim.run([](Ctx& c) {
