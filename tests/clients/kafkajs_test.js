@@ -24,10 +24,10 @@
 // has no kafkajs (cmake/install_deps.sh runs npm install there).
 'use strict'
 const fs = require('fs')
-const net = require('net')
 const os = require('os')
 const path = require('path')
-const { spawn } = require('child_process')
+const { SINGLE_EXTRA, CLUSTER_EXTRA, startNodes: startKeelNodes, stopNodes: stopKeelNodes, killNodes } =
+  require('./keel_nodes.cjs')
 
 const SKIP = 77
 const TOPIC = 'js-orders'
@@ -103,99 +103,15 @@ const partitionOf = key => (murmur2(Buffer.from(key)) & 0x7fffffff) % PARTITIONS
 
 // ------------------------------------------------------------------------- the server
 
-function portFree(port) {
-  return new Promise(resolve => {
-    const s = net.createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
-function anyPort() {
-  return new Promise(resolve => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-// A free port whose successor is free too (as server_clients_test.py's controller port).
-async function freePort(pair) {
-  for (let i = 0; i < 200; i++) {
-    const port = await anyPort()
-    if (!pair || (port < 65535 && (await portFree(port + 1)))) return port
-  }
-  fail('no free port')
-}
-
-const SINGLE_EXTRA = `offsets.topic.replication.factor=1
-`
-const CLUSTER_EXTRA = `offsets.topic.replication.factor=3
-default.replication.factor=3
-min.insync.replicas=2
-broker.session.timeout.ms=4000
-broker.heartbeat.interval.ms=500
-replica.lag.time.max.ms=4000
-`
-
-// Distinct (client, controller) ports for n nodes, each controller port + 1 free too.
-async function clusterPorts(n) {
-  for (;;) {
-    const ports = []
-    for (let i = 0; i < n; i++) ports.push([await freePort(false), await freePort(true)])
-    const used = ports.flatMap(([c, q]) => [c, q, q + 1])
-    if (new Set(used).size === used.length) return ports
-  }
-}
-
-// Starts n combined controller+broker nodes; returns their processes and the bootstrap list.
-async function startNodes(keel, workdir, n, extra) {
-  const ports = await clusterPorts(n)
-  const voters = ports.map(([, q], i) => `${i + 1}@127.0.0.1:${q}`).join(',')
-  const nodes = []
-  for (let i = 0; i < n; i++) {
-    const [port, controller] = ports[i]
-    const dir = path.join(workdir, `node-${i + 1}`)
-    fs.mkdirSync(dir, { recursive: true })
-    const config = path.join(dir, 'server.properties')
-    fs.writeFileSync(config, `# written by kafkajs_test.js
-process.roles=broker,controller
-node.id=${i + 1}
-controller.quorum.voters=${voters}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}
-controller.listener.names=CONTROLLER
-log.dirs=${path.join(dir, 'data')}
-num.partitions=${PARTITIONS}
+// n combined nodes (keel_nodes.cjs) with this test's topic defaults.
+function startNodes(keel, workdir, n, extra) {
+  return startKeelNodes(keel, workdir, n, `num.partitions=${PARTITIONS}
 auto.create.topics.enable=true
 cluster.id=keel-kafkajs-test
-offsets.topic.num.partitions=5
-group.initial.rebalance.delay.ms=0
-group.min.session.timeout.ms=1000
-${extra}`)
-    const logPath = path.join(dir, 'server.log')
-    const log = fs.openSync(logPath, 'w')
-    const proc = spawn(keel, ['server', '--config', config], { cwd: dir, stdio: ['ignore', log, log] })
-    const exited = new Promise(resolve => proc.on('exit', (code, signal) => resolve(signal || code)))
-    nodes.push({ proc, exited, logPath })
-  }
-  return { nodes, bootstrap: ports.map(([c]) => `127.0.0.1:${c}`) }
+${extra}`, 'kafkajs_test.js')
 }
 
-async function stopNodes(nodes) {
-  for (const node of nodes) {
-    node.proc.kill('SIGTERM')
-    const code = await Promise.race([node.exited, sleep(WAIT_MS).then(() => 'timeout')])
-    if (code !== 0) fail(`keel server exited with ${code} on SIGTERM`)
-  }
-}
-
-function killNodes(nodes) {
-  for (const node of nodes) {
-    if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL')
-  }
-}
+const stopNodes = nodes => stopKeelNodes(nodes, WAIT_MS)
 
 function client(bootstrap, clientId) {
   return new Kafka({

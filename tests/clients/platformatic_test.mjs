@@ -31,10 +31,9 @@
 // tests/clients/platformatic/node_modules has no @platformatic/kafka (cmake/install_deps.sh
 // runs npm ci there).
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { spawn } from 'node:child_process'
+import keelNodes from './keel_nodes.cjs'
 import { tracingChannel } from 'node:diagnostics_channel'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
@@ -119,98 +118,17 @@ function errorCodes(e) {
 
 // ------------------------------------------------------------------------- the server
 
-function anyPort() {
-  return new Promise(resolve => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => resolve(port))
-    })
-  })
-}
+const { SINGLE_EXTRA, CLUSTER_EXTRA, killNodes } = keelNodes
 
-function portFree(port) {
-  return new Promise(resolve => {
-    const s = net.createServer()
-    s.once('error', () => resolve(false))
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
-  })
-}
-
-// A free port whose successor is free too (as server_clients_test.py's controller port).
-async function freePort(pair) {
-  for (let i = 0; i < 200; i++) {
-    const port = await anyPort()
-    if (!pair || (port < 65535 && (await portFree(port + 1)))) return port
-  }
-  fail('no free port')
-}
-
-// Distinct (client, controller) ports for n nodes, each controller port + 1 free too.
-async function clusterPorts(n) {
-  for (;;) {
-    const ports = []
-    for (let i = 0; i < n; i++) ports.push([await freePort(false), await freePort(true)])
-    const used = ports.flatMap(([c, q]) => [c, q, q + 1])
-    if (new Set(used).size === used.length) return ports
-  }
-}
-
-const SINGLE_EXTRA = `offsets.topic.replication.factor=1
-`
-const CLUSTER_EXTRA = `offsets.topic.replication.factor=3
-default.replication.factor=3
-min.insync.replicas=2
-broker.session.timeout.ms=4000
-broker.heartbeat.interval.ms=500
-replica.lag.time.max.ms=4000
-`
-
-async function startNodes(keel, workdir, n, extra) {
-  const ports = await clusterPorts(n)
-  const voters = ports.map(([, q], i) => `${i + 1}@127.0.0.1:${q}`).join(',')
-  const nodes = []
-  for (let i = 0; i < n; i++) {
-    const [port, controller] = ports[i]
-    const dir = path.join(workdir, `node-${i + 1}`)
-    fs.mkdirSync(dir, { recursive: true })
-    const config = path.join(dir, 'server.properties')
-    fs.writeFileSync(config, `# written by platformatic_test.mjs
-process.roles=broker,controller
-node.id=${i + 1}
-controller.quorum.voters=${voters}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}
-controller.listener.names=CONTROLLER
-log.dirs=${path.join(dir, 'data')}
-num.partitions=1
+// n combined nodes (keel_nodes.cjs) with this test's topic defaults.
+function startNodes(keel, workdir, n, extra) {
+  return keelNodes.startNodes(keel, workdir, n, `num.partitions=1
 auto.create.topics.enable=false
 cluster.id=keel-platformatic-test
-offsets.topic.num.partitions=5
-group.initial.rebalance.delay.ms=0
-group.min.session.timeout.ms=1000
-${extra}`)
-    const logPath = path.join(dir, 'server.log')
-    const log = fs.openSync(logPath, 'w')
-    const proc = spawn(keel, ['server', '--config', config], { cwd: dir, stdio: ['ignore', log, log] })
-    const exited = new Promise(resolve => proc.on('exit', (code, signal) => resolve(signal || code)))
-    nodes.push({ proc, exited, logPath })
-  }
-  return { nodes, bootstrap: ports.map(([c]) => `127.0.0.1:${c}`) }
+${extra}`, 'platformatic_test.mjs')
 }
 
-async function stopNodes(nodes) {
-  for (const node of nodes) {
-    node.proc.kill('SIGTERM')
-    const code = await Promise.race([node.exited, sleep(WAIT_MS).then(() => 'timeout')])
-    if (code !== 0) fail(`keel server exited with ${code} on SIGTERM`)
-  }
-}
-
-function killNodes(nodes) {
-  for (const node of nodes) {
-    if (node.proc.exitCode === null && node.proc.signalCode === null) node.proc.kill('SIGKILL')
-  }
-}
+const stopNodes = nodes => keelNodes.stopNodes(nodes, WAIT_MS)
 
 const base = bootstrap => ({
   bootstrapBrokers: bootstrap,
