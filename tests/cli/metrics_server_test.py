@@ -26,6 +26,10 @@ import time
 import urllib.error
 import urllib.request
 
+# free_port: the real-client tests' (tests/clients/server_clients_test.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "clients"))
+from server_clients_test import free_port  # noqa: E402
+
 WAIT_S = 120  # upper bound for the server to come up on a busy machine; never asserted
 
 LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*"'
@@ -39,26 +43,6 @@ def check(name, ok, detail=""):
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)[:2000]))
     if not ok:
         failures.append(name)
-
-
-def free_port(pair=False):
-    for _ in range(200):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        if not pair:
-            s.close()
-            return port
-        t = socket.socket()
-        try:
-            t.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            pass
-        finally:
-            t.close()
-            s.close()
-    raise RuntimeError("no free port pair")
 
 
 def http_get(port, path="/metrics"):
