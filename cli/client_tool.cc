@@ -2,13 +2,14 @@
 
 #include <cstdio>
 
+#include "cli/cluster_probe.h"
 #include "prod/prod_node.h"
 #include "prod/temp_dir.h"
 
 namespace keel::cli {
 
-std::optional<env::Address> bootstrap_of(const Args& args) {
-    return env::Address::parse(args.value("--bootstrap-server").value_or("localhost:9092"));
+std::optional<std::vector<env::Address>> bootstrap_of(const Args& args) {
+    return parse_bootstrap(args.value("--bootstrap-server").value_or("localhost:9092"));
 }
 
 int run_client(const std::string& command, const std::function<int(env::Env&)>& fn) {

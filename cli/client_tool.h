@@ -1,5 +1,5 @@
 // What the client tools (keel topics, produce, consume, groups) share: the bootstrap
-// address from --bootstrap-server, a throwaway production node to run the core client
+// addresses from --bootstrap-server, a throwaway production node to run the core client
 // library on (real sockets, the real clock), and JSON string quoting for --json output.
 #pragma once
 
@@ -7,14 +7,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/args.h"
 #include "core/env/env.h"
 
 namespace keel::cli {
 
-// --bootstrap-server HOST:PORT (default localhost:9092); nullopt on a malformed value.
-std::optional<env::Address> bootstrap_of(const Args& args);
+// --bootstrap-server HOST:PORT[,HOST:PORT...] (default localhost:9092), as Kafka's tools take
+// it: brokers to ask first, in order; nullopt on a malformed value.
+std::optional<std::vector<env::Address>> bootstrap_of(const Args& args);
 
 // Runs fn on the first fiber of a production node and returns its exit code; prints
 // "keel COMMAND: error" and returns 1 when the node cannot run.

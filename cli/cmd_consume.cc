@@ -18,7 +18,7 @@ namespace keel::cli {
 
 namespace {
 
-const char* kConsumeHelp = R"(usage: keel consume [--bootstrap-server HOST:PORT] --topic T [options]
+const char* kConsumeHelp = R"(usage: keel consume [--bootstrap-server HOST:PORT,...] --topic T [options]
 
 Prints the records of a topic, one per line (kafka-console-consumer.sh).
 
@@ -34,7 +34,7 @@ options:
   --print-key                    print key<TAB>value
   --json                         one JSON object per record (topic, partition, offset,
                                  timestamp, key, value)
-  --bootstrap-server HOST:PORT   a broker to ask first (default localhost:9092)
+  --bootstrap-server HOST:PORT,...  brokers to ask first (default localhost:9092)
   --help                         this text
 
 The number of records printed goes to stderr at the end.
@@ -178,8 +178,8 @@ int cmd_consume(int argc, char** argv) {
     ConsumeArgs a;
     if (std::string err = parse(args, a); !err.empty()) return usage_error("consume", err);
     auto bootstrap = bootstrap_of(args);
-    if (!bootstrap) return usage_error("consume", "--bootstrap-server must be HOST:PORT");
-    a.config.bootstrap = {*bootstrap};
+    if (!bootstrap) return usage_error("consume", "--bootstrap-server must be HOST:PORT[,HOST:PORT...]");
+    a.config.bootstrap = *bootstrap;
     return run_client("consume", [&](env::Env& env) { return consume(env, a); });
 }
 

@@ -14,7 +14,7 @@ namespace keel::cli {
 
 namespace {
 
-const char* kGroupsHelp = R"(usage: keel groups [--bootstrap-server HOST:PORT] [--timeout-ms N] COMMAND
+const char* kGroupsHelp = R"(usage: keel groups [--bootstrap-server HOST:PORT,...] [--timeout-ms N] COMMAND
 
 The consumer groups of a Kafka-compatible cluster (kafka-consumer-groups.sh):
 
@@ -29,7 +29,7 @@ The consumer groups of a Kafka-compatible cluster (kafka-consumer-groups.sh):
                      plan, --execute commits it. The group must have no members.
 
 options:
-  --bootstrap-server HOST:PORT   a broker to ask first (default localhost:9092)
+  --bootstrap-server HOST:PORT,...  brokers to ask first (default localhost:9092)
   --timeout-ms N                 give up after N ms (default 30000)
   --json                         machine-readable output
   --help                         this text
@@ -214,11 +214,11 @@ int cmd_groups(int argc, char** argv) {
     GroupsArgs a;
     if (std::string err = parse(args, a); !err.empty()) return usage_error("groups", err);
     auto bootstrap = bootstrap_of(args);
-    if (!bootstrap) return usage_error("groups", "--bootstrap-server must be HOST:PORT");
+    if (!bootstrap) return usage_error("groups", "--bootstrap-server must be HOST:PORT[,HOST:PORT...]");
     auto timeout = args.u64("--timeout-ms");
     if (!args.ok()) return usage_error("groups", args.error());
     return run_client("groups", [&](env::Env& env) {
-        client::GroupAdmin admin(env, {*bootstrap}, ms(static_cast<int64_t>(timeout.value_or(30'000))));
+        client::GroupAdmin admin(env, *bootstrap, ms(static_cast<int64_t>(timeout.value_or(30'000))));
         if (a.command == "list") return list(admin, a.json);
         if (a.command == "describe") return a.json ? describe_json(admin, a.group) : describe(admin, a.group);
         return reset(admin, a);

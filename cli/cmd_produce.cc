@@ -22,7 +22,7 @@ namespace keel::cli {
 
 namespace {
 
-const char* kProduceHelp = R"(usage: keel produce [--bootstrap-server HOST:PORT] --topic T [options] < lines
+const char* kProduceHelp = R"(usage: keel produce [--bootstrap-server HOST:PORT,...] --topic T [options] < lines
 
 Sends one record per line of stdin (kafka-console-producer.sh), then prints how many
 records were sent, acknowledged and failed; exits 1 if any failed.
@@ -37,7 +37,7 @@ options:
                                  without keys, sticky)
   --compression none|gzip|snappy|lz4|zstd   batch compression (default none)
   --timeout-ms N                 request timeout; a record fails after 2N (default 30000)
-  --bootstrap-server HOST:PORT   a broker to ask first (default localhost:9092)
+  --bootstrap-server HOST:PORT,...  brokers to ask first (default localhost:9092)
   --json                         one JSON line per record (line, partition, offset or
                                  error), then a JSON summary line
   --help                         this text
@@ -191,8 +191,8 @@ int cmd_produce(int argc, char** argv) {
     ProduceArgs a;
     if (std::string err = parse(args, a); !err.empty()) return usage_error("produce", err);
     auto bootstrap = bootstrap_of(args);
-    if (!bootstrap) return usage_error("produce", "--bootstrap-server must be HOST:PORT");
-    a.config.bootstrap = {*bootstrap};
+    if (!bootstrap) return usage_error("produce", "--bootstrap-server must be HOST:PORT[,HOST:PORT...]");
+    a.config.bootstrap = *bootstrap;
     return run_client("produce", [&](env::Env& env) { return produce(env, a); });
 }
 

@@ -15,7 +15,7 @@ namespace keel::cli {
 
 namespace {
 
-const char* kTopicsHelp = R"(usage: keel topics [--bootstrap-server HOST:PORT] ACTION [options]
+const char* kTopicsHelp = R"(usage: keel topics [--bootstrap-server HOST:PORT,...] ACTION [options]
 
 The topics of a Kafka-compatible cluster (kafka-topics.sh). One action:
 
@@ -30,7 +30,7 @@ The topics of a Kafka-compatible cluster (kafka-topics.sh). One action:
                      grow a topic to N partitions (needs CreatePartitions on the server)
 
 options:
-  --bootstrap-server HOST:PORT   a broker to ask first (default localhost:9092)
+  --bootstrap-server HOST:PORT,...  brokers to ask first (default localhost:9092)
   --timeout-ms N                 give up after N ms (default 30000)
   --json                         machine-readable output
   --help                         this text
@@ -192,9 +192,9 @@ int cmd_topics(int argc, char** argv) {
     TopicsArgs a;
     if (std::string err = parse(args, a); !err.empty()) return usage_error("topics", err);
     auto bootstrap = bootstrap_of(args);
-    if (!bootstrap) return usage_error("topics", "--bootstrap-server must be HOST:PORT");
+    if (!bootstrap) return usage_error("topics", "--bootstrap-server must be HOST:PORT[,HOST:PORT...]");
     return run_client("topics", [&](env::Env& env) {
-        client::TopicAdmin admin(env, {*bootstrap}, a.timeout);
+        client::TopicAdmin admin(env, *bootstrap, a.timeout);
         return run_action(admin, a);
     });
 }

@@ -43,18 +43,20 @@ Result<std::vector<GroupListing>> GroupAdmin::list_groups() {
     KEEL_TRY(metadata_.refresh(deadline));
     std::vector<GroupListing> out;
     Status last = ok_status();
+    bool answered = false;  // a bootstrap address that is down fails only if none answers
     for (const env::Address& a : metadata_.any_brokers()) {
         auto r = pool_.get(a).call<protocol::ListGroupsResponse>(protocol::ListGroupsRequest{}, 0, 5, deadline);
         if (!r.ok()) {
             last = r.error();
             continue;
         }
+        answered = true;
         for (const auto& g : r->groups) {
             bool seen = std::any_of(out.begin(), out.end(), [&](const auto& o) { return o.group_id == g.group_id; });
             if (!seen) out.push_back({g.group_id, g.protocol_type, g.group_state});
         }
     }
-    if (out.empty() && !last.ok()) return last.error();
+    if (!answered && !last.ok()) return last.error();
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
     return out;
 }

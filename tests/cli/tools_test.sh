@@ -32,6 +32,7 @@ check "topics --partitions 0" 2 "$keel" topics --create --topic x --partitions 0
 check "topics bad --config" 2 "$keel" topics --create --topic x --config novalue
 check "topics --alter without --partitions" 2 "$keel" topics --alter --topic x
 check "topics bad --bootstrap-server" 2 "$keel" topics --list --bootstrap-server nocolon
+check "topics bad entry in a --bootstrap-server list" 2 "$keel" topics --list --bootstrap-server 127.0.0.1:1,nocolon
 check "topics unknown option" 2 "$keel" topics --list --bogus
 has "the unknown option is named" "$work/err" "bogus"
 check "produce without --topic" 2 "$keel" produce
@@ -103,6 +104,12 @@ EOF
 if ! start_server; then echo "FAIL keel server did not start"; exit 1; fi
 echo "ok   keel server answers on $B"
 k() { "$keel" "$@" --bootstrap-server "$B"; }
+
+# --- a --bootstrap-server list, as Kafka's tools take it: a closed port first, then the server ---
+check "topics --list with a bootstrap list" 0 "$keel" topics --list --bootstrap-server "127.0.0.1:1,$B"
+stdin="$work/hello" check "produce with a bootstrap list" 0 "$keel" produce --topic listed --bootstrap-server "127.0.0.1:1,$B"
+check "consume with a bootstrap list" 0 "$keel" consume --topic listed --from-beginning --max-messages 1 --timeout-ms 30000 --bootstrap-server "127.0.0.1:1,$B"
+check "groups --list with a bootstrap list" 0 "$keel" groups --list --bootstrap-server "127.0.0.1:1,$B"
 
 # --- topics ---
 check "topics --create" 0 k topics --create --topic orders --partitions 3 --replication-factor 1 --config retention.ms=3600000
