@@ -1,7 +1,7 @@
 // keel topics: Kafka's kafka-topics.sh for any Kafka-compatible cluster — create, list,
-// describe (partitions with leader, replicas, ISR), delete, and alter (more partitions,
-// where the server serves CreatePartitions). Runs client::TopicAdmin; this file only
-// parses and prints.
+// describe (partitions with leader, replicas, ISR, the topic's own configs), delete, and
+// alter (more partitions with CreatePartitions, configs with IncrementalAlterConfigs).
+// Runs client::TopicAdmin; this file only parses and prints.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -23,11 +23,12 @@ The topics of a Kafka-compatible cluster (kafka-topics.sh). One action:
                      create a topic (without N or R: the broker's defaults)
   --list             the topic names
   --describe [--topic T]
-                     partitions with leader, replicas and in-sync replicas (every topic
-                     without --topic)
+                     partitions with leader, replicas and in-sync replicas, and the
+                     topic's own configs (every topic without --topic)
   --delete --topic T delete a topic
-  --alter --topic T --partitions N
-                     grow a topic to N partitions (needs CreatePartitions on the server)
+  --alter --topic T [--partitions N] [--config k=v ...] [--delete-config k ...]
+                     grow a topic to N partitions (CreatePartitions), set or remove
+                     topic configs (IncrementalAlterConfigs); at least one of them
 
 options:
   --bootstrap-server HOST:PORT,...  brokers to ask first (default localhost:9092)
@@ -43,6 +44,7 @@ struct TopicsArgs {
     std::string topic;
     client::NewTopic create;
     int32_t partitions = -1;
+    std::vector<std::string> delete_configs;  // --alter --delete-config
     bool json = false;
     Duration timeout = ms(30'000);
 };
@@ -53,12 +55,27 @@ std::string ids(const std::vector<NodeId>& nodes, const char* sep) {
     return out;
 }
 
-void print_description(const client::TopicDescription& t, bool json, bool first) {
+// The topic's own configs (DescribeConfigs source DYNAMIC_TOPIC_CONFIG), as "k=v,k=v";
+// empty when it has none or the server does not describe configs.
+std::vector<std::pair<std::string, std::string>> own_configs(client::TopicAdmin& admin, const std::string& topic) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto configs = admin.describe_configs(topic);
+    if (!configs.ok()) return out;
+    for (const client::TopicConfigEntry& c : *configs) {
+        if (c.source == 1 && c.value) out.emplace_back(c.name, *c.value);
+    }
+    return out;
+}
+
+void print_description(const client::TopicDescription& t, const std::vector<std::pair<std::string, std::string>>& configs,
+                       bool json, bool first) {
     size_t rf = t.partitions.empty() ? 0 : t.partitions[0].replicas.size();
     if (json) {
-        std::printf("%s{\"name\":%s,\"topic_id\":\"%s\",\"internal\":%s,\"partitions\":[", first ? "" : ",",
-                    json_string(t.name).c_str(), protocol::uuid_string(t.topic_id).c_str(),
-                    t.internal ? "true" : "false");
+        std::string cfg;
+        for (const auto& [k, v] : configs) cfg += (cfg.empty() ? "" : ",") + json_string(k) + ":" + json_string(v);
+        std::printf("%s{\"name\":%s,\"topic_id\":\"%s\",\"internal\":%s,\"configs\":{%s},\"partitions\":[",
+                    first ? "" : ",", json_string(t.name).c_str(), protocol::uuid_string(t.topic_id).c_str(),
+                    t.internal ? "true" : "false", cfg.c_str());
         for (size_t i = 0; i < t.partitions.size(); ++i) {
             const auto& p = t.partitions[i];
             std::printf("%s{\"partition\":%d,\"leader\":%d,\"leader_epoch\":%d,\"replicas\":[%s],\"isr\":[%s],"
@@ -69,8 +86,10 @@ void print_description(const client::TopicDescription& t, bool json, bool first)
         std::printf("]}");
         return;
     }
-    std::printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\n", t.name.c_str(),
-                protocol::uuid_string(t.topic_id).c_str(), t.partitions.size(), rf);
+    std::string cfg;
+    for (const auto& [k, v] : configs) cfg += (cfg.empty() ? "" : ",") + k + "=" + v;
+    std::printf("Topic: %s\tTopicId: %s\tPartitionCount: %zu\tReplicationFactor: %zu\tConfigs: %s\n", t.name.c_str(),
+                protocol::uuid_string(t.topic_id).c_str(), t.partitions.size(), rf, cfg.c_str());
     for (const auto& p : t.partitions) {
         std::printf("\tTopic: %s\tPartition: %d\tLeader: %s\tReplicas: %s\tIsr: %s%s%s\n", t.name.c_str(),
                     p.partition.value(), p.leader.value() < 0 ? "none" : std::to_string(p.leader.value()).c_str(),
@@ -94,7 +113,7 @@ int describe(client::TopicAdmin& admin, const TopicsArgs& a) {
     bool first = true;
     for (const auto& t : *topics) {
         if (t.internal && a.topic.empty()) continue;
-        print_description(t, a.json, first);
+        print_description(t, own_configs(admin, t.name), a.json, first);
         first = false;
     }
     if (a.json) std::printf("]}\n");
@@ -128,7 +147,15 @@ int run_action(client::TopicAdmin& admin, const TopicsArgs& a) {
         }
         return 0;
     }
-    Status st = a.action == "--delete" ? admin.delete_topic(a.topic) : admin.create_partitions(a.topic, a.partitions);
+    Status st = ok_status();
+    if (a.action == "--delete") {
+        st = admin.delete_topic(a.topic);
+    } else {
+        if (a.partitions > 0) st = admin.create_partitions(a.topic, a.partitions);
+        if (st.ok() && (!a.create.configs.empty() || !a.delete_configs.empty())) {
+            st = admin.alter_configs(a.topic, a.create.configs, a.delete_configs);
+        }
+    }
     if (!st.ok()) return client_error("topics", st.error().to_string());
     const char* verb = a.action == "--delete" ? "deleted" : "altered";
     if (a.json) {
@@ -159,11 +186,16 @@ std::string parse(Args& args, TopicsArgs& a) {
     if (!args.ok()) return args.error();
     if (partitions && (*partitions < 1 || *partitions > 1'000'000)) return "--partitions must be 1 to 1000000";
     if (rf && (*rf < 1 || *rf > 32767)) return "--replication-factor must be 1 to 32767";
-    if ((partitions || rf || !args.values("--config").empty()) && a.action != "--create" && a.action != "--alter") {
-        return "--partitions, --replication-factor and --config go with --create (or --partitions with --alter)";
+    bool configs = !args.values("--config").empty();
+    a.delete_configs = args.values("--delete-config");
+    if ((partitions || rf || configs) && a.action != "--create" && a.action != "--alter") {
+        return "--partitions, --replication-factor and --config go with --create (--partitions and --config "
+               "also with --alter)";
     }
-    if (a.action == "--alter" && (!partitions || rf || !args.values("--config").empty())) {
-        return "--alter needs --partitions N (and nothing else to change)";
+    if (!a.delete_configs.empty() && a.action != "--alter") return "--delete-config goes with --alter";
+    if (a.action == "--alter" && rf) return "--alter cannot change the replication factor";
+    if (a.action == "--alter" && !partitions && !configs && a.delete_configs.empty()) {
+        return "--alter needs --partitions N, --config k=v or --delete-config k";
     }
     a.partitions = partitions ? static_cast<int32_t>(*partitions) : -1;
     a.create = {a.topic, a.partitions, rf ? static_cast<int16_t>(*rf) : int16_t{-1}, {}};
@@ -183,7 +215,7 @@ int cmd_topics(int argc, char** argv) {
     Args args(argc, argv, 2,
               ArgSpec{{"--bootstrap-server", "--timeout-ms", "--topic", "--partitions", "--replication-factor"},
                       {"--help", "--json", "--create", "--list", "--describe", "--delete", "--alter"},
-                      {"--config"}});
+                      {"--config", "--delete-config"}});
     if (!args.ok()) return usage_error("topics", args.error());
     if (args.flag("--help")) {
         std::fputs(kTopicsHelp, stdout);

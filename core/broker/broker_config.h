@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "core/base/types.h"
 #include "core/log/log_config.h"
@@ -23,6 +25,14 @@ struct PlantedDataBugs {
     bool any() const {
         return hw_leader_alone || ack_before_isr || skip_divergence_truncation || ignore_idempotence_window;
     }
+};
+
+// One server property as DescribeConfigs shows it for a BROKER resource.
+struct BrokerProperty {
+    std::string name;
+    std::optional<std::string> value;  // nullopt: unset and without a default
+    bool is_set = false;               // set in server.properties (else Keel's default)
+    std::string doc;
 };
 
 struct BrokerConfig {
@@ -56,6 +66,10 @@ struct BrokerConfig {
     bool kip101_off = false;  // followers truncate to their high watermark on becoming follower
     bool kip279_off = false;  // divergence answered without the epoch qualification (KIP-279)
     PlantedDataBugs bugs;
+    // What DescribeConfigs answers for this broker (resource type BROKER), and which topic
+    // config defaults server.properties set (their source is then STATIC_BROKER_CONFIG):
+    // filled by `keel server` (node/server_config.cc); empty in the simulator.
+    std::vector<BrokerProperty> properties;
 };
 
 }  // namespace keel::broker

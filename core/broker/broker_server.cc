@@ -126,6 +126,26 @@ Result<Bytes> BrokerServer::dispatch_api(const protocol::RequestFrame& frame, bo
                             protocol::decode_request_body<protocol::DeleteTopicsRequest>(frame));
             return protocol::encode_response(h.correlation_id, h.api_version, delete_topics(req, h.api_version));
         }
+        case protocol::ApiKey::create_partitions: {
+            KEEL_TRY_ASSIGN(protocol::CreatePartitionsRequest req,
+                            protocol::decode_request_body<protocol::CreatePartitionsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, create_partitions(req, h.api_version));
+        }
+        case protocol::ApiKey::describe_configs: {
+            KEEL_TRY_ASSIGN(protocol::DescribeConfigsRequest req,
+                            protocol::decode_request_body<protocol::DescribeConfigsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, describe_configs(req, h.api_version));
+        }
+        case protocol::ApiKey::incremental_alter_configs: {
+            KEEL_TRY_ASSIGN(protocol::IncrementalAlterConfigsRequest req,
+                            protocol::decode_request_body<protocol::IncrementalAlterConfigsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, incremental_alter_configs(req));
+        }
+        case protocol::ApiKey::alter_configs: {
+            KEEL_TRY_ASSIGN(protocol::AlterConfigsRequest req,
+                            protocol::decode_request_body<protocol::AlterConfigsRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, alter_configs(req));
+        }
         case protocol::ApiKey::init_producer_id: {
             KEEL_TRY_ASSIGN(protocol::InitProducerIdRequest req,
                             protocol::decode_request_body<protocol::InitProducerIdRequest>(frame));

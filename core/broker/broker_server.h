@@ -18,13 +18,18 @@
 //   JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, DescribeGroups,
 //   ListGroups, DeleteGroups, ConsumerGroupHeartbeat, ConsumerGroupDescribe (KIP-848)
 //                the group coordinator (core/group/group_coordinator.h)
-//   CreateTopics, DeleteTopics  forwarded to the active controller (BrokerLifecycle), which
-//                validates and writes TopicRecord/PartitionRecords or RemoveTopicRecords;
+//   CreateTopics, DeleteTopics, CreatePartitions  forwarded to the active controller
+//                (BrokerLifecycle), which validates and writes TopicRecord and
+//                PartitionRecords, RemoveTopicRecords, or the new partitions' PartitionRecords;
 //                NOT_CONTROLLER and transport errors are retried on the next controller
 //                until the request's timeout; the answer waits (bounded by the timeout) until
 //                this broker's image shows the change. DeleteTopics is refused with
 //                TOPIC_DELETION_DISABLED (INVALID_REQUEST before v3) when
 //                delete.topic.enable is false (broker_server_admin.cc)
+//   DescribeConfigs  a topic's configs (its own, else the broker's defaults, with sources
+//                and synonyms) or this broker's properties (broker_server_configs.cc)
+//   IncrementalAlterConfigs, AlterConfigs  topic configs, forwarded to the active controller
+//                (ConfigRecords); the partition logs follow the new values
 //   InitProducerId  a new producer id (from the controller's blocks, ProducerIdManager),
 //                epoch 0, for idempotent producers; transactional ids are refused
 //
@@ -46,8 +51,16 @@
 #include "core/protocol/fetch.h"
 #include "core/broker/producer_id_manager.h"
 #include "core/group/group_coordinator.h"
+#include "core/protocol/generated/alter_configs_request.h"
+#include "core/protocol/generated/alter_configs_response.h"
+#include "core/protocol/generated/create_partitions_request.h"
+#include "core/protocol/generated/create_partitions_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
+#include "core/protocol/generated/describe_configs_request.h"
+#include "core/protocol/generated/describe_configs_response.h"
+#include "core/protocol/generated/incremental_alter_configs_request.h"
+#include "core/protocol/generated/incremental_alter_configs_response.h"
 #include "core/protocol/generated/find_coordinator_request.h"
 #include "core/protocol/generated/find_coordinator_response.h"
 #include "core/protocol/generated/init_producer_id_request.h"
@@ -110,6 +123,13 @@ public:
     protocol::FindCoordinatorResponse find_coordinator(const protocol::FindCoordinatorRequest& req, int16_t version);
     protocol::CreateTopicsResponse create_topics(const protocol::CreateTopicsRequest& req, int16_t version);
     protocol::DeleteTopicsResponse delete_topics(const protocol::DeleteTopicsRequest& req, int16_t version);
+    protocol::CreatePartitionsResponse create_partitions(const protocol::CreatePartitionsRequest& req,
+                                                         int16_t version);
+    protocol::DescribeConfigsResponse describe_configs(const protocol::DescribeConfigsRequest& req,
+                                                       int16_t version);
+    protocol::IncrementalAlterConfigsResponse incremental_alter_configs(
+        const protocol::IncrementalAlterConfigsRequest& req);
+    protocol::AlterConfigsResponse alter_configs(const protocol::AlterConfigsRequest& req);
 
     const BrokerServerStats& stats() const { return stats_; }
 

@@ -1,4 +1,5 @@
-// BrokerServer's topic administration: CreateTopics and DeleteTopics from clients, forwarded
+// BrokerServer's topic administration: CreateTopics, DeleteTopics and CreatePartitions from
+// clients, forwarded
 // to the active controller as KRaft brokers do (Kafka's ForwardingManager). The controller
 // decides and answers per topic (controller_logic.h); this side adds what is the broker's
 // to say (delete.topic.enable), retries NOT_CONTROLLER on the next controller until the
@@ -92,6 +93,41 @@ protocol::DeleteTopicsResponse BrokerServer::delete_topics(const protocol::Delet
     await_image(
         [&](const controller::MetadataImage& image) {
             return std::none_of(deleted.begin(), deleted.end(), [&](const Uuid& id) { return image.topic(id) != nullptr; });
+        },
+        deadline);
+    return std::move(r).value();
+}
+
+protocol::CreatePartitionsResponse BrokerServer::create_partitions(const protocol::CreatePartitionsRequest& req,
+                                                                   int16_t) {
+    Instant deadline = deadline_of(replicas_.env(), req.timeout_ms);
+    auto r = replicas_.lifecycle().create_partitions(req, deadline);
+    if (!r.ok()) {
+        protocol::CreatePartitionsResponse resp;
+        for (const auto& t : req.topics) {
+            protocol::CreatePartitionsResponse::CreatePartitionsTopicResult out;
+            out.name = t.name;
+            out.error_code = ErrorCode::request_timed_out;
+            out.error_message = "no controller answered: " + r.error().message;
+            resp.results.push_back(std::move(out));
+        }
+        return resp;
+    }
+    // Answer once this broker's image has the new partitions, so that the client's next
+    // Metadata here shows them.
+    std::vector<std::pair<std::string, size_t>> grown;
+    for (const auto& res : r->results) {
+        if (res.error_code != ErrorCode::none || req.validate_only) continue;
+        for (const auto& t : req.topics) {
+            if (t.name == res.name && t.count > 0) grown.emplace_back(t.name, static_cast<size_t>(t.count));
+        }
+    }
+    await_image(
+        [&](const controller::MetadataImage& image) {
+            return std::all_of(grown.begin(), grown.end(), [&](const auto& g) {
+                const controller::TopicState* t = image.topic_by_name(g.first);
+                return t != nullptr && t->partitions.size() >= g.second;
+            });
         },
         deadline);
     return std::move(r).value();

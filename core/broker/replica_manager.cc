@@ -188,6 +188,16 @@ Status ReplicaManager::ensure_replica(const std::string& topic, const Uuid& topi
     }
     std::shared_ptr<Partition> keep = it->second;  // apply() may park on the disk
     Partition& p = *keep;
+    // The topic's config changed (IncrementalAlterConfigs, AlterConfigs): the log follows.
+    if (log::LogConfig want = log_config_for(topic); !(want == p.log().config())) {
+        Status st = p.log().set_config(want);
+        if (!st.ok()) {
+            env_.tracer().log(env::Level::warn, tp.to_string() + ": the new topic config is not applied: " +
+                                                    st.error().to_string());
+        } else if (env_.tracer().enabled()) {
+            env_.tracer().event("broker.log_config", "{\"tp\":\"" + tp.to_string() + "\"}");
+        }
+    }
     ReplicaRole before = p.role();
     LeaderEpoch epoch_before = p.leader_epoch();
     size_t isr_before = p.isr().size();

@@ -7,6 +7,10 @@
 #include "core/protocol/generated/create_partitions_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
+#include "core/protocol/generated/describe_configs_request.h"
+#include "core/protocol/generated/describe_configs_response.h"
+#include "core/protocol/generated/incremental_alter_configs_request.h"
+#include "core/protocol/generated/incremental_alter_configs_response.h"
 #include "core/protocol/generated/metadata_request.h"
 #include "core/protocol/generated/metadata_response.h"
 
@@ -136,6 +140,60 @@ Status TopicAdmin::create_partitions(const std::string& topic, int32_t count) {
         if (r.name == topic) return topic_status(r.error_code, r.error_message, "CreatePartitions " + topic);
     }
     return Status(Errc::invalid_request, "CreatePartitions: no answer for topic " + topic);
+}
+
+namespace {
+
+constexpr int8_t resource_topic = 2;
+
+}  // namespace
+
+Result<std::vector<TopicConfigEntry>> TopicAdmin::describe_configs(const std::string& topic) {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    protocol::DescribeConfigsRequest req;
+    req.resources.push_back({resource_topic, topic, std::nullopt, {}});
+    auto resp = call_any<protocol::DescribeConfigsResponse>(req, 1, 4, deadline);
+    if (!resp.ok() && resp.error().code == Errc::unsupported_version) {
+        return Error{Errc::unsupported_version, "DescribeConfigs is not supported by this server"};
+    }
+    KEEL_TRY(resp);
+    for (const auto& r : resp->results) {
+        if (r.resource_type != resource_topic || r.resource_name != topic) continue;
+        KEEL_TRY(topic_status(r.error_code, r.error_message, "DescribeConfigs " + topic));
+        std::vector<TopicConfigEntry> out;
+        for (const auto& c : r.configs) {
+            out.push_back({c.name, c.value, std::max<int8_t>(0, c.config_source), c.is_default || c.config_source == 5,
+                           c.read_only});
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        return out;
+    }
+    return Error{Errc::invalid_request, "DescribeConfigs: no answer for topic " + topic};
+}
+
+Status TopicAdmin::alter_configs(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& set,
+                                 const std::vector<std::string>& remove) {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    protocol::IncrementalAlterConfigsRequest req;
+    protocol::IncrementalAlterConfigsRequest::AlterConfigsResource r;
+    r.resource_type = resource_topic;
+    r.resource_name = topic;
+    for (const auto& [k, v] : set) r.configs.push_back({k, 0, v, {}});
+    for (const std::string& k : remove) r.configs.push_back({k, 1, std::nullopt, {}});
+    req.resources.push_back(std::move(r));
+    auto resp = call_any<protocol::IncrementalAlterConfigsResponse>(req, 0, 1, deadline);
+    if (!resp.ok() && resp.error().code == Errc::unsupported_version) {
+        return Status(Errc::unsupported_version, "IncrementalAlterConfigs is not supported by this server");
+    }
+    KEEL_TRY(resp);
+    for (const auto& res : resp->responses) {
+        if (res.resource_type == resource_topic && res.resource_name == topic) {
+            return topic_status(res.error_code, res.error_message, "IncrementalAlterConfigs " + topic);
+        }
+    }
+    return Status(Errc::invalid_request, "IncrementalAlterConfigs: no answer for topic " + topic);
 }
 
 }  // namespace keel::client

@@ -12,12 +12,14 @@
 // Create and delete go to any broker (a KRaft broker forwards them to the active
 // controller and answers after its own metadata shows the outcome). A topic's error is
 // the call's error: protocol::status_from of its code, with the broker's error message.
-// create_partitions answers Errc::unsupported_version ("not supported by this server")
-// when the broker does not list CreatePartitions in its ApiVersions.
+// create_partitions, describe_configs and alter_configs answer Errc::unsupported_version
+// ("not supported by this server") when the broker does not list the API in its
+// ApiVersions.
 //
 // Threading: calls from fibers of the env's node, one at a time.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +57,16 @@ struct TopicDescription {
     std::vector<PartitionDescription> partitions;           // ascending by partition
 };
 
+// One config of a topic as DescribeConfigs answers it.
+struct TopicConfigEntry {
+    std::string name;
+    std::optional<std::string> value;
+    // Kafka's ConfigSource: 1 the topic's own (dynamic), 3 a cluster-wide dynamic default,
+    // 4 server.properties, 5 the default; 0 unknown (DescribeConfigs v0).
+    int8_t source = 0;
+    bool is_default = false;
+    bool read_only = false;
+};
 
 class TopicAdmin {
 public:
@@ -73,6 +85,13 @@ public:
     Result<std::vector<TopicDescription>> describe(const std::vector<std::string>& topics);
     // Grows `topic` to `count` partitions.
     Status create_partitions(const std::string& topic, int32_t count);
+    // Every config of `topic` with its value and source (DescribeConfigs), sorted by name.
+    // Errors: UNKNOWN_TOPIC_OR_PARTITION, unsupported_version (no DescribeConfigs).
+    Result<std::vector<TopicConfigEntry>> describe_configs(const std::string& topic);
+    // Sets and removes topic configs (IncrementalAlterConfigs), all or none. Errors:
+    // INVALID_CONFIG (an unknown name or bad value), UNKNOWN_TOPIC_OR_PARTITION, ...
+    Status alter_configs(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& set,
+                         const std::vector<std::string>& remove);
 
 private:
     template <typename Resp, typename Req>

@@ -151,6 +151,35 @@ Result<protocol::DeleteTopicsResponse> BrokerLifecycle::delete_topics(const prot
     });
 }
 
+Result<protocol::CreatePartitionsResponse> BrokerLifecycle::create_partitions(
+    const protocol::CreatePartitionsRequest& req, Instant retry_until) {
+    return admin_call<protocol::CreatePartitionsResponse>(req, 3, retry_until, [](const auto& resp) {
+        return std::any_of(resp.results.begin(), resp.results.end(),
+                           [](const auto& t) { return t.error_code == ErrorCode::not_controller; });
+    });
+}
+
+namespace {
+
+bool any_not_controller(const auto& resp) {
+    return std::any_of(resp.responses.begin(), resp.responses.end(),
+                       [](const auto& r) { return r.error_code == ErrorCode::not_controller; });
+}
+
+}  // namespace
+
+Result<protocol::IncrementalAlterConfigsResponse> BrokerLifecycle::incremental_alter_configs(
+    const protocol::IncrementalAlterConfigsRequest& req, Instant retry_until) {
+    return admin_call<protocol::IncrementalAlterConfigsResponse>(
+        req, 1, retry_until, [](const auto& resp) { return any_not_controller(resp); });
+}
+
+Result<protocol::AlterConfigsResponse> BrokerLifecycle::alter_configs(const protocol::AlterConfigsRequest& req,
+                                                                      Instant retry_until) {
+    return admin_call<protocol::AlterConfigsResponse>(req, 2, retry_until,
+                                                      [](const auto& resp) { return any_not_controller(resp); });
+}
+
 Result<ProducerIdBlock> BrokerLifecycle::allocate_producer_ids() {
     Instant give_up = deadline();
     for (;;) {

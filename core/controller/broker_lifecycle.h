@@ -31,8 +31,14 @@
 #include "core/controller/rpc.h"
 #include "core/env/env.h"
 #include "core/protocol/controller_messages.h"
+#include "core/protocol/generated/alter_configs_request.h"
+#include "core/protocol/generated/alter_configs_response.h"
+#include "core/protocol/generated/create_partitions_request.h"
+#include "core/protocol/generated/create_partitions_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
+#include "core/protocol/generated/incremental_alter_configs_request.h"
+#include "core/protocol/generated/incremental_alter_configs_response.h"
 
 namespace keel::controller {
 
@@ -86,6 +92,16 @@ public:
     // Sends DeleteTopics (v6) to the active controller, retrying as create_topics does
     // until `retry_until`.
     Result<protocol::DeleteTopicsResponse> delete_topics(const protocol::DeleteTopicsRequest& req,
+                                                         Instant retry_until);
+    // Sends CreatePartitions (v3) to the active controller, retrying as create_topics does
+    // until `retry_until`.
+    Result<protocol::CreatePartitionsResponse> create_partitions(const protocol::CreatePartitionsRequest& req,
+                                                                 Instant retry_until);
+    // Send IncrementalAlterConfigs (v1) and AlterConfigs (v2) to the active controller,
+    // retrying as create_topics does until `retry_until`.
+    Result<protocol::IncrementalAlterConfigsResponse> incremental_alter_configs(
+        const protocol::IncrementalAlterConfigsRequest& req, Instant retry_until);
+    Result<protocol::AlterConfigsResponse> alter_configs(const protocol::AlterConfigsRequest& req,
                                                          Instant retry_until);
 
     // Asks the active controller for a block of producer ids (AllocateProducerIds v0, with

@@ -182,54 +182,6 @@ Status validate_topic_name(const std::string& name) {
 
 namespace {
 
-bool is_integer(const std::string& v, int64_t min) {
-    if (v.empty() || v.size() > 19) return false;
-    size_t i = v[0] == '-' ? 1 : 0;
-    if (i == v.size()) return false;
-    for (size_t k = i; k < v.size(); k++) {
-        if (v[k] < '0' || v[k] > '9') return false;
-    }
-    return std::stoll(v) >= min;
-}
-
-bool one_of(const std::string& v, std::initializer_list<const char*> options) {
-    for (const char* o : options) {
-        if (v == o) return true;
-    }
-    return false;
-}
-
-}  // namespace
-
-Status validate_topic_config(const std::string& name, const std::optional<std::string>& value) {
-    if (!value) return Status(Errc::invalid_config, "config " + name + " has a null value");
-    const std::string& v = *value;
-    bool ok = true;
-    if (name == unclean_leader_election_config) {
-        ok = one_of(v, {"true", "false"});
-    } else if (name == "min.insync.replicas") {
-        ok = is_integer(v, 1);
-    } else if (name == "cleanup.policy") {
-        ok = one_of(v, {"delete", "compact", "compact,delete", "delete,compact"});
-    } else if (name == "compression.type") {
-        ok = one_of(v, {"producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"});
-    } else if (name == "message.timestamp.type") {
-        ok = one_of(v, {"CreateTime", "LogAppendTime"});
-    } else if (one_of(name, {"retention.ms", "retention.bytes"})) {
-        ok = is_integer(v, -1);
-    } else if (one_of(name, {"segment.bytes", "segment.ms", "max.message.bytes", "min.compaction.lag.ms",
-                             "max.compaction.lag.ms", "delete.retention.ms", "flush.ms", "flush.messages",
-                             "segment.index.bytes", "file.delete.delay.ms"})) {
-        ok = is_integer(v, 0);
-    } else {
-        return Status(Errc::invalid_config, "unknown topic config " + name);
-    }
-    if (!ok) return Status(Errc::invalid_config, "invalid value " + v + " for config " + name);
-    return ok_status();
-}
-
-namespace {
-
 struct TopicPlan {
     std::vector<std::vector<NodeId>> replicas;
     int16_t replication_factor = 0;
@@ -362,6 +314,265 @@ ControllerResult<std::vector<CreatableTopicResult>> create_topics(const Metadata
         r.num_partitions = static_cast<int32_t>(plan->replicas.size());
         r.replication_factor = plan->replication_factor;
         if (!validate_only) append_topic_records(image, t, id, *plan, out.records);
+        done(ok_status());
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------- create partitions
+
+namespace {
+
+// The replicas of the new partitions [current, count) of `t`, or why they cannot be added.
+Result<std::vector<std::vector<NodeId>>> plan_increase(const MetadataImage& image, const TopicState& t,
+                                                       const PartitionIncrease& in, const ControllerConfig& config,
+                                                       env::Random& random) {
+    auto current = static_cast<int32_t>(t.partitions.size());
+    if (in.count < current) {
+        return Error{Errc::invalid_partitions, "topic " + t.name + " has " + std::to_string(current) +
+                                                   " partition(s); " + std::to_string(in.count) +
+                                                   " would not be an increase"};
+    }
+    if (in.count == current) {
+        return Error{Errc::invalid_partitions,
+                     "topic " + t.name + " already has " + std::to_string(current) + " partition(s)"};
+    }
+    int32_t added = in.count - current;
+    if (added > config.partitions_per_request_max) {
+        return Error{Errc::invalid_partitions, "adding " + std::to_string(added) + " partitions is more than the " +
+                                                   std::to_string(config.partitions_per_request_max) +
+                                                   " one request may create"};
+    }
+    auto rf = static_cast<int16_t>(t.partitions.empty() ? 1 : t.partitions.begin()->second.replicas.size());
+    if (in.assignments) {
+        if (static_cast<int32_t>(in.assignments->size()) != added) {
+            return Error{Errc::invalid_replica_assignment,
+                         "adding " + std::to_string(added) + " partition(s) needs as many assignments, not " +
+                             std::to_string(in.assignments->size())};
+        }
+        for (size_t i = 0; i < in.assignments->size(); i++) {
+            const std::vector<NodeId>& replicas = (*in.assignments)[i];
+            std::string which = "partition " + std::to_string(current + static_cast<int32_t>(i));
+            std::set<NodeId> seen(replicas.begin(), replicas.end());
+            if (seen.size() != replicas.size()) {
+                return Error{Errc::invalid_replica_assignment, which + " names a broker twice"};
+            }
+            if (replicas.size() != static_cast<size_t>(rf)) {
+                return Error{Errc::invalid_replica_assignment,
+                             which + " has " + std::to_string(replicas.size()) + " replica(s), but the topic's " +
+                                 "partitions have " + std::to_string(rf)};
+            }
+            bool any_active = false;
+            for (NodeId r : replicas) {
+                if (image.broker(r) == nullptr) {
+                    return Error{Errc::invalid_replica_assignment, "broker " + n(r) + " is not registered"};
+                }
+                any_active = any_active || image.is_active(r);
+            }
+            if (!any_active) {
+                return Error{Errc::invalid_replica_assignment,
+                             "every replica of " + which + " is fenced or shutting down"};
+            }
+        }
+        return *in.assignments;
+    }
+    std::vector<NodeId> usable;
+    for (const auto& [id, b] : image.brokers()) {
+        if (b.active()) usable.push_back(id);
+    }
+    if (static_cast<size_t>(rf) > usable.size()) {
+        return Error{Errc::invalid_replication_factor,
+                     "topic " + t.name + " has replication factor " + std::to_string(rf) + " but only " +
+                         std::to_string(usable.size()) + " broker(s) are unfenced"};
+    }
+    // Place as if the topic had `count` partitions from a random start, and keep the new ones.
+    size_t start = random.uniform(0, usable.size() - 1);
+    size_t shift = random.uniform(0, usable.size() - 1);
+    auto all = place_replicas(usable, in.count, rf, start, shift);
+    return std::vector<std::vector<NodeId>>(all.begin() + current, all.end());
+}
+
+}  // namespace
+
+ControllerResult<std::vector<PartitionIncreaseResult>> create_partitions(const MetadataImage& image,
+                                                                         const std::vector<PartitionIncrease>& topics,
+                                                                         bool validate_only,
+                                                                         const ControllerConfig& config,
+                                                                         env::Random& random) {
+    ControllerResult<std::vector<PartitionIncreaseResult>> out;
+    std::map<std::string, int> occurrences;
+    for (const auto& t : topics) occurrences[t.name]++;
+    int64_t added_total = 0;
+    for (const auto& in : topics) {
+        auto done = [&](Status s) { out.reply.push_back({in.name, std::move(s)}); };
+        const TopicState* t = image.topic_by_name(in.name);
+        if (t == nullptr) {
+            done(Status(Errc::unknown_topic_or_partition, "topic " + in.name + " does not exist"));
+            continue;
+        }
+        if (occurrences[in.name] > 1) {
+            done(Status(Errc::invalid_request, "topic " + in.name + " appears twice in the request"));
+            continue;
+        }
+        if (is_internal_topic(in.name)) {
+            done(Status(Errc::invalid_request, "the partition count of the internal topic " + in.name +
+                                                   " cannot change (groups map to its partitions by count)"));
+            continue;
+        }
+        auto plan = plan_increase(image, *t, in, config, random);
+        if (!plan.ok()) {
+            done(plan.error());
+            continue;
+        }
+        added_total += static_cast<int64_t>(plan->size());
+        if (added_total > config.partitions_per_request_max) {
+            done(Status(Errc::invalid_partitions, "the request adds more than " +
+                                                      std::to_string(config.partitions_per_request_max) +
+                                                      " partitions"));
+            continue;
+        }
+        if (!validate_only) {
+            auto index = static_cast<int32_t>(t->partitions.size());
+            for (const std::vector<NodeId>& replicas : *plan) {
+                PartitionRecord r;
+                r.partition_id = PartitionIndex(index++);
+                r.topic_id = t->id;
+                r.replicas = replicas;
+                for (NodeId b : replicas) {
+                    if (image.is_active(b)) r.isr.push_back(b);
+                }
+                r.leader = r.isr.front();
+                r.leader_epoch = LeaderEpoch(0);
+                r.partition_epoch = PartitionEpoch(0);
+                out.records.push_back(std::move(r));
+            }
+        }
+        done(ok_status());
+    }
+    return out;
+}
+
+// --------------------------------------------------------------------- alter configs
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& v) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= v.size()) {
+        size_t comma = v.find(',', start);
+        std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) out.push_back(item);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& i : items) out += (out.empty() ? "" : ",") + i;
+    return out;
+}
+
+// The topic's dynamic configs after `r`, or why `r` is refused.
+Result<std::map<std::string, std::string>> configs_after(const MetadataImage& image,
+                                                         const ConfigResourceChange& r) {
+    std::map<std::string, std::string> now;
+    auto it = image.configs().find(ConfigResource{config_resource_topic, r.resource_name});
+    if (it != image.configs().end()) now = it->second;
+    std::map<std::string, std::string> after = r.replace_all ? std::map<std::string, std::string>{} : now;
+    std::set<std::string> named;
+    for (const ConfigChange& c : r.changes) {
+        if (!named.insert(c.name).second) {
+            return Error{Errc::invalid_request, "config " + c.name + " is named twice"};
+        }
+        const TopicConfigDef* def = find_topic_config(c.name);
+        if (def == nullptr) return Error{Errc::invalid_config, "unknown topic config " + c.name};
+        switch (c.op) {
+            case ConfigOp::set:
+                if (!c.value) return Error{Errc::invalid_request, "config " + c.name + " is set to null"};
+                after[c.name] = *c.value;
+                break;
+            case ConfigOp::remove:
+                after.erase(c.name);
+                break;
+            case ConfigOp::append:
+            case ConfigOp::subtract: {
+                bool append = c.op == ConfigOp::append;
+                if (def->type != ConfigType::list) {
+                    return Error{Errc::invalid_config, std::string(append ? "append" : "subtract") +
+                                                           " is only for list configs, not " + c.name};
+                }
+                auto cur = after.find(c.name);
+                std::vector<std::string> items =
+                    split_list(cur != after.end() ? cur->second : std::string(def->kafka_default));
+                for (const std::string& v : split_list(c.value.value_or(""))) {
+                    auto pos = std::find(items.begin(), items.end(), v);
+                    if (append && pos == items.end()) items.push_back(v);
+                    if (!append && pos != items.end()) items.erase(pos);
+                }
+                if (items.empty()) return Error{Errc::invalid_config, "config " + c.name + " would be empty"};
+                after[c.name] = join_list(items);
+                break;
+            }
+            default:
+                return Error{Errc::invalid_request, "unknown config operation " +
+                                                        std::to_string(static_cast<int>(c.op)) + " for " + c.name};
+        }
+        if (auto v = after.find(c.name); v != after.end()) KEEL_TRY(validate_topic_config(c.name, v->second));
+    }
+    return after;
+}
+
+}  // namespace
+
+ControllerResult<std::vector<ConfigResourceResult>> alter_configs(const MetadataImage& image,
+                                                                  const std::vector<ConfigResourceChange>& resources,
+                                                                  bool validate_only) {
+    ControllerResult<std::vector<ConfigResourceResult>> out;
+    std::map<std::pair<int8_t, std::string>, int> occurrences;
+    for (const auto& r : resources) occurrences[{r.resource_type, r.resource_name}]++;
+    for (const ConfigResourceChange& r : resources) {
+        auto done = [&](Status s) { out.reply.push_back({r.resource_type, r.resource_name, std::move(s)}); };
+        if (r.resource_type != config_resource_topic) {
+            done(Status(Errc::invalid_request,
+                        r.resource_type == config_resource_broker
+                            ? "dynamic broker configs are not supported: set them in server.properties"
+                            : "config resource type " + std::to_string(r.resource_type) + " is not supported"));
+            continue;
+        }
+        if (image.topic_by_name(r.resource_name) == nullptr) {
+            done(Status(Errc::unknown_topic_or_partition, "topic " + r.resource_name + " does not exist"));
+            continue;
+        }
+        if (occurrences[{r.resource_type, r.resource_name}] > 1) {
+            done(Status(Errc::invalid_request, "topic " + r.resource_name + " appears twice in the request"));
+            continue;
+        }
+        auto after = configs_after(image, r);
+        if (!after.ok()) {
+            done(after.error());
+            continue;
+        }
+        if (!validate_only) {
+            auto it = image.configs().find(ConfigResource{config_resource_topic, r.resource_name});
+            std::map<std::string, std::string> now;
+            if (it != image.configs().end()) now = it->second;
+            for (const auto& [name, value] : now) {
+                if (after->count(name) == 0) {
+                    out.records.push_back(ConfigRecord{config_resource_topic, r.resource_name, name, std::nullopt});
+                }
+            }
+            for (const auto& [name, value] : *after) {
+                auto was = now.find(name);
+                if (was == now.end() || was->second != value) {
+                    out.records.push_back(ConfigRecord{config_resource_topic, r.resource_name, name, value});
+                }
+            }
+        }
         done(ok_status());
     }
     return out;

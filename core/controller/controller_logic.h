@@ -28,6 +28,7 @@
 #include "core/controller/metadata_image.h"
 #include "core/controller/metadata_records.h"
 #include "core/controller/producer_id_block.h"
+#include "core/controller/topic_configs.h"
 #include "core/env/random.h"
 
 namespace keel::controller {
@@ -156,8 +157,7 @@ std::vector<std::vector<NodeId>> place_replicas(const std::vector<NodeId>& broke
 
 // Kafka's topic-name rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
 Status validate_topic_name(const std::string& name);
-// Known topic configs and their value syntax. Errors: invalid_config.
-Status validate_topic_config(const std::string& name, const std::optional<std::string>& value);
+// validate_topic_config (topic_configs.h) checks each config's name and value.
 
 // ----------------------------------------------------------------------- delete topics
 
@@ -183,6 +183,79 @@ bool is_internal_topic(std::string_view name);
 // topic, which the group coordinator needs).
 ControllerResult<std::vector<DeletableTopicResult>> delete_topics(const MetadataImage& image,
                                                                   const std::vector<DeletableTopic>& topics);
+
+// --------------------------------------------------------------------- create partitions
+
+struct PartitionIncrease {
+    std::string name;
+    int32_t count = 0;  // the new total number of partitions
+    // The replicas of each new partition (count - current entries), or none: placed as
+    // create_topics places them.
+    std::optional<std::vector<std::vector<NodeId>>> assignments;
+};
+
+struct PartitionIncreaseResult {
+    std::string name;
+    Status status;
+};
+
+// Adds partitions to existing topics (CreatePartitions, Kafka's
+// ReplicationControlManager.createPartitions): one PartitionRecord per new partition
+// (indexes current..count-1; ISR = the active replicas, leader = the first of them, epochs
+// 0), with the topic's replication factor (partition 0's replica count). Automatic
+// placement is create_topics' round robin, continued from the existing partition count so
+// leaders keep spreading. Each topic succeeds or fails on its own; the successful ones are
+// one batch. Per-topic errors: unknown_topic_or_partition; invalid_request (the same topic
+// twice; an internal topic, whose partition count the group coordinator's mapping of group
+// to partition depends on); invalid_partitions (count not above the current count, or
+// above the per-request limit); invalid_replica_assignment (not exactly one assignment per
+// new partition, a replica count unlike the topic's, an unregistered or duplicate broker,
+// every replica fenced); invalid_replication_factor (fewer unfenced brokers than the
+// topic's replication factor, automatic placement). validate_only: answer, write nothing.
+ControllerResult<std::vector<PartitionIncreaseResult>> create_partitions(const MetadataImage& image,
+                                                                         const std::vector<PartitionIncrease>& topics,
+                                                                         bool validate_only,
+                                                                         const ControllerConfig& config,
+                                                                         env::Random& random);
+
+// ------------------------------------------------------------------------ alter configs
+
+// IncrementalAlterConfigs' operations (KIP-339).
+enum class ConfigOp : int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
+
+struct ConfigChange {
+    std::string name;
+    ConfigOp op = ConfigOp::set;
+    std::optional<std::string> value;
+};
+
+struct ConfigResourceChange {
+    int8_t resource_type = config_resource_topic;
+    std::string resource_name;
+    std::vector<ConfigChange> changes;
+    // AlterConfigs (api 33): the changes are the resource's whole dynamic config; every
+    // config set now and not named is removed.
+    bool replace_all = false;
+};
+
+struct ConfigResourceResult {
+    int8_t resource_type = config_resource_topic;
+    std::string resource_name;
+    Status status;
+};
+
+// Changes topics' dynamic configs (Kafka's ConfigurationControlManager): one ConfigRecord
+// per config whose value changes (a removal writes a null value), all resources' records
+// in one batch; each resource succeeds or fails whole, on its own. Append and subtract
+// apply to list configs (cleanup.policy), starting from the topic's value or Kafka's
+// default. Per-resource errors: unknown_topic_or_partition; invalid_request (a resource
+// type other than topic — dynamic broker configs are not supported —, the same resource
+// twice, a config named twice, an unknown operation, a set with a null value);
+// invalid_config (an unknown config, a bad value, append or subtract on a config that is
+// not a list, a list left empty). validate_only: answer, write nothing.
+ControllerResult<std::vector<ConfigResourceResult>> alter_configs(const MetadataImage& image,
+                                                                  const std::vector<ConfigResourceChange>& resources,
+                                                                  bool validate_only);
 
 // ---------------------------------------------------------------------- alter partition
 

@@ -313,6 +313,113 @@ protocol::DeleteTopicsResponse ControllerService::delete_topics(const protocol::
     return resp;
 }
 
+protocol::CreatePartitionsResponse ControllerService::create_partitions(const protocol::CreatePartitionsRequest& req,
+                                                                        int16_t) {
+    std::vector<PartitionIncrease> in;
+    for (const auto& t : req.topics) {
+        PartitionIncrease p{t.name, t.count, std::nullopt};
+        if (t.assignments) {
+            p.assignments.emplace();
+            for (const auto& a : *t.assignments) p.assignments->push_back(a.broker_ids);
+        }
+        in.push_back(std::move(p));
+    }
+    protocol::CreatePartitionsResponse resp;
+    auto answer = [&](const std::string& name, const Status& st) {
+        protocol::CreatePartitionsResponse::CreatePartitionsTopicResult out;
+        out.name = name;
+        if (!st.ok()) {
+            out.error_code = to_error_code(st.code());
+            out.error_message = st.error().message;
+        }
+        resp.results.push_back(std::move(out));
+    };
+    env::LockGuard guard(mutex_);
+    Status st = guard.held() ? await_active(env_.now() + options_.request_timeout)
+                             : Status(Errc::cancelled, "stopping");
+    std::optional<ControllerResult<std::vector<PartitionIncreaseResult>>> r;
+    if (st.ok()) {
+        r = controller::create_partitions(image_, in, req.validate_only, options_.config, env_.random());
+        st = write(r->records);
+    }
+    if (!st.ok()) {
+        stats_.not_controller += st.code() == Errc::not_controller ? 1 : 0;
+        for (const PartitionIncrease& p : in) answer(p.name, st);
+        return resp;
+    }
+    if (!r->records.empty() && env_.tracer().enabled()) {
+        env_.tracer().event("controller.create_partitions",
+                            "{\"count\":" + std::to_string(r->records.size()) + "}");
+    }
+    for (const PartitionIncreaseResult& t : r->reply) answer(t.name, t.status);
+    return resp;
+}
+
+std::vector<ConfigResourceResult> ControllerService::change_configs(const std::vector<ConfigResourceChange>& in,
+                                                                   bool validate_only) {
+    env::LockGuard guard(mutex_);
+    Status st = guard.held() ? await_active(env_.now() + options_.request_timeout)
+                             : Status(Errc::cancelled, "stopping");
+    std::optional<ControllerResult<std::vector<ConfigResourceResult>>> r;
+    if (st.ok()) {
+        r = controller::alter_configs(image_, in, validate_only);
+        st = write(r->records);
+    }
+    if (!st.ok()) {
+        stats_.not_controller += st.code() == Errc::not_controller ? 1 : 0;
+        std::vector<ConfigResourceResult> failed;
+        for (const ConfigResourceChange& c : in) failed.push_back({c.resource_type, c.resource_name, st});
+        return failed;
+    }
+    if (!r->records.empty() && env_.tracer().enabled()) {
+        env_.tracer().event("controller.alter_configs", "{\"count\":" + std::to_string(r->records.size()) + "}");
+    }
+    return std::move(r->reply);
+}
+
+namespace {
+
+template <typename Response>
+Response config_results(const std::vector<ConfigResourceResult>& results) {
+    Response resp;
+    for (const ConfigResourceResult& r : results) {
+        typename Response::AlterConfigsResourceResponse out;
+        out.resource_type = r.resource_type;
+        out.resource_name = r.resource_name;
+        if (!r.status.ok()) {
+            out.error_code = to_error_code(r.status.code());
+            out.error_message = r.status.error().message;
+        }
+        resp.responses.push_back(std::move(out));
+    }
+    return resp;
+}
+
+}  // namespace
+
+protocol::IncrementalAlterConfigsResponse ControllerService::incremental_alter_configs(
+    const protocol::IncrementalAlterConfigsRequest& req) {
+    std::vector<ConfigResourceChange> in;
+    for (const auto& r : req.resources) {
+        ConfigResourceChange c{r.resource_type, r.resource_name, {}, false};
+        for (const auto& cfg : r.configs) {
+            c.changes.push_back({cfg.name, static_cast<ConfigOp>(cfg.config_operation), cfg.value});
+        }
+        in.push_back(std::move(c));
+    }
+    return config_results<protocol::IncrementalAlterConfigsResponse>(change_configs(in, req.validate_only));
+}
+
+protocol::AlterConfigsResponse ControllerService::alter_configs(const protocol::AlterConfigsRequest& req) {
+    std::vector<ConfigResourceChange> in;
+    for (const auto& r : req.resources) {
+        ConfigResourceChange c{r.resource_type, r.resource_name, {}, true};
+        for (const auto& cfg : r.configs) c.changes.push_back({cfg.name, ConfigOp::set, cfg.value});
+        in.push_back(std::move(c));
+    }
+    return config_results<protocol::AlterConfigsResponse>(change_configs(in, req.validate_only));
+}
+
 protocol::AlterPartitionResponse ControllerService::alter_partition(const protocol::AlterPartitionRequest& req,
                                                                     int16_t version) {
     protocol::AlterPartitionResponse resp;
@@ -426,6 +533,15 @@ Result<Bytes> ControllerService::dispatch(const protocol::RequestFrame& frame) {
         case ApiKey::delete_topics:
             return serve<protocol::DeleteTopicsRequest>(
                 frame, [this](const auto& r, int16_t v) { return delete_topics(r, v); });
+        case ApiKey::create_partitions:
+            return serve<protocol::CreatePartitionsRequest>(
+                frame, [this](const auto& r, int16_t v) { return create_partitions(r, v); });
+        case ApiKey::incremental_alter_configs:
+            return serve<protocol::IncrementalAlterConfigsRequest>(
+                frame, [this](const auto& r, int16_t) { return incremental_alter_configs(r); });
+        case ApiKey::alter_configs:
+            return serve<protocol::AlterConfigsRequest>(
+                frame, [this](const auto& r, int16_t) { return alter_configs(r); });
         case ApiKey::alter_partition:
             return serve<protocol::AlterPartitionRequest>(
                 frame, [this](const auto& r, int16_t v) { return alter_partition(r, v); });

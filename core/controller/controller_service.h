@@ -44,8 +44,14 @@
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/generated/allocate_producer_ids_request.h"
 #include "core/protocol/generated/allocate_producer_ids_response.h"
+#include "core/protocol/generated/create_partitions_request.h"
+#include "core/protocol/generated/create_partitions_response.h"
+#include "core/protocol/generated/alter_configs_request.h"
+#include "core/protocol/generated/alter_configs_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
+#include "core/protocol/generated/incremental_alter_configs_request.h"
+#include "core/protocol/generated/incremental_alter_configs_response.h"
 #include "core/raft/raft_driver.h"
 
 namespace keel::controller {
@@ -103,7 +109,17 @@ public:
     // RemoveTopicRecords are committed. Errors per topic as in controller_logic.h's
     // delete_topics, and NOT_CONTROLLER.
     protocol::DeleteTopicsResponse delete_topics(const protocol::DeleteTopicsRequest& req, int16_t version);
+    // Adds partitions to topics, answered once their PartitionRecords are committed.
+    // Errors per topic as in controller_logic.h's create_partitions, and NOT_CONTROLLER.
+    protocol::CreatePartitionsResponse create_partitions(const protocol::CreatePartitionsRequest& req,
+                                                         int16_t version);
     protocol::AlterPartitionResponse alter_partition(const protocol::AlterPartitionRequest& req, int16_t version);
+    // Change topics' dynamic configs, answered once their ConfigRecords are committed:
+    // IncrementalAlterConfigs (KIP-339 operations) and AlterConfigs (the whole config).
+    // Errors per resource as in controller_logic.h's alter_configs, and NOT_CONTROLLER.
+    protocol::IncrementalAlterConfigsResponse incremental_alter_configs(
+        const protocol::IncrementalAlterConfigsRequest& req);
+    protocol::AlterConfigsResponse alter_configs(const protocol::AlterConfigsRequest& req);
     // A block of producer ids for the requesting broker (KIP-730), answered once its
     // ProducerIdsRecord is committed. Errors as in controller_logic.h's
     // allocate_producer_ids, and NOT_CONTROLLER.
@@ -120,6 +136,8 @@ private:
     Status write(const std::vector<MetadataRecord>& records);
     void tick();
     void fence_lapsed_sessions();
+    std::vector<ConfigResourceResult> change_configs(const std::vector<ConfigResourceChange>& in,
+                                                     bool validate_only);
 
     env::Env& env_;
     raft::RaftDriver& driver_;

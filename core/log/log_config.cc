@@ -96,4 +96,33 @@ Status set_log_property(LogConfig& c, std::string_view name, std::string_view va
     return c.validate();
 }
 
+std::optional<std::string> get_log_property(const LogConfig& c, std::string_view name) {
+    if (name == "segment.bytes") return std::to_string(c.segment_bytes);
+    if (name == "segment.ms") return std::to_string(c.segment_ms);
+    if (name == "flush.messages") return std::to_string(c.flush_messages);
+    if (name == "flush.ms") return std::to_string(c.flush_ms);
+    if (name == "retention.ms") return std::to_string(c.retention_ms);
+    if (name == "retention.bytes") return std::to_string(c.retention_bytes);
+    if (name == "cleanup.policy") {
+        if (c.cleanup_delete && c.cleanup_compact) return "delete,compact";
+        return c.cleanup_compact ? "compact" : "delete";
+    }
+    if (name == "delete.retention.ms") return std::to_string(c.delete_retention_ms);
+    if (name == "min.compaction.lag.ms") return std::to_string(c.min_compaction_lag_ms);
+    if (name == "index.interval.bytes") return std::to_string(c.index_interval_bytes);
+    if (name == "max.message.bytes") return std::to_string(c.max_message_bytes);
+    if (name == "message.timestamp.type") {
+        return c.message_timestamp_type == TimestampType::create_time ? "CreateTime" : "LogAppendTime";
+    }
+    if (name == "min.cleanable.dirty.ratio") {
+        // Up to 9 decimals, trailing zeros dropped: set_log_property reads it back exactly
+        // for the ratios it accepts.
+        auto micro = static_cast<int64_t>(c.min_cleanable_dirty_ratio * 1e9 + 0.5);
+        std::string frac = std::to_string(1'000'000'000 + micro % 1'000'000'000).substr(1);
+        while (frac.size() > 1 && frac.back() == '0') frac.pop_back();
+        return std::to_string(micro / 1'000'000'000) + "." + frac;
+    }
+    return std::nullopt;
+}
+
 }  // namespace keel::log

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/base/result.h"
@@ -35,10 +37,15 @@ struct LogConfig {
 
     // Errc::invalid_argument when a value is out of its range.
     Status validate() const;
+    bool operator==(const LogConfig&) const = default;
 };
 
 // Sets one property by its Kafka name ("segment.bytes", "cleanup.policy", ...), from its
 // string form. Errc::invalid_argument for an unknown name or a bad value.
 Status set_log_property(LogConfig& config, std::string_view name, std::string_view value);
+
+// The string form of one property by its Kafka name, as set_log_property reads it back
+// ("delete,compact", "CreateTime", "0.5"); nullopt for a name set_log_property does not know.
+std::optional<std::string> get_log_property(const LogConfig& config, std::string_view name);
 
 }  // namespace keel::log

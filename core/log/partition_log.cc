@@ -85,6 +85,12 @@ uint64_t PartitionLog::size_bytes() const {
     return total;
 }
 
+Status PartitionLog::set_config(const LogConfig& config) {
+    KEEL_TRY(config.validate());
+    options_.config = config;
+    return ok_status();
+}
+
 std::vector<SegmentInfo> PartitionLog::segments() const {
     std::vector<SegmentInfo> out;
     for (const auto& [base, seg] : segments_) {

@@ -176,6 +176,10 @@ public:
     std::vector<SegmentInfo> segments() const;
     const RecoveryReport& recovery_report() const { return report_; }
     const LogConfig& config() const { return options_.config; }
+    // A topic's config changed (IncrementalAlterConfigs): later appends, rolls, flushes,
+    // retention and cleaning follow `config`. Errc::invalid_argument (nothing changes) when
+    // it does not validate.
+    Status set_config(const LogConfig& config);
     const std::string& dir() const { return options_.dir; }
     // Set after a failed sync or an unrecoverable write: every mutating call then fails
     // with Errc::io_error until the log is reopened (which recovers from the disk).

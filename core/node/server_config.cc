@@ -546,6 +546,13 @@ Result<ServerConfig> server_config_from(const std::map<std::string, std::string>
     KEEL_TRY(apply_log(p, c));
     KEEL_TRY(apply_timings(p, c));
     KEEL_TRY(apply_metrics(p, c));
+    // DescribeConfigs' answer for this broker: every property, set or defaulted.
+    for (const ServerProperty& sp : kProperties) {
+        auto v = p.find(std::string(sp.name));
+        c.node.broker_config.properties.push_back(
+            {std::string(sp.name), v == p.end() ? std::nullopt : std::optional<std::string>(v->second),
+             props.count(std::string(sp.name)) != 0, std::string(sp.meaning)});
+    }
     return c;
 }
 

@@ -7,13 +7,17 @@
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/fetch.h"
 #include "core/protocol/generated/allocate_producer_ids_request.h"
+#include "core/protocol/generated/alter_configs_request.h"
 #include "core/protocol/generated/consumer_group_describe_request.h"
+#include "core/protocol/generated/create_partitions_request.h"
 #include "core/protocol/generated/consumer_group_heartbeat_request.h"
 #include "core/protocol/generated/delete_groups_request.h"
 #include "core/protocol/generated/delete_topics_request.h"
+#include "core/protocol/generated/describe_configs_request.h"
 #include "core/protocol/generated/describe_groups_request.h"
 #include "core/protocol/generated/find_coordinator_request.h"
 #include "core/protocol/generated/heartbeat_request.h"
+#include "core/protocol/generated/incremental_alter_configs_request.h"
 #include "core/protocol/generated/join_group_request.h"
 #include "core/protocol/generated/leave_group_request.h"
 #include "core/protocol/generated/list_groups_request.h"
@@ -43,25 +47,38 @@ constexpr std::array raft_apis{
 };
 
 constexpr std::array controller_apis{
-    range_of<ApiVersionsRequest>(),        range_of<CreateTopicsRequest>(),
-    range_of<DeleteTopicsRequest>(),       range_of<AlterPartitionRequest>(),     range_of<BrokerRegistrationRequest>(),
-    range_of<BrokerHeartbeatRequest>(),   range_of<AllocateProducerIdsRequest>(),
+    range_of<ApiVersionsRequest>(),
+    range_of<CreateTopicsRequest>(),
+    range_of<DeleteTopicsRequest>(),
+    range_of<AlterConfigsRequest>(),
+    range_of<CreatePartitionsRequest>(),
+    range_of<IncrementalAlterConfigsRequest>(),
+    range_of<AlterPartitionRequest>(),
+    range_of<BrokerRegistrationRequest>(),
+    range_of<BrokerHeartbeatRequest>(),
+    range_of<AllocateProducerIdsRequest>(),
 };
 
 // The broker's client listener (the data plane). Produce is listed from v0 because
 // librdkafka gates features on v0, v3 and v7 being in range (docs/kafka-apis.md); batches
 // older than magic 2 are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
 // The group APIs (8-16, 42) are the classic protocol's, 68-69 KIP-848's consumer protocol,
-// all served by the group coordinator. CreateTopics and DeleteTopics (19-20) are forwarded to
-// the active controller, as KRaft brokers do.
+// all served by the group coordinator. CreateTopics, DeleteTopics (19-20), AlterConfigs (33),
+// CreatePartitions (37) and IncrementalAlterConfigs (44) are forwarded to the active
+// controller, as KRaft brokers do; DescribeConfigs (32) is answered from the broker's image.
 constexpr std::array broker_apis{
-    range_of<ProduceRequest>(),        range_of<FetchRequest>(),          range_of<ListOffsetsRequest>(),
-    range_of<MetadataRequest>(),       range_of<OffsetCommitRequest>(),   range_of<OffsetFetchRequest>(),
-    range_of<FindCoordinatorRequest>(), range_of<JoinGroupRequest>(),     range_of<HeartbeatRequest>(),
-    range_of<LeaveGroupRequest>(),     range_of<SyncGroupRequest>(),      range_of<DescribeGroupsRequest>(),
-    range_of<ListGroupsRequest>(),     range_of<ApiVersionsRequest>(),    range_of<CreateTopicsRequest>(),
-    range_of<DeleteTopicsRequest>(),   range_of<InitProducerIdRequest>(), range_of<DeleteGroupsRequest>(),   range_of<ConsumerGroupHeartbeatRequest>(),
-    range_of<ConsumerGroupDescribeRequest>(),
+    range_of<ProduceRequest>(),                 range_of<FetchRequest>(),
+    range_of<ListOffsetsRequest>(),             range_of<MetadataRequest>(),
+    range_of<OffsetCommitRequest>(),            range_of<OffsetFetchRequest>(),
+    range_of<FindCoordinatorRequest>(),         range_of<JoinGroupRequest>(),
+    range_of<HeartbeatRequest>(),               range_of<LeaveGroupRequest>(),
+    range_of<SyncGroupRequest>(),               range_of<DescribeGroupsRequest>(),
+    range_of<ListGroupsRequest>(),              range_of<ApiVersionsRequest>(),
+    range_of<CreateTopicsRequest>(),            range_of<DeleteTopicsRequest>(),
+    range_of<InitProducerIdRequest>(),          range_of<DescribeConfigsRequest>(),
+    range_of<AlterConfigsRequest>(),            range_of<CreatePartitionsRequest>(),
+    range_of<DeleteGroupsRequest>(),            range_of<IncrementalAlterConfigsRequest>(),
+    range_of<ConsumerGroupHeartbeatRequest>(),  range_of<ConsumerGroupDescribeRequest>(),
 };
 
 }  // namespace

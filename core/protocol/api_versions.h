@@ -30,10 +30,11 @@ struct ApiVersionRange {
 // The Raft listener: the KRaft RPCs between voters, DescribeQuorum, ApiVersions.
 std::span<const ApiVersionRange> raft_listener_api_versions();
 // The controller listener: the broker-to-controller RPCs, CreateTopics, DeleteTopics,
-// ApiVersions.
+// CreatePartitions, AlterConfigs, IncrementalAlterConfigs, ApiVersions.
 std::span<const ApiVersionRange> controller_listener_api_versions();
 // The broker's client listener: Produce, Fetch, ListOffsets, Metadata, ApiVersions,
-// InitProducerId, the group APIs, CreateTopics and DeleteTopics.
+// InitProducerId, the group APIs, CreateTopics, DeleteTopics, CreatePartitions and the
+// config APIs (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs).
 std::span<const ApiVersionRange> broker_listener_api_versions();
 
 // The range of `key` in `table`, if served.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The client tools end to end against a real `keel server` on loopback: keel topics
-# (create, list, describe, alter refused, delete), keel produce and keel consume (100
+# (create, list, describe, alter, delete), keel produce and keel consume (100
 # keyed lines back exactly: keys, values, partitions, offsets, order per partition; acks,
 # idempotence, compression), --group consumption with commits and `keel groups` showing
 # lag 0, --reset-offsets (dry run, execute, refused while the group has a member), the
@@ -31,6 +31,8 @@ check "topics --create without --topic" 2 "$keel" topics --create
 check "topics --partitions 0" 2 "$keel" topics --create --topic x --partitions 0
 check "topics bad --config" 2 "$keel" topics --create --topic x --config novalue
 check "topics --alter without --partitions" 2 "$keel" topics --alter --topic x
+check "topics --delete-config without --alter" 2 "$keel" topics --create --topic x --delete-config retention.ms
+check "topics --alter with --replication-factor" 2 "$keel" topics --alter --topic x --replication-factor 3
 check "topics bad --bootstrap-server" 2 "$keel" topics --list --bootstrap-server nocolon
 check "topics bad entry in a --bootstrap-server list" 2 "$keel" topics --list --bootstrap-server 127.0.0.1:1,nocolon
 check "topics unknown option" 2 "$keel" topics --list --bogus
@@ -130,8 +132,25 @@ check "topics --describe --json" 0 k topics --describe --json
 has "describe json" "$work/out" '"partition":0,"leader":1,"leader_epoch":[0-9]*,"replicas":\[1\],"isr":\[1\]'
 check "topics --describe of an unknown topic" 1 k topics --describe --topic nosuch
 has "unknown topic is named" "$work/err" "'nosuch' does not exist"
-check "topics --alter" 1 k topics --alter --topic orders --partitions 6
-has "alter is not supported" "$work/err" "not supported by this server"
+check "topics --create grow" 0 k topics --create --topic grow --partitions 1 --replication-factor 1
+check "topics --alter" 0 k topics --alter --topic grow --partitions 4
+has "alter says so" "$work/out" "grow"
+check "topics --describe after alter" 0 k topics --describe --topic grow
+has "alter added partitions" "$work/out" "PartitionCount: 4"
+has "the new partition has a leader" "$work/out" "Partition: 3	Leader: 1	Replicas: 1	Isr: 1"
+check "topics --alter to fewer" 1 k topics --alter --topic grow --partitions 2
+has "fewer is refused by name" "$work/err" "INVALID_PARTITIONS"
+check "topics --alter of an unknown topic" 1 k topics --alter --topic nosuch --partitions 2
+check "topics --alter --config" 0 k topics --alter --topic grow --config retention.ms=1000 --config cleanup.policy=compact
+check "topics --describe shows the configs" 0 k topics --describe --topic grow
+has "describe lists the topic's configs" "$work/out" "Configs: cleanup.policy=compact,retention.ms=1000"
+check "topics --alter --delete-config" 0 k topics --alter --topic grow --delete-config cleanup.policy
+check "topics --describe --json after delete-config" 0 k topics --describe --topic grow --json
+has "json configs" "$work/out" '"configs":{"retention.ms":"1000"}'
+check "topics --alter with a bad config value" 1 k topics --alter --topic grow --config retention.ms=soon
+has "a bad value is refused by name" "$work/err" "INVALID_CONFIG"
+check "topics --describe of orders shows its creation config" 0 k topics --describe --topic orders
+has "creation configs are shown" "$work/out" "Configs: retention.ms=3600000"
 check "topics --delete" 0 k topics --delete --topic doomed
 check "topics --list after delete" 0 k topics --list
 hasnt "deleted topic is gone" "$work/out" "^doomed$"

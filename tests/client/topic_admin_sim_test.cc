@@ -1,8 +1,8 @@
 // TopicAdmin (what `keel topics` runs) and GroupAdmin::reset_offsets (`keel groups
 // --reset-offsets`) against Keel's own brokers in the simulator: a DataCluster of 3 KRaft
 // controllers and 3 brokers, a client node on the same world. Create (with defaults, with
-// configs, twice), describe (leader among the replicas, the full ISR), list, delete, the
-// refused CreatePartitions; a group's offsets reset to earliest, latest and a clamped offset.
+// configs, twice), describe (leader among the replicas, the full ISR), list, delete, more
+// partitions (CreatePartitions) produced to, and the refused increases; a group's offsets reset to earliest, latest and a clamped offset.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -93,11 +93,85 @@ TEST(TopicAdminSim, CreatesDescribesListsAndDeletesTopics) {
         ASSERT_TRUE(names.ok());
         EXPECT_EQ(*names, (std::vector<std::string>{"orders"}));
 
+        // CreatePartitions: 3 more, then produced to; no increase, an unknown topic and the
+        // internal topic are refused.
         Status more = admin.create_partitions("orders", 6);
-        ASSERT_FALSE(more.ok());
-        EXPECT_EQ(more.error().code, Errc::unsupported_version);
-        EXPECT_NE(more.error().message.find("not supported by this server"), std::string::npos);
+        ASSERT_TRUE(more.ok()) << more.error().to_string();
+        d = admin.describe({"orders"});
+        ASSERT_TRUE(d.ok()) << d.error().to_string();
+        ASSERT_EQ((*d)[0].partitions.size(), 6u);
+        for (const PartitionDescription& pd : (*d)[0].partitions) {
+            EXPECT_EQ(pd.replicas.size(), 3u) << pd.partition;
+            EXPECT_NE(std::find(pd.isr.begin(), pd.isr.end(), pd.leader), pd.isr.end()) << pd.partition;
+        }
+        ProducerConfig pc;
+        pc.bootstrap = s.cluster->bootstrap();
+        Producer producer(env, pc);
+        auto sent = producer.send({"orders", PartitionIndex(5), std::nullopt, to_bytes("new"), {}, {}}).get();
+        ASSERT_TRUE(sent.ok()) << sent.error().to_string();
+        EXPECT_EQ(sent->partition, PartitionIndex(5));
+        EXPECT_EQ(sent->offset, Offset(0));
+        producer.close();
+        Status same = admin.create_partitions("orders", 6);
+        ASSERT_FALSE(same.ok());
+        EXPECT_EQ(same.error().code, Errc::invalid_partitions);
+        EXPECT_NE(same.error().message.find("already has 6 partition(s)"), std::string::npos) << same.error().message;
+        Status fewer = admin.create_partitions("orders", 2);
+        EXPECT_EQ(fewer.code(), Errc::invalid_partitions);
+        Status unknown = admin.create_partitions("nosuch", 2);
+        EXPECT_EQ(unknown.code(), Errc::unknown_topic_or_partition);
     });
+}
+
+// DescribeConfigs and IncrementalAlterConfigs through TopicAdmin: the defaults and their
+// sources, a set and a removal, a refused value; every replica's log then runs the new
+// config.
+TEST(TopicAdminSim, DescribesAndAltersTopicConfigsAndTheLogsFollow) {
+    Sim s;
+    protocol::Uuid topic_id;
+    s.client([&](env::Env& env) {
+        TopicAdmin admin(env, s.cluster->bootstrap(), ms(20'000));
+        auto id = admin.create_topic({"events", 2, 3, {{"segment.bytes", "1048576"}}});
+        ASSERT_TRUE(id.ok()) << id.error().to_string();
+        topic_id = *id;
+        auto find = [](const std::vector<TopicConfigEntry>& all, const std::string& name) {
+            auto it = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.name == name; });
+            return it == all.end() ? TopicConfigEntry{} : *it;
+        };
+        auto before = admin.describe_configs("events");
+        ASSERT_TRUE(before.ok()) << before.error().to_string();
+        EXPECT_EQ(find(*before, "segment.bytes").value, "1048576");
+        EXPECT_EQ(find(*before, "segment.bytes").source, 1);  // the topic's own
+        EXPECT_EQ(find(*before, "retention.ms").source, 5);   // the default
+        EXPECT_TRUE(find(*before, "retention.ms").is_default);
+        EXPECT_EQ(find(*before, "cleanup.policy").value, "delete");
+
+        ASSERT_TRUE(admin.alter_configs("events", {{"retention.ms", "60000"}}, {"segment.bytes"}).ok());
+        auto after = admin.describe_configs("events");
+        ASSERT_TRUE(after.ok()) << after.error().to_string();
+        EXPECT_EQ(find(*after, "retention.ms").value, "60000");
+        EXPECT_EQ(find(*after, "retention.ms").source, 1);
+        EXPECT_EQ(find(*after, "segment.bytes").source, 5);
+
+        Status bad = admin.alter_configs("events", {{"retention.ms", "soon"}}, {});
+        EXPECT_EQ(bad.code(), Errc::invalid_config);
+        Status unknown = admin.alter_configs("events", {{"no.such.config", "1"}}, {});
+        EXPECT_EQ(unknown.code(), Errc::invalid_config);
+        auto missing = admin.describe_configs("nosuch");
+        ASSERT_FALSE(missing.ok());
+        EXPECT_EQ(missing.error().code, Errc::unknown_topic_or_partition);
+    });
+    auto all_follow = [&] {
+        for (int32_t b = 101; b <= 103; b++) {
+            for (int32_t p = 0; p < 2; p++) {
+                broker::Partition* r = s.cluster->replica(NodeId(b), topic_id, p);
+                if (r == nullptr || r->log().config().retention_ms != 60000) return false;
+                if (r->log().config().segment_bytes != log::LogConfig{}.segment_bytes) return false;
+            }
+        }
+        return true;
+    };
+    EXPECT_TRUE(s.world.run_until(all_follow, 30s));
 }
 
 TEST(TopicAdminSim, NoBrokerIsAClearError) {

@@ -20,7 +20,8 @@ assigned consumer commits offsets with metadata to the empty group. KafkaAdminCl
 create_topics (a new topic, TopicAlreadyExistsError, InvalidReplicationFactorError, an
 invalid name, validate_only) and delete_topics (the topic disappears from Metadata and its
 partition directories from disk; UnknownTopicOrPartitionError for a second delete); the
-topic created again under the same name is empty.
+topic created again under the same name is empty. create_partitions, describe_configs and
+alter_configs.
 
 Usage: kafka_python_test.py KEEL_BINARY. Exit 77 (skipped) if python3-kafka is missing.
 """
@@ -436,6 +437,59 @@ def compressed(bootstrap, data_dir):
             base.fail(f"{topic}: stored batches (codec, records) {batches}, want codec {code}")
 
 
+def admin_configs(bootstrap, brokers):
+    """CreatePartitions (API 37), DescribeConfigs (32) and AlterConfigs (33) as
+    KafkaAdminClient sends them: a topic grown from 2 to 4 partitions (a decrease raises
+    InvalidPartitionsError), its configs described with their sources, one set and read
+    back, a bad value answered with INVALID_CONFIG."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions, NewTopic
+    from kafka.errors import InvalidPartitionsError
+    topic = "py-configs"
+    a = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=60000)
+    a.create_topics([NewTopic(topic, 2, brokers, topic_configs={"retention.ms": "86400000"})], timeout_ms=30000)
+    a.create_partitions({topic: NewPartitions(4)}, timeout_ms=30000)
+    deadline = time.monotonic() + WAIT_S
+    while len(a.describe_topics([topic])[0]["partitions"]) != 4:
+        if time.monotonic() > deadline:
+            base.fail(f"{topic} does not have 4 partitions {WAIT_S}s after create_partitions")
+        time.sleep(0.2)
+    try:
+        a.create_partitions({topic: NewPartitions(3)}, timeout_ms=30000)
+        base.fail("create_partitions to fewer partitions did not raise")
+    except InvalidPartitionsError:
+        pass
+
+    def described(**kw):
+        (resp,) = a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)], **kw)
+        ((code, message, _type, name, entries),) = resp.resources
+        if code != 0 or name != topic:
+            base.fail(f"describe_configs({topic}): error {code} {message}")
+        return {e[0]: e for e in entries}
+
+    configs = described(include_synonyms=True)
+    # v1+ entries: (name, value, read_only, config_source, is_sensitive, synonyms)
+    ret, seg = configs["retention.ms"], configs["segment.bytes"]
+    if ret[1] != "86400000" or ret[3] != 1 or not ret[5] or ret[5][0][:2] != ("retention.ms", "86400000"):
+        base.fail(f"retention.ms of {topic}: {ret}")
+    if seg[3] not in (4, 5) or not seg[1].isdigit():
+        base.fail(f"segment.bytes of {topic}: {seg}")
+    resp = a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"cleanup.policy": "compact"})])
+    if [r[0] for r in resp.resources] != [0]:
+        base.fail(f"alter_configs cleanup.policy=compact: {resp.resources}")
+    configs = described()
+    if configs["cleanup.policy"][1:2] != ("compact",) or configs["retention.ms"][3] == 1:
+        base.fail(f"after alter_configs: cleanup.policy {configs['cleanup.policy']}, "
+                  f"retention.ms {configs['retention.ms']} (AlterConfigs replaces the whole config)")
+    resp = a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"cleanup.policy": "shred"})])
+    if [r[0] for r in resp.resources] != [40]:  # INVALID_CONFIG
+        base.fail(f"alter_configs cleanup.policy=shred: {resp.resources}, want error 40")
+    a.delete_topics([topic], timeout_ms=30000)
+    a.close()
+    print(f"ok: admin create_partitions (2 -> 4, InvalidPartitions), describe_configs (sources, synonyms), "
+          f"alter_configs (INVALID_CONFIG)")
+
+
 def single_node(keel, workdir, servers):
     print("--- one combined node")
     servers.append(base.Server(keel, workdir, extra=EXTRA))
@@ -443,6 +497,7 @@ def single_node(keel, workdir, servers):
     scenario(servers[0].bootstrap, 1)
     compressed(servers[0].bootstrap, os.path.join(servers[0].workdir, "data"))
     admin_topics(servers[0].bootstrap, 1, os.path.join(servers[0].workdir, "data"))
+    admin_configs(servers[0].bootstrap, 1)
 
 
 def three_nodes(keel, workdir, servers):
@@ -454,6 +509,7 @@ def three_nodes(keel, workdir, servers):
     leaders = {base.leader_of(servers[0].bootstrap, TOPIC, p) for p in range(PARTITIONS)}  # checks RF 3
     print(f"ok: {TOPIC} has 3 replicas per partition, leaders on nodes {sorted(leaders)}")
     admin_topics(",".join(s.bootstrap for s in servers), 3)
+    admin_configs(",".join(s.bootstrap for s in servers), 3)
 
 
 def run_part(part, keel, root, name):

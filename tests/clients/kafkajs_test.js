@@ -18,7 +18,7 @@
 // are read back exactly too. admin.createTopics (true for a new topic, false for an existing
 // one, INVALID_REPLICATION_FACTOR, validateOnly) and admin.deleteTopics (gone from
 // listTopics; UNKNOWN_TOPIC_OR_PARTITION for a second delete); the topic created again under
-// the same name starts empty.
+// the same name starts empty. admin.createPartitions, describeConfigs and alterConfigs.
 //
 // Usage: kafkajs_test.js KEEL_BINARY. Exit 77 (skipped) if tests/clients/kafkajs/node_modules
 // has no kafkajs (cmake/install_deps.sh runs npm install there).
@@ -45,7 +45,7 @@ try {
   console.log('SKIP: kafkajs is not installed in tests/clients/kafkajs/node_modules (run cmake/install_deps.sh)')
   process.exit(SKIP)
 }
-const { Kafka, logLevel, AssignerProtocol } = kafkajs
+const { Kafka, logLevel, AssignerProtocol, ConfigResourceTypes } = kafkajs
 
 // kafkajs's log (debug level) is kept in memory: its tail is printed if the test fails, and
 // the API versions it negotiated ("Request Metadata(key: 3, version: 6)") are listed at the end.
@@ -424,6 +424,63 @@ async function adminTopics(kafka, nodes) {
               `deleteTopics (${sent.size} records gone, UNKNOWN_TOPIC_OR_PARTITION after), re-created empty`)
 }
 
+// CreatePartitions, DescribeConfigs and AlterConfigs as kafkajs sends them.
+async function adminConfigs(kafka, nodes) {
+  const topic = 'js-configs'
+  const admin = kafka.admin()
+  const strict = kafka.admin({ retry: { retries: 0 } })
+  await admin.connect()
+  await strict.connect()
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: 1, replicationFactor: nodes.length,
+               configEntries: [{ name: 'max.message.bytes', value: '2000000' }] }],
+    waitForLeaders: true, timeout: 30000,
+  })
+  await admin.createPartitions({ topicPartitions: [{ topic, count: 3 }], timeout: 30000 })
+  await waitFor(`${topic} with 3 partitions`, async () => {
+    const md = await admin.fetchTopicMetadata({ topics: [topic] })
+    return md.topics[0].partitions.length === 3 && md.topics[0].partitions.every(p => p.leader >= 0)
+  })
+  let fewer = 'none'
+  try {
+    await strict.createPartitions({ topicPartitions: [{ topic, count: 2 }] })
+  } catch (e) {
+    for (let x = e; x && fewer === 'none'; x = x.originalError || x.cause) if (x.type) fewer = x.type
+  }
+  if (fewer !== 'INVALID_PARTITIONS') fail(`createPartitions to fewer partitions: ${fewer}`)
+  const describe = async () => {
+    const d = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic }],
+                                            includeSynonyms: false })
+    const r = d.resources[0]
+    if (r.errorCode !== 0) fail(`describeConfigs(${topic}): ${r.errorCode} ${r.errorMessage}`)
+    return Object.fromEntries(r.configEntries.map(e => [e.configName, e]))
+  }
+  let configs = await describe()
+  const mmb = configs['max.message.bytes']
+  if (mmb.configValue !== '2000000' || mmb.isDefault) fail(`max.message.bytes: ${JSON.stringify(mmb)}`)
+  if (!configs['retention.ms'].isDefault) fail(`retention.ms: ${JSON.stringify(configs['retention.ms'])}`)
+  await admin.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic,
+                                           configEntries: [{ name: 'retention.ms', value: '7200000' }] }] })
+  configs = await describe()
+  if (configs['retention.ms'].configValue !== '7200000' || configs['retention.ms'].isDefault ||
+      !configs['max.message.bytes'].isDefault) {
+    fail(`after alterConfigs: retention.ms ${JSON.stringify(configs['retention.ms'])}, ` +
+         `max.message.bytes ${JSON.stringify(configs['max.message.bytes'])}`)
+  }
+  let bad = 'none'
+  try {
+    await strict.alterConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: topic,
+                                              configEntries: [{ name: 'retention.ms', value: 'soon' }] }] })
+  } catch (e) {
+    for (let x = e; x && bad === 'none'; x = x.originalError || x.cause) if (x.type) bad = x.type
+  }
+  if (bad !== 'INVALID_CONFIG') fail(`alterConfigs with retention.ms=soon: ${bad}`)
+  await admin.deleteTopics({ topics: [topic], timeout: 30000 })
+  await strict.disconnect()
+  await admin.disconnect()
+  console.log('ok: admin.createPartitions (1 -> 3, INVALID_PARTITIONS), describeConfigs, alterConfigs (INVALID_CONFIG)')
+}
+
 async function scenario(kafka, nodes) {
   await awaitServer(kafka, nodes)
   const admin = kafka.admin()
@@ -448,6 +505,7 @@ async function scenario(kafka, nodes) {
               JSON.stringify(parts.map(p => p.leader)))
   await admin.disconnect()
   await adminTopics(kafka, nodes)
+  await adminConfigs(kafka, nodes)
 }
 
 async function part(keel, root, name, n, extra) {

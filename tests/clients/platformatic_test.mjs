@@ -24,7 +24,8 @@
 // - two members of a KIP-848 group (groupProtocol 'consumer': ConsumerGroupHeartbeat, the
 //   broker assigns) split the partitions and read all 250 records, commits at the ends;
 // - Admin.deleteTopics: gone from listTopics, UNKNOWN_TOPIC_OR_PARTITION for a second delete;
-// - zstd batches (the client's codec) stored as sent (raw Fetch) and read back by a group.
+// - zstd batches (the client's codec) stored as sent (raw Fetch) and read back by a group;
+// - Admin.createPartitions, describeConfigs and incrementalAlterConfigs (SET, APPEND).
 // The API versions the client used (from its diagnostics channel) are printed at the end.
 //
 // Usage: node22 platformatic_test.mjs KEEL_BINARY. Exit 77 (skipped) if
@@ -485,6 +486,7 @@ async function scenario(bootstrap, nodes) {
     await twoMembers(bootstrap, admin, all, 'plt-g848', 'consumer')
     await deleteTopic(admin)
     await compressed(bootstrap, admin, nodes)
+    await adminConfigs(admin, nodes)
   } finally {
     await admin.close()
   }
@@ -510,6 +512,60 @@ async function compressed(bootstrap, admin, nodes) {
   await closeMember(reader)
   await admin.deleteTopics({ topics: [topic] })
   console.log(`ok: ${topic}: a group member read the ${sent.size} zstd-compressed records back exactly`)
+}
+
+// CreatePartitions (37), DescribeConfigs (32) and IncrementalAlterConfigs (44), which this
+// client sends at its newest versions: a topic grown from 1 to 3 partitions, a config set,
+// described with its source, and removed again; a bad value refused.
+async function adminConfigs(admin, nodes) {
+  const topic = 'plt-configs'
+  const TOPIC_RESOURCE = 2
+  await admin.createTopics({ topics: [topic], partitions: 1, replicas: nodes.length })
+  await admin.createPartitions({ topics: [{ name: topic, count: 3 }] })
+  await waitFor(`${topic} with 3 led partitions`, async () => {
+    const t = (await admin.metadata({ topics: [topic], forceUpdate: true })).topics.get(topic)
+    return (t && t.partitions.length === 3 && t.partitions.every(p => p.leader >= 1)) || false
+  })
+  const describe = async () => {
+    const [r] = await admin.describeConfigs({ resources: [{ resourceType: TOPIC_RESOURCE, resourceName: topic }],
+                                              includeSynonyms: true, includeDocumentation: true })
+    return new Map(r.configs.map(c => [c.name, c]))
+  }
+  const set = (name, value) => admin.incrementalAlterConfigs({ resources: [{ resourceType: TOPIC_RESOURCE,
+    resourceName: topic, configs: [{ name, configOperation: 0, value }] }] })
+  let configs = await describe()
+  const ret = configs.get('retention.ms')
+  if (!ret || ret.configSource !== 5 || ret.configType !== 5 || !ret.documentation) {
+    fail(`retention.ms before: ${JSON.stringify(ret)}`)
+  }
+  await set('retention.ms', '1800000')
+  await admin.incrementalAlterConfigs({ resources: [{ resourceType: TOPIC_RESOURCE, resourceName: topic,
+    configs: [{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }] }] })
+  configs = await describe()
+  const after = configs.get('retention.ms')
+  if (after.value !== '1800000' || after.configSource !== 1 || after.synonyms[0].source !== 1) {
+    fail(`retention.ms after incrementalAlterConfigs: ${JSON.stringify(after)}`)
+  }
+  if (configs.get('cleanup.policy').value !== 'delete,compact') {
+    fail(`cleanup.policy after APPEND compact: ${JSON.stringify(configs.get('cleanup.policy'))}`)
+  }
+  const refused = []
+  try {
+    await set('retention.ms', 'soon')
+  } catch (e) {
+    // The broker's per-resource error, wherever the client's wrappers put it.
+    const walk = x => {
+      if (!x || typeof x !== 'object') return
+      if (x.apiId) refused.push(x.apiId)
+      for (const inner of x.errors ?? []) walk(inner)
+      walk(x.cause)
+    }
+    walk(e)
+  }
+  if (!refused.includes('INVALID_CONFIG')) fail(`retention.ms=soon: ${JSON.stringify(refused)}`)
+  await admin.deleteTopics({ topics: [topic] })
+  console.log('ok: createPartitions (1 -> 3), describeConfigs (sources, types, docs), ' +
+              'incrementalAlterConfigs (SET, APPEND; a bad value refused)')
 }
 
 async function part(keel, root, name, n, extra) {

@@ -13,7 +13,9 @@ after the node's restart; with an idempotent producer nothing is duplicated eith
 confluent-kafka's AdminClient, on one node and on 3: create_topics (TOPIC_ALREADY_EXISTS,
 INVALID_REPLICATION_FACTOR, validate_only) and delete_topics (UNKNOWN_TOPIC_OR_PART for a
 second delete); on the single node a kill -9 right after a deletion leaves the topic deleted
-and its directories gone after the restart, and the topic created again starts empty.
+and its directories gone after the restart, and the topic created again starts empty;
+create_partitions (a topic grown and produced to in a new partition, a decrease refused),
+describe_configs (values and sources; the broker's properties) and alter_configs.
 
 Usage: server_clients_test.py KEEL_BINARY. Exit 77 (skipped) if kcat is missing; the
 confluent-kafka part is skipped with a message if the module is missing.
@@ -419,6 +421,7 @@ def ck_part(server):
     ck_produce(server.bootstrap, 0, 100, idempotent, "ck-idempotent", idempotent=True)
     ck_check(server.bootstrap, idempotent, "confluent-kafka idempotent producer", "ck-idempotent")
     ck_admin_topics(server.bootstrap, 1, server)
+    ck_admin_configs(server.bootstrap, 1, broker_id=1)
 
 
 def ck_admin_topics(bootstrap, brokers, server=None):
@@ -493,6 +496,87 @@ def ck_admin_topics(bootstrap, brokers, server=None):
     print(f"ok: AdminClient create_topics (TOPIC_ALREADY_EXISTS, INVALID_REPLICATION_FACTOR, validate_only), "
           f"delete_topics{' (kill -9 after it: still deleted, directories gone)' if server else ''}, "
           f"UNKNOWN_TOPIC_OR_PART after it, re-created empty")
+
+
+def ck_admin_configs(bootstrap, brokers, broker_id=None):
+    """CreatePartitions (API 37), DescribeConfigs (32) and AlterConfigs (33) through
+    confluent-kafka's AdminClient: a topic grown from 1 to 3 partitions and produced to in
+    the new one, a refused decrease; its configs described (defaults and their sources),
+    replaced, and a bad value refused; with `broker_id`, the broker's own properties."""
+    from confluent_kafka import KafkaError, KafkaException, Producer
+    from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewPartitions, NewTopic
+    topic = "ck-configs"
+    a = AdminClient({"bootstrap.servers": bootstrap})
+
+    def outcome(futures, key):
+        try:
+            return futures[key].result(timeout=WAIT_S), KafkaError.NO_ERROR
+        except KafkaException as e:
+            return None, e.args[0].code()
+
+    _, got = outcome(a.create_topics([NewTopic(topic, num_partitions=1, replication_factor=brokers,
+                                               config={"segment.bytes": "1048576"})], operation_timeout=30), topic)
+    if got != KafkaError.NO_ERROR:
+        fail(f"create_topics({topic}): {got}")
+    _, got = outcome(a.create_partitions([NewPartitions(topic, 3)], operation_timeout=30), topic)
+    if got != KafkaError.NO_ERROR:
+        fail(f"create_partitions({topic}, 3): {got}")
+    deadline = time.monotonic() + WAIT_S
+    while len(a.list_topics(topic, timeout=30).topics[topic].partitions) != 3:
+        if time.monotonic() > deadline:
+            fail(f"{topic} does not show 3 partitions {WAIT_S}s after create_partitions")
+        time.sleep(0.2)
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+    delivered = []
+    producer.produce(topic, value=b"in a new partition", partition=2,
+                     on_delivery=lambda err, msg: delivered.append((err, msg.partition(), msg.offset())))
+    producer.flush(WAIT_S)
+    if delivered != [(None, 2, 0)]:
+        fail(f"producing to the new partition 2 of {topic}: {delivered}")
+    _, got = outcome(a.create_partitions([NewPartitions(topic, 2)]), topic)
+    if got != KafkaError.INVALID_PARTITIONS:
+        fail(f"create_partitions({topic}, 2) after 3: {got}, want INVALID_PARTITIONS")
+
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    configs, got = outcome(a.describe_configs([resource]), resource)
+    if got != KafkaError.NO_ERROR:
+        fail(f"describe_configs({topic}): {got}")
+    seg, ret = configs["segment.bytes"], configs["retention.ms"]
+    if (seg.value, seg.source) != ("1048576", ConfigSource.DYNAMIC_TOPIC_CONFIG.value):
+        fail(f"segment.bytes of {topic}: {seg.value} from source {seg.source}")
+    if ret.source not in (ConfigSource.DEFAULT_CONFIG.value, ConfigSource.STATIC_BROKER_CONFIG.value) or \
+            not ret.value.isdigit():
+        fail(f"retention.ms of {topic}: {ret.value} from source {ret.source}")
+    # AlterConfigs replaces the topic's whole config: segment.bytes goes back to its default.
+    _, got = outcome(a.alter_configs([ConfigResource(ConfigResource.Type.TOPIC, topic,
+                                                     set_config={"retention.ms": "3600000"})]), resource)
+    if got != KafkaError.NO_ERROR:
+        fail(f"alter_configs({topic}, retention.ms=3600000): {got}")
+    configs, _ = outcome(a.describe_configs([resource]), resource)
+    got_ret, got_seg = configs["retention.ms"], configs["segment.bytes"]
+    if (got_ret.value, got_ret.source) != ("3600000", ConfigSource.DYNAMIC_TOPIC_CONFIG.value) or \
+            got_seg.source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value:
+        fail(f"after alter_configs: retention.ms {got_ret.value} ({got_ret.source}), "
+             f"segment.bytes {got_seg.value} ({got_seg.source})")
+    _, got = outcome(a.alter_configs([ConfigResource(ConfigResource.Type.TOPIC, topic,
+                                                     set_config={"retention.ms": "soon"})]), resource)
+    if got != KafkaError.INVALID_CONFIG:
+        fail(f"alter_configs with retention.ms=soon: {got}, want INVALID_CONFIG")
+    missing = ConfigResource(ConfigResource.Type.TOPIC, "ck-no-such-topic")
+    _, got = outcome(a.describe_configs([missing]), missing)
+    if got != KafkaError.UNKNOWN_TOPIC_OR_PART:
+        fail(f"describe_configs of an unknown topic: {got}")
+    broker_note = ""
+    if broker_id is not None:
+        b = ConfigResource(ConfigResource.Type.BROKER, str(broker_id))
+        props, got = outcome(a.describe_configs([b]), b)
+        if got != KafkaError.NO_ERROR or props["num.partitions"].value is None or \
+                props["node.id"].value != str(broker_id):
+            fail(f"describe_configs(broker {broker_id}): {got}, {sorted(props or {})[:5]}")
+        broker_note = f", broker {broker_id}'s {len(props)} properties"
+    outcome(a.delete_topics([topic], operation_timeout=30), topic)
+    print(f"ok: AdminClient create_partitions (1 -> 3, produced to partition 2, INVALID_PARTITIONS), "
+          f"describe_configs (sources{broker_note}), alter_configs (INVALID_CONFIG)")
 
 
 # ---------------------------------------------------------------- a 3-node cluster
@@ -591,6 +675,7 @@ def cluster_part(keel, workdir, servers):
     servers[victim - 1].start()
     ck_check(bootstrap, idem, "3 nodes, idempotent producer, a leader killed", "ck-replicated-idempotent")
     ck_admin_topics(bootstrap, 3)
+    ck_admin_configs(bootstrap, 3)
     for s in servers:
         rc = s.terminate()
         if rc != 0:

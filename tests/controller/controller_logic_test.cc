@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "core/controller/broker_sessions.h"
 #include "core/controller/controller_logic.h"
@@ -331,6 +332,204 @@ TEST(CreateTopics, PlacesOnlyOnActiveBrokersAndValidateOnlyWritesNothing) {
     r = create_topics(m.image(), {{"t", 4, 2, {}, {}}}, false, m.config(), m.random());
     m.write(r.records);
     for (const auto& [i, p] : m.image().topic_by_name("t")->partitions) EXPECT_FALSE(p.is_replica(NodeId(3)));
+}
+
+// ------------------------------------------------------------------- create partitions
+
+TEST(CreatePartitions, AddsPartitionsWithTheTopicsReplicationFactorAndKeepsTheOldOnes) {
+    LogModel m;
+    m.start_brokers(1, 4);
+    Uuid t = m.create_topic("orders", 2, 3);
+    PartitionState p0 = m.partition(t, 0);
+    PartitionState p1 = m.partition(t, 1);
+    auto r = create_partitions(m.image(), {{"orders", 6, std::nullopt}}, false, m.config(), m.random());
+    ASSERT_EQ(r.reply.size(), 1u);
+    ASSERT_TRUE(r.reply[0].status.ok()) << r.reply[0].status.error().to_string();
+    ASSERT_EQ(r.records.size(), 4u);
+    m.write(r.records);
+    const TopicState* topic = m.image().topic_by_name("orders");
+    ASSERT_EQ(topic->partitions.size(), 6u);
+    EXPECT_EQ(m.partition(t, 0), p0);
+    EXPECT_EQ(m.partition(t, 1), p1);
+    std::map<NodeId, int> leaders;
+    for (int p = 0; p < 6; p++) {
+        const PartitionState& s = m.partition(t, p);
+        ASSERT_EQ(s.replicas.size(), 3u);
+        EXPECT_EQ(std::set<NodeId>(s.replicas.begin(), s.replicas.end()).size(), 3u);
+        EXPECT_EQ(s.isr, s.replicas);
+        EXPECT_EQ(s.leader, s.replicas[0]);
+        if (p >= 2) {
+            EXPECT_EQ(s.leader_epoch, LeaderEpoch(0));
+            EXPECT_EQ(s.partition_epoch, PartitionEpoch(0));
+            leaders[s.leader]++;
+        }
+    }
+    // Four new partitions over four brokers: round robin gives each one leader.
+    EXPECT_EQ(leaders.size(), 4u);
+}
+
+TEST(CreatePartitions, RejectsBadRequestsTopicByTopic) {
+    LogModel m;
+    m.start_brokers(1, 3);
+    m.create_topic("t", 2, 2);
+    m.create_topic("__consumer_offsets", 1, 1);
+    m.create_topic("twice", 1, 1);
+    m.create_topic("manual", 1, 2);
+    m.create_topic("rf3", 1, 3);
+    std::vector<PartitionIncrease> req = {
+        {"nosuch", 3, std::nullopt},
+        {"t", 2, std::nullopt},
+        {"t2", 1, std::nullopt},
+        {"__consumer_offsets", 5, std::nullopt},
+        {"twice", 2, std::nullopt},
+        {"twice", 3, std::nullopt},
+    };
+    req[2].name = "t";  // the same topic twice, once lower
+    auto r = create_partitions(m.image(), req, false, m.config(), m.random());
+    ASSERT_EQ(r.reply.size(), req.size());
+    std::vector<Errc> want = {Errc::unknown_topic_or_partition, Errc::invalid_request, Errc::invalid_request,
+                              Errc::invalid_request, Errc::invalid_request, Errc::invalid_request};
+    for (size_t i = 0; i < want.size(); i++) {
+        ASSERT_FALSE(r.reply[i].status.ok()) << i;
+        EXPECT_EQ(r.reply[i].status.code(), want[i]) << i << ": " << r.reply[i].status.error().message;
+    }
+    EXPECT_TRUE(r.records.empty());
+
+    auto one = [&](PartitionIncrease in) {
+        return create_partitions(m.image(), {std::move(in)}, false, m.config(), m.random()).reply.at(0).status;
+    };
+    EXPECT_EQ(one({"t", 2, std::nullopt}).code(), Errc::invalid_partitions);  // not an increase
+    EXPECT_EQ(one({"t", 1, std::nullopt}).code(), Errc::invalid_partitions);  // a decrease
+    using Assign = std::vector<std::vector<NodeId>>;
+    Assign two_new = {ids({1, 2}), ids({2, 3})};
+    EXPECT_EQ(one({"manual", 2, two_new}).code(), Errc::invalid_replica_assignment);  // 1 new, 2 given
+    EXPECT_EQ(one({"manual", 2, Assign{ids({1})}}).code(), Errc::invalid_replica_assignment);  // RF 1, not 2
+    EXPECT_EQ(one({"manual", 2, Assign{ids({1, 1})}}).code(), Errc::invalid_replica_assignment);
+    EXPECT_EQ(one({"manual", 2, Assign{ids({1, 9})}}).code(), Errc::invalid_replica_assignment);
+    m.config().partitions_per_request_max = 10;
+    EXPECT_EQ(one({"t", 13, std::nullopt}).code(), Errc::invalid_partitions);
+    m.fence(3);
+    EXPECT_EQ(one({"rf3", 2, std::nullopt}).code(), Errc::invalid_replication_factor);
+    EXPECT_EQ(one({"manual", 2, Assign{ids({3, 3})}}).code(), Errc::invalid_replica_assignment);
+
+    // A manual assignment is taken as given; its ISR holds the active replicas only.
+    Status ok = one({"manual", 2, Assign{ids({3, 1})}});
+    ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+    auto w = create_partitions(m.image(), {{"manual", 2, Assign{ids({3, 1})}}}, false, m.config(), m.random());
+    m.write(w.records);
+    const PartitionState& added = m.image().topic_by_name("manual")->partitions.at(PartitionIndex(1));
+    EXPECT_EQ(added.replicas, ids({3, 1}));
+    EXPECT_EQ(added.isr, ids({1}));
+    EXPECT_EQ(added.leader, NodeId(1));
+}
+
+TEST(CreatePartitions, ValidateOnlyWritesNothing) {
+    LogModel m;
+    m.start_brokers(1, 3);
+    m.create_topic("t", 1, 3);
+    auto r = create_partitions(m.image(), {{"t", 3, std::nullopt}}, true, m.config(), m.random());
+    ASSERT_TRUE(r.reply.at(0).status.ok());
+    EXPECT_TRUE(r.records.empty());
+    EXPECT_EQ(m.image().topic_by_name("t")->partitions.size(), 1u);
+}
+
+// ----------------------------------------------------------------------- alter configs
+
+TEST(AlterConfigs, SetsRemovesAppendsAndSubtractsTopicConfigs) {
+    LogModel m;
+    m.start_brokers(1, 3);
+    m.create_topic("t", 1, 3, {{"retention.ms", "1000"}, {"segment.bytes", "1048576"}});
+    ConfigResourceChange change{config_resource_topic, "t",
+                                {{"retention.ms", ConfigOp::set, "60000"},
+                                 {"segment.bytes", ConfigOp::remove, std::nullopt},
+                                 {"cleanup.policy", ConfigOp::append, "compact"},
+                                 {"max.message.bytes", ConfigOp::set, "2000000"}},
+                                false};
+    auto r = alter_configs(m.image(), {change}, false);
+    ASSERT_EQ(r.reply.size(), 1u);
+    ASSERT_TRUE(r.reply[0].status.ok()) << r.reply[0].status.error().to_string();
+    EXPECT_EQ(r.records.size(), 4u);  // retention changed, segment removed, two new
+    m.write(r.records);
+    const MetadataImage& image = m.image();
+    EXPECT_EQ(image.config(config_resource_topic, "t", "retention.ms"), "60000");
+    EXPECT_EQ(image.config(config_resource_topic, "t", "segment.bytes"), std::nullopt);
+    EXPECT_EQ(image.config(config_resource_topic, "t", "cleanup.policy"), "delete,compact");  // from the default
+    EXPECT_EQ(image.config(config_resource_topic, "t", "max.message.bytes"), "2000000");
+
+    auto sub = alter_configs(
+        m.image(), {{config_resource_topic, "t", {{"cleanup.policy", ConfigOp::subtract, "delete"}}, false}}, false);
+    ASSERT_TRUE(sub.reply[0].status.ok());
+    m.write(sub.records);
+    EXPECT_EQ(m.image().config(config_resource_topic, "t", "cleanup.policy"), "compact");
+    // Setting what is already set writes nothing.
+    auto same = alter_configs(
+        m.image(), {{config_resource_topic, "t", {{"retention.ms", ConfigOp::set, "60000"}}, false}}, false);
+    EXPECT_TRUE(same.reply[0].status.ok());
+    EXPECT_TRUE(same.records.empty());
+}
+
+TEST(AlterConfigs, ReplaceAllRemovesWhatItDoesNotName) {
+    LogModel m;
+    m.start_brokers(1, 1);
+    m.create_topic("t", 1, 1, {{"retention.ms", "1000"}, {"min.insync.replicas", "1"}});
+    auto r = alter_configs(m.image(), {{config_resource_topic, "t", {{"retention.ms", ConfigOp::set, "2000"}}, true}},
+                           false);
+    ASSERT_TRUE(r.reply[0].status.ok()) << r.reply[0].status.error().to_string();
+    m.write(r.records);
+    EXPECT_EQ(m.image().config(config_resource_topic, "t", "retention.ms"), "2000");
+    EXPECT_EQ(m.image().config(config_resource_topic, "t", "min.insync.replicas"), std::nullopt);
+}
+
+TEST(AlterConfigs, RejectsBadChangesResourceByResourceAndWritesNothingForThem) {
+    LogModel m;
+    m.start_brokers(1, 1);
+    m.create_topic("t", 1, 1);
+    m.create_topic("u", 1, 1);
+    auto one = [&](ConfigResourceChange c) { return alter_configs(m.image(), {std::move(c)}, false); };
+    auto topic = [](std::vector<ConfigChange> changes) {
+        return ConfigResourceChange{config_resource_topic, "t", std::move(changes), false};
+    };
+    struct Case {
+        ConfigResourceChange change;
+        Errc want;
+    };
+    std::vector<Case> cases = {
+        {{config_resource_topic, "nosuch", {{"retention.ms", ConfigOp::set, "1"}}, false},
+         Errc::unknown_topic_or_partition},
+        {{config_resource_broker, "", {{"min.insync.replicas", ConfigOp::set, "2"}}, false}, Errc::invalid_request},
+        {{16, "x", {}, false}, Errc::invalid_request},
+        {topic({{"no.such.config", ConfigOp::set, "1"}}), Errc::invalid_config},
+        {topic({{"retention.ms", ConfigOp::set, "soon"}}), Errc::invalid_config},
+        {topic({{"segment.bytes", ConfigOp::set, "10"}}), Errc::invalid_config},  // under one batch header
+        {topic({{"min.insync.replicas", ConfigOp::set, "0"}}), Errc::invalid_config},
+        {topic({{"retention.ms", ConfigOp::set, std::nullopt}}), Errc::invalid_request},
+        {topic({{"retention.ms", ConfigOp::append, "1"}}), Errc::invalid_config},  // not a list
+        {topic({{"cleanup.policy", ConfigOp::subtract, "delete"}}), Errc::invalid_config},  // left empty
+        {topic({{"cleanup.policy", ConfigOp::append, "shred"}}), Errc::invalid_config},
+        {topic({{"retention.ms", ConfigOp::set, "1"}, {"retention.ms", ConfigOp::remove, std::nullopt}}),
+         Errc::invalid_request},
+        {topic({{"retention.ms", static_cast<ConfigOp>(7), "1"}}), Errc::invalid_request},
+    };
+    for (size_t i = 0; i < cases.size(); i++) {
+        auto r = one(cases[i].change);
+        ASSERT_EQ(r.reply.size(), 1u);
+        ASSERT_FALSE(r.reply[0].status.ok()) << i;
+        EXPECT_EQ(r.reply[0].status.code(), cases[i].want) << i << ": " << r.reply[0].status.error().message;
+        EXPECT_TRUE(r.records.empty()) << i;
+    }
+    // One bad resource does not stop a good one; the same resource twice is refused.
+    auto mixed = alter_configs(m.image(),
+                               {topic({{"retention.ms", ConfigOp::set, "soon"}}),
+                                {config_resource_topic, "u", {{"retention.ms", ConfigOp::set, "5"}}, false}},
+                               false);
+    EXPECT_FALSE(mixed.reply[0].status.ok());
+    EXPECT_TRUE(mixed.reply[1].status.ok());
+    EXPECT_EQ(mixed.records.size(), 1u);
+    auto twice = alter_configs(m.image(), {topic({}), topic({})}, false);
+    EXPECT_EQ(twice.reply[0].status.code(), Errc::invalid_request);
+    auto dry = alter_configs(m.image(), {topic({{"retention.ms", ConfigOp::set, "5"}})}, true);
+    EXPECT_TRUE(dry.reply[0].status.ok());
+    EXPECT_TRUE(dry.records.empty());
 }
 
 TEST(CreateTopics, ValidatesTopicNamesAsKafkaDoes) {

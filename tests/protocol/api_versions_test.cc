@@ -82,6 +82,17 @@ TEST(ApiVersionsTables, ListTheVersionsEachListenerDecodes) {
     EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::delete_topics, 0));
     EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::delete_topics, 6));
     EXPECT_FALSE(serves(broker_listener_api_versions(), ApiKey::delete_topics, 7));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::create_partitions, 0));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::create_partitions, 3));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::describe_configs, 0));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::describe_configs, 4));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::alter_configs, 2));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::incremental_alter_configs, 1));
+    EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::create_partitions, 3));
+    EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::alter_configs, 2));
+    EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::incremental_alter_configs, 1));
+    // DescribeConfigs is the broker's own answer, never the controller's.
+    EXPECT_FALSE(serves(controller_listener_api_versions(), ApiKey::describe_configs, 4));
     for (auto table :
          {raft_listener_api_versions(), controller_listener_api_versions(), broker_listener_api_versions()}) {
         for (size_t i = 1; i < table.size(); i++) EXPECT_LT(table[i - 1].key, table[i].key);
