@@ -18,6 +18,37 @@
 
 namespace keel::protocol {
 
+namespace consumer_group_heartbeat_response_detail {
+
+struct TopicPartitions {
+    Uuid topic_id{};
+    std::vector<PartitionIndex> partitions{};
+    RawTaggedFields unknown_tagged_fields{};
+
+    void write_part0(Writer& w, int16_t ver, bool flex) const;
+    void read_part0(Reader& r, int16_t ver, bool flex);
+    void write_tags(Writer& w, int16_t ver) const;
+    void read_tags(Reader& r, int16_t ver);
+    void write(Writer& w, int16_t ver, bool flex) const;
+    void read(Reader& r, int16_t ver, bool flex);
+    bool operator==(const TopicPartitions&) const = default;
+};
+
+struct Assignment {
+    std::vector<TopicPartitions> topic_partitions{};
+    RawTaggedFields unknown_tagged_fields{};
+
+    void write_part0(Writer& w, int16_t ver, bool flex) const;
+    void read_part0(Reader& r, int16_t ver, bool flex);
+    void write_tags(Writer& w, int16_t ver) const;
+    void read_tags(Reader& r, int16_t ver);
+    void write(Writer& w, int16_t ver, bool flex) const;
+    void read(Reader& r, int16_t ver, bool flex);
+    bool operator==(const Assignment&) const = default;
+};
+
+}  // namespace consumer_group_heartbeat_response_detail
+
 struct ConsumerGroupHeartbeatResponse {
     static constexpr int16_t api_key_value = 68;
     static constexpr ApiKey api_key = static_cast<ApiKey>(68);
@@ -31,32 +62,8 @@ struct ConsumerGroupHeartbeatResponse {
         return flexible_min >= 0 && ver >= flexible_min;
     }
 
-    struct TopicPartitions {
-        Uuid topic_id{};
-        std::vector<PartitionIndex> partitions{};
-        RawTaggedFields unknown_tagged_fields{};
-
-        void write_part0(Writer& w, int16_t ver, bool flex) const;
-        void read_part0(Reader& r, int16_t ver, bool flex);
-        void write_tags(Writer& w, int16_t ver) const;
-        void read_tags(Reader& r, int16_t ver);
-        void write(Writer& w, int16_t ver, bool flex) const;
-        void read(Reader& r, int16_t ver, bool flex);
-        bool operator==(const TopicPartitions&) const = default;
-    };
-
-    struct Assignment {
-        std::vector<TopicPartitions> topic_partitions{};
-        RawTaggedFields unknown_tagged_fields{};
-
-        void write_part0(Writer& w, int16_t ver, bool flex) const;
-        void read_part0(Reader& r, int16_t ver, bool flex);
-        void write_tags(Writer& w, int16_t ver) const;
-        void read_tags(Reader& r, int16_t ver);
-        void write(Writer& w, int16_t ver, bool flex) const;
-        void read(Reader& r, int16_t ver, bool flex);
-        bool operator==(const Assignment&) const = default;
-    };
+    using TopicPartitions = consumer_group_heartbeat_response_detail::TopicPartitions;
+    using Assignment = consumer_group_heartbeat_response_detail::Assignment;
 
     int32_t throttle_time_ms{0};
     ErrorCode error_code{wire::from_wire<ErrorCode, int16_t>(int16_t{0})};
