@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "core/env/sync.h"
 
@@ -133,6 +134,15 @@ public:
         writers_.notify_all();
     }
 
+    // Shuts both directions down but keeps the fd (its owner still closes it); every
+    // waiter wakes and its retry sees the end of the stream.
+    void shutdown() {
+        if (fd_ < 0) return;
+        ::shutdown(fd_, SHUT_RDWR);
+        readers_.notify_all();
+        writers_.notify_all();
+    }
+
     int fd() const { return fd_; }
     bool is_open() const { return fd_ >= 0; }
     WakeReason wait_readable(Instant deadline) { return readers_.wait(deadline); }
@@ -215,10 +225,27 @@ private:
 
 // ---- Connection ---------------------------------------------------------------------
 
-class TcpConnection final : public env::Connection {
+class TcpConnection final : public env::Connection, public NetFaults::Link {
 public:
     TcpConnection(Context& c, int fd, env::Address peer)
         : socket_(c, fd), peer_(std::move(peer)), send_lock_(c.executor) {}
+    ~TcpConnection() override {
+        if (faults_) faults_->detach(this);
+    }
+    TcpConnection(const TcpConnection&) = delete;
+    TcpConnection& operator=(const TcpConnection&) = delete;
+
+    // An initiated connection: filtered by `faults` from now on.
+    void attach_faults(NetFaults& faults) {
+        faults_ = &faults;
+        faults.attach(this);
+    }
+    bool cut_by_fault() override {
+        if (closed_ || failed_) return false;
+        failed_ = Error{Errc::disconnected, "connection to " + peer_.to_string() + " cut (network fault)"};
+        socket_.shutdown();
+        return true;
+    }
 
     Status start() { return socket_.register_with_poller(); }
     Status await_connected(Instant deadline) { return await_connect(socket_, peer_, deadline); }
@@ -232,6 +259,7 @@ public:
     const env::Address& peer() const override { return peer_; }
 
 private:
+    Status await_fault_delay(Instant due);
     enum class ReadStep : uint8_t { progress, would_block, failed };
     ReadStep read_some(size_t want);
     std::optional<Result<Bytes>> take_frame();
@@ -246,8 +274,20 @@ private:
     env::Mutex send_lock_;  // one frame at a time on the wire
     ReadBuffer in_;
     bool closed_ = false;      // closed by this side
-    std::optional<Error> failed_;  // peer closed/reset, or an oversized frame arrived
+    std::optional<Error> failed_;  // peer closed/reset, cut, or an oversized frame arrived
+    NetFaults* faults_ = nullptr;  // set on initiated connections when faults are on
 };
+
+// A slow peer (NetFaults): sleeps until `due`, in steps, so that a peer healed meanwhile
+// stops delaying, and a connection that failed or closed meanwhile stops at once.
+Status TcpConnection::await_fault_delay(Instant due) {
+    while (true) {
+        if (auto e = sticky_error()) return *e;
+        Instant now = c().executor.now();
+        if (now >= due || faults_->delay_for(peer_) == Duration::zero()) return {};
+        c().executor.sleep_for(std::min<Duration>(due - now, 50ms));
+    }
+}
 
 std::optional<Error> TcpConnection::sticky_error() const {
     if (closed_) return Error{Errc::closed, "connection to " + peer_.to_string() + " is closed"};
@@ -260,6 +300,12 @@ Status TcpConnection::send(Bytes frame) {
         return Error{Errc::message_too_large, "frame of " + std::to_string(frame.size()) +
                                                   " bytes exceeds the maximum of " +
                                                   std::to_string(c().options.frame_size_max)};
+    }
+    if (faults_) {  // a slow peer: wait before queueing for the wire, so delays overlap
+        if (Duration d = faults_->delay_for(peer_); d > Duration::zero()) {
+            faults_->count_delayed();
+            KEEL_TRY(await_fault_delay(c().executor.now() + d));
+        }
     }
     env::LockGuard lock(send_lock_);
     if (!lock.held()) return Error{Errc::cancelled, "node is stopping"};
@@ -435,6 +481,20 @@ TcpNetwork::TcpNetwork(env::Executor& executor, EpollPoller& poller, env::Tracer
 
 TcpNetwork::~TcpNetwork() = default;
 
+Duration NetFaults::delay_for(const env::Address& peer) const {
+    auto it = rules_.slow.find(peer);
+    return it == rules_.slow.end() ? Duration::zero() : it->second;
+}
+
+void NetFaults::set_rules(NetFaultRules rules) {
+    rules_ = std::move(rules);
+    std::vector<Link*> cut;  // cutting detaches nothing, but collect first all the same
+    for (Link* l : links_)
+        if (is_cut(l->peer())) cut.push_back(l);
+    for (Link* l : cut)
+        if (l->cut_by_fault()) counters_.connections_closed++;
+}
+
 Result<std::unique_ptr<env::Listener>> TcpNetwork::listen(const env::Address& addr) {
     KEEL_TRY_ASSIGN(SockAddr sa, resolve(addr, true));
     int fd = ::socket(sa.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -457,6 +517,12 @@ Result<std::unique_ptr<env::Listener>> TcpNetwork::listen(const env::Address& ad
 
 Result<std::unique_ptr<env::Connection>> TcpNetwork::connect(const env::Address& addr,
                                                              Instant deadline) {
+    NetFaults* faults = context_.options.faults;
+    auto refused = [&] {
+        faults->count_refused();
+        return Error{Errc::connection_refused, "connect to " + addr.to_string() + ": cut (network fault)"};
+    };
+    if (faults && faults->is_cut(addr)) return refused();
     KEEL_TRY_ASSIGN(SockAddr sa, resolve(addr, false));
     int fd = ::socket(sa.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Error{Errc::io_error, "socket: " + errno_text(errno)};
@@ -469,6 +535,10 @@ Result<std::unique_ptr<env::Connection>> TcpNetwork::connect(const env::Address&
     }
     KEEL_TRY(conn->start());
     KEEL_TRY(conn->await_connected(deadline));
+    if (faults) {
+        if (faults->is_cut(addr)) return refused();  // cut while the handshake went on
+        conn->attach_faults(*faults);
+    }
     return std::unique_ptr<env::Connection>(std::move(conn));
 }
 

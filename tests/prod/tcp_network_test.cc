@@ -336,5 +336,152 @@ TEST(TcpNetwork, SendRefusesAFrameAboveTheMaximum) {
     EXPECT_EQ(*received, Bytes(1000, 7));
 }
 
+// ---- NetFaults: the fault filter (a test facility) -----------------------------------
+
+TEST(TcpNetworkFaults, CutRefusesConnectsClosesOpenConnectionsAndHeals) {
+    TempDir dir;
+    NetFaults faults;
+    ProdNodeOptions options = finishing();
+    options.tcp.faults = &faults;
+    ProdNode node("n1", dir.path(), options);
+    Result<Bytes> blocked_receive(Errc::unknown), server_saw(Errc::unknown), healed_echo(Errc::unknown);
+    Status send_after_cut;
+    Status refused, other(Errc::unknown);  // connections must not outlive the node: statuses only
+    NetFaultCounters after_cut, after_refusal, at_end;
+    ASSERT_TRUE(run_to_completion(node, [&](Env& env) {
+        auto listener = env.network().listen(Address{"127.0.0.1", 0});
+        auto listener2 = env.network().listen(Address{"127.0.0.1", 0});
+        ASSERT_TRUE(listener.ok() && listener2.ok());
+        Address addr = (*listener)->address();
+        auto client = env.network().connect(addr, in(env, 30s));
+        ASSERT_TRUE(client.ok()) << client.error().to_string();
+        auto server = (*listener)->accept(in(env, 30s));
+        ASSERT_TRUE(server.ok());
+        ASSERT_TRUE((*client)->send(to_bytes("before")).ok());
+        auto before = (*server)->receive(in(env, 30s));
+        ASSERT_TRUE(before.ok() && as_chars(*before) == "before");
+
+        env::Event receiver_done(env.executor());
+        env.executor().spawn("receiver", [&] {  // blocked in receive when the cut comes
+            blocked_receive = (*client)->receive(in(env, 30s));
+            receiver_done.set();
+        });
+        env.executor().yield();
+        faults.set_rules({.cut = {addr}, .slow = {}});
+        after_cut = faults.counters();
+        receiver_done.wait();
+        send_after_cut = (*client)->send(to_bytes("after"));
+        server_saw = (*server)->receive(in(env, 30s));  // the peer sees the connection closed
+        auto cut_connect = env.network().connect(addr, in(env, 30s));
+        refused = cut_connect.ok() ? ok_status() : Status(cut_connect.error());
+        auto other_connect = env.network().connect((*listener2)->address(), in(env, 30s));  // not cut
+        other = other_connect.ok() ? ok_status() : Status(other_connect.error());
+        after_refusal = faults.counters();
+
+        faults.set_rules({});
+        auto again = env.network().connect(addr, in(env, 30s));
+        ASSERT_TRUE(again.ok()) << again.error().to_string();
+        auto accepted = (*listener)->accept(in(env, 30s));
+        ASSERT_TRUE(accepted.ok());
+        ASSERT_TRUE((*again)->send(to_bytes("healed")).ok());
+        healed_echo = (*accepted)->receive(in(env, 30s));
+        at_end = faults.counters();
+    }));
+    EXPECT_EQ(after_cut.connections_closed, 1u);
+    ASSERT_FALSE(blocked_receive.ok());
+    EXPECT_EQ(blocked_receive.code(), Errc::disconnected) << blocked_receive.error().to_string();
+    ASSERT_FALSE(send_after_cut.ok());
+    EXPECT_EQ(send_after_cut.code(), Errc::disconnected);
+    ASSERT_FALSE(server_saw.ok());
+    EXPECT_EQ(server_saw.code(), Errc::disconnected);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.code(), Errc::connection_refused) << refused.error().to_string();
+    EXPECT_TRUE(other.ok());
+    EXPECT_EQ(after_refusal.connects_refused, 1u);
+    ASSERT_TRUE(healed_echo.ok()) << healed_echo.error().to_string();
+    EXPECT_EQ(as_chars(*healed_echo), "healed");
+    EXPECT_EQ(at_end, (NetFaultCounters{.connects_refused = 1, .connections_closed = 1, .sends_delayed = 0}));
+}
+
+TEST(TcpNetworkFaults, SlowDelaysEverySendKeepsTheOrderAndHeals) {
+    EchoServer server;
+    TempDir dir;
+    NetFaults faults;
+    ProdNodeOptions options = finishing();
+    options.tcp.faults = &faults;
+    ProdNode client("client", dir.path(), options);
+    constexpr int kSenders = 3;
+    constexpr int kPerSender = 10;
+    std::vector<int> next_seq(kSenders, 0);
+    int bad = 0;
+    Duration first_send{};
+    NetFaultCounters slowed, healed;
+    ASSERT_TRUE(run_to_completion(client, [&](Env& env) {
+        Address addr{"127.0.0.1", server.port};
+        auto conn = env.network().connect(addr, in(env, 30s));
+        ASSERT_TRUE(conn.ok()) << conn.error().to_string();
+        Connection& c = **conn;
+        faults.set_rules({.cut = {}, .slow = {{addr, 20ms}}});
+        Instant before = env.now();
+        ASSERT_TRUE(c.send(Bytes{9}).ok());
+        first_send = env.now() - before;
+        auto echo = c.receive(in(env, 30s));
+        ASSERT_TRUE(echo.ok());
+        for (uint8_t tag = 0; tag < kSenders; tag++) {
+            env.executor().spawn("sender", [&c, tag] {
+                for (int seq = 0; seq < kPerSender; seq++) {
+                    if (!c.send(Bytes{tag, static_cast<uint8_t>(seq)}).ok()) return;
+                }
+            });
+        }
+        for (int i = 0; i < kSenders * kPerSender; i++) {
+            auto f = c.receive(in(env, 30s));
+            ASSERT_TRUE(f.ok()) << f.error().to_string();
+            if (f->size() != 2 || (*f)[0] >= kSenders || (*f)[1] != next_seq[(*f)[0]]) {
+                bad++;
+                continue;
+            }
+            next_seq[(*f)[0]]++;
+        }
+        slowed = faults.counters();
+        faults.set_rules({});
+        ASSERT_TRUE(c.send(Bytes{7}).ok());
+        auto last = c.receive(in(env, 30s));
+        ASSERT_TRUE(last.ok() && *last == Bytes{7});
+        healed = faults.counters();
+    }));
+    EXPECT_GE(first_send, Duration(20ms));  // a delay never ends early
+    EXPECT_EQ(bad, 0);
+    EXPECT_EQ(next_seq, std::vector<int>(kSenders, kPerSender));
+    EXPECT_EQ(slowed.sends_delayed, 1u + kSenders * kPerSender);
+    EXPECT_EQ(healed.sends_delayed, slowed.sends_delayed);  // healed: no more delays
+    EXPECT_EQ(healed.connects_refused + healed.connections_closed, 0u);
+}
+
+TEST(TcpNetworkFaults, InboundConnectionsAreNeverFiltered) {
+    TempDir dir;
+    NetFaults faults;
+    ProdNodeOptions options = finishing();
+    options.tcp.faults = &faults;
+    ProdNode node("n1", dir.path(), options);
+    Result<Bytes> got(Errc::unknown);
+    NetFaultCounters end;
+    ASSERT_TRUE(run_to_completion(node, [&](Env& env) {
+        auto listener = env.network().listen(Address{"127.0.0.1", 0});
+        ASSERT_TRUE(listener.ok());
+        auto client = env.network().connect((*listener)->address(), in(env, 30s));
+        ASSERT_TRUE(client.ok());
+        auto server = (*listener)->accept(in(env, 30s));
+        ASSERT_TRUE(server.ok());
+        faults.set_rules({.cut = {(*server)->peer()}, .slow = {{(*server)->peer(), 10s}}});  // the client's address
+        ASSERT_TRUE((*server)->send(to_bytes("reply")).ok());
+        got = (*client)->receive(in(env, 30s));
+        end = faults.counters();
+    }));
+    ASSERT_TRUE(got.ok()) << got.error().to_string();
+    EXPECT_EQ(as_chars(*got), "reply");
+    EXPECT_EQ(end, NetFaultCounters{});
+}
+
 }  // namespace
 }  // namespace keel::prod
