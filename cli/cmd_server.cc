@@ -18,6 +18,7 @@
 #include "core/raft/raft_storage.h"
 #include "core/env/sync.h"
 #include "prod/metrics_http.h"
+#include "prod/net_fault_control.h"
 #include "prod/posix_disk.h"
 #include "prod/prod_node.h"
 #include "prod/shutdown_signals.h"
@@ -29,6 +30,7 @@ namespace {
 const char* kServerHelp =
     R"(usage: keel server [--config FILE] [--data-dir DIR] [--override NAME=VALUE]...
                    [--log-level debug|info|warn|error] [--trace-events]
+                   [--net-faults FILE]
 
 Runs one Kafka-compatible node until SIGTERM or SIGINT: then a controlled shutdown (the
 controller moves this broker's leaderships away, at most 30 s) and a clean stop, exit 0.
@@ -45,6 +47,12 @@ options:
   --trace-events           also write each trace event (the events the simulator traces:
                            elections, ISR changes, appends, ...) as an EVENT line with
                            its JSON detail
+  --net-faults FILE        a test facility, never for production: cut or slow the
+                           connections this node opens to given peers as FILE says,
+                           re-read every 100 ms, acknowledged in FILE.ack (lines
+                           'generation N', 'cut HOST:PORT', 'slow HOST:PORT MS';
+                           prod/net_fault_control.h). keel cluster up gives it to
+                           every node for keel nemesis's partition and slow faults
 
 The controller RPC listener is the CONTROLLER listener's port + 1, for this node and for
 every voter. An unknown property or a value Keel cannot honour stops the server with
@@ -179,10 +187,13 @@ private:
 };
 
 // Runs the node on this thread until it stops: a shutdown signal stops it cleanly.
-int run_server(const node::ServerConfig& c, const prod::LogOptions& log) {
+int run_server(const node::ServerConfig& c, const prod::LogOptions& log,
+               const std::optional<std::string>& net_faults_path) {
     prod::ShutdownSignals::block();
+    prod::NetFaults net_faults;  // used only with --net-faults (a test facility)
     prod::ProdNodeOptions o;
     o.log = log;
+    if (net_faults_path) o.tcp.faults = &net_faults;
     o.stop_when_main_returns = true;
     o.stack_bytes = 512 * 1024;
     prod::ProdNode process("node-" + std::to_string(c.node.id.value()), c.log_dir, o);
@@ -212,6 +223,11 @@ int run_server(const node::ServerConfig& c, const prod::LogOptions& log) {
             }
         });
         env.tracer().log(env::Level::info, "keel server: " + describe(c));
+        if (net_faults_path) {
+            env.executor().spawn("net-fault-control", [&env, &net_faults, &net_faults_path] {
+                prod::run_net_fault_control(env, net_faults, *net_faults_path);
+            });
+        }
         std::optional<MetricsEndpoint> metrics;
         if (c.metrics_listen) {
             metrics.emplace(env, process, *c.metrics_listen, node);
@@ -253,7 +269,7 @@ std::optional<prod::LogOptions> log_options(const Args& args) {
 
 int cmd_server(int argc, char** argv) {
     Args args(argc, argv, 2,
-              ArgSpec{{"--config", "--data-dir", "--override", "--log-level"},
+              ArgSpec{{"--config", "--data-dir", "--override", "--log-level", "--net-faults"},
                       {"--help", "--trace-events"},
                       {"--override"}});
     if (args.flag("--help")) {
@@ -277,7 +293,7 @@ int cmd_server(int argc, char** argv) {
         std::fprintf(stderr, "keel server: %s\n", st.error().message.c_str());
         return 1;
     }
-    return run_server(*config, *log);
+    return run_server(*config, *log, args.value("--net-faults"));
 }
 
 namespace {
