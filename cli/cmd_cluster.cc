@@ -18,6 +18,7 @@
 #include "cli/cluster_probe.h"
 #include "cli/commands.h"
 #include "prod/local_cluster.h"
+#include "prod/net_fault_control.h"
 
 namespace keel::cli {
 
@@ -31,7 +32,9 @@ A local cluster of separate `keel server` processes on free loopback ports.
 
 up       starts N combined controller+broker nodes (default 3), or C dedicated
          controllers and B brokers; each in D/node-<id>/ (server.properties, server.log,
-         server.pid, data/), detached: they keep running after the command. Waits until
+         server.pid, net-faults, data/), detached: they keep running after the command.
+         Each server runs with --net-faults D/node-<id>/net-faults (keel nemesis's
+         partition and slow faults; a test facility, no fault unless written). Waits until
          Metadata shows every broker, prints the bootstrap servers and writes
          D/cluster.json. A cluster in D that is stopped starts again on its ports; one
          that runs is refused. With 3+ brokers: default.replication.factor=3,
@@ -127,11 +130,12 @@ UpResult await_brokers(const prod::ClusterLayout& c, int64_t timeout_ms) {
 }
 
 // Writes each node's server.properties (unless it exists: a stopped cluster keeps its own)
-// and starts it.
+// and starts it, with no network fault (an empty net-faults control file).
 Status start_nodes(prod::ClusterLayout& c, bool write_configs) {
     std::string keel = keel_binary();
     for (prod::ClusterNode& n : c.nodes) {
         if (write_configs) KEEL_TRY(prod::write_node_config(c, n));
+        KEEL_TRY(prod::write_text_file(n.net_faults_path(), prod::net_fault_file_text(0, {})));
         KEEL_TRY_ASSIGN(n.pid, prod::spawn_server(keel, n));
     }
     return prod::write_text_file(cluster_file(c.dir), prod::cluster_json(c));

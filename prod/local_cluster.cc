@@ -64,6 +64,16 @@ std::string ClusterNode::roles() const {
     return broker ? "broker" : "controller";
 }
 
+std::vector<std::string> ClusterNode::peer_addresses() const {
+    std::vector<std::string> out;
+    if (broker) out.push_back("127.0.0.1:" + std::to_string(port));
+    if (controller) {
+        out.push_back("127.0.0.1:" + std::to_string(controller_port));
+        out.push_back("127.0.0.1:" + std::to_string(controller_port + 1));
+    }
+    return out;
+}
+
 std::string ClusterLayout::bootstrap() const {
     std::string out;
     for (const ClusterNode* n : brokers()) out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(n->port);

@@ -40,6 +40,11 @@ struct ClusterNode {
     std::string roles() const;  // "broker,controller", "broker" or "controller"
     std::string config_path() const { return dir + "/server.properties"; }
     std::string log_path() const { return dir + "/server.log"; }
+    // keel server --net-faults (prod/net_fault_control.h): keel nemesis's network faults.
+    std::string net_faults_path() const { return dir + "/net-faults"; }
+    // Every address the other nodes connect to: the broker port, the controller's quorum
+    // port and its RPC port (controller_port + 1), on 127.0.0.1.
+    std::vector<std::string> peer_addresses() const;
 };
 
 struct ClusterLayout {
@@ -85,7 +90,8 @@ std::string cluster_json(const ClusterLayout& c);
 Result<ClusterLayout> parse_cluster_json(const std::string& text);
 
 // Process plumbing (POSIX).
-// Starts `keel server --config` for the node, detached (own session, not our child: it
+// Starts `keel server --config C --net-faults N` for the node (N: net_faults_path(); a
+// missing file is no fault), detached (own session, not our child: it
 // outlives the caller), stdout/stderr appended to its log; writes DIR/node-<id>/server.pid.
 Result<int64_t> spawn_server(const std::string& keel_binary, const ClusterNode& n);
 // The pid runs (not a zombie) and is this node's server (its command line names the config).

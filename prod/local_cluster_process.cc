@@ -19,7 +19,7 @@ namespace {
 // What the grandchild needs, built before fork: after a fork in a threaded process only
 // async-signal-safe calls are allowed (no allocation).
 struct ExecPlan {
-    std::string keel, log, dir, config;
+    std::string keel, log, dir, config, net_faults;
 };
 
 // In the grandchild: a new session, the log as stdout/stderr, then exec. Never returns.
@@ -33,7 +33,8 @@ struct ExecPlan {
     }
     if (null >= 0) ::dup2(null, 0);
     if (::chdir(p.dir.c_str()) != 0) ::_exit(126);
-    const char* argv[] = {p.keel.c_str(), "server", "--config", p.config.c_str(), nullptr};
+    const char* argv[] = {p.keel.c_str(), "server", "--config", p.config.c_str(), "--net-faults", p.net_faults.c_str(),
+                          nullptr};
     ::execv(p.keel.c_str(), const_cast<char* const*>(argv));
     ::_exit(127);
 }
@@ -41,7 +42,7 @@ struct ExecPlan {
 }  // namespace
 
 Result<int64_t> spawn_server(const std::string& keel_binary, const ClusterNode& n) {
-    ExecPlan plan{keel_binary, n.log_path(), n.dir, n.config_path()};
+    ExecPlan plan{keel_binary, n.log_path(), n.dir, n.config_path(), n.net_faults_path()};
     int fds[2];
     if (::pipe(fds) != 0) return Error{Errc::io_error, std::string("pipe: ") + std::strerror(errno)};
     pid_t child = ::fork();
