@@ -1,7 +1,8 @@
 // keel nemesis: the simulator's checks on a real cluster. On a seeded schedule
 // (prod/nemesis_schedule.h) it kills (-9), pauses (SIGSTOP ... SIGCONT) and restarts
 // (SIGTERM, then start) the server processes of a cluster that `keel cluster up` started,
-// never more than one at a time, while a workload (nemesis_workload.h) produces through
+// and isolates or slows a server's traffic with the other servers (through each server's
+// --net-faults control file, prod/net_fault_control.h), never more than one at a time, while a workload (nemesis_workload.h) produces through
 // Keel's client library and reads everything back once the faults healed; the history goes
 // to the simulator's log checker. Exit 0: no anomaly; 1: anomalies (or the run could not
 // be checked); 2: usage.
@@ -20,8 +21,10 @@
 #include "cli/cluster_probe.h"
 #include "cli/commands.h"
 #include "cli/nemesis_workload.h"
+#include "cli/client_tool.h"
 #include "prod/local_cluster.h"
 #include "prod/nemesis_schedule.h"
+#include "prod/net_fault_control.h"
 #include "prod/prod_node.h"
 #include "prod/temp_dir.h"
 #include "sim/checkers/log_checker.h"
@@ -30,8 +33,9 @@ namespace keel::cli {
 
 namespace {
 
-const char* kNemesisHelp = R"(usage: keel nemesis --cluster D [--duration 60s] [--seed N] [--faults kill,pause,restart]
-                    [--acks all|1] [--rate N] [--topic T] [--json FILE]
+const char* kNemesisHelp = R"(usage: keel nemesis --cluster D [--duration 60s] [--seed N]
+                    [--faults kill,pause,restart,partition,slow] [--acks all|1]
+                    [--rate N] [--topic T] [--json FILE]
 
 Faults the servers of the local cluster in D (started by 'keel cluster up --dir D') on a
 seeded schedule while a workload runs through real sockets, then checks the history with
@@ -39,8 +43,15 @@ the simulator's log checker (lost acknowledged writes, duplicates, offset and or
 consistency; docs/checker.md).
 
   faults     kill: SIGKILL, then a restart on the same data; pause: SIGSTOP, then SIGCONT;
-             restart: SIGTERM (controlled shutdown), then a start. One node at a time
-             (a minority), each for 1-5 s; each is verified to have taken effect.
+             restart: SIGTERM (controlled shutdown), then a start; partition: the node
+             and every other node stop talking to each other (clients still reach it);
+             slow: every message between the node and the others is delayed 50-300 ms.
+             One node at a time (a minority), each for 1-5 s; each is verified to have
+             taken effect (the process died, stopped, came back; the servers acknowledged
+             the network fault and counted connections refused or closed, or sends
+             delayed, while it lasted). The network faults are made by the servers'
+             own network code (keel server --net-faults, which keel cluster up sets),
+             not the kernel: no iptables or tc needed.
   workload   Keel's producer (acks=all, idempotent; or --acks 1) sends unique values to a
              new topic (RF 3, min ISR 2 from the cluster's defaults); after the faults
              healed and the ISRs are full again, a consumer reads every partition from
@@ -50,9 +61,10 @@ options:
   --cluster D        the cluster's directory (required)
   --duration T       how long faults go on: 60s, 90000ms, 2m (default 60s)
   --seed N           the schedule's seed (default: from the clock; printed for replay)
-  --faults LIST      kill,pause,restart (default all three), and lone-kill: pause every
-                     other node for 1 s, kill -9 this one, resume the others (more than
-                     a minority, briefly; acks=1 loses what only the killed leader had)
+  --faults LIST      kill,pause,restart,partition,slow (default all five), and lone-kill:
+                     pause every other node for 1 s, kill -9 this one, resume the others
+                     (more than a minority, briefly; acks=1 loses what only the killed
+                     leader had)
   --acks all|1       the producer's acks (default all, with idempotence). acks=1 under
                      kill -9 may lose acknowledged writes: reported as anomalies
   --rate N           records per second the producer sends (default 100)
@@ -61,7 +73,7 @@ options:
   --help             this text
 
 Ctrl-C (SIGINT) or SIGTERM during the faults: the faults not begun are skipped, those
-begun are healed at once (resume, start), and what ran is checked as usual.
+begun are healed at once (resume, start, heal network), and what ran is checked as usual.
 
 Exit 0: zero anomalies; 1: anomalies, or the run could not be checked; 2: usage.
 )";
@@ -82,6 +94,7 @@ struct AppliedFault {
     int64_t applied_ms = 0;
     bool effect = false;
     std::string note;
+    std::optional<prod::NetFaultCounters> bite;  // a network fault's heal: what it did meanwhile
 };
 
 // Parses the options; exit code 2 (and a message) on a usage error, else 0.
@@ -94,7 +107,7 @@ int parse_args(Args& args, NemesisArgs& out) {
     if (!duration.ok()) return usage_error("nemesis", "--duration: " + duration.error().message);
     out.duration_ms = *duration;
     if (out.duration_ms < 5'000) return usage_error("nemesis", "--duration must be at least 5s");
-    auto faults = prod::parse_fault_kinds(args.value("--faults").value_or("kill,pause,restart"));
+    auto faults = prod::parse_fault_kinds(args.value("--faults").value_or("kill,pause,restart,partition,slow"));
     if (!faults.ok()) return usage_error("nemesis", "--faults: " + faults.error().message);
     out.faults = *faults;
     std::string acks = args.value("--acks").value_or("all");
@@ -172,10 +185,126 @@ bool lone_kill(prod::ClusterLayout& c, prod::ClusterNode& n, std::string& note) 
     return ok && killed;
 }
 
+// ---- network faults: each server's control file (prod/net_fault_control.h) -------------
+
+// Writes the rules of each node in `rules` (the others get none) with a new generation
+// and waits until every node acknowledged it. The generations grow across runs (they
+// start from the clock), so an acknowledgement is never an old one.
+class NetFaultDriver {
+public:
+    explicit NetFaultDriver(prod::ClusterLayout& c) : c_(c) {}
+
+    // True when every node acknowledged; else `note` names those that did not.
+    bool set(const std::map<int32_t, prod::NetFaultRules>& rules, std::string& note) {
+        int64_t gen = ++generation_;
+        for (prod::ClusterNode& n : c_.nodes) {
+            auto it = rules.find(n.id);
+            Status st = prod::write_text_file(n.net_faults_path(),
+                                              prod::net_fault_file_text(gen, it == rules.end() ? prod::NetFaultRules{} : it->second));
+            if (!st.ok()) {
+                note += st.error().message;
+                return false;
+            }
+        }
+        std::string late;
+        for (prod::ClusterNode& n : c_.nodes) {
+            if (!eventually([&] { return ack(n) && ack(n)->generation == gen; }, 15'000))
+                late += (late.empty() ? "" : ",") + std::to_string(n.id);
+        }
+        if (!late.empty()) {
+            note += "node(s) " + late + " did not acknowledge generation " + std::to_string(gen) +
+                    " in " + "net-faults.ack (a server started without --net-faults?)";
+            return false;
+        }
+        note += "acknowledged (generation " + std::to_string(gen) + ")";
+        return true;
+    }
+
+    // Node `node` cut off from every other node, both ways; or slowed both ways.
+    std::map<int32_t, prod::NetFaultRules> rules_for(const prod::FaultStep& s) const {
+        std::map<int32_t, prod::NetFaultRules> out;
+        const prod::ClusterNode* x = nullptr;
+        for (const prod::ClusterNode& n : c_.nodes)
+            if (n.id == s.node) x = &n;
+        for (const prod::ClusterNode& peer : c_.nodes) {
+            if (peer.id == s.node) continue;
+            auto add = [&](int32_t on, const prod::ClusterNode& to) {
+                for (const std::string& a : to.peer_addresses()) {
+                    env::Address addr = *env::Address::parse(a);
+                    if (s.fault == prod::FaultKind::partition) out[on].cut.insert(addr);
+                    else out[on].slow[addr] = ms(s.delay_ms);
+                }
+            };
+            add(x->id, peer);
+            add(peer.id, *x);
+        }
+        return out;
+    }
+
+    // The counters of every node since the generation in force (none when a node has no
+    // readable acknowledgement of the current generation).
+    std::optional<prod::NetFaultCounters> bite() const {
+        prod::NetFaultCounters sum;
+        for (const prod::ClusterNode& n : c_.nodes) {
+            auto a = ack(n);
+            if (!a || a->generation != generation_) return std::nullopt;
+            sum.connects_refused += a->since.connects_refused;
+            sum.connections_closed += a->since.connections_closed;
+            sum.sends_delayed += a->since.sends_delayed;
+        }
+        return sum;
+    }
+
+private:
+    static std::optional<prod::NetFaultAck> ack(const prod::ClusterNode& n) {
+        bool ok = false;
+        std::string text = prod::read_text_file(n.net_faults_path() + ".ack", &ok);
+        return ok ? prod::parse_net_fault_ack(text) : std::nullopt;
+    }
+
+    prod::ClusterLayout& c_;
+    int64_t generation_ = static_cast<int64_t>(std::time(nullptr)) * 1000;
+};
+
+bool uses_network(const std::set<prod::FaultKind>& kinds) {
+    return kinds.count(prod::FaultKind::partition) || kinds.count(prod::FaultKind::slow);
+}
+
+// Begins a partition or slow fault: every node acknowledged its rules.
+void begin_net_fault(NetFaultDriver& net, const prod::FaultStep& s, AppliedFault& a) {
+    auto rules = net.rules_for(s);
+    size_t addresses = 0;
+    for (const auto& [id, r] : rules) addresses += r.cut.size() + r.slow.size();
+    a.note = std::to_string(addresses) + " peer address(es) " +
+             (s.fault == prod::FaultKind::partition ? "cut" : "delayed " + std::to_string(s.delay_ms) + " ms") +
+             " on " + std::to_string(rules.size()) + " node(s), ";
+    a.effect = net.set(rules, a.note);
+}
+
+// Heals a network fault. It took effect if, while it lasted, the servers refused or
+// closed connections (partition) or delayed sends (slow); the heal must be acknowledged.
+void heal_net_fault(NetFaultDriver& net, const prod::FaultStep& s, AppliedFault& a) {
+    a.bite = net.bite();
+    bool bit = false;
+    if (!a.bite) {
+        a.note = "NO ACKNOWLEDGED COUNTERS for the fault; ";
+    } else if (s.fault == prod::FaultKind::partition) {
+        bit = a.bite->connects_refused + a.bite->connections_closed > 0;
+        a.note = "meanwhile " + std::to_string(a.bite->connects_refused) + " connect(s) refused, " +
+                 std::to_string(a.bite->connections_closed) + " connection(s) closed" + (bit ? "; " : ": THE CUT NEVER BIT; ");
+    } else {
+        bit = a.bite->sends_delayed > 0;
+        a.note = "meanwhile " + std::to_string(a.bite->sends_delayed) + " send(s) delayed" +
+                 (bit ? "; " : ": THE DELAY NEVER BIT; ");
+    }
+    bool healed = net.set({}, a.note);
+    a.effect = bit && healed;
+}
+
 // Applies one step to its node; whether it took effect (the process really died, stopped,
-// continued, or runs again).
-AppliedFault apply(prod::ClusterLayout& c, const prod::FaultStep& s) {
-    AppliedFault a{s, 0, false, ""};
+// continued, or runs again; the network fault was acknowledged, bit, and was healed).
+AppliedFault apply(prod::ClusterLayout& c, NetFaultDriver& net, const prod::FaultStep& s) {
+    AppliedFault a{s, 0, false, "", std::nullopt};
     prod::ClusterNode& n = *c.node(s.node);
     switch (s.action) {
         case prod::StepAction::kill:
@@ -200,6 +329,13 @@ AppliedFault apply(prod::ClusterLayout& c, const prod::FaultStep& s) {
         case prod::StepAction::lone_kill:
             a.effect = lone_kill(c, n, a.note);
             break;
+        case prod::StepAction::isolate:
+        case prod::StepAction::slow:
+            begin_net_fault(net, s, a);
+            break;
+        case prod::StepAction::heal:
+            heal_net_fault(net, s, a);
+            break;
     }
     return a;
 }
@@ -222,14 +358,12 @@ void catch_interrupts() {
     sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool begins_fault(prod::StepAction a) {
-    return a == prod::StepAction::kill || a == prod::StepAction::pause || a == prod::StepAction::stop ||
-           a == prod::StepAction::lone_kill;
-}
+using prod::begins_fault;
 
 // Runs the steps at their times (from now), printing each. Interrupted (SIGINT/SIGTERM),
 // it skips the faults not begun and applies at once the heals of those that were.
-std::vector<AppliedFault> run_schedule(prod::ClusterLayout& c, const std::vector<prod::FaultStep>& steps) {
+std::vector<AppliedFault> run_schedule(prod::ClusterLayout& c, NetFaultDriver& net,
+                                       const std::vector<prod::FaultStep>& steps) {
     std::vector<AppliedFault> applied;
     std::set<int32_t> faulted;
     auto start = std::chrono::steady_clock::now();
@@ -242,7 +376,7 @@ std::vector<AppliedFault> run_schedule(prod::ClusterLayout& c, const std::vector
         if (g_interrupted.load() && (begins || !faulted.count(s.node))) continue;
         if (begins) faulted.insert(s.node);
         else faulted.erase(s.node);
-        AppliedFault a = apply(c, s);
+        AppliedFault a = apply(c, net, s);
         a.applied_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
         std::printf("%7.1fs  node %d  %-17s %s%s\n", static_cast<double>(a.applied_ms) / 1000.0, s.node,
                     std::string(prod::name_of(s.action)).c_str(), a.effect ? "" : "NO EFFECT: ", a.note.c_str());
@@ -264,7 +398,8 @@ std::pair<int64_t, int64_t> send_outcomes(const sim::History& h) {
 }
 
 struct FaultTally {
-    std::map<std::string, int> begun;  // fault kind → faults begun
+    std::map<std::string, int> begun;        // fault kind → faults begun
+    std::map<std::string, int> kind_effect;  // fault kind → faults with effect
     int begun_total = 0;
     int with_effect = 0;  // faults whose begin and heal both took effect
     int failed_steps = 0;
@@ -275,13 +410,16 @@ FaultTally tally(const std::vector<AppliedFault>& applied) {
     std::map<int32_t, bool> open;  // node → its current fault's begin took effect
     for (const AppliedFault& a : applied) {
         bool begins = begins_fault(a.step.action);
+        std::string kind(prod::name_of(a.step.fault));
         if (!a.effect) t.failed_steps++;
         if (begins) {
-            t.begun[std::string(prod::name_of(a.step.fault))]++;
+            t.begun[kind]++;
+            t.kind_effect[kind] += 0;
             t.begun_total++;
             open[a.step.node] = a.effect;
         } else if (open[a.step.node] && a.effect) {
             t.with_effect++;
+            t.kind_effect[kind]++;
         }
     }
     return t;
@@ -297,12 +435,27 @@ std::string result_json(const NemesisArgs& o, const NemesisWorkload& w, const si
                     ",\"sends_indeterminate\":" + std::to_string(info) +
                     ",\"final_reads_complete\":" + (w.final_reads_complete ? "true" : "false") +
                     ",\"faults\":" + std::to_string(t.begun_total) + ",\"faults_with_effect\":" + std::to_string(t.with_effect) +
-                    ",\"steps\":[";
+                    ",\"faults_by_kind\":{";
+    bool first = true;
+    for (const auto& [kind, n] : t.begun) {
+        s += std::string(first ? "" : ",") + "\"" + kind + "\":{\"begun\":" + std::to_string(n) +
+             ",\"with_effect\":" + std::to_string(t.kind_effect.at(kind)) + "}";
+        first = false;
+    }
+    s += "},\"steps\":[";
     for (size_t i = 0; i < applied.size(); i++) {
         const AppliedFault& a = applied[i];
         s += std::string(i ? "," : "") + "{\"at_ms\":" + std::to_string(a.applied_ms) + ",\"node\":" +
              std::to_string(a.step.node) + ",\"action\":\"" + std::string(prod::name_of(a.step.action)) +
-             "\",\"effect\":" + (a.effect ? "true" : "false") + "}";
+             "\",\"effect\":" + (a.effect ? "true" : "false") + ",\"fault\":\"" +
+             std::string(prod::name_of(a.step.fault)) + "\"";
+        if (a.step.fault == prod::FaultKind::slow) s += ",\"delay_ms\":" + std::to_string(a.step.delay_ms);
+        if (a.bite) {
+            s += ",\"connects_refused\":" + std::to_string(a.bite->connects_refused) +
+                 ",\"connections_closed\":" + std::to_string(a.bite->connections_closed) +
+                 ",\"sends_delayed\":" + std::to_string(a.bite->sends_delayed);
+        }
+        s += ",\"note\":" + json_string(a.note) + "}";
     }
     return s + "],\"check\":" + r.to_json() + "}\n";
 }
@@ -321,8 +474,9 @@ void print_report(const NemesisArgs& o, const NemesisWorkload& w, const sim::Log
     FaultTally t = tally(applied);
     std::string kinds;
     for (const auto& [k, n] : t.begun) kinds += (kinds.empty() ? "" : ", ") + k + " " + std::to_string(n);
-    std::printf("\nfaults: %d (%s), %d with effect (the process really died/stopped and came back)%s\n", t.begun_total,
-                kinds.c_str(), t.with_effect, t.failed_steps ? ", SOME STEPS HAD NO EFFECT" : "");
+    std::printf("\nfaults: %d (%s), %d with effect (the process really died/stopped and came back; the network "
+                "cut or slowed traffic and was healed)%s\n",
+                t.begun_total, kinds.c_str(), t.with_effect, t.failed_steps ? ", SOME STEPS HAD NO EFFECT" : "");
     std::printf("sends: %llu: %lld acknowledged, %lld indeterminate (acks=%s%s)\n", static_cast<unsigned long long>(w.sends),
                 static_cast<long long>(ok), static_cast<long long>(info), o.acks == -1 ? "all" : "1",
                 o.acks == -1 ? ", idempotent" : "");
@@ -352,6 +506,14 @@ int run_nemesis(const NemesisArgs& o, prod::ClusterLayout& c) {
     for (const prod::ClusterNode& n : c.nodes) ids.push_back(n.id);
     auto steps = prod::plan_nemesis({.seed = o.seed, .duration_ms = o.duration_ms, .nodes = ids, .faults = o.faults, .max_down = 1});
     if (!steps.ok()) return usage_error("nemesis", steps.error().message);
+    NetFaultDriver net(c);
+    if (uses_network(o.faults)) {  // no network fault left by an earlier run; the servers answer
+        std::string note;
+        if (!net.set({}, note)) {
+            std::fprintf(stderr, "keel nemesis: network faults: %s; restart the cluster with this keel\n", note.c_str());
+            return 1;
+        }
+    }
     std::printf("nemesis: seed %llu, %lld s, %zu steps on %zu nodes of %s, topic %s, acks=%s\n",
                 static_cast<unsigned long long>(o.seed), static_cast<long long>(o.duration_ms / 1000), steps->size(),
                 c.nodes.size(), c.dir.c_str(), o.topic.c_str(), o.acks == -1 ? "all" : "1");
@@ -374,7 +536,7 @@ int run_nemesis(const NemesisArgs& o, prod::ClusterLayout& c) {
     eventually([&] { return w.ready.load(std::memory_order_acquire); }, 180'000);
     std::vector<AppliedFault> applied;
     catch_interrupts();
-    if (w.ready.load(std::memory_order_acquire) && w.error.empty()) applied = run_schedule(c, *steps);
+    if (w.ready.load(std::memory_order_acquire) && w.error.empty()) applied = run_schedule(c, net, *steps);
     w.stop_sending.store(true, std::memory_order_release);
     if (!applied.empty()) std::printf("faults healed; waiting for the producer, full ISRs and the final read\n");
     std::fflush(stdout);

@@ -30,10 +30,19 @@ StepAction begin_action(FaultKind k) {
         case FaultKind::pause: return StepAction::pause;
         case FaultKind::restart: return StepAction::stop;
         case FaultKind::lone_kill: return StepAction::lone_kill;
+        case FaultKind::partition: return StepAction::isolate;
+        case FaultKind::slow: return StepAction::slow;
     }
     return StepAction::kill;
 }
-StepAction heal_action(FaultKind k) { return k == FaultKind::pause ? StepAction::resume : StepAction::start; }
+StepAction heal_action(FaultKind k) {
+    if (k == FaultKind::pause) return StepAction::resume;
+    if (k == FaultKind::partition || k == FaultKind::slow) return StepAction::heal;
+    return StepAction::start;
+}
+
+constexpr FaultKind kAllKinds[] = {FaultKind::kill,      FaultKind::pause,     FaultKind::restart,
+                                   FaultKind::lone_kill, FaultKind::partition, FaultKind::slow};
 
 }  // namespace
 
@@ -43,8 +52,18 @@ std::string_view name_of(FaultKind k) {
         case FaultKind::pause: return "pause";
         case FaultKind::restart: return "restart";
         case FaultKind::lone_kill: return "lone-kill";
+        case FaultKind::partition: return "partition";
+        case FaultKind::slow: return "slow";
     }
     return "?";
+}
+
+std::set<FaultKind> default_fault_kinds() {
+    return {FaultKind::kill, FaultKind::pause, FaultKind::restart, FaultKind::partition, FaultKind::slow};
+}
+
+bool begins_fault(StepAction a) {
+    return a != StepAction::resume && a != StepAction::start && a != StepAction::heal;
 }
 
 std::string_view name_of(StepAction a) {
@@ -55,6 +74,9 @@ std::string_view name_of(StepAction a) {
         case StepAction::resume: return "resume (SIGCONT)";
         case StepAction::start: return "start";
         case StepAction::lone_kill: return "lone kill -9";
+        case StepAction::isolate: return "isolate (cut)";
+        case StepAction::slow: return "slow (delay)";
+        case StepAction::heal: return "heal network";
     }
     return "?";
 }
@@ -65,11 +87,10 @@ Result<std::set<FaultKind>> parse_fault_kinds(const std::string& list) {
     while (start <= list.size()) {
         size_t end = std::min(list.find(',', start), list.size());
         std::string k = list.substr(start, end - start);
-        if (k == "kill") out.insert(FaultKind::kill);
-        else if (k == "pause") out.insert(FaultKind::pause);
-        else if (k == "restart") out.insert(FaultKind::restart);
-        else if (k == "lone-kill") out.insert(FaultKind::lone_kill);
-        else return Error{Errc::invalid_argument, "unknown fault '" + k + "' (kill, pause, restart, lone-kill)"};
+        auto known = std::find_if(std::begin(kAllKinds), std::end(kAllKinds), [&](FaultKind f) { return name_of(f) == k; });
+        if (known == std::end(kAllKinds))
+            return Error{Errc::invalid_argument, "unknown fault '" + k + "' (kill, pause, restart, partition, slow, lone-kill)"};
+        out.insert(*known);
         start = end + 1;
     }
     return out;
@@ -109,8 +130,10 @@ Result<std::vector<FaultStep>> plan_nemesis(const NemesisPlanOptions& o) {
         if (room && !up.empty() && t >= exclusive_until) {
             int32_t node = up[rng.next() % up.size()];
             int64_t heal = std::min(t + rng.between(k == FaultKind::lone_kill ? 3000 : 1000, 5000), o.duration_ms - 500);
-            steps.push_back({t, begin_action(k), node, k});
-            steps.push_back({heal, heal_action(k), node, k});
+            // Drawn only for slow, so that plans without it are those of before.
+            auto delay = static_cast<int32_t>(k == FaultKind::slow ? rng.between(50, 300) : 0);
+            steps.push_back({t, begin_action(k), node, k, delay});
+            steps.push_back({heal, heal_action(k), node, k, delay});
             down_until[node] = heal;
             if (k == FaultKind::lone_kill) exclusive_until = heal;
         }

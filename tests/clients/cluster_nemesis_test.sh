@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # keel cluster up|status|down and keel nemesis on real processes (issue 10): a 3-node
 # cluster of `keel server` processes, its status, a 15 s nemesis run (kill -9, SIGSTOP,
-# SIGTERM restarts) that must report zero anomalies with acknowledged writes and faults
-# that took effect, then down; and the commands' argument errors (exit 2).
+# SIGTERM restarts, a partition and a slow network through the servers' --net-faults
+# files) that must report zero anomalies with acknowledged writes and faults that took
+# effect, then down; and the commands' argument errors (exit 2).
 # Usage: cluster_nemesis_test.sh PATH_TO_KEEL. Nothing here is timed: the commands wait
 # with generous bounds of their own.
 set -u
@@ -33,6 +34,7 @@ check "cluster down of no cluster" 1 "$keel" cluster down --dir "$work/none"
 check "nemesis without --cluster" 2 "$keel" nemesis --duration 15s
 check "nemesis bad duration" 2 "$keel" nemesis --cluster "$dir" --duration soon
 check "nemesis bad faults" 2 "$keel" nemesis --cluster "$dir" --faults kill,flood
+check "nemesis empty fault kind" 2 "$keel" nemesis --cluster "$dir" --faults partition,,slow
 check "nemesis bad acks" 2 "$keel" nemesis --cluster "$dir" --acks 0
 check "nemesis of no cluster" 2 "$keel" nemesis --cluster "$work/none" --duration 15s
 
@@ -42,6 +44,7 @@ cat "$work/out"
 has "up prints the bootstrap servers" "$work/out" "bootstrap servers: 127.0.0.1:"
 has "cluster.json lists the nodes" "$dir/cluster.json" '"roles":"broker,controller"'
 has "node-2 has Kafka's properties" "$dir/node-2/server.properties" "min.insync.replicas=2"
+has "node-2 runs with no network fault" "$dir/node-2/net-faults.ack" "^cut 0"
 check "cluster up again is refused" 1 "$keel" cluster up --nodes 3 --dir "$dir"
 has "the refusal says why" "$work/err" "a cluster runs in"
 check "cluster status" 0 "$keel" cluster status --dir "$dir"
@@ -51,7 +54,7 @@ has "status: the quorum leader" "$work/out" "quorum leader (active controller): 
 check "cluster status --json" 0 "$keel" cluster status --dir "$dir" --json
 has "status --json: every node up" "$work/out" '"state":"up"'
 
-check "nemesis 15s" 0 "$keel" nemesis --cluster "$dir" --duration 15s --seed 4 --json "$work/nemesis.json"
+check "nemesis 15s" 0 "$keel" nemesis --cluster "$dir" --duration 15s --seed 144 --json "$work/nemesis.json"
 cat "$work/out" "$work/err"
 python3 - "$work/nemesis.json" <<'PY' || fail=1
 import json, sys
@@ -62,9 +65,18 @@ if r["sends_ok"] <= 0: problems.append("no acknowledged write")
 if r["faults_with_effect"] <= 0: problems.append("no fault took effect")
 if not r["final_reads_complete"]: problems.append("the final read did not reach the high watermarks")
 if any(not s["effect"] for s in r["steps"]): problems.append("a step had no effect")
-# Seed 4's 15 s schedule has one fault of each kind (prod/nemesis_schedule.h is deterministic).
-missing = {"kill -9", "pause (SIGSTOP)", "stop (SIGTERM)"} - {s["action"] for s in r["steps"]}
+# Seed 144's 15 s schedule has one fault of each default kind (prod/nemesis_schedule.h
+# is deterministic).
+missing = {"kill -9", "pause (SIGSTOP)", "stop (SIGTERM)", "isolate (cut)", "slow (delay)"} - {s["action"] for s in r["steps"]}
 if missing: problems.append(f"no step {sorted(missing)}")
+for kind in ("kill", "pause", "restart", "partition", "slow"):
+    k = r["faults_by_kind"].get(kind, {"begun": 0, "with_effect": 0})
+    if k["begun"] < 1 or k["with_effect"] != k["begun"]: problems.append(f"{kind}: {k}")
+# A network fault took effect: its heal counted what the servers refused, closed or delayed.
+for s in r["steps"]:
+    if s["action"] != "heal network": continue
+    bite = s["connects_refused"] + s["connections_closed"] if s["fault"] == "partition" else s["sends_delayed"]
+    if bite <= 0: problems.append(f"{s['fault']} never bit: {s}")
 print(("FAIL nemesis result: " + "; ".join(problems)) if problems else
       f"ok   nemesis result: {r['sends_ok']} acknowledged, {r['faults_with_effect']} faults with effect, 0 anomalies")
 sys.exit(1 if problems else 0)

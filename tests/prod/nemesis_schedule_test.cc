@@ -40,16 +40,17 @@ TEST(NemesisSchedule, AtMostMaxDownAndEveryFaultHealedInOrderBeforeTheEnd) {
             for (const FaultStep& s : *plan) {
                 ASSERT_GE(s.at_ms, last) << "seed " << seed;
                 last = s.at_ms;
-                bool begins = s.action == StepAction::kill || s.action == StepAction::pause || s.action == StepAction::stop ||
-                              s.action == StepAction::lone_kill;
-                if (begins) {
+                if (begins_fault(s.action)) {
                     ASSERT_FALSE(down.count(s.node)) << "seed " << seed << ": node " << s.node << " faulted twice";
                     down[s.node] = s.fault;
                     ASSERT_LE(static_cast<int>(down.size()), max_down) << "seed " << seed;
                 } else {
                     ASSERT_TRUE(down.count(s.node)) << "seed " << seed << ": heals a node that is up";
                     EXPECT_EQ(down[s.node], s.fault);
-                    EXPECT_EQ(s.action, s.fault == FaultKind::pause ? StepAction::resume : StepAction::start);
+                    StepAction heal = s.fault == FaultKind::pause ? StepAction::resume
+                                      : s.fault == FaultKind::partition || s.fault == FaultKind::slow ? StepAction::heal
+                                                                                                      : StepAction::start;
+                    EXPECT_EQ(s.action, heal);
                     down.erase(s.node);
                 }
             }
@@ -89,6 +90,57 @@ TEST(NemesisSchedule, ALoneKillOverlapsNoOtherFaultAndIsOptIn) {
     EXPECT_GT(lone, 50);
 }
 
+TEST(NemesisSchedule, PartitionAndSlowAreDefaultsWithSeededDelaysAndNetworkHeals) {
+    std::map<FaultKind, int> begun;
+    std::set<int32_t> delays;
+    for (uint64_t seed = 0; seed < 200; seed++) {
+        auto plan = plan_nemesis(options(seed));
+        ASSERT_TRUE(plan.ok());
+        std::map<int32_t, FaultStep> open;  // node → the step that began its fault
+        for (const FaultStep& s : *plan) {
+            if (begins_fault(s.action)) {
+                begun[s.fault]++;
+                open[s.node] = s;
+                if (s.fault == FaultKind::partition) {
+                    EXPECT_EQ(s.action, StepAction::isolate);
+                }
+                if (s.fault == FaultKind::slow) {
+                    EXPECT_EQ(s.action, StepAction::slow);
+                    EXPECT_GE(s.delay_ms, 50) << "seed " << seed;
+                    EXPECT_LE(s.delay_ms, 300) << "seed " << seed;
+                    delays.insert(s.delay_ms);
+                } else {
+                    EXPECT_EQ(s.delay_ms, 0);
+                }
+                continue;
+            }
+            const FaultStep& b = open.at(s.node);
+            EXPECT_EQ(s.fault, b.fault);
+            EXPECT_EQ(s.delay_ms, b.delay_ms);  // the heal names what it heals
+            if (s.fault == FaultKind::partition || s.fault == FaultKind::slow) {
+                EXPECT_EQ(s.action, StepAction::heal);
+            }
+            open.erase(s.node);
+        }
+        EXPECT_TRUE(open.empty()) << "seed " << seed;
+    }
+    for (FaultKind k : default_fault_kinds()) EXPECT_GT(begun[k], 200) << name_of(k);  // ~20 faults per plan
+    EXPECT_EQ(begun.count(FaultKind::lone_kill), 0u);
+    EXPECT_GT(delays.size(), 100u);  // seeded, spread over 50-300 ms
+}
+
+TEST(NemesisSchedule, PlansWithoutNetworkFaultsAreThoseOfBefore) {
+    // The slow delay is drawn only for slow faults: a plan of the old kinds is unchanged.
+    NemesisPlanOptions o = options(4);
+    o.duration_ms = 15'000;
+    o.faults = {FaultKind::kill, FaultKind::pause, FaultKind::restart};
+    auto plan = plan_nemesis(o);
+    ASSERT_TRUE(plan.ok());
+    std::set<StepAction> actions;
+    for (const FaultStep& s : *plan) actions.insert(s.action);
+    EXPECT_TRUE(actions.count(StepAction::kill) && actions.count(StepAction::pause) && actions.count(StepAction::stop));
+}
+
 TEST(NemesisSchedule, OnlyTheChosenFaultKinds) {
     NemesisPlanOptions o = options(3);
     o.faults = {FaultKind::pause};
@@ -119,7 +171,10 @@ TEST(NemesisSchedule, FaultListsAndDurationsParse) {
     auto k = parse_fault_kinds("kill,pause,lone-kill");
     ASSERT_TRUE(k.ok());
     EXPECT_EQ(*k, (std::set<FaultKind>{FaultKind::kill, FaultKind::pause, FaultKind::lone_kill}));
-    EXPECT_FALSE(parse_fault_kinds("kill,partition").ok());
+    EXPECT_EQ(*parse_fault_kinds("partition,slow"), (std::set<FaultKind>{FaultKind::partition, FaultKind::slow}));
+    EXPECT_EQ(*parse_fault_kinds("kill,pause,restart,partition,slow"), default_fault_kinds());
+    EXPECT_FALSE(parse_fault_kinds("kill,flood").ok());
+    EXPECT_FALSE(parse_fault_kinds("kill,,pause").ok());
     EXPECT_FALSE(parse_fault_kinds("").ok());
     EXPECT_EQ(*parse_duration_ms("60s"), 60'000);
     EXPECT_EQ(*parse_duration_ms("1500ms"), 1'500);
