@@ -45,6 +45,13 @@ has "up prints the bootstrap servers" "$work/out" "bootstrap servers: 127.0.0.1:
 has "cluster.json lists the nodes" "$dir/cluster.json" '"roles":"broker,controller"'
 has "node-2 has Kafka's properties" "$dir/node-2/server.properties" "min.insync.replicas=2"
 has "node-2 runs with no network fault" "$dir/node-2/net-faults.ack" "^cut 0"
+# A malformed control line is logged and ignored; the server stays up (the nemesis below
+# clears the file). Polled with a generous bound: the server re-reads it every 100 ms.
+printf 'generation 5\ncut nonsense\nslow 127.0.0.1:1 150\n' >"$dir/node-2/net-faults"
+for _ in $(seq 1 600); do grep -q "^generation 5" "$dir/node-2/net-faults.ack" 2>/dev/null && break; sleep 0.1; done
+has "a malformed net-faults line is counted" "$dir/node-2/net-faults.ack" "^malformed 1"
+has "the rest of the file applies" "$dir/node-2/net-faults.ack" "^slow 1"
+has "a malformed net-faults line is logged" "$dir/node-2/server.log" "WARN.*net-faults.*ignored line 2 'cut nonsense'"
 check "cluster up again is refused" 1 "$keel" cluster up --nodes 3 --dir "$dir"
 has "the refusal says why" "$work/err" "a cluster runs in"
 check "cluster status" 0 "$keel" cluster status --dir "$dir"
