@@ -194,8 +194,9 @@ class NetFaultDriver {
 public:
     explicit NetFaultDriver(prod::ClusterLayout& c) : c_(c) {}
 
-    // True when every node acknowledged; else `note` names those that did not.
-    bool set(const std::map<int32_t, prod::NetFaultRules>& rules, std::string& note) {
+    // True when every node acknowledged (or, unless `wait`, once written); else `note`
+    // names those that did not.
+    bool set(const std::map<int32_t, prod::NetFaultRules>& rules, std::string& note, bool wait = true) {
         int64_t gen = ++generation_;
         for (prod::ClusterNode& n : c_.nodes) {
             auto it = rules.find(n.id);
@@ -206,6 +207,7 @@ public:
                 return false;
             }
         }
+        if (!wait) return true;
         std::string late;
         for (prod::ClusterNode& n : c_.nodes) {
             if (!eventually([&] { return ack(n) && ack(n)->generation == gen; }, 15'000))
@@ -507,12 +509,13 @@ int run_nemesis(const NemesisArgs& o, prod::ClusterLayout& c) {
     auto steps = prod::plan_nemesis({.seed = o.seed, .duration_ms = o.duration_ms, .nodes = ids, .faults = o.faults, .max_down = 1});
     if (!steps.ok()) return usage_error("nemesis", steps.error().message);
     NetFaultDriver net(c);
-    if (uses_network(o.faults)) {  // no network fault left by an earlier run; the servers answer
-        std::string note;
-        if (!net.set({}, note)) {
-            std::fprintf(stderr, "keel nemesis: network faults: %s; restart the cluster with this keel\n", note.c_str());
-            return 1;
-        }
+    // No network fault left by an interrupted run; with partition or slow, the servers must
+    // answer (a cluster started by an older keel has no --net-faults).
+    std::string reset_note;
+    bool need_net = uses_network(o.faults);
+    if (!net.set({}, reset_note, need_net) && need_net) {
+        std::fprintf(stderr, "keel nemesis: network faults: %s; restart the cluster with this keel\n", reset_note.c_str());
+        return 1;
     }
     std::printf("nemesis: seed %llu, %lld s, %zu steps on %zu nodes of %s, topic %s, acks=%s\n",
                 static_cast<unsigned long long>(o.seed), static_cast<long long>(o.duration_ms / 1000), steps->size(),
