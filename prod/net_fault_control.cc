@@ -135,7 +135,7 @@ void run_net_fault_control(env::Env& env, NetFaults& faults, const std::string& 
             ack.malformed = static_cast<int64_t>(f.malformed.size());
             if (applied_text || !f.rules.empty()) {
                 env.tracer().log(env::Level::info, "net-faults generation " + std::to_string(f.generation) + ": " +
-                                                       std::to_string(ack.cut) + " peer(s) cut, " +
+                                                       std::to_string(ack.cut) + " address(es) cut, " +
                                                        std::to_string(ack.slow) + " slow");
             }
             applied_text = std::move(text);
