@@ -3,6 +3,7 @@
 // directory as kafka-storage.sh does. The config is Kafka's server.properties
 // (core/node/server_config.h); this file only reads it, prepares the data directory and
 // turns SIGTERM/SIGINT into a clean stop.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -193,6 +194,9 @@ int run_server(const node::ServerConfig& c, const prod::LogOptions& log,
     prod::NetFaults net_faults;  // used only with --net-faults (a test facility)
     prod::ProdNodeOptions o;
     o.log = log;
+    // The transport reads whole frames; the broker listener then applies
+    // socket.request.max.bytes (a larger limit must not be cut short here).
+    o.tcp.frame_size_max = std::max(o.tcp.frame_size_max, c.node.socket_request_max_bytes);
     if (net_faults_path) o.tcp.faults = &net_faults;
     o.stop_when_main_returns = true;
     o.stack_bytes = 512 * 1024;

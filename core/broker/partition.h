@@ -188,6 +188,9 @@ private:
     ProducerStateManager producers_;
     env::Mutex produce_mutex_;  // check + append + update of one produce at a time
     env::WaitQueue changed_;
+    // Appends fail on the disk (full, or an I/O error): logged once when it starts and once
+    // when appends succeed again, not once per refused produce.
+    bool append_failing_ = false;
 };
 
 }  // namespace keel::broker

@@ -45,7 +45,17 @@ ProduceOutcome Partition::append_produce(ByteView records, const ValidationConfi
     if (!appended.ok()) {
         out.error = protocol::to_error_code(appended.error().code);
         out.reason = appended.error().message;
+        if (!append_failing_) {
+            append_failing_ = true;
+            env_.tracer().log(env::Level::warn, tp_.to_string() + ": appends fail, producers get " +
+                                                    protocol::error_code_name(out.error) + ": " +
+                                                    appended.error().to_string());
+        }
         return out;
+    }
+    if (append_failing_) {
+        append_failing_ = false;
+        env_.tracer().log(env::Level::info, tp_.to_string() + ": appends succeed again");
     }
     Offset base = appended->base_offset;
     for (const ValidatedBatch& b : v->batches) {

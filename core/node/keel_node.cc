@@ -198,6 +198,7 @@ Status KeelNode::run_broker(raft::RaftDriver& driver, controller::MetadataImage&
     GroupServices groups(env_, replicas, config_.group_config);
     broker::BrokerServerOptions bo;
     bo.listen = config_.broker_listen;
+    bo.rpc.frame_bytes_max = config_.socket_request_max_bytes;
     bo.cluster_id = config_.cluster_id;
     bo.producer_ids = &producer_ids;
     bo.groups = &groups.coordinator;

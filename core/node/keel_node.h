@@ -55,6 +55,9 @@ struct NodeConfig {
     group::GroupCoordinatorConfig group_config;  // offsets_topic_partitions from broker_config
     size_t snapshot_interval_entries = 1024;
     int64_t metadata_segment_bytes = 1 << 20;
+    // socket.request.max.bytes: a larger request on the broker listener closes its
+    // connection, as Kafka's does.
+    size_t socket_request_max_bytes = 100 << 20;
     Duration noop_interval = ms(5000);
     Duration controller_request_timeout = ms(5000);
     Duration heartbeat_interval = ms(2000);

@@ -92,6 +92,8 @@ constexpr std::array kProperties{
     ServerProperty{"replica.fetch.wait.max.ms", "500", "follower fetch long-poll"},
     ServerProperty{"replica.lag.time.max.ms", "30000",
                    "a follower behind this long leaves the ISR"},
+    ServerProperty{"socket.request.max.bytes", "104857600",
+                   "a larger request closes its connection (the broker listener)"},
     ServerProperty{"unclean.leader.election.enable", "false",
                    "only false here (set it per topic instead)"},
 };
@@ -249,6 +251,9 @@ Status apply_data_plane(const Props& p, ServerConfig& c) {
                       }));
     KEEL_TRY(with_int(p, "min.insync.replicas", 1, kI32, [&](int64_t v) {
         n.broker_config.min_insync_replicas = static_cast<int32_t>(v);
+    }));
+    KEEL_TRY(with_int(p, "socket.request.max.bytes", 1, kI32, [&](int64_t v) {
+        n.socket_request_max_bytes = static_cast<size_t>(v);
     }));
     KEEL_TRY(with_int(p, "message.max.bytes", 0, kI32, [&](int64_t v) {
         n.broker_config.message_max_bytes = static_cast<int32_t>(v);
