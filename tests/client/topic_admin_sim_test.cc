@@ -92,12 +92,19 @@ TEST(TopicAdminSim, CreatesDescribesListsAndDeletesTopics) {
         names = admin.list_topics();
         ASSERT_TRUE(names.ok());
         EXPECT_EQ(*names, (std::vector<std::string>{"orders"}));
+    });
+}
 
-        // CreatePartitions: 3 more, then produced to; no increase, an unknown topic and the
-        // internal topic are refused.
+// CreatePartitions: 3 more, then produced to; no increase, fewer, and an unknown topic are
+// refused.
+TEST(TopicAdminSim, GrowsATopicThatIsThenProducedToInItsNewPartitions) {
+    Sim s;
+    s.client([&](env::Env& env) {
+        TopicAdmin admin(env, s.cluster->bootstrap(), ms(20'000));
+        ASSERT_TRUE(admin.create_topic({"orders", 3, 3, {}}).ok());
         Status more = admin.create_partitions("orders", 6);
         ASSERT_TRUE(more.ok()) << more.error().to_string();
-        d = admin.describe({"orders"});
+        auto d = admin.describe({"orders"});
         ASSERT_TRUE(d.ok()) << d.error().to_string();
         ASSERT_EQ((*d)[0].partitions.size(), 6u);
         for (const PartitionDescription& pd : (*d)[0].partitions) {
