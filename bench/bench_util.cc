@@ -1,6 +1,8 @@
 #include "bench/bench_util.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -13,6 +15,13 @@ bool write_text_file(const std::string& path, const std::string& text) {
     if (f != nullptr && std::fclose(f) != 0) ok = false;
     if (!ok) std::fprintf(stderr, "keel bench: cannot write %s: %s\n", path.c_str(), std::strerror(saved));
     return ok;
+}
+
+double percentile_ms(const std::vector<int64_t>& sorted_ns, double q) {
+    if (sorted_ns.empty()) return 0;
+    auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted_ns.size())));
+    size_t i = std::min(sorted_ns.size() - 1, rank == 0 ? 0 : rank - 1);
+    return static_cast<double>(sorted_ns[i]) / 1e6;
 }
 
 }  // namespace keel::bench

@@ -18,36 +18,44 @@ int64_t wall_ns() {
 
 }  // namespace
 
-int run_cluster_sim_bench(const ClusterSimBenchOptions& options) {
+Result<ClusterSimFigures> measure_cluster_sim(const ClusterSimBenchOptions& options) {
     const sim::Scenario* s = sim::ScenarioRegistry::find("data-chaos");
-    if (s == nullptr) {
-        std::fprintf(stderr, "keel bench cluster-sim: the data-chaos scenario is not linked in\n");
-        return 2;
-    }
+    if (s == nullptr) return Error{Errc::not_found, "the data-chaos scenario is not linked in"};
     sim::RunOptions o;
     o.seed = options.seed;
     o.params["rate"] = std::to_string(options.rate);
     o.params["fault_seconds"] = std::to_string(options.fault_seconds);
     int64_t t0 = wall_ns();
     sim::RunResult r = sim::run_scenario(*s, o);
-    int64_t wall = wall_ns() - t0;
-    double wall_s = static_cast<double>(wall) / 1e9;
-    double sim_s = static_cast<double>(r.sim_time_ns) / 1e9;
-    auto m = [&](const char* k) {
-        auto it = r.metrics.find(k);
-        return it == r.metrics.end() ? 0.0 : it->second;
-    };
-    double acked = m("sends_acked");
-    double eps = static_cast<double>(r.events) / wall_s;
-    double speedup = sim_s / wall_s;
+    ClusterSimFigures f;
+    f.wall_seconds = static_cast<double>(wall_ns() - t0) / 1e9;
+    f.sim_seconds = static_cast<double>(r.sim_time_ns) / 1e9;
+    auto it = r.metrics.find("sends_acked");
+    f.records_acked = it == r.metrics.end() ? 0.0 : it->second;
+    f.events = r.events;
+    f.events_per_sec = static_cast<double>(r.events) / f.wall_seconds;
+    f.sim_speedup = f.sim_seconds / f.wall_seconds;
+    f.ok = r.ok;
+    if (!r.ok && !r.violations.empty()) f.first_violation = r.violations.front();
+    return f;
+}
+
+int run_cluster_sim_bench(const ClusterSimBenchOptions& options) {
+    auto measured = measure_cluster_sim(options);
+    if (!measured.ok()) {
+        std::fprintf(stderr, "keel bench cluster-sim: %s\n", measured.error().message.c_str());
+        return 2;
+    }
+    const ClusterSimFigures& f = *measured;
+    double acked = f.records_acked, eps = f.events_per_sec, speedup = f.sim_speedup;
     std::printf("cluster-sim (data-chaos seed %" PRIu64 ", %" PRId64 " records/s offered):\n", options.seed,
                 options.rate);
-    std::printf("  simulated:        %.1f s, %.0f records acknowledged (%.0f records/s simulated)\n", sim_s, acked,
-                sim_s > 0 ? acked / sim_s : 0.0);
-    std::printf("  wall:             %.2f s on one core\n", wall_s);
-    std::printf("  scheduler events: %" PRIu64 " (%.0f events/s)\n", r.events, eps);
+    std::printf("  simulated:        %.1f s, %.0f records acknowledged (%.0f records/s simulated)\n", f.sim_seconds,
+                acked, f.sim_records_per_sec());
+    std::printf("  wall:             %.2f s on one core\n", f.wall_seconds);
+    std::printf("  scheduler events: %" PRIu64 " (%.0f events/s)\n", f.events, eps);
     std::printf("  speed:            %.0fx real time\n", speedup);
-    std::printf("  checks:           %s\n", r.ok ? "clean" : r.violations.front().c_str());
+    std::printf("  checks:           %s\n", f.ok ? "clean" : f.first_violation.c_str());
     std::printf("targets: >= 1000x real time: %s; >= 1,000,000 events/s: %s\n", speedup >= 1000 ? "met" : "NOT met",
                 eps >= 1e6 ? "met" : "NOT met");
     if (const auto& path = options.json_path) {
@@ -56,11 +64,11 @@ int run_cluster_sim_bench(const ClusterSimBenchOptions& options) {
                       "{\"seed\":%" PRIu64 ",\"rate\":%" PRId64 ",\"sim_seconds\":%.3f,\"wall_seconds\":%.3f,"
                       "\"records_acked\":%.0f,\"sim_records_per_sec\":%.1f,\"events\":%" PRIu64
                       ",\"events_per_sec\":%.0f,\"sim_speedup\":%.1f,\"ok\":%s}\n",
-                      options.seed, options.rate, sim_s, wall_s, acked, sim_s > 0 ? acked / sim_s : 0.0, r.events,
-                      eps, speedup, r.ok ? "true" : "false");
+                      options.seed, options.rate, f.sim_seconds, f.wall_seconds, acked, f.sim_records_per_sec(),
+                      f.events, eps, speedup, f.ok ? "true" : "false");
         if (!write_text_file(*path, buf)) return 2;
     }
-    return r.ok ? 0 : 1;
+    return f.ok ? 0 : 1;
 }
 
 }  // namespace keel::bench

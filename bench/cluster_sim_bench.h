@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "core/base/result.h"
+
 namespace keel::bench {
 
 struct ClusterSimBenchOptions {
@@ -17,6 +19,24 @@ struct ClusterSimBenchOptions {
     int64_t fault_seconds = 40;   // data-chaos's fault phase
     std::optional<std::string> json_path;
 };
+
+// One run's figures (wall time on this thread; the simulated time is the scenario's).
+struct ClusterSimFigures {
+    double sim_seconds = 0;
+    double wall_seconds = 0;
+    double records_acked = 0;
+    uint64_t events = 0;
+    double events_per_sec = 0;
+    double sim_speedup = 0;     // simulated seconds per wall second (x real time)
+    bool ok = false;            // the run passed its checks
+    std::string first_violation;  // when not ok
+    double sim_records_per_sec() const { return sim_seconds > 0 ? records_acked / sim_seconds : 0.0; }
+    double wall_ms_per_sim_second() const { return sim_seconds > 0 ? 1000 * wall_seconds / sim_seconds : 0.0; }
+};
+
+// Runs data-chaos once with the options' seed, rate and fault phase (json_path unused)
+// and measures it; Errc::not_found if data-chaos is not linked in.
+Result<ClusterSimFigures> measure_cluster_sim(const ClusterSimBenchOptions& options);
 
 // Prints the figures; 0 on success, 2 if data-chaos is not linked in or the JSON path is
 // unwritable, 1 if the run itself failed its checks (the figures are printed anyway).

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
-#include <cmath>
 #include <cstdio>
 #include <memory>
 
@@ -274,14 +273,6 @@ ConsumeFigures consume_phase(env::Env& env, const ServerBenchOptions& o,
     if (f.error.empty() && f.consumed < expected) f.error = "timed out reading back";
     consumer.close();
     return f;
-}
-
-double percentile_ms(std::vector<int64_t>& sorted, double q) {
-    if (sorted.empty()) return 0;
-    auto rank =
-        static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));  // nearest rank
-    size_t i = std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1);
-    return static_cast<double>(sorted[i]) / 1e6;
 }
 
 std::string acks_name(int16_t acks) {
