@@ -9,6 +9,7 @@
 #include "bench/pubsub/pubsub_bench.h"
 #include "bench/server_bench.h"
 #include "bench/sim_bench.h"
+#include "bench/sim_vs_loopback.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 
@@ -25,6 +26,8 @@ benchmarks (figures printed; with --json FILE also written as JSON):
          events/s, x real time
   produce  a real local cluster (or --bootstrap): records/s, MB/s, ack latency p50/p99/p99.9
   consume  the same, then the records read back: records/s, MB/s
+  sim-vs-loopback  the same cluster on loopback and in the simulator: server CPU ms per
+         real second beside wall ms per simulated second
 
 'keel bench <name> --help' for each one's options.
 )";
@@ -181,6 +184,28 @@ int bench_server(int argc, char** argv, bool consume) {
     o.keel_binary = self_binary();
     return bench::run_server_bench(o);
 }
+int bench_sim_vs_loopback(int argc, char** argv) {
+    const char* name = "bench sim-vs-loopback";
+    Args a(argc, argv, 3, ArgSpec{{"--json", "--rate", "--seconds", "--seed"}, {"--help", "-h", "--keep-dir"}, {}});
+    if (a.flag("--help") || a.flag("-h")) {
+        std::fputs(bench::sim_vs_loopback_help(), stdout);
+        return 0;
+    }
+    bench::SimVsLoopbackOptions o;
+    o.seed = a.u64("--seed").value_or(o.seed);
+    uint64_t rate = a.u64("--rate").value_or(static_cast<uint64_t>(o.rate));
+    uint64_t seconds = a.u64("--seconds").value_or(static_cast<uint64_t>(o.seconds));
+    if (!a.ok()) return usage_error(name, a.error());
+    if (!a.positionals().empty()) return usage_error(name, "unexpected argument '" + a.positionals()[0] + "'");
+    if (rate < 1 || rate > 100000) return usage_error(name, "--rate is 1..100000 records/s");
+    if (seconds < 1 || seconds > 3600) return usage_error(name, "--seconds is 1..3600");
+    o.rate = static_cast<int64_t>(rate);
+    o.seconds = static_cast<int64_t>(seconds);
+    o.json_path = a.value("--json");
+    o.keep_dir = a.flag("--keep-dir");
+    o.keel_binary = self_binary();
+    return bench::run_sim_vs_loopback(o);
+}
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -194,6 +219,7 @@ int cmd_bench(int argc, char** argv) {
     if (name == "pubsub") return bench_pubsub(argc, argv);
     if (name == "cluster-sim") return bench_cluster_sim(argc, argv);
     if (name == "produce" || name == "consume") return bench_server(argc, argv, name == "consume");
+    if (name == "sim-vs-loopback") return bench_sim_vs_loopback(argc, argv);
     return usage_error("bench", "unknown benchmark '" + name + "'");
 }
 
