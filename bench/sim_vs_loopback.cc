@@ -48,13 +48,13 @@ options:
   --seed N       the simulator's seed (default 1)
   --json FILE    also write the figures as JSON (keys: records_per_s, seconds,
                  loopback.{wall_s, server_cpu_s, server_cpu_ms_per_s, records, produced,
-                 consumed, failed, latency_p50_ms, latency_p99_ms}, sim.{seed, sim_seconds,
+                 consumed, failed, duplicates, latency_p50_ms, latency_p99_ms}, sim.{seed, sim_seconds,
                  wall_s, wall_ms_per_sim_s, x_real_time, events_per_s, records_acked, ok},
                  sim_ms_per_loopback_cpu_ms)
   --keep-dir     leave the cluster's directory (configs, logs, data) behind
   --help         this text
 Exit 1 if the cluster cannot be started, a record fails, the records read back differ
-from those produced, or the simulator's run fails its checks; 2 for bad options; 130 if
+from those produced (one missing, or one read twice), or the simulator's run fails its checks; 2 for bad options; 130 if
 interrupted (SIGINT/SIGTERM: the cluster is stopped first).
 )";
 
@@ -66,7 +66,8 @@ const char* const kTopic = "sim-vs-loopback";
 
 struct LoopbackFigures {
     uint64_t records = 0;  // offered: rate x seconds
-    uint64_t produced = 0, failed = 0, consumed = 0;
+    uint64_t produced = 0, failed = 0;
+    uint64_t consumed = 0, duplicates = 0;  // distinct records read back; more reads
     double wall_s = 0, server_cpu_s = 0;
     std::vector<int64_t> latency_ns;  // sorted once measured
     std::string error;                // the first failure
@@ -270,8 +271,22 @@ void produce_paced(env::Env& env, const SimVsLoopbackOptions& o, const std::vect
     producer.close();
 }
 
-// Reads every partition from the beginning until `expected` records came, the deadline
-// passes or `give_up` is set.
+// Counts a record read back: new (its value v<i> names a record sent and not read before)
+// or a duplicate.
+void count_read(const client::ConsumerRecord& r, std::vector<bool>& seen, LoopbackFigures& f) {
+    std::string value = r.value ? std::string(r.value->begin(), r.value->end()) : "";
+    uint64_t i = value.size() > 1 ? std::strtoull(value.c_str() + 1, nullptr, 10) : seen.size();
+    if (i < seen.size() && !seen[i]) {
+        seen[i] = true;
+        f.consumed++;
+        return;
+    }
+    f.duplicates++;
+    if (f.error.empty()) f.error = "read back '" + value + "' twice or unsent";
+}
+
+// Reads every partition from the beginning until `expected` distinct records came, the
+// deadline passes or `give_up` is set.
 void consume_all(env::Env& env, const std::vector<env::Address>& bootstrap, uint64_t expected,
                  Instant deadline, const bool& give_up, LoopbackFigures& f) {
     client::ConsumerConfig config;
@@ -282,13 +297,14 @@ void consume_all(env::Env& env, const std::vector<env::Address>& bootstrap, uint
     std::vector<client::TopicPartitionName> all;
     for (int32_t p = 0; p < kPartitions; p++) all.push_back({kTopic, PartitionIndex(p)});
     consumer.assign(all);
+    std::vector<bool> seen(expected);
     while (f.consumed < expected && env.now() < deadline && !give_up) {
         auto records = consumer.poll(ms(500));
         if (!records.ok()) {
             if (f.error.empty()) f.error = "consumer: " + records.error().to_string();
             break;
         }
-        f.consumed += records->size();
+        for (const client::ConsumerRecord& r : *records) count_read(r, seen, f);
     }
     consumer.close();
 }
@@ -357,14 +373,14 @@ std::string figures_json(const SimVsLoopbackOptions& o, const LoopbackFigures& l
                   "{\"records_per_s\":%" PRId64 ",\"seconds\":%" PRId64
                   ",\"loopback\":{\"wall_s\":%.3f,\"server_cpu_s\":%.3f,\"server_cpu_ms_per_s\":%.2f,"
                   "\"records\":%" PRIu64 ",\"produced\":%" PRIu64 ",\"consumed\":%" PRIu64 ",\"failed\":%" PRIu64
-                  ",\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f},"
+                  ",\"duplicates\":%" PRIu64 ",\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f},"
                   "\"sim\":{\"seed\":%" PRIu64 ",\"sim_seconds\":%.3f,\"wall_s\":%.3f,\"wall_ms_per_sim_s\":%.2f,"
                   "\"x_real_time\":%.1f,\"events_per_s\":%.0f,\"records_acked\":%.0f,\"ok\":%s},"
                   "\"sim_ms_per_loopback_cpu_ms\":%.3f}\n",
                   o.rate, o.seconds, l.wall_s, l.server_cpu_s, l.cpu_ms_per_s(), l.records, l.produced, l.consumed,
-                  l.failed, percentile_ms(l.latency_ns, 0.5), percentile_ms(l.latency_ns, 0.99), o.seed,
-                  s.sim_seconds, s.wall_seconds, s.wall_ms_per_sim_second(), s.sim_speedup, s.events_per_sec,
-                  s.records_acked, s.ok ? "true" : "false", ratio(s, l));
+                  l.failed, l.duplicates, percentile_ms(l.latency_ns, 0.5), percentile_ms(l.latency_ns, 0.99),
+                  o.seed, s.sim_seconds, s.wall_seconds, s.wall_ms_per_sim_second(), s.sim_speedup,
+                  s.events_per_sec, s.records_acked, s.ok ? "true" : "false", ratio(s, l));
     return buf;
 }
 
@@ -438,7 +454,8 @@ int run_sim_vs_loopback(const SimVsLoopbackOptions& o) {
     }
     print_figures(o, l, &*sim);
     if (o.json_path && !write_text_file(*o.json_path, figures_json(o, l, *sim))) return 2;
-    bool complete = l.error.empty() && l.failed == 0 && l.produced == l.records && l.consumed == l.produced;
+    bool complete = l.error.empty() && l.failed == 0 && l.duplicates == 0 && l.produced == l.records &&
+                    l.consumed == l.produced;
     return complete && sim->ok ? 0 : 1;
 }
 

@@ -7,7 +7,8 @@
 //              `keel cluster up --controllers 3 --brokers 4` starts it) in a temporary
 //              directory; Keel's producer sends rate x seconds records paced at `rate`
 //              records/s (round-robin over the partitions) while a consumer reads them all
-//              back (manual assignment, from the beginning). Figures: the wall time from the
+//              back (manual assignment, from the beginning; each value names its record,
+//              so a record missing or read twice is caught). Figures: the wall time from the
 //              first send to the last record read, the CPU seconds (utime + stime of
 //              /proc/PID/stat) the 7 servers used meanwhile, so ms of server CPU per second,
 //              and the acknowledgement latency p50/p99 (send() to acknowledged). The
@@ -20,7 +21,7 @@
 //
 // JSON (stable keys): {"records_per_s":R,"seconds":S,
 //   "loopback":{"wall_s","server_cpu_s","server_cpu_ms_per_s","records","produced",
-//               "consumed","failed","latency_p50_ms","latency_p99_ms"},
+//               "consumed","failed","duplicates","latency_p50_ms","latency_p99_ms"},
 //   "sim":{"seed","sim_seconds","wall_s","wall_ms_per_sim_s","x_real_time","events_per_s",
 //          "records_acked","ok"},
 //   "sim_ms_per_loopback_cpu_ms":X}
@@ -45,7 +46,7 @@ struct SimVsLoopbackOptions {
 const char* sim_vs_loopback_help();
 
 // Runs both halves and prints the figures. 0 on success; 1 if the cluster could not be
-// started, a record failed, fewer or more records were read back than were produced, or
+// started, a record failed, a record produced was not read back or one was read twice, or
 // the simulator's run failed its checks; 2 if the JSON file cannot be written or
 // data-chaos is not linked in; 130 after SIGINT or SIGTERM (the cluster stopped first).
 int run_sim_vs_loopback(const SimVsLoopbackOptions& options);

@@ -31,6 +31,7 @@ has "loopback figures" "$work/out" "ms of server CPU per second"
 has "simulator figures" "$work/out" "ms of wall per simulated second"
 for key in '"records_per_s":200' '"seconds":2' '"loopback":{' '"wall_s":' '"server_cpu_s":' \
            '"server_cpu_ms_per_s":' '"records":400' '"produced":400' '"consumed":400' '"failed":0' \
+           '"duplicates":0' \
            '"latency_p50_ms":' '"latency_p99_ms":' '"sim":{' '"wall_ms_per_sim_s":' '"x_real_time":' \
            '"events_per_s":' '"ok":true' '"sim_ms_per_loopback_cpu_ms":'; do
     has "json $key" "$work/f.json" "$key"
