@@ -435,7 +435,8 @@ int run_sim_vs_loopback(const SimVsLoopbackOptions& o) {
         if (o.keep_dir) std::fprintf(stderr, "the cluster's directory is kept: %s\n", cluster.dir().c_str());
     }
     if (!l.error.empty() && l.produced == 0) {
-        std::fprintf(stderr, "keel bench: %s\n", l.error.c_str());
+        std::fprintf(stderr, "keel bench: %s%s\n", l.error.c_str(),
+                     o.keep_dir ? "" : " (--keep-dir keeps the nodes' logs)");
         return 1;
     }
     ClusterSimBenchOptions so;
