@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -39,8 +40,9 @@ up       starts N combined controller+broker nodes (default 3), or C dedicated
          D/cluster.json. A cluster in D that is stopped starts again on its ports; one
          that runs is refused. With 3+ brokers: default.replication.factor=3,
          min.insync.replicas=2, offsets.topic.replication.factor=3.
-down     SIGTERM to every node (a controlled shutdown), SIGKILL after --timeout-ms
-         (default 60000); reports how each one ended
+down     SIGTERM to every node (a controlled shutdown; dedicated brokers before the
+         controllers), SIGKILL after --timeout-ms (default 60000); reports how each
+         one ended
 status   each node up, paused or down; the brokers Metadata shows; the active controller
          (Metadata's controller id); under-replicated partitions (ISR < replicas).
          Exit 1 if no broker answers.
@@ -246,37 +248,45 @@ namespace {
 
 // ---------------------------------------------------------------- down
 
+// SIGTERM to the nodes `which` selects that run, SIGKILL to those still running at
+// `deadline_ns`; prints each one's fate.
+void stop_nodes(const std::vector<prod::ClusterNode>& nodes, const std::function<bool(const prod::ClusterNode&)>& which,
+                int64_t deadline_ns) {
+    std::vector<const prod::ClusterNode*> running;
+    for (const prod::ClusterNode& n : nodes) {
+        if (!which(n)) continue;
+        if (!prod::server_alive(n)) {
+            std::printf("node %d: was not running\n", n.id);
+            continue;
+        }
+        prod::send_signal(n.pid, SIGCONT);  // a paused node (an interrupted nemesis) must run to stop
+        prod::send_signal(n.pid, SIGTERM);
+        running.push_back(&n);
+    }
+    for (const prod::ClusterNode* n : running) {
+        int64_t left_ms = std::max<int64_t>(0, (deadline_ns - wall_now_ns()) / 1'000'000);
+        if (prod::wait_exit(*n, left_ms)) {
+            std::printf("node %d (pid %lld): stopped on SIGTERM\n", n->id, static_cast<long long>(n->pid));
+            continue;
+        }
+        prod::send_signal(n->pid, SIGKILL);
+        bool gone = prod::wait_exit(*n, 10'000);
+        std::printf("node %d (pid %lld): %s\n", n->id, static_cast<long long>(n->pid),
+                    gone ? "did not stop on SIGTERM in time: killed (SIGKILL)" : "still running after SIGKILL");
+    }
+}
+
 int cmd_down(Args& args) {
     std::string dir = absolute_dir(args.value("--dir").value_or("keel-cluster"));
     auto timeout = args.u64("--timeout-ms");
     if (!args.ok()) return usage_error("cluster", args.error());
     auto c = load_cluster(dir);
     if (!c) return 1;
-    std::vector<bool> was_up;
-    for (const prod::ClusterNode& n : c->nodes) {
-        bool up = prod::server_alive(n);
-        was_up.push_back(up);
-        if (!up) continue;
-        prod::send_signal(n.pid, SIGCONT);  // a paused node (an interrupted nemesis) must run to stop
-        prod::send_signal(n.pid, SIGTERM);
-    }
     auto deadline = wall_now_ns() + static_cast<int64_t>(timeout.value_or(60'000)) * 1'000'000;
-    for (size_t i = 0; i < c->nodes.size(); i++) {
-        const prod::ClusterNode& n = c->nodes[i];
-        if (!was_up[i]) {
-            std::printf("node %d: was not running\n", n.id);
-            continue;
-        }
-        int64_t left_ms = std::max<int64_t>(0, (deadline - wall_now_ns()) / 1'000'000);
-        if (prod::wait_exit(n, left_ms)) {
-            std::printf("node %d (pid %lld): stopped on SIGTERM\n", n.id, static_cast<long long>(n.pid));
-            continue;
-        }
-        prod::send_signal(n.pid, SIGKILL);
-        bool gone = prod::wait_exit(n, 10'000);
-        std::printf("node %d (pid %lld): %s\n", n.id, static_cast<long long>(n.pid),
-                    gone ? "did not stop on SIGTERM in time: killed (SIGKILL)" : "still running after SIGKILL");
-    }
+    // Dedicated brokers first: their controlled shutdown needs the controllers, which
+    // would otherwise be gone before it finishes (each broker then waits it out).
+    stop_nodes(c->nodes, [](const prod::ClusterNode& n) { return !n.controller; }, deadline);
+    stop_nodes(c->nodes, [](const prod::ClusterNode& n) { return n.controller; }, deadline);
     return 0;
 }
 

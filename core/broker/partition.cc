@@ -263,6 +263,10 @@ Status Partition::truncate_for_divergence(const Divergence& d, Offset leader_log
     if (to < log_->log_end_offset()) {
         KEEL_TRY(log_->truncate_to(to));
         KEEL_TRY(rebuild_producer_state());
+    } else {
+        // Nothing to cut, but an epoch we led from our log end without appending (the
+        // leader never saw it) must go, or our next fetch names it and diverges again.
+        KEEL_TRY(log_->truncate_epochs_at_end());
     }
     if (high_watermark_ > log_->log_end_offset()) high_watermark_ = log_->log_end_offset();
     return ok_status();

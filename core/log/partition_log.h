@@ -202,6 +202,12 @@ public:
     // the log end becomes <= offset. Durable on success. Below the log start offset, the
     // log is emptied and restarted there (truncate_fully_and_start_at).
     Status truncate_to(Offset offset);
+    // Drops the leader-epoch entries that start at or after the log end (Kafka's
+    // UnifiedLog.truncateTo does this when there is nothing to cut): such an entry is an
+    // epoch this replica led without appending before another leader was elected; kept,
+    // the replica as a follower names that epoch in every fetch and the leader answers
+    // "diverging" forever. Durable on success.
+    Status truncate_epochs_at_end();
     // Deletes everything and restarts the log empty at `offset` (a follower whose log
     // does not overlap the leader's).
     Status truncate_fully_and_start_at(Offset offset);

@@ -27,6 +27,15 @@ Status PartitionLog::truncate_to(Offset offset) {
     return st;
 }
 
+Status PartitionLog::truncate_epochs_at_end() {
+    KEEL_LOG_LOCK(guard);
+    LeaderEpochCache before = epochs_;
+    if (!epochs_.truncate_from_end(log_end_offset_)) return ok_status();
+    Status written = write_epoch_checkpoint();
+    if (!written.ok()) epochs_ = std::move(before);
+    return written;
+}
+
 // The base offset of the batch holding `offset` (or of the next batch; log end if none).
 Result<Offset> PartitionLog::batch_base_holding(Offset offset) {
     auto it = segments_.upper_bound(offset);

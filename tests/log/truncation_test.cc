@@ -52,6 +52,30 @@ TEST(Truncation, TruncatedRecordsDoNotComeBackAfterACrash) {
     EXPECT_EQ(log->recovery_point(), Offset(5));
 }
 
+// A replica that led epoch 2 from its log end without appending, then follows again: the
+// leader never saw epoch 2, so its entry must go (data-chaos seed 87 looped 77,301 fetches
+// on it). truncate_to at the log end cuts nothing and keeps it; truncate_epochs_at_end
+// drops it, durably.
+TEST(Truncation, AnEpochLedWithoutAppendingIsDroppedAtTheLogEnd) {
+    LogWorld w;
+    auto log = w.open();
+    ASSERT_TRUE(log->append(numbered_batch(0, 5), LeaderEpoch(1)).ok());
+    ASSERT_TRUE(log->flush().ok());
+    ASSERT_TRUE(log->assign_epoch_start_offset(LeaderEpoch(2)).ok());
+    EXPECT_EQ(log->leader_epochs().latest()->epoch, LeaderEpoch(2));
+    ASSERT_TRUE(log->truncate_to(Offset(5)).ok());
+    EXPECT_EQ(log->leader_epochs().latest()->epoch, LeaderEpoch(2));
+    ASSERT_TRUE(log->truncate_epochs_at_end().ok());
+    EXPECT_EQ(log->leader_epochs().latest()->epoch, LeaderEpoch(1));
+    EXPECT_EQ(log->log_end_offset(), Offset(5));
+    ASSERT_TRUE(log->truncate_epochs_at_end().ok());  // nothing left to drop
+    log.reset();
+    w.crash();
+    log = w.open();
+    EXPECT_EQ(log->leader_epochs().latest()->epoch, LeaderEpoch(1));
+    EXPECT_EQ(log->log_end_offset(), Offset(5));
+}
+
 TEST(Truncation, NewDataWrittenOverTruncatedBytesIsRecoveredNotTrusted) {
     LogWorld w;
     w.disk.faults().torn_write_probability = 1.0;

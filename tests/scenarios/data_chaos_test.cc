@@ -41,6 +41,16 @@ TEST(DataChaos, TheSafeConfigurationIsCleanAndLiveOnASliceOfSeeds) {
     EXPECT_GT(shrinks, 0);
 }
 
+// Seed 87 of the 2,000-seed sweep: a broker led epoch 1 of orders-2 from its log end
+// without appending, then followed the next leader; its epoch cache kept epoch 1, every
+// fetch named it, the leader answered "diverging" and the truncation cut nothing: 77,301
+// truncations and orders-2 never re-replicated. Now the entry goes (Kafka's truncateTo).
+TEST(DataChaos, AnEpochLedWithoutAppendingDoesNotStallTheFollowerForever) {
+    sim::RunResult r = run(87);
+    EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
+    EXPECT_LT(metric(r, "divergence_truncations"), 100);
+}
+
 TEST(DataChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(3, {{"fault_seconds", "15"}});
     sim::RunResult b = run(3, {{"fault_seconds", "15"}});
