@@ -16,7 +16,9 @@ ReplicaFetcher::ReplicaFetcher(ReplicaManager& manager, NodeId leader)
       wake_(manager.env().executor()),
       done_(manager.env().executor()) {}
 
-ReplicaFetcher::~ReplicaFetcher() {
+ReplicaFetcher::~ReplicaFetcher() { stop(); }
+
+void ReplicaFetcher::join() {
     stop();
     if (started_) done_.wait();
 }

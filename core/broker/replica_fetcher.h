@@ -29,13 +29,18 @@ inline constexpr int16_t replica_fetch_version = 15;
 class ReplicaFetcher {
 public:
     ReplicaFetcher(ReplicaManager& manager, NodeId leader);
-    // Stops and joins the fiber.
+    // Stops the fiber without waiting: join() it first (a destructor must never park —
+    // a node crashing meanwhile would unwind the fiber from inside it, which terminates
+    // the process). Destroyed without a join only while its node dies, when the
+    // scheduler has unwound the fetcher's fiber (newer than the manager's) already.
     ~ReplicaFetcher();
     ReplicaFetcher(const ReplicaFetcher&) = delete;
     ReplicaFetcher& operator=(const ReplicaFetcher&) = delete;
 
     void start();
     void stop();
+    // Stops the fiber and waits until it has finished.
+    void join();
     // The set of partitions may have changed: build the next request now.
     void wake() { wake_.set(); }
 

@@ -48,6 +48,7 @@ Status ReplicaManager::run() {
     // handler failing a replica) and must not walk a map that is being cleared.
     auto fetchers = std::move(fetchers_);
     fetchers_.clear();
+    for (auto& [id, f] : fetchers) f->join();
     fetchers.clear();
     isr_done_.wait();
     retention_done_.wait();
@@ -250,7 +251,10 @@ void ReplicaManager::sync_fetchers() {
     }
     for (auto it = fetchers_.begin(); it != fetchers_.end();) {
         if (leaders.count(it->first) == 0) {
+            // Out of the map before it parks in join(): stop() may walk the map meanwhile.
+            std::unique_ptr<ReplicaFetcher> gone = std::move(it->second);
             it = fetchers_.erase(it);
+            gone->join();
         } else {
             it->second->wake();
             ++it;
