@@ -201,12 +201,7 @@ Status PartitionLog::load_segments(const std::vector<Offset>& bases) {
         } else {
             KEEL_TRY(recover_segment(*seg, truncate_from));
         }
-        if (!last && seg->next_offset() > bases[i + 1]) {
-            return Error{Errc::corrupt, seg->log_path() + " holds offsets up to " +
-                                            std::to_string(seg->next_offset().value()) +
-                                            ", overlapping the next segment at " +
-                                            std::to_string(bases[i + 1].value())};
-        }
+        if (!last && seg->next_offset() > bases[i + 1]) KEEL_TRY(cut_overlap(*seg, bases[i + 1], truncate_from));
         if (truncate_from.value() >= 0) {
             // Later segments hold nothing that can follow the cut: remove their files,
             // newest first, so a crash part-way still leaves a prefix.
@@ -270,6 +265,30 @@ Status PartitionLog::recover_segment(Segment& seg, Offset& truncate_from) {
     truncate_from = seg.next_offset();
     trace("log.recovery_truncate", "{\"segment\":\"" + seg.log_path() + "\",\"position\":" +
                                        std::to_string(stop->position) + "}");
+    return ok_status();
+}
+
+// A segment holds offsets at or past the next segment's base: a truncation was lost (an
+// fsync that failed, then a power loss) and a stale tail came back, or a later segment's
+// removal was. Which copy of those offsets is right, and whether the later segments still
+// continue this one without a gap, cannot be known here, so the log keeps what precedes
+// the overlap and drops the rest, as after a torn write — even below the recovery point:
+// refusing would leave the partition unopenable for good (data-chaos seed 926 crash-looped
+// a broker). A follower fetches the rest again from its leader; it is reported as
+// corruption either way.
+Status PartitionLog::cut_overlap(Segment& seg, Offset next_base, Offset& truncate_from) {
+    std::string what = seg.log_path() + " holds offsets up to " + std::to_string(seg.next_offset().value()) +
+                       ", overlapping the next segment at " + std::to_string(next_base.value());
+    KEEL_TRY_ASSIGN(auto position, seg.find_position(next_base));
+    uint64_t cut = position.value_or(seg.size());
+    KEEL_TRY_ASSIGN(uint64_t file_size, seg.file_size());
+    KEEL_TRY(seg.truncate_to_position(cut, static_cast<uint32_t>(options_.config.index_interval_bytes)));
+    report_.truncated_bytes += file_size - cut;
+    report_.corruption.push_back(what + ": cut at offset " + std::to_string(seg.next_offset().value()) +
+                                 ", the later segments dropped");
+    truncate_from = seg.next_offset();
+    trace("log.recovery_truncate", "{\"segment\":\"" + seg.log_path() + "\",\"position\":" +
+                                       std::to_string(cut) + ",\"overlap\":true}");
     return ok_status();
 }
 

@@ -242,6 +242,7 @@ private:
     Status load_segments(const std::vector<Offset>& bases);
     Status load_trusted_segment(Segment& seg, Offset next_base, Offset& truncate_from);
     Status recover_segment(Segment& seg, Offset& truncate_from);
+    Status cut_overlap(Segment& seg, Offset next_base, Offset& truncate_from);
     void note_batch_epoch(const BatchHeader& h);
     Status remove_segment_files(Offset base);
     Status finish_open();

@@ -86,6 +86,42 @@ TEST(Recovery, DamagePastTheRecoveryPointIsTruncated) {
     EXPECT_TRUE(log->recovery_report().corruption.empty());
 }
 
+// Two segments claim the same offsets (a truncation lost to a failed fsync and a power
+// loss brought the first segment's old tail back): the log keeps what precedes the overlap
+// and drops the rest, as after a torn write (a follower fetches it again). Data-chaos seed
+// 926 crash-looped a broker on this: every open failed.
+TEST(Recovery, SegmentsOverlappingEachOtherAreCutBeforeTheOverlap) {
+    LogWorld w;
+    w.config.segment_bytes = 300;
+    auto log = w.open();
+    for (int i = 0; i < 4; i++) ASSERT_TRUE(log->append(numbered_batch(i * 4, 4), LeaderEpoch(0)).ok());
+    ASSERT_GE(log->segments().size(), 2u);
+    Offset second = log->segments()[1].base_offset;
+    log.reset();
+    auto first = w.disk.read_current(seg(w, 0, ".log"));
+    auto next = w.disk.read_current(seg(w, second.value(), ".log"));
+    ASSERT_TRUE(first.ok() && next.ok());
+    auto h = parse_batch_header(*next);
+    ASSERT_TRUE(h.ok());
+    Bytes grown = *first;
+    grown.insert(grown.end(), next->begin(), next->begin() + static_cast<std::ptrdiff_t>(h->size_bytes()));
+    ASSERT_TRUE(write_file_atomically(*w.mount, seg(w, 0, ".log"), grown).ok());
+    // The recovery point at the log start, so the first segment is scanned (rolling a
+    // segment synced it and moved the point to the next base).
+    std::string text = encode_offset_checkpoint("orders", 0, Offset(0));
+    ASSERT_TRUE(write_file_atomically(*w.mount, w.dir + "/" + kRecoveryPointCheckpoint, as_bytes(text)).ok());
+    auto reopened = PartitionLog::open(w.options());
+    ASSERT_TRUE(reopened.ok()) << reopened.error().to_string();
+    log = std::move(reopened).value();
+    EXPECT_EQ(log->log_end_offset(), second);
+    EXPECT_EQ(log->segments().size(), 1u);
+    ASSERT_EQ(log->recovery_report().corruption.size(), 1u);
+    EXPECT_NE(log->recovery_report().corruption[0].find("overlapping the next segment"), std::string::npos);
+    auto records = LogWorld::read_all(*log);
+    ASSERT_EQ(records.size(), static_cast<size_t>(second.value()));
+    for (size_t i = 0; i < records.size(); i++) EXPECT_EQ(records[i].offset, static_cast<int64_t>(i));
+}
+
 TEST(Recovery, CorruptionBelowTheRecoveryPointIsReportedAndNeverServed) {
     LogWorld w;
     w.config.segment_bytes = 500;
