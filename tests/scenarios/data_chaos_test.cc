@@ -60,6 +60,14 @@ TEST(DataChaos, ACrashWhileAFetcherStopsUnwindsCleanly) {
     EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
 }
 
+// Seed 926, reached once the two fixes above let the sweep past them: a truncation undone
+// by a failed fsync and a power loss left two segments overlapping, the log refused to
+// open, and the broker crash-looped until the end. Now the overlap is cut on open.
+TEST(DataChaos, OverlappingSegmentsAfterAFailedFsyncDoNotKeepABrokerDown) {
+    sim::RunResult r = run(926);
+    EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
+}
+
 TEST(DataChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(3, {{"fault_seconds", "15"}});
     sim::RunResult b = run(3, {{"fault_seconds", "15"}});
