@@ -131,6 +131,11 @@ Result<Bytes> BrokerServer::dispatch_api(const protocol::RequestFrame& frame, bo
                             protocol::decode_request_body<protocol::CreatePartitionsRequest>(frame));
             return protocol::encode_response(h.correlation_id, h.api_version, create_partitions(req, h.api_version));
         }
+        case protocol::ApiKey::describe_cluster: {
+            KEEL_TRY_ASSIGN(protocol::DescribeClusterRequest req,
+                            protocol::decode_request_body<protocol::DescribeClusterRequest>(frame));
+            return protocol::encode_response(h.correlation_id, h.api_version, describe_cluster(req));
+        }
         case protocol::ApiKey::describe_configs: {
             KEEL_TRY_ASSIGN(protocol::DescribeConfigsRequest req,
                             protocol::decode_request_body<protocol::DescribeConfigsRequest>(frame));
@@ -154,6 +159,28 @@ Result<Bytes> BrokerServer::dispatch_api(const protocol::RequestFrame& frame, bo
         default:
             return Error{Errc::unsupported_version, "unhandled api key"};
     }
+}
+
+// ------------------------------------------------------------------ DescribeCluster
+
+// KIP-700: what Metadata says of the cluster, without topics. KIP-919's endpoint type 2
+// (the controllers) is for controller listeners; a broker answers MISMATCHED_ENDPOINT_TYPE.
+protocol::DescribeClusterResponse BrokerServer::describe_cluster(const protocol::DescribeClusterRequest& req) {
+    protocol::DescribeClusterResponse resp;
+    resp.endpoint_type = req.endpoint_type;
+    if (req.endpoint_type != 1) {
+        resp.error_code = req.endpoint_type == 2 ? ErrorCode::mismatched_endpoint_type
+                                                 : ErrorCode::unsupported_endpoint_type;
+        resp.error_message = "this is a broker listener: endpoint type 1 (brokers) only";
+        return resp;
+    }
+    resp.cluster_id = options_.cluster_id;
+    for (const auto& [id, b] : replicas_.image().brokers()) {
+        if (b.fenced || b.endpoints.empty()) continue;
+        if (resp.controller_id.value() < 0) resp.controller_id = id;  // as Metadata says
+        resp.brokers.push_back({id, b.endpoints[0].host, b.endpoints[0].port, b.rack, {}});
+    }
+    return resp;
 }
 
 // ------------------------------------------------------------------------- Metadata

@@ -26,6 +26,8 @@
 //                this broker's image shows the change. DeleteTopics is refused with
 //                TOPIC_DELETION_DISABLED (INVALID_REQUEST before v3) when
 //                delete.topic.enable is false (broker_server_admin.cc)
+//   DescribeCluster  the cluster id, the live brokers and the controller id Metadata gives
+//                (endpoint type 1; type 2, the controllers, is MISMATCHED_ENDPOINT_TYPE here)
 //   DescribeConfigs  a topic's configs (its own, else the broker's defaults, with sources
 //                and synonyms) or this broker's properties (broker_server_configs.cc)
 //   IncrementalAlterConfigs, AlterConfigs  topic configs, forwarded to the active controller
@@ -57,6 +59,8 @@
 #include "core/protocol/generated/create_partitions_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
+#include "core/protocol/generated/describe_cluster_request.h"
+#include "core/protocol/generated/describe_cluster_response.h"
 #include "core/protocol/generated/describe_configs_request.h"
 #include "core/protocol/generated/describe_configs_response.h"
 #include "core/protocol/generated/incremental_alter_configs_request.h"
@@ -125,6 +129,7 @@ public:
     protocol::DeleteTopicsResponse delete_topics(const protocol::DeleteTopicsRequest& req, int16_t version);
     protocol::CreatePartitionsResponse create_partitions(const protocol::CreatePartitionsRequest& req,
                                                          int16_t version);
+    protocol::DescribeClusterResponse describe_cluster(const protocol::DescribeClusterRequest& req);
     protocol::DescribeConfigsResponse describe_configs(const protocol::DescribeConfigsRequest& req,
                                                        int16_t version);
     protocol::IncrementalAlterConfigsResponse incremental_alter_configs(

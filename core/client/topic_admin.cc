@@ -7,6 +7,8 @@
 #include "core/protocol/generated/create_partitions_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
+#include "core/protocol/generated/describe_cluster_request.h"
+#include "core/protocol/generated/describe_cluster_response.h"
 #include "core/protocol/generated/describe_configs_request.h"
 #include "core/protocol/generated/describe_configs_response.h"
 #include "core/protocol/generated/incremental_alter_configs_request.h"
@@ -147,6 +149,25 @@ namespace {
 constexpr int8_t resource_topic = 2;
 
 }  // namespace
+
+Result<ClusterDescription> TopicAdmin::describe_cluster() {
+    Instant deadline = env_.now() + timeout_;
+    KEEL_TRY(metadata_.refresh(deadline));
+    protocol::DescribeClusterRequest req;
+    auto resp = call_any<protocol::DescribeClusterResponse>(req, 0, 1, deadline);
+    if (!resp.ok() && resp.error().code == Errc::unsupported_version) {
+        return Error{Errc::unsupported_version, "DescribeCluster is not supported by this server"};
+    }
+    KEEL_TRY(resp);
+    KEEL_TRY(topic_status(resp->error_code, resp->error_message, "DescribeCluster"));
+    ClusterDescription out{resp->cluster_id, resp->controller_id, {}};
+    for (const auto& b : resp->brokers) {
+        out.brokers.emplace_back(b.broker_id, env::Address{b.host, static_cast<uint16_t>(b.port)});
+    }
+    std::sort(out.brokers.begin(), out.brokers.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    return out;
+}
 
 Result<std::vector<TopicConfigEntry>> TopicAdmin::describe_configs(const std::string& topic) {
     Instant deadline = env_.now() + timeout_;

@@ -57,6 +57,13 @@ struct TopicDescription {
     std::vector<PartitionDescription> partitions;           // ascending by partition
 };
 
+// The cluster as DescribeCluster answers it (KIP-700).
+struct ClusterDescription {
+    std::string cluster_id;
+    NodeId controller{-1};
+    std::vector<std::pair<NodeId, env::Address>> brokers;  // ascending by id
+};
+
 // One config of a topic as DescribeConfigs answers it.
 struct TopicConfigEntry {
     std::string name;
@@ -85,6 +92,9 @@ public:
     Result<std::vector<TopicDescription>> describe(const std::vector<std::string>& topics);
     // Grows `topic` to `count` partitions.
     Status create_partitions(const std::string& topic, int32_t count);
+    // The cluster id, the controller id and the live brokers (DescribeCluster).
+    // Errors: unsupported_version (no DescribeCluster), the broker's error code.
+    Result<ClusterDescription> describe_cluster();
     // Every config of `topic` with its value and source (DescribeConfigs), sorted by name.
     // Errors: UNKNOWN_TOPIC_OR_PARTITION, unsupported_version (no DescribeConfigs).
     Result<std::vector<TopicConfigEntry>> describe_configs(const std::string& topic);

@@ -13,6 +13,7 @@
 #include "core/protocol/generated/consumer_group_heartbeat_request.h"
 #include "core/protocol/generated/delete_groups_request.h"
 #include "core/protocol/generated/delete_topics_request.h"
+#include "core/protocol/generated/describe_cluster_request.h"
 #include "core/protocol/generated/describe_configs_request.h"
 #include "core/protocol/generated/describe_groups_request.h"
 #include "core/protocol/generated/find_coordinator_request.h"
@@ -78,7 +79,8 @@ constexpr std::array broker_apis{
     range_of<InitProducerIdRequest>(),          range_of<DescribeConfigsRequest>(),
     range_of<AlterConfigsRequest>(),            range_of<CreatePartitionsRequest>(),
     range_of<DeleteGroupsRequest>(),            range_of<IncrementalAlterConfigsRequest>(),
-    range_of<ConsumerGroupHeartbeatRequest>(),  range_of<ConsumerGroupDescribeRequest>(),
+    range_of<DescribeClusterRequest>(),         range_of<ConsumerGroupHeartbeatRequest>(),
+    range_of<ConsumerGroupDescribeRequest>(),
 };
 
 }  // namespace

@@ -181,6 +181,23 @@ TEST(TopicAdminSim, DescribesAndAltersTopicConfigsAndTheLogsFollow) {
     EXPECT_TRUE(s.world.run_until(all_follow, 30s));
 }
 
+// DescribeCluster (KIP-700): the cluster's id and its three live brokers, the controller
+// id among them as Metadata gives it.
+TEST(TopicAdminSim, DescribesTheCluster) {
+    Sim s;
+    s.client([&](env::Env& env) {
+        TopicAdmin admin(env, s.cluster->bootstrap(), ms(20'000));
+        auto c = admin.describe_cluster();
+        ASSERT_TRUE(c.ok()) << c.error().to_string();
+        EXPECT_FALSE(c->cluster_id.empty());
+        ASSERT_EQ(c->brokers.size(), 3u);
+        EXPECT_EQ(c->brokers[0].first, NodeId(101));
+        EXPECT_EQ(c->brokers[2].first, NodeId(103));
+        EXPECT_EQ(c->controller, NodeId(101));
+        EXPECT_GT(c->brokers[0].second.port, 0);
+    });
+}
+
 TEST(TopicAdminSim, NoBrokerIsAClearError) {
     Sim s;
     s.client([&](env::Env& env) {

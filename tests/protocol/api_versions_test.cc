@@ -88,6 +88,7 @@ TEST(ApiVersionsTables, ListTheVersionsEachListenerDecodes) {
     EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::describe_configs, 4));
     EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::alter_configs, 2));
     EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::incremental_alter_configs, 1));
+    EXPECT_TRUE(serves(broker_listener_api_versions(), ApiKey::describe_cluster, 1));
     EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::create_partitions, 3));
     EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::alter_configs, 2));
     EXPECT_TRUE(serves(controller_listener_api_versions(), ApiKey::incremental_alter_configs, 1));
