@@ -162,26 +162,6 @@ private:
     bool up_ = false;
 };
 
-struct Pending {
-    env::Future<client::RecordMetadata> future;
-    Instant sent;
-};
-
-// One partition's acknowledgements, in send order (a partition's batches complete in order).
-void await_acks(env::Env& env, env::Channel<Pending>& pending, ProduceFigures& f) {
-    for (;;) {
-        Result<Pending> p = pending.receive();
-        if (!p.ok()) return;  // closed and drained
-        Result<client::RecordMetadata> md = p->future.get_for(ms(300'000));
-        if (md.ok()) {
-            f.acked++;
-            f.latency_ns.push_back((env.now() - p->sent).count());
-            continue;
-        }
-        f.failed++;
-        if (f.first_error.empty()) f.first_error = md.error().to_string();
-    }
-}
 
 // One record per partition, before the clock starts (the peers too start warm: connected,
 // their stream created): the producer's metadata and producer id, the partitions'
@@ -214,14 +194,24 @@ ProduceFigures produce_phase(env::Env& env, const ServerBenchOptions& o,
     ProduceFigures f;
     f.latency_ns.reserve(o.records);
     size_t per_partition = std::max<size_t>(1, o.window / static_cast<uint32_t>(o.partitions));
-    std::vector<std::unique_ptr<env::Channel<Pending>>> queues;
+    std::vector<std::unique_ptr<env::Channel<PendingAck>>> queues;
     std::vector<std::unique_ptr<env::Event>> done;
     for (int32_t p = 0; p < o.partitions; p++) {
-        queues.push_back(std::make_unique<env::Channel<Pending>>(env.executor(), per_partition));
+        queues.push_back(std::make_unique<env::Channel<PendingAck>>(env.executor(), per_partition));
         done.push_back(std::make_unique<env::Event>(env.executor()));
-        env::Channel<Pending>& q = *queues.back();
+        env::Channel<PendingAck>& q = *queues.back();
         env::spawn_joinable(env.executor(), "bench-acks-" + std::to_string(p), *done.back(),
-                            [&env, &q, &f] { await_acks(env, q, f); });
+                            [&env, &q, &f] {
+                                auto ack = [&f](Duration took) {
+                                    f.acked++;
+                                    f.latency_ns.push_back(took.count());
+                                };
+                                auto fail = [&f](const Error& e) {
+                                    f.failed++;
+                                    if (f.first_error.empty()) f.first_error = e.to_string();
+                                };
+                                await_acks(env, q, ms(300'000), ack, fail);
+                            });
     }
     Bytes value(o.record_size);
     for (size_t i = 0; i < value.size(); i++) value[i] = static_cast<uint8_t>('a' + i % 26);
@@ -235,7 +225,7 @@ ProduceFigures produce_phase(env::Env& env, const ServerBenchOptions& o,
         r.partition = PartitionIndex(p);
         r.value = value;
         Instant sent = env.now();
-        (void)queues[static_cast<size_t>(p)]->send(Pending{producer.send(std::move(r)), sent});
+        (void)queues[static_cast<size_t>(p)]->send(PendingAck{producer.send(std::move(r)), sent});
     }
     for (auto& q : queues) q->close();
     for (auto& d : done) d->wait();

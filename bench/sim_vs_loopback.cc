@@ -214,26 +214,6 @@ std::string bring_up(env::Env& env, const std::string& keel, LoopbackCluster& c)
     return "lost the race for free ports 3 times: " + why;
 }
 
-struct Pending {
-    env::Future<client::RecordMetadata> future;
-    Instant sent;
-};
-
-// One partition's acknowledgements, in send order.
-void await_acks(env::Env& env, env::Channel<Pending>& pending, LoopbackFigures& f) {
-    for (;;) {
-        Result<Pending> p = pending.receive();
-        if (!p.ok()) return;  // closed and drained
-        Result<client::RecordMetadata> md = p->future.get_for(ms(120'000));
-        if (md.ok()) {
-            f.produced++;
-            f.latency_ns.push_back((env.now() - p->sent).count());
-            continue;
-        }
-        f.failed++;
-        if (f.error.empty()) f.error = "a record failed: " + md.error().to_string();
-    }
-}
 
 // Sends f.records records, record i at start + i / rate.
 void produce_paced(env::Env& env, const SimVsLoopbackOptions& o, const std::vector<env::Address>& bootstrap,
@@ -244,14 +224,24 @@ void produce_paced(env::Env& env, const SimVsLoopbackOptions& o, const std::vect
     config.acks = -1;
     config.enable_idempotence = true;
     client::Producer producer(env, config);
-    std::vector<std::unique_ptr<env::Channel<Pending>>> queues;
+    std::vector<std::unique_ptr<env::Channel<PendingAck>>> queues;
     std::vector<std::unique_ptr<env::Event>> done;
     for (int32_t p = 0; p < kPartitions; p++) {
-        queues.push_back(std::make_unique<env::Channel<Pending>>(env.executor(), 100'000));
+        queues.push_back(std::make_unique<env::Channel<PendingAck>>(env.executor(), 100'000));
         done.push_back(std::make_unique<env::Event>(env.executor()));
-        env::Channel<Pending>& q = *queues.back();
+        env::Channel<PendingAck>& q = *queues.back();
         env::spawn_joinable(env.executor(), "bench-acks-" + std::to_string(p), *done.back(),
-                            [&env, &q, &f] { await_acks(env, q, f); });
+                            [&env, &q, &f] {
+                                auto ack = [&f](Duration took) {
+                                    f.produced++;
+                                    f.latency_ns.push_back(took.count());
+                                };
+                                auto fail = [&f](const Error& e) {
+                                    f.failed++;
+                                    if (f.error.empty()) f.error = "a record failed: " + e.to_string();
+                                };
+                                await_acks(env, q, ms(120'000), ack, fail);
+                            });
     }
     Instant start = env.now();
     for (uint64_t i = 0; i < f.records; i++) {
@@ -264,7 +254,7 @@ void produce_paced(env::Env& env, const SimVsLoopbackOptions& o, const std::vect
         r.key = to_bytes("k" + std::to_string(i));
         r.value = to_bytes("v" + std::to_string(i));
         Instant sent = env.now();
-        (void)queues[static_cast<size_t>(p)]->send(Pending{producer.send(std::move(r)), sent});
+        (void)queues[static_cast<size_t>(p)]->send(PendingAck{producer.send(std::move(r)), sent});
     }
     for (auto& q : queues) q->close();
     for (auto& d : done) d->wait();

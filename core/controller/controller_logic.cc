@@ -187,6 +187,26 @@ struct TopicPlan {
     int16_t replication_factor = 0;
 };
 
+// A manual assignment's replicas of one partition (`which`): not empty, no broker twice,
+// every broker registered, at least one of them active (the ISR would be empty).
+Status check_assignment(const MetadataImage& image, const std::vector<NodeId>& replicas, const std::string& which) {
+    std::set<NodeId> seen(replicas.begin(), replicas.end());
+    if (replicas.empty() || seen.size() != replicas.size()) {
+        return Status(Errc::invalid_replica_assignment, which + " has no replicas or names a broker twice");
+    }
+    bool any_active = false;
+    for (NodeId r : replicas) {
+        if (image.broker(r) == nullptr) {
+            return Status(Errc::invalid_replica_assignment, "broker " + n(r) + " is not registered");
+        }
+        any_active = any_active || image.is_active(r);
+    }
+    if (!any_active) {
+        return Status(Errc::invalid_replica_assignment, "every replica of " + which + " is fenced or shutting down");
+    }
+    return ok_status();
+}
+
 Result<TopicPlan> plan_manual(const MetadataImage& image, const CreatableTopic& t) {
     if (t.num_partitions != -1 || t.replication_factor != -1) {
         return Error{Errc::invalid_request, "both a replica assignment and a partition count or "
@@ -198,22 +218,7 @@ Result<TopicPlan> plan_manual(const MetadataImage& image, const CreatableTopic& 
         if (index != expected++) {
             return Error{Errc::invalid_replica_assignment, "partitions must be numbered 0..n-1 without gaps"};
         }
-        std::set<NodeId> seen(replicas.begin(), replicas.end());
-        if (replicas.empty() || seen.size() != replicas.size()) {
-            return Error{Errc::invalid_replica_assignment,
-                         "partition " + std::to_string(index) + " has no replicas or a duplicate"};
-        }
-        bool any_active = false;
-        for (NodeId r : replicas) {
-            if (image.broker(r) == nullptr) {
-                return Error{Errc::invalid_replica_assignment, "broker " + n(r) + " is not registered"};
-            }
-            any_active = any_active || image.is_active(r);
-        }
-        if (!any_active) {
-            return Error{Errc::invalid_replica_assignment, "every replica of partition " + std::to_string(index) +
-                                                               " is fenced or shutting down"};
-        }
+        KEEL_TRY(check_assignment(image, replicas, "partition " + std::to_string(index)));
         plan.replicas.push_back(replicas);
     }
     plan.replication_factor = static_cast<int16_t>(plan.replicas[0].size());
@@ -353,26 +358,12 @@ Result<std::vector<std::vector<NodeId>>> plan_increase(const MetadataImage& imag
         for (size_t i = 0; i < in.assignments->size(); i++) {
             const std::vector<NodeId>& replicas = (*in.assignments)[i];
             std::string which = "partition " + std::to_string(current + static_cast<int32_t>(i));
-            std::set<NodeId> seen(replicas.begin(), replicas.end());
-            if (seen.size() != replicas.size()) {
-                return Error{Errc::invalid_replica_assignment, which + " names a broker twice"};
-            }
             if (replicas.size() != static_cast<size_t>(rf)) {
                 return Error{Errc::invalid_replica_assignment,
                              which + " has " + std::to_string(replicas.size()) + " replica(s), but the topic's " +
                                  "partitions have " + std::to_string(rf)};
             }
-            bool any_active = false;
-            for (NodeId r : replicas) {
-                if (image.broker(r) == nullptr) {
-                    return Error{Errc::invalid_replica_assignment, "broker " + n(r) + " is not registered"};
-                }
-                any_active = any_active || image.is_active(r);
-            }
-            if (!any_active) {
-                return Error{Errc::invalid_replica_assignment,
-                             "every replica of " + which + " is fenced or shutting down"};
-            }
+            KEEL_TRY(check_assignment(image, replicas, which));
         }
         return *in.assignments;
     }
