@@ -85,6 +85,17 @@ void BrokerServer::count_bytes_in(size_t bytes, int64_t messages) {
         .inc(static_cast<double>(messages));
 }
 
+namespace {
+
+// Decodes the body as Req, hands it to `handle`, encodes its response.
+template <typename Req, typename F>
+Result<Bytes> answer(const protocol::RequestFrame& frame, F&& handle) {
+    KEEL_TRY_ASSIGN(Req req, protocol::decode_request_body<Req>(frame));
+    return protocol::encode_response(frame.header.correlation_id, frame.header.api_version, handle(req));
+}
+
+}  // namespace
+
 Result<Bytes> BrokerServer::dispatch_api(const protocol::RequestFrame& frame, bool& follower_fetch) {
     auto table = protocol::broker_listener_api_versions();
     const protocol::RequestHeader& h = frame.header;
@@ -112,50 +123,29 @@ Result<Bytes> BrokerServer::dispatch_api(const protocol::RequestFrame& frame, bo
             count_bytes_out(req, resp);
             return protocol::encode_response(h.correlation_id, h.api_version, resp);
         }
-        case protocol::ApiKey::list_offsets: {
-            KEEL_TRY_ASSIGN(ListOffsetsRequest req, protocol::decode_request_body<ListOffsetsRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, list_offsets(req, h.api_version));
-        }
-        case protocol::ApiKey::create_topics: {
-            KEEL_TRY_ASSIGN(protocol::CreateTopicsRequest req,
-                            protocol::decode_request_body<protocol::CreateTopicsRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, create_topics(req, h.api_version));
-        }
-        case protocol::ApiKey::delete_topics: {
-            KEEL_TRY_ASSIGN(protocol::DeleteTopicsRequest req,
-                            protocol::decode_request_body<protocol::DeleteTopicsRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, delete_topics(req, h.api_version));
-        }
-        case protocol::ApiKey::create_partitions: {
-            KEEL_TRY_ASSIGN(protocol::CreatePartitionsRequest req,
-                            protocol::decode_request_body<protocol::CreatePartitionsRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, create_partitions(req, h.api_version));
-        }
-        case protocol::ApiKey::describe_cluster: {
-            KEEL_TRY_ASSIGN(protocol::DescribeClusterRequest req,
-                            protocol::decode_request_body<protocol::DescribeClusterRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, describe_cluster(req));
-        }
-        case protocol::ApiKey::describe_configs: {
-            KEEL_TRY_ASSIGN(protocol::DescribeConfigsRequest req,
-                            protocol::decode_request_body<protocol::DescribeConfigsRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, describe_configs(req, h.api_version));
-        }
-        case protocol::ApiKey::incremental_alter_configs: {
-            KEEL_TRY_ASSIGN(protocol::IncrementalAlterConfigsRequest req,
-                            protocol::decode_request_body<protocol::IncrementalAlterConfigsRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, incremental_alter_configs(req));
-        }
-        case protocol::ApiKey::alter_configs: {
-            KEEL_TRY_ASSIGN(protocol::AlterConfigsRequest req,
-                            protocol::decode_request_body<protocol::AlterConfigsRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, alter_configs(req));
-        }
-        case protocol::ApiKey::init_producer_id: {
-            KEEL_TRY_ASSIGN(protocol::InitProducerIdRequest req,
-                            protocol::decode_request_body<protocol::InitProducerIdRequest>(frame));
-            return protocol::encode_response(h.correlation_id, h.api_version, init_producer_id(req));
-        }
+        case protocol::ApiKey::list_offsets:
+            return answer<ListOffsetsRequest>(frame, [&](const auto& r) { return list_offsets(r, h.api_version); });
+        case protocol::ApiKey::create_topics:
+            return answer<protocol::CreateTopicsRequest>(
+                frame, [&](const auto& r) { return create_topics(r, h.api_version); });
+        case protocol::ApiKey::delete_topics:
+            return answer<protocol::DeleteTopicsRequest>(
+                frame, [&](const auto& r) { return delete_topics(r, h.api_version); });
+        case protocol::ApiKey::create_partitions:
+            return answer<protocol::CreatePartitionsRequest>(
+                frame, [&](const auto& r) { return create_partitions(r, h.api_version); });
+        case protocol::ApiKey::describe_cluster:
+            return answer<protocol::DescribeClusterRequest>(frame, [&](const auto& r) { return describe_cluster(r); });
+        case protocol::ApiKey::describe_configs:
+            return answer<protocol::DescribeConfigsRequest>(
+                frame, [&](const auto& r) { return describe_configs(r, h.api_version); });
+        case protocol::ApiKey::incremental_alter_configs:
+            return answer<protocol::IncrementalAlterConfigsRequest>(
+                frame, [&](const auto& r) { return incremental_alter_configs(r); });
+        case protocol::ApiKey::alter_configs:
+            return answer<protocol::AlterConfigsRequest>(frame, [&](const auto& r) { return alter_configs(r); });
+        case protocol::ApiKey::init_producer_id:
+            return answer<protocol::InitProducerIdRequest>(frame, [&](const auto& r) { return init_producer_id(r); });
         default:
             return Error{Errc::unsupported_version, "unhandled api key"};
     }
