@@ -36,11 +36,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # hash and events of one run: "HASH EVENTS"
+# (A run that writes no summary, e.g. an unknown scenario, gives "no-summary EXIT": never
+# the previous pair's file, which once made an unknown scenario compare "same".)
 summary() {
-    local keel=$1 scenario=$2 seed=$3 out=$4
-    "$keel" sim run "$scenario" --seed "$seed" --summary-json "$out" > /dev/null 2>&1
+    local keel=$1 scenario=$2 seed=$3 out=$4 code=0
+    rm -f "$out"
+    "$keel" sim run "$scenario" --seed "$seed" --summary-json "$out" > /dev/null 2>&1 || code=$?
     python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["trace_hash"], s["events"])' "$out" 2>/dev/null ||
-        echo "no-summary -"
+        echo "no-summary exit-$code"
 }
 
 fail=0
