@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "prod/shutdown_signals.h"
+
 namespace keel::bench {
 
 bool write_text_file(const std::string& path, const std::string& text) {
@@ -22,6 +24,19 @@ double percentile_ms(const std::vector<int64_t>& sorted_ns, double q) {
     auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted_ns.size())));
     size_t i = std::min(sorted_ns.size() - 1, rank == 0 ? 0 : rank - 1);
     return static_cast<double>(sorted_ns[i]) / 1e6;
+}
+
+void watch_shutdown_signals(env::Env& env, prod::ProdNode& node, bool& interrupted) {
+    env.executor().spawn("bench-signals", [&env, &node, &interrupted] {
+        for (;;) {
+            if (prod::ShutdownSignals::take()) {
+                interrupted = true;
+                node.request_stop();
+                return;
+            }
+            env.executor().sleep_for(ms(100));
+        }
+    });
 }
 
 }  // namespace keel::bench

@@ -9,6 +9,7 @@
 #include "core/client/types.h"
 #include "core/env/env.h"
 #include "core/env/sync.h"
+#include "prod/prod_node.h"
 
 namespace keel::bench {
 
@@ -18,6 +19,10 @@ bool write_text_file(const std::string& path, const std::string& text);
 // The nearest-rank q-quantile (0 < q <= 1) of ascending nanosecond figures, in ms; 0 if
 // there are none.
 double percentile_ms(const std::vector<int64_t>& sorted_ns, double q);
+
+// Spawns a fiber that, on SIGINT or SIGTERM (prod::ShutdownSignals, blocked by the
+// caller), sets `interrupted` and stops `node`; the benches then clean up and exit 130.
+void watch_shutdown_signals(env::Env& env, prod::ProdNode& node, bool& interrupted);
 
 // A record the producer was handed, waiting for its acknowledgement.
 struct PendingAck {

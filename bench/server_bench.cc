@@ -420,16 +420,7 @@ int run_server_bench(const ServerBenchOptions& o) {
     prod::ProdNode node("bench", dir.path(), options);
     bool interrupted = false;
     Status st = node.run_blocking([&](env::Env& env) {
-        env.executor().spawn("bench-signals", [&env, &node, &interrupted] {
-            for (;;) {
-                if (prod::ShutdownSignals::take()) {
-                    interrupted = true;
-                    node.request_stop();
-                    return;
-                }
-                env.executor().sleep_for(ms(100));
-            }
-        });
+        watch_shutdown_signals(env, node, interrupted);
         rc = run_phases(env, o, bootstrap, report);
         node.request_stop();
     });

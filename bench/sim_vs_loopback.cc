@@ -382,16 +382,7 @@ bool run_loopback(const SimVsLoopbackOptions& o, LoopbackCluster& cluster, Loopb
     prod::ProdNode node("bench", dir.path(), options);
     bool interrupted = false;
     Status st = node.run_blocking([&](env::Env& env) {
-        env.executor().spawn("bench-signals", [&env, &node, &interrupted] {
-            for (;;) {
-                if (prod::ShutdownSignals::take()) {
-                    interrupted = true;
-                    node.request_stop();
-                    return;
-                }
-                env.executor().sleep_for(ms(100));
-            }
-        });
+        watch_shutdown_signals(env, node, interrupted);
         std::fprintf(stderr, "starting %d controllers and %d brokers in %s ...\n", kControllers, kBrokers,
                      cluster.dir().c_str());
         f.error = bring_up(env, o.keel_binary, cluster);
