@@ -178,7 +178,14 @@ std::optional<Divergence> Partition::divergence(int32_t last_fetched_epoch, Offs
 }
 
 std::optional<IsrChange> Partition::isr_change_to_send(const controller::MetadataImage& image) {
-    if (role_ != ReplicaRole::leader || in_flight_) return std::nullopt;
+    if (role_ != ReplicaRole::leader) return std::nullopt;
+    if (in_flight_) {
+        // Never a different change while one may have been applied: the high watermark
+        // counts its additions until the image or the controller settles it.
+        if (!in_flight_resend_) return std::nullopt;
+        in_flight_resend_ = false;
+        return in_flight_;
+    }
     Instant now = env_.now();
     std::vector<NodeId> next;
     bool changed = false;
@@ -217,11 +224,27 @@ std::optional<IsrChange> Partition::isr_change_to_send(const controller::Metadat
     c.partition_epoch = partition_epoch_;
     c.leader_recovery_state = leader_recovery_state_;
     in_flight_ = c;
+    in_flight_resend_ = false;
     maybe_advance_high_watermark();
     return c;
 }
 
-void Partition::isr_change_done() { in_flight_.reset(); }
+namespace {
+bool same_change(const std::optional<IsrChange>& a, const IsrChange& b) {
+    return a && a->leader_epoch == b.leader_epoch && a->partition_epoch == b.partition_epoch &&
+           a->new_isr == b.new_isr;
+}
+}  // namespace
+
+void Partition::isr_change_refused(const IsrChange& c) {
+    if (!same_change(in_flight_, c)) return;
+    in_flight_.reset();
+    in_flight_resend_ = false;
+}
+
+void Partition::isr_change_unknown(const IsrChange& c) {
+    if (same_change(in_flight_, c)) in_flight_resend_ = true;
+}
 
 Result<log::AppendResult> Partition::append_as_follower(ByteView records, Offset leader_high_watermark) {
     if (role_ != ReplicaRole::follower) return Error{Errc::not_leader, tp_.to_string() + ": not a follower"};

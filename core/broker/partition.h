@@ -144,8 +144,16 @@ public:
     // The ISR change to send now (shrink lagging members, add caught-up replicas), if any,
     // and marks it in flight.
     std::optional<IsrChange> isr_change_to_send(const controller::MetadataImage& image);
-    // The controller answered the in-flight change (or it failed): allow the next one.
-    void isr_change_done();
+    // The controller refused the in-flight change and said the state is unchanged
+    // (INELIGIBLE_REPLICA, INVALID_REQUEST: Kafka's OPERATION_NOT_ATTEMPTED family): the
+    // ISR is the committed one again, and the next change may go.
+    void isr_change_refused(const IsrChange& c);
+    // The change's fate is unknown (no controller, a timeout, a controller that failed to
+    // commit it, which a later one may still do): it stays pending, its additions still
+    // count for the high watermark, and isr_change_to_send() sends it again. Kafka's
+    // AlterPartitionManager retries likewise; the pending state only ends with an answer
+    // or with the image carrying a newer partition epoch.
+    void isr_change_unknown(const IsrChange& c);
 
     // ---- follower
     Result<log::AppendResult> append_as_follower(ByteView records, Offset leader_high_watermark);
@@ -185,6 +193,7 @@ private:
     Offset epoch_start_offset_{0};  // where this leader's epoch starts in its log
     std::map<NodeId, FollowerState> followers_;
     std::optional<IsrChange> in_flight_;
+    bool in_flight_resend_ = false;  // in_flight_ got no answer: send it again
     ProducerStateManager producers_;
     env::Mutex produce_mutex_;  // check + append + update of one produce at a time
     env::WaitQueue changed_;

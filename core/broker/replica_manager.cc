@@ -315,13 +315,31 @@ void ReplicaManager::send_isr_change(Partition& p, const IsrChange& c) {
     auto r = lifecycle_.alter_partition(req);
     Partition* again = partition(tp);
     if (again == nullptr) return;
-    bool ok = r.ok() && !r->topics.empty() && !r->topics[0].partitions.empty() &&
-              r->topics[0].partitions[0].error_code == protocol::ErrorCode::none;
-    if (!ok) {
+    bool answered = r.ok() && r->error_code == protocol::ErrorCode::none && !r->topics.empty() &&
+                    !r->topics[0].partitions.empty();
+    protocol::ErrorCode e = answered ? r->topics[0].partitions[0].error_code : protocol::ErrorCode::none;
+    if (!answered || e != protocol::ErrorCode::none) {
         stats_.alter_partition_errors++;
-        again->isr_change_done();
+        if (env_.tracer().enabled()) {
+            std::string why = !r.ok() ? std::string("no answer")
+                                      : protocol::error_code_name(answered ? e : r->error_code);
+            env_.tracer().event("broker.isr_change_failed", "{\"tp\":\"" + tp.to_string() + "\",\"answered\":" +
+                                                                 (answered ? "true" : "false") + ",\"error\":\"" +
+                                                                 why + "\"}");
+        }
     }
-    // On success the change stays in flight until the image carries its partition epoch.
+    if (!answered) {
+        // No answer, or the controller failed to commit it: a controller may still apply
+        // it, so it stays pending (its additions hold the high watermark) and goes again.
+        again->isr_change_unknown(c);
+    } else if (e == protocol::ErrorCode::ineligible_replica || e == protocol::ErrorCode::invalid_request ||
+               e == protocol::ErrorCode::operation_not_attempted) {
+        // Refused at the partition epoch we sent: nothing was applied, now or before.
+        again->isr_change_refused(c);
+    }
+    // Success, or a refusal that says the image is ahead of us (INVALID_UPDATE_VERSION,
+    // FENCED_LEADER_EPOCH, unknown partition): the change stays pending until the image
+    // carries a newer partition epoch or leader epoch.
     changed(*again);
 }
 

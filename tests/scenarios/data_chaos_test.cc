@@ -68,6 +68,17 @@ TEST(DataChaos, OverlappingSegmentsAfterAFailedFsyncDoNotKeepABrokerDown) {
     EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
 }
 
+// Seed 959: the leader of orders-2 asked to add a follower back to the ISR, and the
+// controller wrote the change and crashed before it answered. The leader forgot the
+// change, counted the high watermark without that follower while it was paused, and
+// acknowledged 50 records it did not have; the next controller committed the change and
+// elected the follower, which cut them (lost writes, offsets holding two values). An
+// unanswered change now stays pending, and counts, until it is settled.
+TEST(DataChaos, AnUnansweredIsrExpansionStillHoldsTheHighWatermark) {
+    sim::RunResult r = run(959);
+    EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
+}
+
 TEST(DataChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(3, {{"fault_seconds", "15"}});
     sim::RunResult b = run(3, {{"fault_seconds", "15"}});
