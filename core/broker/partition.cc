@@ -24,13 +24,18 @@ Partition::Partition(env::Env& env, const BrokerConfig& config, TopicPartitionNa
       topic_id_(topic_id),
       log_(std::move(log)),
       producers_(ProducerStateConfig{config.producer_id_expiration_ms}),
-      produce_mutex_(env.executor()),
+      append_mutex_(env.executor()),
       changed_(env.executor()) {}
 
 Partition::~Partition() { changed_.notify_all(); }
 
 Status Partition::apply(const controller::PartitionState& state, const controller::MetadataImage& image) {
     (void)image;
+    // A follower's append parked on the disk finishes first: were this replica to lead
+    // meanwhile, a produce would check its sequence against a producer state without that
+    // batch, and a retry of it would go in twice (data-chaos seed 915).
+    env::LockGuard guard(append_mutex_);
+    if (!guard.held()) return ok_status();  // the node is dying
     bool epoch_changed = state.leader_epoch != leader_epoch_;
     replicas_ = state.replicas;
     isr_ = state.isr;
@@ -68,11 +73,10 @@ void Partition::become_leader(const controller::PartitionState& state) {
     role_ = ReplicaRole::leader;
     in_flight_.reset();
     epoch_start_offset_ = log_->log_end_offset();
-    // Where this epoch starts (persisted in leader-epoch-checkpoint). A failure leaves the
-    // log offline, which every later append reports.
-    (void)log_->assign_epoch_start_offset(state.leader_epoch);
     // Kafka resets every follower; ISR members count as caught up now, so that a new
-    // leader does not shrink its ISR before they had a chance to fetch.
+    // leader does not shrink its ISR before they had a chance to fetch. Before anything
+    // parks: the ISR maintainer, seeing a leader with no followers, would shrink the ISR
+    // to the leader alone.
     followers_.clear();
     Instant now = env_.now();
     for (NodeId r : state.replicas) {
@@ -82,6 +86,9 @@ void Partition::become_leader(const controller::PartitionState& state) {
         followers_[r] = f;
     }
     if (high_watermark_ > log_->log_end_offset()) high_watermark_ = log_->log_end_offset();
+    // Where this epoch starts (persisted in leader-epoch-checkpoint). A failure leaves the
+    // log offline, which every later append reports.
+    (void)log_->assign_epoch_start_offset(state.leader_epoch);
 }
 
 Status Partition::become_follower(const controller::PartitionState& state) {
@@ -246,8 +253,14 @@ void Partition::isr_change_unknown(const IsrChange& c) {
     if (same_change(in_flight_, c)) in_flight_resend_ = true;
 }
 
-Result<log::AppendResult> Partition::append_as_follower(ByteView records, Offset leader_high_watermark) {
+Result<log::AppendResult> Partition::append_as_follower(ByteView records, Offset leader_high_watermark,
+                                                        LeaderEpoch fetched_at) {
+    env::LockGuard guard(append_mutex_);
+    if (!guard.held()) return Error{Errc::cancelled, tp_.to_string() + ": the broker is stopping"};
     if (role_ != ReplicaRole::follower) return Error{Errc::not_leader, tp_.to_string() + ": not a follower"};
+    if (!follower_at(fetched_at)) {
+        return Error{Errc::fenced_leader_epoch, tp_.to_string() + ": fetched in another leader epoch"};
+    }
     log::AppendResult r;
     if (!records.empty()) {
         KEEL_TRY_ASSIGN(r, log_->append_replicated(records));
@@ -271,8 +284,11 @@ void Partition::set_follower_high_watermark(Offset leader_high_watermark) {
     if (hw > high_watermark_) high_watermark_ = hw;
 }
 
-Status Partition::truncate_for_divergence(const Divergence& d, Offset leader_log_start) {
+Status Partition::truncate_for_divergence(const Divergence& d, Offset leader_log_start, LeaderEpoch fetched_at) {
     if (config_.bugs.skip_divergence_truncation) return ok_status();
+    env::LockGuard guard(append_mutex_);
+    // The image moved while the fetch was out (or waited for the lock): the answer is stale.
+    if (!guard.held() || !follower_at(fetched_at)) return ok_status();
     if (d.epoch.value() < 0 || d.end_offset.value() < 0) {
         // The leader has no epoch at or below ours: nothing of our log is known to match.
         KEEL_TRY(log_->truncate_fully_and_start_at(std::max(leader_log_start, Offset(0))));
@@ -291,6 +307,17 @@ Status Partition::truncate_for_divergence(const Divergence& d, Offset leader_log
         // leader never saw it) must go, or our next fetch names it and diverges again.
         KEEL_TRY(log_->truncate_epochs_at_end());
     }
+    if (high_watermark_ > log_->log_end_offset()) high_watermark_ = log_->log_end_offset();
+    return ok_status();
+}
+
+Status Partition::restart_at_leader_log_start(Offset leader_log_start, LeaderEpoch fetched_at) {
+    env::LockGuard guard(append_mutex_);
+    if (!guard.held() || !follower_at(fetched_at) || leader_log_start <= log_->log_end_offset()) return ok_status();
+    KEEL_TRY(log_->truncate_fully_and_start_at(leader_log_start));
+    // Kafka's truncateFullyAndStartAt empties the producers' state too: batches no longer in
+    // the log must not answer a retry as a duplicate.
+    KEEL_TRY(rebuild_producer_state());
     if (high_watermark_ > log_->log_end_offset()) high_watermark_ = log_->log_end_offset();
     return ok_status();
 }

@@ -156,9 +156,18 @@ public:
     void isr_change_unknown(const IsrChange& c);
 
     // ---- follower
-    Result<log::AppendResult> append_as_follower(ByteView records, Offset leader_high_watermark);
-    // Truncates for a DivergingEpoch answer (epoch, end offset) from the leader.
-    Status truncate_for_divergence(const Divergence& d, Offset leader_log_start);
+    // `fetched_at`: the leader epoch the fetch was sent in (-1: unchecked). Errors
+    // not_leader / fenced_leader_epoch when the role or epoch changed meanwhile (the answer
+    // is stale and dropped), cancelled when the broker is stopping, or the log's.
+    Result<log::AppendResult> append_as_follower(ByteView records, Offset leader_high_watermark,
+                                                 LeaderEpoch fetched_at = LeaderEpoch(-1));
+    // Truncates for a DivergingEpoch answer (epoch, end offset) from the leader; nothing
+    // when this replica is no longer a follower at `fetched_at` (-1: unchecked).
+    Status truncate_for_divergence(const Divergence& d, Offset leader_log_start,
+                                   LeaderEpoch fetched_at = LeaderEpoch(-1));
+    // The leader's log starts past our log end: empty the log to start there, and the
+    // producers' state with it. Nothing when no longer a follower at `fetched_at`.
+    Status restart_at_leader_log_start(Offset leader_log_start, LeaderEpoch fetched_at);
     // The epoch of the last batch in the log (the next fetch's LastFetchedEpoch), -1 if none.
     int32_t last_fetched_epoch() const;
     void set_follower_high_watermark(Offset leader_high_watermark);
@@ -176,6 +185,9 @@ private:
     void maybe_advance_high_watermark();
     void trace_append(const ValidatedBatches& v, const ProduceOutcome& o);
     void set_high_watermark(Offset hw);
+    bool follower_at(LeaderEpoch fetched_at) const {
+        return role_ == ReplicaRole::follower && (fetched_at.value() < 0 || fetched_at == leader_epoch_);
+    }
 
     env::Env& env_;
     const BrokerConfig& config_;
@@ -195,7 +207,10 @@ private:
     std::optional<IsrChange> in_flight_;
     bool in_flight_resend_ = false;  // in_flight_ got no answer: send it again
     ProducerStateManager producers_;
-    env::Mutex produce_mutex_;  // check + append + update of one produce at a time
+    // One append at a time, leader's or follower's, and no role change in the middle of one
+    // (Kafka's leaderIsrUpdateLock): a produce's check + append + update, a follower's
+    // append + producer-state update or truncation, apply()'s role change.
+    env::Mutex append_mutex_;
     env::WaitQueue changed_;
     // Appends fail on the disk (full, or an I/O error): logged once when it starts and once
     // when appends succeed again, not once per refused produce.

@@ -7,7 +7,7 @@ namespace keel::broker {
 
 ProduceOutcome Partition::append_produce(ByteView records, const ValidationConfig& validation) {
     ProduceOutcome out;
-    env::LockGuard guard(produce_mutex_);
+    env::LockGuard guard(append_mutex_);
     if (!guard.held()) {
         out.error = protocol::ErrorCode::request_timed_out;
         out.reason = "the broker is stopping";

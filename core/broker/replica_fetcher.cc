@@ -118,16 +118,16 @@ void ReplicaFetcher::handle_partition(Partition& p, LeaderEpoch asked_epoch, con
     if (d.error_code == ErrorCode::none && d.diverging_epoch.present()) {
         manager_.stats().divergence_truncations++;
         st = p.truncate_for_divergence(Divergence{LeaderEpoch(d.diverging_epoch.epoch), d.diverging_epoch.end_offset},
-                                       d.log_start_offset);
+                                       d.log_start_offset, asked_epoch);
     } else if (d.error_code == ErrorCode::none) {
-        auto r = p.append_as_follower(d.records, d.high_watermark);
+        auto r = p.append_as_follower(d.records, d.high_watermark, asked_epoch);
         if (!r.ok()) {
             st = r.error();
         } else {
             manager_.stats().records_replicated_bytes += d.records.size();
         }
     } else if (d.error_code == ErrorCode::offset_out_of_range && d.log_start_offset > p.log_end()) {
-        st = p.log().truncate_fully_and_start_at(d.log_start_offset);
+        st = p.restart_at_leader_log_start(d.log_start_offset, asked_epoch);
     } else if (d.error_code == ErrorCode::offset_out_of_range && d.high_watermark.value() >= 0 &&
                p.log_end() > d.high_watermark) {
         // Without epochs (kip101_off) a follower ahead of the leader's log learns it this
@@ -135,6 +135,12 @@ void ReplicaFetcher::handle_partition(Partition& p, LeaderEpoch asked_epoch, con
         st = p.log().truncate_to(d.high_watermark);
     }
     manager_.changed(p);
+    // The partition became leader, or moved to another epoch, while the append waited
+    // for the one before it (or for a role change) to finish: the answer is dropped.
+    if (!st.ok() && (st.error().code == Errc::not_leader || st.error().code == Errc::fenced_leader_epoch ||
+                     st.error().code == Errc::cancelled)) {
+        return;
+    }
     if (!st.ok()) {
         // A leader's batch that does not fit our log (invalid_record) is a protocol
         // error, logged and retried; anything on the disk stops the broker.

@@ -79,6 +79,16 @@ TEST(DataChaos, AnUnansweredIsrExpansionStillHoldsTheHighWatermark) {
     EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
 }
 
+// Seed 915: a follower's append of the old leader's last batch parked on a slow disk while
+// the image made that follower leader. A retry of the same batch reached the new leader,
+// whose producer state did not hold the parked batch yet: "in sequence", and the batch
+// went in twice (orders-1 offsets 1229 and 1230, idempotence on). A role change now waits
+// for the append in progress, and a fetch answer from another epoch is dropped.
+TEST(DataChaos, ARetryToANewLeaderWhileItsLastFollowerAppendParksIsADuplicate) {
+    sim::RunResult r = run(915);
+    EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
+}
+
 TEST(DataChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(3, {{"fault_seconds", "15"}});
     sim::RunResult b = run(3, {{"fault_seconds", "15"}});
