@@ -69,7 +69,8 @@ Status MetadataCache::refresh_from(const env::Address& address, Instant deadline
         TopicMetadata tm;
         tm.error = t.error_code;
         for (const auto& p : t.partitions) {
-            PartitionMetadata pm{p.partition_index, p.error_code, p.leader_id, p.leader_epoch};
+            PartitionMetadata pm =
+                newest_known(*t.name, t.topic_id, {p.partition_index, p.error_code, p.leader_id, p.leader_epoch});
             if (pm.leader.value() >= 0 && brokers.count(pm.leader) == 0) pm.leader = NodeId(-1);
             tm.partitions.push_back(pm);
         }
@@ -89,6 +90,33 @@ Status MetadataCache::refresh_from(const env::Address& address, Instant deadline
     stale_ = false;
     generation_++;
     return ok_status();
+}
+
+PartitionMetadata MetadataCache::newest_known(const std::string& topic, const protocol::Uuid& topic_id,
+                                              const PartitionMetadata& fresh) {
+    if (!topic_id.is_zero()) {
+        auto [id, inserted] = topic_ids_.try_emplace(topic, topic_id);
+        if (!inserted && id->second != topic_id) {
+            id->second = topic_id;
+            std::erase_if(last_seen_epochs_, [&](const auto& kv) { return kv.first.topic == topic; });
+        }
+    }
+    if (fresh.leader_epoch.value() < 0 || fresh.error != protocol::ErrorCode::none) return fresh;
+    TopicPartitionName tp{topic, fresh.partition};
+    auto [seen, inserted] = last_seen_epochs_.try_emplace(tp, fresh.leader_epoch);
+    if (inserted || fresh.leader_epoch >= seen->second) {
+        seen->second = fresh.leader_epoch;
+        return fresh;
+    }
+    // Older than what we know: keep the previous entry, or know no leader until a broker
+    // that has caught up answers.
+    auto it = topics_.find(topic);
+    if (it != topics_.end()) {
+        for (const PartitionMetadata& prev : it->second.partitions) {
+            if (prev.partition == fresh.partition && prev.leader_epoch >= seen->second) return prev;
+        }
+    }
+    return PartitionMetadata{fresh.partition, protocol::ErrorCode::none, NodeId(-1), LeaderEpoch(-1)};
 }
 
 const TopicMetadata* MetadataCache::topic(const std::string& name) const {

@@ -75,6 +75,13 @@ public:
 
 private:
     Status refresh_from(const env::Address& address, Instant deadline);
+    // KIP-320, as Kafka's Metadata: a partition's entry from a broker whose image is behind
+    // (a leader epoch older than one this cache has seen) is ignored and the previous entry
+    // kept: a deposed leader that has not heard of its successor still names itself, and a
+    // client sent there fetches at an epoch the deposed leader accepts, from a log that may
+    // lack what the client already read (OFFSET_OUT_OF_RANGE, a reset to the log start).
+    PartitionMetadata newest_known(const std::string& topic, const protocol::Uuid& topic_id,
+                                   const PartitionMetadata& fresh);
 
     env::Env& env_;
     ConnectionPool& pool_;
@@ -82,6 +89,10 @@ private:
     std::set<std::string> topics_wanted_;
     std::map<NodeId, env::Address> brokers_;
     std::map<std::string, TopicMetadata> topics_;
+    // The largest leader epoch seen per partition, and the topic id it was seen under (a
+    // topic deleted and created again starts over).
+    std::map<TopicPartitionName, LeaderEpoch> last_seen_epochs_;
+    std::map<std::string, protocol::Uuid> topic_ids_;
     std::optional<Instant> refreshed_at_;
     bool stale_ = false;
     uint64_t generation_ = 0;

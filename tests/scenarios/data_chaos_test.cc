@@ -89,6 +89,18 @@ TEST(DataChaos, ARetryToANewLeaderWhileItsLastFollowerAppendParksIsADuplicate) {
     EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
 }
 
+// Seed 1677: a leader of orders-1 cut off from the controllers kept leading epoch 0 after
+// the controller had moved the partition to another broker at epoch 2. The readers, at
+// offset 656 read from the new leader, refreshed their metadata from the deposed one,
+// which named itself leader at epoch 0; they fetched there at epoch 0, its log ended at
+// 450, it answered OFFSET_OUT_OF_RANGE, and auto.offset.reset=earliest sent them back to
+// offset 0. The client's metadata now ignores a leader epoch older than one it has seen
+// (KIP-320, as Kafka's Metadata), so the fetch never goes to the deposed leader.
+TEST(DataChaos, AConsumerIgnoresADeposedLeadersOlderMetadata) {
+    sim::RunResult r = run(1677);
+    EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
+}
+
 TEST(DataChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(3, {{"fault_seconds", "15"}});
     sim::RunResult b = run(3, {{"fault_seconds", "15"}});
