@@ -229,6 +229,30 @@ TEST(ClientInSim, ATruncatedLogIsDetectedThroughTheLeaderEpochAndReadingResumesA
     EXPECT_EQ(after.front().leader_epoch, LeaderEpoch(1));
 }
 
+// KIP-320, as Kafka's Metadata: a broker whose image is behind names an older leader epoch;
+// the cache keeps what it knew instead of going back (data-chaos seed 1677).
+TEST(ClientInSim, MetadataNamingAnOlderLeaderEpochIsIgnored) {
+    SimRun run(17, {{"t", 2}});
+    std::vector<int32_t> epochs;
+    ASSERT_TRUE(run.client([&](env::Env& env) {
+        ConnectionPool pool(env, {});
+        MetadataCache metadata(env, pool, MetadataOptions{.bootstrap = {kBroker}});
+        metadata.add_topic("t");
+        auto epoch_of_0 = [&] {
+            EXPECT_TRUE(metadata.refresh(env.now() + ms(2000)).ok());
+            auto p = metadata.partition({"t", PartitionIndex(0)});
+            epochs.push_back(p ? p->leader_epoch.value() : -2);
+        };
+        run.broker.metadata_leader_epoch = 3;
+        epoch_of_0();
+        run.broker.metadata_leader_epoch = 1;  // a deposed leader's view
+        epoch_of_0();
+        run.broker.metadata_leader_epoch = 4;
+        epoch_of_0();
+    }));
+    EXPECT_EQ(epochs, (std::vector<int32_t>{3, 3, 4}));
+}
+
 TEST(ClientInSim, AnUnreachableBrokerFailsRecordsAtDeliveryTimeoutAndCloseReturns) {
     SimRun run(17);
     std::optional<Result<RecordMetadata>> first, cut_off, no_metadata;

@@ -54,6 +54,7 @@ Result<Bytes> FakeBroker::metadata(const protocol::RequestFrame& f) {
             mp.leader_id = NodeId(1);
             auto it = log_.find({name, p});
             mp.leader_epoch = LeaderEpoch(it == log_.end() ? 0 : it->second.leader_epoch);
+            if (metadata_leader_epoch) mp.leader_epoch = LeaderEpoch(*metadata_leader_epoch);
             mp.replica_nodes = {NodeId(1)};
             mp.isr_nodes = {NodeId(1)};
             t.partitions.push_back(mp);

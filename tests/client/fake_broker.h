@@ -34,6 +34,9 @@ public:
     int lose_produce_answers = 0;                  // after appending, close instead of answering
     std::deque<protocol::ErrorCode> produce_errors;  // answer these (not appended)
     int produce_requests = 0;
+    // Metadata names this leader epoch for every partition instead of the log's (a broker
+    // whose image is behind: a deposed leader that has not heard of its successor).
+    std::optional<int32_t> metadata_leader_epoch;
     std::map<protocol::ApiKey, int16_t> last_version;  // per api, the version last received
 
     struct Entry {
