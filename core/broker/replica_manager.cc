@@ -328,18 +328,23 @@ void ReplicaManager::send_isr_change(Partition& p, const IsrChange& c) {
                                                                  why + "\"}");
         }
     }
-    if (!answered) {
-        // No answer, or the controller failed to commit it: a controller may still apply
-        // it, so it stays pending (its additions hold the high watermark) and goes again.
-        again->isr_change_unknown(c);
-    } else if (e == protocol::ErrorCode::ineligible_replica || e == protocol::ErrorCode::invalid_request ||
-               e == protocol::ErrorCode::operation_not_attempted) {
+    using protocol::ErrorCode;
+    if (answered && (e == ErrorCode::ineligible_replica || e == ErrorCode::invalid_request ||
+                     e == ErrorCode::operation_not_attempted)) {
         // Refused at the partition epoch we sent: nothing was applied, now or before.
         again->isr_change_refused(c);
+    } else if (answered && (e == ErrorCode::none || e == ErrorCode::invalid_update_version ||
+                            e == ErrorCode::fenced_leader_epoch || e == ErrorCode::unknown_topic_or_partition ||
+                            e == ErrorCode::unknown_topic_id)) {
+        // Applied, or refused because the image is ahead of ours (a change we have not seen
+        // yet, perhaps this one): pending until the image carries a newer partition epoch
+        // or leader epoch.
+    } else {
+        // No answer, the controller failed to commit it, or a controller that is not the
+        // active one (NOT_CONTROLLER, for a partition too): a controller may still apply it,
+        // so it stays pending (its additions hold the high watermark) and goes again.
+        again->isr_change_unknown(c);
     }
-    // Success, or a refusal that says the image is ahead of us (INVALID_UPDATE_VERSION,
-    // FENCED_LEADER_EPOCH, unknown partition): the change stays pending until the image
-    // carries a newer partition epoch or leader epoch.
     changed(*again);
 }
 
