@@ -29,13 +29,19 @@ Partition::Partition(env::Env& env, const BrokerConfig& config, TopicPartitionNa
 
 Partition::~Partition() { changed_.notify_all(); }
 
-Status Partition::apply(const controller::PartitionState& state, const controller::MetadataImage& image) {
-    (void)image;
+Status Partition::apply(const controller::PartitionState& wanted, const controller::MetadataImage& image) {
     // A follower's append parked on the disk finishes first: were this replica to lead
     // meanwhile, a produce would check its sequence against a producer state without that
     // batch, and a retry of it would go in twice (data-chaos seed 915).
     env::LockGuard guard(append_mutex_);
     if (!guard.held()) return ok_status();  // the node is dying
+    // The image may have moved on while we waited: apply its state, not a leadership the
+    // controller has already taken away (a stale leader of an older epoch, however briefly).
+    const controller::PartitionState* now = image.partition(topic_id_, PartitionIndex(tp_.partition));
+    bool newer = now != nullptr && (now->leader_epoch > wanted.leader_epoch ||
+                                    (now->leader_epoch == wanted.leader_epoch &&
+                                     now->partition_epoch > wanted.partition_epoch));
+    const controller::PartitionState& state = newer ? *now : wanted;
     bool epoch_changed = state.leader_epoch != leader_epoch_;
     replicas_ = state.replicas;
     isr_ = state.isr;
