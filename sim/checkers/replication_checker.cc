@@ -1,6 +1,7 @@
 #include "sim/checkers/replication_checker.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/log/record_batch.h"
 
@@ -87,19 +88,22 @@ void ReplicationChecker::check_leader(NodeId broker, const broker::Partition& p,
     }
     if (first) {
         stats_.leader_epochs++;
-        auto m = max_hw_.find(key);
-        if (m != max_hw_.end() && p.log_end() < m->second) {
+        Offset committed = committed_before(key, epoch);
+        if (p.log_end() < committed) {
             bool unclean = options_.unclean_allowed && options_.unclean_allowed(p.tp().topic);
             std::string what = "leader-has-committed: " + name_of(p) + " broker " + std::to_string(broker.value()) +
                                " leads epoch " + std::to_string(epoch) + " with log end " +
                                std::to_string(p.log_end().value()) + " below the high watermark " +
-                               std::to_string(m->second.value()) + " an earlier leader reached";
+                               std::to_string(committed.value()) + " an earlier leader reached";
             if (unclean) {
                 stats_.unclean_data_loss++;
             } else {
                 violation(what);
             }
-            m->second = p.log_end();  // the new truth; report each loss once
+            // The new truth: the earlier epochs' high watermarks no longer bind later
+            // leaders (report each loss once).
+            auto& floor = truth_from_epoch_[key];
+            floor = std::max(floor, epoch);
         }
     }
     auto [h, fresh] = hw_of_epoch_.emplace(std::make_pair(key, epoch), p.high_watermark());
@@ -111,8 +115,22 @@ void ReplicationChecker::check_leader(NodeId broker, const broker::Partition& p,
         }
         h->second = std::max(h->second, p.high_watermark());
     }
-    Offset& mx = max_hw_[key];
-    mx = std::max(mx, p.high_watermark());
+}
+
+// The highest high watermark leaders of epochs before `epoch` reached (since the last loss
+// reported). Not a later epoch's: a broker whose metadata lags may take up a leadership the
+// controller has already passed on, after the next epoch's leader (elected with an ISR
+// of its own) moved the high watermark past this broker's log; what it must hold is what
+// was committed before its epoch.
+Offset ReplicationChecker::committed_before(const Key& key, int32_t epoch) const {
+    auto f = truth_from_epoch_.find(key);
+    int32_t from = f == truth_from_epoch_.end() ? std::numeric_limits<int32_t>::min() : f->second;
+    Offset best{-1};
+    for (auto it = hw_of_epoch_.lower_bound({key, from}); it != hw_of_epoch_.end() && it->first.first == key; ++it) {
+        if (it->first.second >= epoch) break;
+        best = std::max(best, it->second);
+    }
+    return best;
 }
 
 void ReplicationChecker::check_hw_within_isr(const broker::Partition& leader, const Key& key) {

@@ -9,8 +9,8 @@
 //   acked-on-isr           an acks=all answer comes only once every ISR member holds the
 //                          batch (the high watermark passed it)
 //   leader-has-committed   a new leader's log holds every offset below the highest high
-//                          watermark any earlier leader reached (with unclean election
-//                          off for the topic: only then is it a promise)
+//                          watermark any leader of an earlier epoch reached (with unclean
+//                          election off for the topic: only then is it a promise)
 // At the end (check_replicas, on a quiet cluster):
 //   replicas-identical     below the leader's high watermark every replica holds the same
 //                          batches, byte for byte
@@ -81,12 +81,13 @@ private:
     void violation(std::string what);
     void check_leader(NodeId broker, const broker::Partition& p, const Key& key);
     void check_hw_within_isr(const broker::Partition& leader, const Key& key);
+    Offset committed_before(const Key& key, int32_t epoch) const;
 
     ReplicationCheckerOptions options_;
     ReplicaLookup replica_of_;
     std::map<std::pair<Key, int32_t>, NodeId> leader_of_epoch_;  // (partition, epoch) -> broker
     std::map<std::pair<Key, int32_t>, Offset> hw_of_epoch_;      // (partition, epoch) -> leader's HW
-    std::map<Key, Offset> max_hw_;                                // highest HW any leader reached
+    std::map<Key, int32_t> truth_from_epoch_;  // after a reported loss: epochs before it no longer bind
     std::vector<std::string> violations_;
     ReplicationCheckerStats stats_;
 };

@@ -160,6 +160,36 @@ TEST(ReplicationChecker, ANewLeaderWithoutACommittedRecordIsCaught) {
     });
 }
 
+// data-chaos seeds 591 and 1894: a broker whose metadata lagged took up the leadership of
+// epoch 1 after epoch 2's leader, alone in its ISR, had moved the high watermark one
+// record past it. Epoch 1's leader must hold what epochs before it committed, not what a
+// later epoch did.
+TEST(ReplicationChecker, ALateLeaderOfAnOlderEpochIsHeldToWhatEarlierEpochsCommitted) {
+    on_node([](env::Env& env) {
+        Replicas r(env);
+        ReplicationChecker c({}, lookup(r));
+        broker::Partition& first = r.make(1, 0);
+        Replicas::apply(first, 1, 0, {NodeId(1)});
+        Replicas::produce(first, "a");
+        c.on_change(NodeId(1), first, env.now());  // HW 1 in epoch 0
+        broker::Partition& second = r.make(2, 0);
+        Replicas::apply(second, 1, 0, {NodeId(1), NodeId(2)});
+        auto read = first.log().read(Offset(0), 1 << 20);
+        ASSERT_TRUE(read.ok());
+        ASSERT_TRUE(second.append_as_follower(read->records, first.high_watermark()).ok());
+        Replicas::apply(second, 2, 2, {NodeId(2)});
+        Replicas::produce(second, "b");
+        c.on_change(NodeId(2), second, env.now());  // HW 2 in epoch 2
+        Replicas::apply(first, 1, 1, {NodeId(1)});  // epoch 1, applied late
+        c.on_change(NodeId(1), first, env.now());
+        EXPECT_FALSE(has(c, "leader-has-committed")) << c.violations()[0];
+        // A leader of epoch 3 must hold epoch 2's record.
+        Replicas::apply(first, 1, 3, {NodeId(1)});
+        c.on_change(NodeId(1), first, env.now());
+        EXPECT_TRUE(has(c, "leader-has-committed"));
+    });
+}
+
 TEST(ReplicationChecker, AnUncleanLossIsCountedNotAViolationWhereAllowed) {
     on_node([](env::Env& env) {
         Replicas r(env);
