@@ -101,6 +101,15 @@ TEST(DataChaos, AConsumerIgnoresADeposedLeadersOlderMetadata) {
     EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
 }
 
+// Seed 591 (and 1894) of the sweep after the three fixes above: a broker whose metadata
+// lagged took up the leadership of epoch 1 after epoch 2's leader, alone in its ISR, had
+// moved the high watermark one record past it. leader-has-committed held it to that later
+// epoch's high watermark; it owes only what earlier epochs committed.
+TEST(DataChaos, ALateLeaderOfAnOlderEpochOwesOnlyWhatEarlierEpochsCommitted) {
+    sim::RunResult r = run(591);
+    EXPECT_TRUE(r.ok) << (r.violations.empty() ? "" : r.violations[0]) << "\n  replay: " << r.replay;
+}
+
 TEST(DataChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(3, {{"fault_seconds", "15"}});
     sim::RunResult b = run(3, {{"fault_seconds", "15"}});
