@@ -17,7 +17,8 @@
 // not caught up for replica.lag.time.max.ms is out of sync; a replica not in the ISR whose
 // log end reaches the high watermark and the start of the leader's epoch may join. The
 // change goes to the controller as AlterPartition (one in flight per partition) and takes
-// effect when the image carries it.
+// effect when the image carries it; until then it is pending and its additions count for
+// the high watermark (a change that got no answer may still be applied: it is sent again).
 //
 // Waiters (acks=all produces, delayed fetches) park on changed(): notified on every append,
 // high-watermark move, and role or epoch change.
