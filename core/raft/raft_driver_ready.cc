@@ -69,8 +69,10 @@ Status RaftDriver::persist_ready(Ready& r) {
     }
     if (r.install_snapshot) KEEL_TRY(install_snapshot(*r.install_snapshot));
     if (r.truncate_to) {
-        KEEL_TRY(storage_->truncate_to(*r.truncate_to));
+        // The observer hears first: a crash part-way through may leave the log cut, and
+        // the entries past the cut are no longer owed (quorum-chaos seed 519).
         if (obs != nullptr) obs->on_truncated(options_.id, *r.truncate_to);
+        KEEL_TRY(storage_->truncate_to(*r.truncate_to));
         if (env_.tracer().enabled()) {
             env_.tracer().event("raft.truncate", "{\"to\":" + std::to_string(r.truncate_to->value()) + "}");
         }

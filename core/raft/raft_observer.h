@@ -11,8 +11,10 @@
 // - on_became_leader: the node won the election of `epoch`; its log at that moment is the
 //   log the monitor has seen (every earlier Ready is durable; the LeaderChange entry that
 //   opens the epoch follows as an append).
-// - on_truncated / on_appended: after the change is durable (entries are synced before
-//   any message that acknowledges them).
+// - on_truncated: before the log is cut from `from` on (a crash may cut it part-way, so
+//   from then on those entries are not owed; a recovered log may still hold them).
+// - on_appended: after the entries are durable (synced before any message that
+//   acknowledges them).
 // - on_snapshot_installed: a leader's snapshot replaced the node's log and state machine.
 // - on_high_watermark: the node's high watermark moved (after the entries below it are
 //   durable on this node).
