@@ -28,6 +28,16 @@ Result<std::optional<Bytes>> read_whole_file(env::Disk& disk, const std::string&
     return std::optional<Bytes>(std::move(b));
 }
 
+Result<std::optional<Bytes>> read_whole_file_twice(env::Disk& disk, const std::string& path, int attempts) {
+    KEEL_TRY_ASSIGN(std::optional<Bytes> last, read_whole_file(disk, path));
+    for (int i = 1; i < attempts; i++) {
+        KEEL_TRY_ASSIGN(std::optional<Bytes> again, read_whole_file(disk, path));
+        if (again == last) return again;
+        last = std::move(again);
+    }
+    return last;
+}
+
 std::optional<int64_t> parse_int64(std::string_view text) {
     bool negative = !text.empty() && text[0] == '-';
     if (negative) text.remove_prefix(1);

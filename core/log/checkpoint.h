@@ -30,6 +30,10 @@ Status write_file_atomically(env::Disk& disk, const std::string& path, ByteView 
 
 // The whole file; nullopt if it does not exist.
 Result<std::optional<Bytes>> read_whole_file(env::Disk& disk, const std::string& path);
+// The same, for a file without a checksum (Kafka's text checkpoints): read until two reads
+// in a row agree (at most `attempts` reads), so a bit flipped in one read is not taken
+// for the file's content and written back. The last read if none agree.
+Result<std::optional<Bytes>> read_whole_file_twice(env::Disk& disk, const std::string& path, int attempts);
 
 std::string encode_offset_checkpoint(const std::string& topic, int32_t partition, Offset offset);
 // Errc::corrupt unless the text is exactly one well-formed entry for (topic, partition).

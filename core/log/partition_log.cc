@@ -159,7 +159,7 @@ Status PartitionLog::finish_interrupted_swaps(const std::vector<std::string>& na
 
 Status PartitionLog::load_checkpoints() {
     auto read_offset = [&](const char* name, Offset fallback) -> Result<Offset> {
-        KEEL_TRY_ASSIGN(auto bytes, read_whole_file(disk_, env::join_path(options_.dir, name)));
+        KEEL_TRY_ASSIGN(auto bytes, read_whole_file_twice(disk_, env::join_path(options_.dir, name), kReadAttempts));
         if (!bytes) return fallback;
         auto v = decode_offset_checkpoint(as_chars(*bytes), options_.topic, options_.partition);
         if (v.ok()) return *v;
@@ -172,7 +172,8 @@ Status PartitionLog::load_checkpoints() {
     KEEL_TRY_ASSIGN(cleaner_point_, read_offset(kCleanerOffsetCheckpoint, Offset(0)));
     report_.recovery_point = recovery_point_;
     persisted_recovery_point_ = recovery_point_;
-    KEEL_TRY_ASSIGN(auto epochs, read_whole_file(disk_, env::join_path(options_.dir, kLeaderEpochCheckpoint)));
+    KEEL_TRY_ASSIGN(auto epochs,
+                    read_whole_file_twice(disk_, env::join_path(options_.dir, kLeaderEpochCheckpoint), kReadAttempts));
     if (epochs) {
         auto cache = LeaderEpochCache::decode(as_chars(*epochs));
         if (cache.ok()) {

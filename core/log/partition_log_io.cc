@@ -296,8 +296,13 @@ Result<ReadResult> PartitionLog::read(Offset from, size_t max_bytes, std::option
     while (seg != nullptr && from < log_end_offset_) {
         KEEL_TRY_ASSIGN(auto position, seg->find_position(from));
         if (position) {
-            KEEL_TRY_ASSIGN(Bytes raw, seg->read_batches(*position, max_bytes));
-            return collect_batches(std::move(r), *seg, *position, std::move(raw), max_offset);
+            // A batch failing its check is read again first: a read may return a flipped
+            // bit that storage does not hold.
+            for (int attempt = 1;; attempt++) {
+                KEEL_TRY_ASSIGN(Bytes raw, seg->read_batches(*position, max_bytes));
+                auto got = collect_batches(r, *seg, *position, std::move(raw), max_offset);
+                if (got.ok() || got.code() != Errc::corrupt || attempt >= kReadAttempts) return got;
+            }
         }
         auto next = segments_.upper_bound(seg->base_offset());
         seg = next == segments_.end() ? nullptr : next->second;

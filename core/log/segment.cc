@@ -130,6 +130,18 @@ public:
         }
         return ByteView(buf_.data() + (pos - start_), n);
     }
+    // The same, read from the file again whatever the window holds.
+    Result<ByteView> reread(uint64_t pos, size_t n) {
+        buf_.clear();
+        start_ = 0;
+        return get(pos, n);
+    }
+    // Whether a second read of [pos, pos + n), straight from the file, returns the bytes
+    // the window holds (which get() made available).
+    Result<bool> confirm(uint64_t pos, size_t n) {
+        KEEL_TRY_ASSIGN(Bytes again, f_.read(pos, n));
+        return again.size() == n && std::equal(again.begin(), again.end(), buf_.begin() + (pos - start_));
+    }
 
 private:
     env::File& f_;
@@ -153,6 +165,50 @@ bool batch_offsets_fit(const BatchHeader& h, Offset next, Offset base) {
 
 }  // namespace
 
+namespace {
+
+// One batch as recovery reads it: the header, and the batch checked (CRC, and offsets that
+// can follow `next` in the segment based at `base`).
+struct CheckedBatch {
+    Result<BatchHeader> header = Error{Errc::corrupt_record, "not read"};
+    Result<BatchHeader> checked = Error{Errc::corrupt_record, "not read"};
+    ByteView bytes;
+};
+
+Result<CheckedBatch> check_batch_at(Window& window, uint64_t pos, Offset next, Offset base, bool fresh) {
+    CheckedBatch c;
+    KEEL_TRY_ASSIGN(ByteView head, fresh ? window.reread(pos, batch_format::kHeaderSize)
+                                          : window.get(pos, batch_format::kHeaderSize));
+    c.header = parse_batch_header(head);
+    if (!c.header.ok()) {
+        c.checked = c.header.error();
+        return c;
+    }
+    KEEL_TRY_ASSIGN(c.bytes, window.get(pos, c.header->size_bytes()));
+    c.checked = read_batch(c.bytes);
+    if (c.checked.ok() && !batch_offsets_fit(*c.checked, next, base)) {
+        c.checked = Error{Errc::invalid_record, "batch offsets out of order"};
+    }
+    return c;
+}
+
+// check_batch_at, read again (kReadAttempts in all) while the batch fails its check or a
+// second read of its header disagrees: the header's offsets, length and leader epoch are
+// outside the CRC, so only a second read shows a bit flipped in them.
+Result<CheckedBatch> check_batch_rereading(Window& window, uint64_t pos, Offset next, Offset base) {
+    CheckedBatch c;
+    for (int attempt = 0; attempt < kReadAttempts; attempt++) {
+        KEEL_TRY_ASSIGN(c, check_batch_at(window, pos, next, base, attempt > 0));
+        if (!c.checked.ok()) continue;
+        KEEL_TRY_ASSIGN(bool same, window.confirm(pos, batch_format::kHeaderSize));
+        if (same) return c;
+        c.checked = Error{Errc::corrupt_record, "two reads of the batch header differ"};
+    }
+    return c;
+}
+
+}  // namespace
+
 Result<std::optional<ScanStop>> Segment::recover(uint32_t index_interval_bytes,
                                                  const RecoverHooks& hooks) {
     KEEL_TRY_ASSIGN(uint64_t file_size, log_->size());
@@ -166,36 +222,31 @@ Result<std::optional<ScanStop>> Segment::recover(uint32_t index_interval_bytes,
     uint64_t pos = 0;
     std::optional<ScanStop> stop;
     while (pos < file_size) {
-        KEEL_TRY_ASSIGN(ByteView head, window.get(pos, batch_format::kHeaderSize));
-        auto header = parse_batch_header(head);
-        if (!header.ok()) {
-            stop = ScanStop{pos, header.error()};
+        KEEL_TRY_ASSIGN(CheckedBatch c, check_batch_rereading(window, pos, next_offset_, base_offset_));
+        if (!c.header.ok()) {
+            stop = ScanStop{pos, c.header.error()};
             break;
         }
-        KEEL_TRY_ASSIGN(ByteView bytes, window.get(pos, header->size_bytes()));
-        auto checked = read_batch(bytes);
-        if (checked.ok() && !batch_offsets_fit(*checked, next_offset_, base_offset_)) {
-            checked = Error{Errc::invalid_record, "batch offsets out of order"};
-        }
-        if (!checked.ok()) {
-            ScanStop bad{pos, checked.error()};
+        const BatchHeader& header = *c.header;
+        if (!c.checked.ok()) {
+            ScanStop bad{pos, c.checked.error()};
             // Its offsets (not covered by the CRC) must still fit, or the index could not
             // hold them: such a batch ends the scan like any other damage.
-            bool skip = checked.code() == Errc::corrupt_record &&
-                        batch_offsets_fit(*header, next_offset_, base_offset_) && hooks.skip_bad_crc &&
-                        hooks.skip_bad_crc(bad, *header);
+            bool skip = c.checked.code() == Errc::corrupt_record &&
+                        batch_offsets_fit(header, next_offset_, base_offset_) && hooks.skip_bad_crc &&
+                        hooks.skip_bad_crc(bad, header);
             if (!skip) {
                 stop = std::move(bad);
                 break;
             }
             // Kept in place but never served: every read checks the CRC again.
         } else if (hooks.on_batch) {
-            hooks.on_batch(ScannedBatch{pos, *checked, bytes});
+            hooks.on_batch(ScannedBatch{pos, *c.checked, c.bytes});
         }
-        index_batch(pos, BatchSummary{header->last_offset(), header->max_timestamp,
-                                      static_cast<uint32_t>(header->size_bytes())},
+        index_batch(pos, BatchSummary{header.last_offset(), header.max_timestamp,
+                                      static_cast<uint32_t>(header.size_bytes())},
                     index_interval_bytes);
-        pos += header->size_bytes();
+        pos += header.size_bytes();
     }
     size_ = pos;
     KEEL_TRY(write_index_files(/*rewrite=*/true));
@@ -335,11 +386,15 @@ Status Segment::write_index_files(bool rewrite) {
 }
 
 Status Segment::rewrite_from(uint64_t position) {
+    // Batch by batch, each checked again as read: what goes back to disk must be what
+    // recovery validated, never a buffer with a bit flipped in the read. A batch that
+    // fails on every read (damage recovery kept below the recovery point) stays as stored.
+    Window window(*log_, size_);
     for (uint64_t pos = position; pos < size_;) {
-        size_t n = static_cast<size_t>(std::min<uint64_t>(kScanChunkBytes, size_ - pos));
-        KEEL_TRY_ASSIGN(Bytes chunk, read(pos, n));
-        KEEL_TRY(log_->write(pos, chunk));
-        pos += n;
+        KEEL_TRY_ASSIGN(CheckedBatch c, check_batch_rereading(window, pos, base_offset_, base_offset_));
+        if (!c.header.ok()) break;  // the scan read it, this read cannot: nothing more to trust
+        if (c.checked.ok()) KEEL_TRY(log_->write(pos, c.bytes));
+        pos += c.header->size_bytes();
     }
     return ok_status();
 }

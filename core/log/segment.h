@@ -28,6 +28,12 @@
 
 namespace keel::log {
 
+// A batch that fails its check is read this many times before it counts as damaged: a
+// read can return a flipped bit that storage does not hold (a bad cable, a controller
+// fault; the simulator's disk-bitflip), and recovery must neither cut valid data nor
+// write such a buffer back.
+inline constexpr int kReadAttempts = 8;
+
 // "00000000000000000042" for 42.
 std::string offset_file_stem(Offset base_offset);
 // Parses a 20-digit stem followed by `suffix` ("00000000000000000042.log", ".log") into 42.

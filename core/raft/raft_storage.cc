@@ -8,6 +8,7 @@
 #include "core/log/checkpoint.h"
 #include "core/log/crc32c.h"
 #include "core/log/record_batch.h"
+#include "core/log/segment.h"
 
 namespace keel::raft {
 
@@ -86,9 +87,15 @@ Status format_storage(env::Disk& disk, const std::string& root, const MetaProper
 }
 
 Result<std::optional<MetaProperties>> read_meta_properties(env::Disk& disk, const std::string& root) {
-    KEEL_TRY_ASSIGN(auto bytes, log::read_whole_file(disk, env::join_path(root, kMetaPropertiesFile)));
-    if (!bytes) return std::optional<MetaProperties>();
-    KEEL_TRY_ASSIGN(std::string_view body, checked_body(as_chars(*bytes), kMetaPropertiesFile));
+    std::optional<Bytes> bytes;
+    Result<std::string_view> checked = Error{Errc::corrupt, "not read"};
+    // A checksum failure is read again: it may be a bit flipped in the read, not on disk.
+    for (int attempt = 0; attempt < log::kReadAttempts && !checked.ok(); attempt++) {
+        KEEL_TRY_ASSIGN(bytes, log::read_whole_file(disk, env::join_path(root, kMetaPropertiesFile)));
+        if (!bytes) return std::optional<MetaProperties>();
+        checked = checked_body(as_chars(*bytes), kMetaPropertiesFile);
+    }
+    KEEL_TRY_ASSIGN(std::string_view body, checked);
     auto id = property(body, "node.id");
     auto cluster = property(body, "cluster.id");
     auto parsed_id = id ? log::parse_int64(*id) : std::nullopt;

@@ -75,7 +75,7 @@ struct RaftStorageOptions {
     env::Buggify* buggify = nullptr;    // optional: the log's fault points (simulator only)
     std::string root;                   // data root, relative to the disk ("" = the root)
     int64_t segment_bytes = 8 << 20;    // metadata log segment size
-    int read_attempts = 3;              // a checksum failure is re-read (transient bit flips)
+    int read_attempts = 8;              // a checksum failure is re-read (transient bit flips)
 };
 
 // What recovery found, beside what the RaftNode needs.

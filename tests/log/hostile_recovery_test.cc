@@ -186,5 +186,44 @@ TEST(HostileRecovery, ABatchWhoseRottedBaseOffsetGoesBackwardsIsNotServed) {
     EXPECT_EQ(first->next_offset, Offset(3));
 }
 
+// Reads that return a flipped bit (p = 0.5 per read; storage intact), as after a crash in
+// a disk-bitflip window: recovery must neither cut the unflushed tail it reads through
+// them nor write a flipped buffer back (it rewrites that tail, see fsyncgate), and reads
+// must serve every batch. Before, the open cut the tail at the first flip and the rewrite
+// stored flipped bytes for good (tests/sim/findings/raft-bitflip-on-read-persisted.md).
+TEST(HostileRecovery, BitsFlippedInReadsAreNeitherCutNorWrittenBack) {
+    LogWorld w;
+    w.config.index_interval_bytes = 0;
+    {
+        auto log = w.open();
+        for (int i = 0; i < 40; i++) ASSERT_TRUE(log->append(numbered_batch(i * 3, 3), LeaderEpoch(0)).ok());
+        ASSERT_TRUE(log->close().ok());  // the recovery point stays 0: a clean close is not recorded
+    }
+    Bytes before;
+    {
+        auto f = w.mount->open(seg0(w), env::OpenMode::read_only);
+        ASSERT_TRUE(f.ok());
+        before = (*f)->read(0, (*f)->size().value()).value();
+    }
+    w.disk.faults().bit_flip_on_read_probability = 0.5;
+    for (int round = 0; round < 5; round++) {
+        auto log = PartitionLog::open(w.options());
+        ASSERT_TRUE(log.ok()) << log.error().to_string();
+        EXPECT_EQ((*log)->log_end_offset(), Offset(120)) << "round " << round;
+        for (Offset at{0}; at < Offset(120);) {
+            auto r = (*log)->read(at, 1 << 20);
+            ASSERT_TRUE(r.ok()) << "round " << round << " at " << at.value() << ": " << r.error().to_string();
+            ASSERT_GT(r->next_offset, at) << "round " << round << ": nothing served at " << at.value();
+            at = r->next_offset;
+        }
+        ASSERT_TRUE((*log)->close().ok());
+    }
+    EXPECT_GT(w.disk.counters().bit_flips_on_read, 10u) << "the fault never bit";
+    w.disk.faults().bit_flip_on_read_probability = 0;
+    auto f = w.mount->open(seg0(w), env::OpenMode::read_only);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ((*f)->read(0, (*f)->size().value()).value(), before) << "a flipped read was written back";
+}
+
 }  // namespace
 }  // namespace keel::log
