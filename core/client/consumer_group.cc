@@ -154,7 +154,7 @@ GroupChannelHooks ConsumerCoordinator::channel_hooks() {
     h.on_side = [this] { return join_.fiber != 0 && env_.executor().current() == join_.fiber; };
     h.may_commit = [this] { return may_commit(); };
     h.before_commit = [this](Instant deadline) { wait_for_sync(deadline); };
-    h.commit_member = [this] { return CommitMember{generation_, member_id_}; };
+    h.commit_member = [this] { return commit_member(); };
     h.on_commit_error = [this](ErrorCode code, const std::string& where) { on_commit_error(code, where); };
     h.consumer = hooks_;
     return h;
@@ -163,6 +163,20 @@ GroupChannelHooks ConsumerCoordinator::channel_hooks() {
 Status ConsumerCoordinator::may_commit() const {
     if (closed_) return Status(Errc::closed, "the consumer is closed");
     return fatal_ ? Status(fatal_->code, fatal_->message) : ok_status();
+}
+
+// Java's generationIfStable(): with a subscription, only a member of a generation commits.
+// Expelled (a heartbeat or commit found the member unknown or its generation stale, or
+// max_poll_interval passed) the member must not commit as a "simple" consumer (-1, no
+// member id): the coordinator takes such a commit once the group is Empty, over what the
+// partitions' later owners committed. Its partitions are lost; the next poll rejoins.
+Result<CommitMember> ConsumerCoordinator::commit_member() const {
+    if (!subscribed() || generation_ >= 0) return CommitMember{generation_, member_id_};
+    bool rebalancing = join_.running || state_ == State::joining;
+    ErrorCode code = rebalancing ? ErrorCode::rebalance_in_progress : ErrorCode::illegal_generation;
+    return protocol::status_from(code, "OffsetCommit: the consumer is not a member of an active generation of group " +
+                                           *config_.group_id)
+        .error();
 }
 
 Status ConsumerCoordinator::may_find_coordinator() const {

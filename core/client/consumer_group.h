@@ -41,7 +41,9 @@
 //   next poll fails. If poll is not called within max_poll_interval the fiber leaves the
 //   group (LeaveGroup, unless static) and the next poll finds the partitions lost.
 // - Offsets: OffsetCommit (v2-v8) with the current generation and member id (generation -1
-//   and an empty member id when not a member: a "simple" commit with manual assignment);
+//   and an empty member id only without a subscription: a "simple" commit with manual
+//   assignment; a subscribed consumer that is not a member of a generation, e.g. expelled
+//   while paused, fails its commits without sending them, as Java's CommitFailedException);
 //   OffsetFetch (v1-v7, require_stable) for committed(); after a join, new partitions start
 //   at their committed offset, or auto_offset_reset without one. Auto-commit (the positions)
 //   every auto_commit_interval inside poll, before a rebalance, before revoking, and on
@@ -143,6 +145,7 @@ private:
     GroupChannelHooks channel_hooks();
     Status may_find_coordinator() const;
     Status may_commit() const;
+    Result<CommitMember> commit_member() const;
     void wait_for_sync(Instant deadline);
 
     using Members = std::vector<std::pair<std::string, Bytes>>;  // member id → metadata or assignment

@@ -141,7 +141,15 @@ GroupChannelHooks ConsumerMembership848::channel_hooks() {
         if (closed_) return Status(Errc::closed, "the consumer is closed");
         return fatal_ ? Status(fatal_->code, fatal_->message) : ok_status();
     };
-    h.commit_member = [this] { return joined_ ? CommitMember{epoch_, member_id_} : CommitMember{-1, ""}; };
+    // As the classic member's: subscribed but not (or no longer) in the group, a commit as a
+    // "simple" consumer would be taken by an Empty group over the new owners' offsets.
+    h.commit_member = [this]() -> Result<CommitMember> {
+        if (joined_) return CommitMember{epoch_, member_id_};
+        if (!subscribed()) return CommitMember{-1, ""};
+        return protocol::status_from(ErrorCode::unknown_member_id,
+                                     "OffsetCommit: the consumer is not a member of group " + *config_.group_id)
+            .error();
+    };
     h.consumer = hooks_;
     return h;
 }

@@ -152,7 +152,7 @@ Status GroupChannel::commit(const OffsetMap& offsets, Instant deadline) {
 }
 
 Status GroupChannel::commit_once(const OffsetMap& offsets, Instant deadline, bool& retry) {
-    CommitMember member = hooks_.commit_member();
+    KEEL_TRY_ASSIGN(CommitMember member, hooks_.commit_member());
     protocol::OffsetCommitRequest req;
     req.group_id = *config_.group_id;
     req.generation_id_or_member_epoch = member.generation_or_epoch;

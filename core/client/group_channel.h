@@ -55,7 +55,8 @@ struct ConsumerGroupHooks {
 };
 
 // The generation (classic) or member epoch (KIP-848) and the member id a commit carries
-// (-1 and empty: a "simple" commit of a consumer that is not a member).
+// (-1 and empty: a "simple" commit of a consumer that is not a member; only without a
+// subscription, see GroupChannelHooks::commit_member).
 struct CommitMember {
     int32_t generation_or_epoch = -1;
     std::string member_id;
@@ -70,7 +71,13 @@ struct GroupChannelHooks {
     std::function<bool()> on_side;
     // Runs before a commit's first attempt (may be empty).
     std::function<void(Instant deadline)> before_commit;
-    std::function<CommitMember()> commit_member;
+    // Who the commit is from, asked before every attempt. An error fails the commit without
+    // sending it: a subscribed consumer that is not a member of a stable generation (expelled,
+    // rejoining) must not commit as a "simple" consumer (-1, no member id), which the
+    // coordinator of an Empty group would accept over the offsets of the partitions' new
+    // owners (Java's ConsumerCoordinator: CommitFailedException or
+    // RebalanceInProgressException when generationIfStable() is null).
+    std::function<Result<CommitMember>()> commit_member;
     // After a commit failed with `code` (the coordinator is already forgotten for coordinator
     // errors); may be empty.
     std::function<void(protocol::ErrorCode code, const std::string& where)> on_commit_error;
