@@ -12,7 +12,10 @@
 //                 random time; the churn script also crashes members (kill -9) and pauses them
 //                 past their session timeout (a zombie that the group must fence: SC-27).
 //   drain         after the faults: members keep consuming until every group's committed
-//                 offsets reach each partition's high watermark (liveness), then close.
+//                 offsets reach each partition's high watermark (liveness), then close. What
+//                 a group committed is what its members saw: ok commits and OffsetFetch reads
+//                 (idle members read every 2 s while draining: a commit that timed out may
+//                 have landed, and the coordinator has no later one to commit).
 //
 // Member nodes are never hit by the cluster's fault schedule; the churn is the workload's.
 #pragma once
