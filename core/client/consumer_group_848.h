@@ -21,7 +21,8 @@
 // - Coordinator, commits and committed offsets go through a GroupChannel (group_channel.h),
 //   as ConsumerCoordinator's do. Commits carry the member epoch (OffsetCommit v9); group_metadata().generation_id is
 //   the member epoch. A subscribed consumer that is not a member (joining, fenced) fails
-//   its commits without sending them (UNKNOWN_MEMBER_ID), as the classic one does. Leaving: a heartbeat with epoch -1 (close, unsubscribe).
+//   its commits without sending them (UNKNOWN_MEMBER_ID), as the classic one does.
+//   Leaving: a heartbeat with epoch -1 (close, unsubscribe).
 // Not yet: server_assignor selection (the coordinator's default, uniform), regex
 // subscriptions, static membership (epoch -2), max_poll_interval enforcement.
 //
