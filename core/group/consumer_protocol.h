@@ -76,6 +76,12 @@ struct ConsumerGroupState {
     std::map<std::string, CgMember> members;
     std::map<std::string, PartitionSet> target;  // member id -> target assignment
     std::map<std::string, int32_t> topic_partitions;  // subscribed topics' counts at the last epoch
+    // Members removed whose tombstones no store has written yet (in memory only): every store
+    // writes them until one succeeds. A removal's own store may fail (an expiry's is not even
+    // awaited), and the later stores write only the members still there: without this a
+    // reload would bring the removed member back, with its old epoch and assignment, beside
+    // the members its partitions went to (group-chaos seed 1068).
+    std::set<std::string> removed;
 };
 
 // The assignors. `topics` holds the partition count of every subscribed topic that exists;
@@ -97,8 +103,9 @@ bool reconcile(ConsumerGroupState& s, CgMember& m, const std::optional<Partition
 
 // ---- records ----
 
-// The records of one group's state (group epoch, every member's metadata, the target
-// assignment, every member's current assignment).
+// The records of one group's state (group epoch, the tombstones of the members in
+// `s.removed` that are not members again, every member's metadata, the target assignment,
+// every member's current assignment).
 std::vector<OffsetsRecord> consumer_group_records(const std::string& group_id, const ConsumerGroupState& s);
 // The tombstones of one member's records.
 std::vector<OffsetsRecord> consumer_member_tombstones(const std::string& group_id, const std::string& member_id);

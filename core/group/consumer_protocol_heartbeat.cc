@@ -186,7 +186,7 @@ HbResponse GroupCoordinator::Impl::cg_response(const CgMember& m) {
 HbResponse GroupCoordinator::Impl::cg_leave(Group* g, const ConsumerGroupHeartbeatRequest& req) {
     if (!g || !g->cg || !g->cg->members.count(req.member_id)) return hb_error(ErrorCode::unknown_member_id);
     cg_remove_member(*g, req.member_id, req.member_epoch == -2 ? "static member left" : "left the group");
-    Status st = cg_store(*g, consumer_member_tombstones(g->id, req.member_id));
+    Status st = cg_store(*g, {});  // with the member's tombstones (ConsumerGroupState::removed)
     if (!st.ok()) return hb_error(append_error(st.error(), false));
     HbResponse r;
     r.member_id = req.member_id;
@@ -199,6 +199,7 @@ void GroupCoordinator::Impl::cg_remove_member(Group& g, const std::string& membe
     ConsumerGroupState& cg = *g.cg;
     cg.members.erase(member_id);
     cg.target.erase(member_id);
+    cg.removed.insert(member_id);
     cg.group_epoch++;
     compute_target(cg, cg_topic_counts(cg));
     stats.rebalances++;
@@ -213,7 +214,11 @@ void GroupCoordinator::Impl::cg_remove_member(Group& g, const std::string& membe
 Status GroupCoordinator::Impl::cg_store(Group& g, std::vector<OffsetsRecord> extra) {
     std::vector<OffsetsRecord> recs = std::move(extra);
     for (auto& r : consumer_group_records(g.id, *g.cg)) recs.push_back(std::move(r));
-    return append(g.partition, std::move(recs));
+    std::set<std::string> tombstoned = g.cg->removed;
+    std::string group_id = g.id;
+    Status st = append(g.partition, std::move(recs));
+    if (st.ok()) cg_stored_removals(group_id, tombstoned);
+    return st;
 }
 
 void GroupCoordinator::Impl::cg_store_async(Group& g, std::vector<OffsetsRecord> extra) {
@@ -221,9 +226,19 @@ void GroupCoordinator::Impl::cg_store_async(Group& g, std::vector<OffsetsRecord>
     for (auto& r : consumer_group_records(g.id, *g.cg)) recs.push_back(std::move(r));
     int32_t partition = g.partition;
     std::shared_ptr<bool> a = alive;
-    env.executor().spawn("group-store", [this, a, partition, recs = std::move(recs)]() mutable {
-        if (*a) (void)append(partition, std::move(recs));
+    env.executor().spawn("group-store", [this, a, partition, group_id = g.id, tombstoned = g.cg->removed,
+                                         recs = std::move(recs)]() mutable {
+        if (!*a) return;
+        Status st = append(partition, std::move(recs));
+        if (st.ok() && *a) cg_stored_removals(group_id, tombstoned);
     });
+}
+
+// The tombstones of `tombstoned` are in the log: later stores need not write them again.
+void GroupCoordinator::Impl::cg_stored_removals(const std::string& group_id, const std::set<std::string>& tombstoned) {
+    Group* g = find(group_id);
+    if (g == nullptr || !g->cg) return;
+    for (const std::string& id : tombstoned) g->cg->removed.erase(id);
 }
 
 void GroupCoordinator::Impl::check_consumer_group(Group& g) {
@@ -234,13 +249,11 @@ void GroupCoordinator::Impl::check_consumer_group(Group& g) {
         if (t >= m.session_deadline || stuck) expired.push_back(id);
     }
     if (expired.empty()) return;
-    std::vector<OffsetsRecord> tombstones;
     for (const auto& id : expired) {
         stats.members_expired++;
         cg_remove_member(g, id, "session or revocation timeout");
-        for (auto& r : consumer_member_tombstones(g.id, id)) tombstones.push_back(std::move(r));
     }
-    cg_store_async(g, std::move(tombstones));
+    cg_store_async(g, {});  // with the members' tombstones (ConsumerGroupState::removed)
 }
 
 // KIP-848 commits carry the member epoch (OffsetCommit v9+): a different one is stale.

@@ -99,6 +99,10 @@ Bytes target_value(const PartitionSet& s) {
 std::vector<OffsetsRecord> consumer_group_records(const std::string& group_id, const ConsumerGroupState& s) {
     std::vector<OffsetsRecord> out;
     out.push_back({key(kGroupMetadata, group_id), epoch_value(s.group_epoch)});
+    for (const std::string& id : s.removed) {
+        if (s.members.count(id) != 0) continue;  // joined again (KIP-848 keeps the member id)
+        for (auto& r : consumer_member_tombstones(group_id, id)) out.push_back(std::move(r));
+    }
     for (const auto& [id, m] : s.members) {
         out.push_back({key(kMemberMetadata, group_id, &id), member_value(m)});
         auto t = s.target.find(id);

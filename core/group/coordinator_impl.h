@@ -150,6 +150,7 @@ struct GroupCoordinator::Impl {
     void cg_remove_member(Group& g, const std::string& member_id, const char* reason);
     Status cg_store(Group& g, std::vector<OffsetsRecord> extra);
     void cg_store_async(Group& g, std::vector<OffsetsRecord> extra);
+    void cg_stored_removals(const std::string& group_id, const std::set<std::string>& tombstoned);
     protocol::ConsumerGroupHeartbeatResponse cg_heartbeat(Group* g, const protocol::ConsumerGroupHeartbeatRequest& req,
                                                           const std::string& client_id, const std::string& client_host);
     protocol::ConsumerGroupHeartbeatResponse cg_leave(Group* g, const protocol::ConsumerGroupHeartbeatRequest& req);

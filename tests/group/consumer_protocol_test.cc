@@ -281,6 +281,39 @@ TEST(ConsumerProtocol, StateSurvivesAReload) {
     }));
 }
 
+// A removal's own store can fail (an expiry's is not even awaited); the next store that
+// succeeds must carry the member's tombstones, or a reload brings it back with its old epoch
+// and assignment beside the member its partitions went to (group-chaos seed 1068: two
+// owners of a partition after the coordinator moved).
+TEST(ConsumerProtocol, AMemberWhoseRemovalWasNotWrittenStaysGoneAfterAReload) {
+    CoordSim sim;
+    ASSERT_TRUE(sim.run([](Ctx& c) {
+        c.coord.set_topic_source(test_topics());
+        Client a, b;
+        a.beat(c);
+        b.beat(c);
+        a.beat(c);
+        a.beat(c);
+        b.beat(c);
+        ASSERT_EQ(a.owned.size() + b.owned.size(), 4u);
+        ASSERT_FALSE(b.owned.empty());
+        c.log.fail_appends = 1;  // b's leave is not written
+        EXPECT_NE(c.coord.consumer_group_heartbeat(hb(b.id, -1, {}), 0).error_code, ErrorCode::none);
+        a.beat(c);
+        a.beat(c);
+        ASSERT_EQ(a.owned.size(), 4u) << "b's partitions went to a";
+        int32_t p = c.coord.partition_for("cg");
+        c.coord.on_resigned(p);
+        c.coord.on_became_leader(p, LeaderEpoch(2));
+        c.sleep(ms(10));
+        EXPECT_EQ(c.coord.consumer_group_heartbeat(hb(b.id, b.epoch, b.owned), 0).error_code,
+                  ErrorCode::unknown_member_id)
+            << "b stays removed";
+        ASSERT_EQ(a.beat(c).error_code, ErrorCode::none);
+        EXPECT_EQ(a.owned.size(), 4u);
+    }));
+}
+
 TEST(ConsumerProtocolRecords, RoundTrip) {
     ConsumerGroupState s;
     s.group_epoch = 4;

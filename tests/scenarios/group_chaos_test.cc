@@ -62,6 +62,13 @@ TEST(GroupChaos, AnExpelledMemberDoesNotCommitAsASimpleConsumer) {
 // committed offsets (OffsetFetch) when idle.
 TEST(GroupChaos, ACommitThatTimedOutButLandedCountsTowardsTheDrain) { expect_clean(67); }
 
+// Seed 1068 of a sweep of seeds 1001-2000 after the fixes above: a KIP-848 member expired on
+// one coordinator, but the write of its tombstones failed and later writes carried only the
+// members still there; the next coordinator loaded it back with its old epoch and every
+// partition, beside the members they had gone to, and took its commits. Every write of a
+// group's state now carries the tombstones of the members removed since the last good one.
+TEST(GroupChaos, AKip848MemberExpiredBeforeACoordinatorMoveStaysGone) { expect_clean(1068); }
+
 TEST(GroupChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(4, {{"fault_seconds", "15"}});
     sim::RunResult b = run(4, {{"fault_seconds", "15"}});
