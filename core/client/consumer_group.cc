@@ -307,6 +307,7 @@ void ConsumerCoordinator::on_join_prepare(Instant deadline) {
     if (owned.empty()) return;
     if (generation_ < 0) {
         revoke(owned, true);  // expelled: the partitions may be someone else's already
+        lost_pending_ = false;  // handled: the next poll must not drop the new assignment
     } else if (protocol_ == RebalanceProtocol::eager) {
         revoke(owned, false);
     } else {
@@ -547,6 +548,11 @@ Result<std::optional<Assignment>> ConsumerCoordinator::sync_request(Instant dead
 Status ConsumerCoordinator::on_join_complete(const Assignment& assignment, Instant deadline) {
     rebalances_++;
     state_ = State::stable;
+    // A loss signalled before this generation (an auto-commit refused while preparing the
+    // join) was about the old assignment; this one is new. Left set, the next poll revoked
+    // the new partitions as lost while the group kept them assigned to this member, which
+    // never fetched them again (group-chaos seed 1769).
+    lost_pending_ = false;
     std::vector<TopicPartitionName> assigned = assignment.partitions;
     std::sort(assigned.begin(), assigned.end());
     assigned.erase(std::unique(assigned.begin(), assigned.end()), assigned.end());

@@ -69,6 +69,13 @@ TEST(GroupChaos, ACommitThatTimedOutButLandedCountsTowardsTheDrain) { expect_cle
 // group's state now carries the tombstones of the members removed since the last good one.
 TEST(GroupChaos, AKip848MemberExpiredBeforeACoordinatorMoveStaysGone) { expect_clean(1068); }
 
+// Seed 1769 of the sweep of seeds 1001-2000: a static member expelled while paused had its
+// auto-commit refused as it prepared to rejoin (UNKNOWN_MEMBER_ID); the refusal marked its
+// partitions lost, which the join preparation revoked at once, but the mark stayed set. The
+// next poll after the rejoin dropped the new assignment as lost; the group kept it assigned
+// to the member, which never fetched orders-0 and orders-3 again.
+TEST(GroupChaos, ALossHandledBeforeARejoinDoesNotDropTheNewAssignment) { expect_clean(1769); }
+
 TEST(GroupChaos, TheSameSeedReplaysByteForByte) {
     sim::RunResult a = run(4, {{"fault_seconds", "15"}});
     sim::RunResult b = run(4, {{"fault_seconds", "15"}});
