@@ -16,6 +16,8 @@ and reach the APIs the mock cluster does not implement:
   * ApiVersions responses gain CreateTopics, DeleteTopics and DescribeConfigs (Kafka 3.x
     ranges) if absent, so admin clients send them (the mock then fails them; the request
     bytes are what we keep).
+With --advertise keel (in front of a real `keel server`) only the ports are changed and
+ApiVersions gains DeleteRecords, which Keel does not serve yet.
 Usage: record_proxy.py --upstream 127.0.0.1:M[,127.0.0.1:M2] --listen P[,P2] --client NAME
                        --client-version V --out DIR
 """
@@ -31,8 +33,12 @@ API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "Offs
              18: "ApiVersions", 19: "CreateTopics", 20: "DeleteTopics", 22: "InitProducerId",
              23: "OffsetForLeaderEpoch", 32: "DescribeConfigs", 36: "SaslAuthenticate",
              17: "SaslHandshake", 42: "DeleteGroups", 60: "DescribeCluster",
-             68: "ConsumerGroupHeartbeat", 69: "ConsumerGroupDescribe"}
+             21: "DeleteRecords", 33: "AlterConfigs", 37: "CreatePartitions",
+             44: "IncrementalAlterConfigs", 68: "ConsumerGroupHeartbeat", 69: "ConsumerGroupDescribe"}
 EXTRA_APIS = [(19, 0, 7), (20, 0, 6), (32, 0, 4)]
+# --advertise keel: `keel server` does not serve DeleteRecords yet; advertised so clients
+# send it (Keel then drops the connection; the request bytes are what we keep).
+KEEL_EXTRA_APIS = [(21, 0, 2)]
 # --advertise kafka3: every client API at Kafka 3.7's newest version, so clients send
 # their newest requests (the mock rejects what it does not implement; we keep the bytes).
 KAFKA3_MAX = {0: 10, 1: 16, 2: 8, 3: 12, 8: 9, 9: 9, 10: 4, 11: 9, 12: 4, 13: 5, 14: 5, 15: 5,
@@ -68,9 +74,9 @@ def parse_request_header(frame):
     return key, version, corr, client_id
 
 
-def add_admin_apis(body, version, kafka3=False):
-    """body = ApiVersions response after the correlation id; returns it with EXTRA_APIS
-    (and with kafka3, every KAFKA3_MAX key at its newest version)."""
+def add_admin_apis(body, version, kafka3=False, extra=EXTRA_APIS):
+    """body = ApiVersions response after the correlation id; returns it with extra
+    (EXTRA_APIS) and with kafka3, every KAFKA3_MAX key at its newest version."""
     error, = struct.unpack_from(">h", body, 0)
     if error != 0:
         return body  # e.g. 35 UNSUPPORTED_VERSION, answered in v0 form: the client retries
@@ -99,7 +105,7 @@ def add_admin_apis(body, version, kafka3=False):
         entries += [(k, struct.pack(">hhh", k, 0, hi) + (b"\x00" if version >= 3 else b""))
                     for k, hi in KAFKA3_MAX.items()]
     have = {k for k, _ in entries}
-    for key, lo, hi in EXTRA_APIS:
+    for key, lo, hi in extra:
         if key not in have:
             entries.append((key, struct.pack(">hhh", key, lo, hi) + (b"\x00" if version >= 3 else b"")))
     entries.sort()
@@ -191,14 +197,18 @@ async def pump_requests(reader, writer, recorder, pending):
         await writer.drain()
 
 
-async def pump_responses(reader, writer, pending, port_map, kafka3):
+async def pump_responses(reader, writer, pending, port_map, advertise):
     while True:
         frame = await read_frame(reader)
         corr, = struct.unpack_from(">i", frame, 0)
         key, version = pending.pop(corr, (None, None))
         try:
-            if key == 18:
-                frame = frame[:4] + add_admin_apis(frame[4:], version, kafka3)
+            if key == 18 and advertise == "keel":
+                frame = frame[:4] + add_admin_apis(frame[4:], version, extra=KEEL_EXTRA_APIS)
+            elif advertise == "keel":
+                pass
+            elif key == 18:
+                frame = frame[:4] + add_admin_apis(frame[4:], version, advertise == "kafka3")
             elif key == 3 and 1 <= version:
                 header = 5 if version >= 9 else 4  # correlation id (+ tagged fields)
                 frame = frame[:header] + set_controller(frame[header:], version)
@@ -210,7 +220,7 @@ async def pump_responses(reader, writer, pending, port_map, kafka3):
         await writer.drain()
 
 
-def handler(upstream_port, recorder, port_map, kafka3):
+def handler(upstream_port, recorder, port_map, advertise):
     async def handle(client_reader, client_writer):
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
@@ -219,7 +229,7 @@ def handler(upstream_port, recorder, port_map, kafka3):
             return
         pending = {}
         tasks = [asyncio.ensure_future(pump_requests(client_reader, up_writer, recorder, pending)),
-                 asyncio.ensure_future(pump_responses(up_reader, client_writer, pending, port_map, kafka3))]
+                 asyncio.ensure_future(pump_responses(up_reader, client_writer, pending, port_map, advertise))]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for t in tasks:
             t.cancel()
@@ -236,13 +246,14 @@ async def main():
     p.add_argument("--client-version", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--per-version", type=int, default=2)
-    p.add_argument("--advertise", choices=["mock", "kafka3"], default="mock")
+    # keel: in front of a real keel server; only DeleteRecords is added (KEEL_EXTRA_APIS)
+    p.add_argument("--advertise", choices=["mock", "kafka3", "keel"], default="mock")
     args = p.parse_args()
     ups = [int(u.rsplit(":", 1)[1]) for u in args.upstream.split(",")]
     listens = [int(x) for x in args.listen.split(",")]
     port_map = dict(zip(ups, listens))
     recorder = Recorder(args)
-    servers = [await asyncio.start_server(handler(u, recorder, port_map, args.advertise == "kafka3"), "127.0.0.1", l)
+    servers = [await asyncio.start_server(handler(u, recorder, port_map, args.advertise), "127.0.0.1", l)
                for u, l in port_map.items()]
     print("proxy ready", flush=True)
     await asyncio.gather(*(s.serve_forever() for s in servers))
