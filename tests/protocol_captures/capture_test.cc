@@ -60,9 +60,34 @@ TEST(ProtocolCaptures, EveryClientAndEveryClientApiIsCaptured) {
         EXPECT_TRUE(keys[client].count(18)) << client << " has no ApiVersions";
         EXPECT_TRUE(keys[client].count(3)) << client << " has no Metadata";
     }
-    // Produce, Fetch, ListOffsets, Metadata, group APIs, ApiVersions, admin, InitProducerId.
-    for (int k : {0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 18, 19, 20, 22, 32}) {
+    // Produce, Fetch, ListOffsets, Metadata, group APIs, ApiVersions, admin, InitProducerId,
+    // and the admin APIs only the sessions against a real keel server have (below).
+    for (int k : {0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 19, 20, 21, 22, 32, 33, 37, 42, 44}) {
         EXPECT_TRUE(all_keys.count(static_cast<int16_t>(k))) << "no client sent api key " << k;
+    }
+}
+
+// The "<client>+keel" sessions (capture.sh TARGET=keel: the proxy in front of a real
+// `keel server`) keep the admin APIs the mock cluster lacks, each client with the calls its
+// admin client has: CreatePartitions (37), AlterConfigs (33), IncrementalAlterConfigs (44),
+// DeleteRecords (21), DescribeGroups (15), ListGroups (16), DeleteGroups (42), besides
+// CreateTopics, DescribeConfigs and DeleteTopics (19, 32, 20) and the data-plane APIs.
+TEST(ProtocolCaptures, TheKeelSessionsCaptureTheAdminApisEachClientHas) {
+    std::map<std::string, std::set<int16_t>> keys;
+    for (const CapturedRequest& c : captures()) keys[c.client].insert(c.api_key);
+    const std::map<std::string, std::vector<int>> wanted = {
+        // librdkafka 2.0.2 through confluent-kafka 1.7.0: list_groups is ListGroups + DescribeGroups.
+        {"confluent-kafka+keel", {0, 1, 3, 18, 19, 20, 32, 33, 37, 15, 16}},
+        {"kafka-python+keel", {0, 1, 3, 18, 19, 20, 32, 33, 37, 15, 16, 42}},
+        {"kafkajs+keel", {0, 1, 3, 18, 19, 20, 32, 33, 37, 15, 16, 42, 21}},
+        // Against Keel's versions @platformatic/kafka also produces and fetches.
+        {"platformatic-kafka+keel", {0, 1, 3, 18, 19, 20, 32, 33, 37, 44, 15, 16, 42, 21}},
+    };
+    for (const auto& [client, apis] : wanted) {
+        ASSERT_TRUE(keys.count(client)) << client << " has no captures";
+        for (int k : apis) {
+            EXPECT_TRUE(keys[client].count(static_cast<int16_t>(k))) << client << " has no api key " << k;
+        }
     }
 }
 
