@@ -125,6 +125,8 @@ Result<Bytes> BrokerServer::dispatch_api(const protocol::RequestFrame& frame, bo
         }
         case protocol::ApiKey::list_offsets:
             return answer<ListOffsetsRequest>(frame, [&](const auto& r) { return list_offsets(r, h.api_version); });
+        case protocol::ApiKey::delete_records:
+            return answer<protocol::DeleteRecordsRequest>(frame, [&](const auto& r) { return delete_records(r); });
         case protocol::ApiKey::create_topics:
             return answer<protocol::CreateTopicsRequest>(
                 frame, [&](const auto& r) { return create_topics(r, h.api_version); });

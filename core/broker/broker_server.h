@@ -57,6 +57,8 @@
 #include "core/protocol/generated/alter_configs_response.h"
 #include "core/protocol/generated/create_partitions_request.h"
 #include "core/protocol/generated/create_partitions_response.h"
+#include "core/protocol/generated/delete_records_request.h"
+#include "core/protocol/generated/delete_records_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
 #include "core/protocol/generated/describe_cluster_request.h"
@@ -100,6 +102,7 @@ struct BrokerServerStats {
     uint64_t delayed_fetches = 0;
     uint64_t metadata_requests = 0;
     uint64_t list_offsets_requests = 0;
+    uint64_t records_deleted_requests = 0;  // DeleteRecords partitions whose log start moved
     uint64_t topics_auto_created = 0;
     uint64_t producer_ids_issued = 0;
     uint64_t find_coordinator_requests = 0;
@@ -123,6 +126,7 @@ public:
     std::optional<protocol::ProduceResponse> produce(const protocol::ProduceRequest& req, int16_t version);
     protocol::FetchResponse fetch(const protocol::FetchRequest& req, int16_t version);
     protocol::ListOffsetsResponse list_offsets(const protocol::ListOffsetsRequest& req, int16_t version);
+    protocol::DeleteRecordsResponse delete_records(const protocol::DeleteRecordsRequest& req);
     protocol::InitProducerIdResponse init_producer_id(const protocol::InitProducerIdRequest& req);
     protocol::FindCoordinatorResponse find_coordinator(const protocol::FindCoordinatorRequest& req, int16_t version);
     protocol::CreateTopicsResponse create_topics(const protocol::CreateTopicsRequest& req, int16_t version);
@@ -174,6 +178,10 @@ private:
                                                            const protocol::FetchRequest::FetchPartition& fp,
                                                            int32_t& bytes_left, bool& first);
     protocol::FetchResponse fetch_once(const protocol::FetchRequest& req, int16_t version, size_t& bytes);
+    // DeleteRecords of one partition: moves the leader's log start, then waits (until the
+    // deadline) for the ISR's low watermark to reach it.
+    protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult delete_records_partition(
+        const std::string& topic, const protocol::DeleteRecordsRequest::DeleteRecordsPartition& dp, Instant deadline);
     protocol::ListOffsetsResponse::ListOffsetsPartitionResponse list_offset(
         const std::string& topic, const protocol::ListOffsetsRequest::ListOffsetsPartition& lp, int8_t isolation);
 

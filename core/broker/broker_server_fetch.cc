@@ -128,7 +128,9 @@ FetchResponse::PartitionData BrokerServer::fetch_partition(const FetchRequest& r
         // Only a moved high watermark is news (for acks=all and consumers' delayed fetches);
         // waking every delayed fetch on each follower fetch would make followers wake each
         // other forever.
-        if (p->update_follower(req.replica_id, BrokerEpoch(req.replica_epoch), fp.fetch_offset)) replicas_.changed(*p);
+        if (p->update_follower(req.replica_id, BrokerEpoch(req.replica_epoch), fp.fetch_offset, fp.log_start_offset)) {
+            replicas_.changed(*p);
+        }
         d.high_watermark = p->high_watermark();
         d.last_stable_offset = p->high_watermark();
     }

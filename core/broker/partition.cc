@@ -131,10 +131,14 @@ Errc Partition::check_leader(int32_t client_leader_epoch) const {
     return Errc{};
 }
 
-bool Partition::update_follower(NodeId follower, BrokerEpoch broker_epoch, Offset fetch_offset) {
+bool Partition::update_follower(NodeId follower, BrokerEpoch broker_epoch, Offset fetch_offset, Offset log_start) {
     auto it = followers_.find(follower);
     if (role_ != ReplicaRole::leader || it == followers_.end()) return false;
     FollowerState& f = it->second;
+    if (log_start > f.log_start) {
+        f.log_start = log_start;
+        changed_.notify_all();  // rare (DeleteRecords, retention): a DeleteRecords may be waiting
+    }
     Instant now = env_.now();
     Offset leader_end = log_->log_end_offset();
     if (fetch_offset >= leader_end) {
@@ -149,6 +153,23 @@ bool Partition::update_follower(NodeId follower, BrokerEpoch broker_epoch, Offse
     Offset before = high_watermark_;
     maybe_advance_high_watermark();
     return high_watermark_ != before;
+}
+
+Offset Partition::low_watermark() const {
+    Offset low = log_->log_start_offset();
+    for (NodeId m : isr_) {
+        if (m == config_.id) continue;
+        auto it = followers_.find(m);
+        low = std::min(low, it == followers_.end() ? Offset(0) : std::max(it->second.log_start, Offset(0)));
+    }
+    return low;
+}
+
+Status Partition::follow_leader_log_start(Offset leader_log_start) {
+    if (role_ != ReplicaRole::follower) return ok_status();
+    Offset to = std::min(leader_log_start, high_watermark_);
+    if (to <= log_->log_start_offset()) return ok_status();
+    return log_->advance_log_start_offset(to);
 }
 
 void Partition::maybe_advance_high_watermark() {

@@ -63,6 +63,7 @@ struct FollowerState {
     Instant last_fetch{};
     Offset leader_end_at_last_fetch{-1};
     BrokerEpoch broker_epoch{-1};
+    Offset log_start{-1};  // its log start offset, from its fetches (v5+); -1: not told
 };
 
 // The DivergingEpoch answer for a follower's fetch: the largest epoch <= the follower's last
@@ -138,7 +139,12 @@ public:
     void expire_producers();
     // A follower's fetch reached the leader: its fetch offset acknowledges everything below.
     // True when the high watermark moved.
-    bool update_follower(NodeId follower, BrokerEpoch broker_epoch, Offset fetch_offset);
+    // Its log start offset (-1: not sent) is kept for low_watermark(); a rise wakes waiters.
+    bool update_follower(NodeId follower, BrokerEpoch broker_epoch, Offset fetch_offset,
+                         Offset log_start = Offset(-1));
+    // KIP-107's low watermark: the smallest log start offset of the leader and its ISR
+    // members (a member that has not told its log start counts as 0).
+    Offset low_watermark() const;
     // The follower's last fetched epoch and fetch offset disagree with this log: where to
     // truncate to. nullopt when they agree.
     std::optional<Divergence> divergence(int32_t last_fetched_epoch, Offset fetch_offset) const;
@@ -169,6 +175,9 @@ public:
     // The leader's log starts past our log end: empty the log to start there, and the
     // producers' state with it. Nothing when no longer a follower at `fetched_at`.
     Status restart_at_leader_log_start(Offset leader_log_start, LeaderEpoch fetched_at);
+    // The leader moved its log start (DeleteRecords, retention): the follower's moves up to
+    // it too, never past its own high watermark (Kafka's maybeIncrementLogStartOffset).
+    Status follow_leader_log_start(Offset leader_log_start);
     // The epoch of the last batch in the log (the next fetch's LastFetchedEpoch), -1 if none.
     int32_t last_fetched_epoch() const;
     void set_follower_high_watermark(Offset leader_high_watermark);

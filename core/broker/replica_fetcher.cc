@@ -125,6 +125,7 @@ void ReplicaFetcher::handle_partition(Partition& p, LeaderEpoch asked_epoch, con
             st = r.error();
         } else {
             manager_.stats().records_replicated_bytes += d.records.size();
+            st = p.follow_leader_log_start(d.log_start_offset);
         }
     } else if (d.error_code == ErrorCode::offset_out_of_range && d.log_start_offset > p.log_end()) {
         st = p.restart_at_leader_log_start(d.log_start_offset, asked_epoch);

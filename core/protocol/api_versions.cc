@@ -12,6 +12,7 @@
 #include "core/protocol/generated/create_partitions_request.h"
 #include "core/protocol/generated/consumer_group_heartbeat_request.h"
 #include "core/protocol/generated/delete_groups_request.h"
+#include "core/protocol/generated/delete_records_request.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/describe_cluster_request.h"
 #include "core/protocol/generated/describe_configs_request.h"
@@ -64,7 +65,8 @@ constexpr std::array controller_apis{
 // librdkafka gates features on v0, v3 and v7 being in range (docs/kafka-apis.md); batches
 // older than magic 2 are refused per partition (UNSUPPORTED_FOR_MESSAGE_FORMAT).
 // The group APIs (8-16, 42) are the classic protocol's, 68-69 KIP-848's consumer protocol,
-// all served by the group coordinator. CreateTopics, DeleteTopics (19-20), AlterConfigs (33),
+// all served by the group coordinator. DeleteRecords (21) moves the leaders' log starts.
+// CreateTopics, DeleteTopics (19-20), AlterConfigs (33),
 // CreatePartitions (37) and IncrementalAlterConfigs (44) are forwarded to the active
 // controller, as KRaft brokers do; DescribeConfigs (32) is answered from the broker's image.
 constexpr std::array broker_apis{
@@ -76,11 +78,11 @@ constexpr std::array broker_apis{
     range_of<SyncGroupRequest>(),               range_of<DescribeGroupsRequest>(),
     range_of<ListGroupsRequest>(),              range_of<ApiVersionsRequest>(),
     range_of<CreateTopicsRequest>(),            range_of<DeleteTopicsRequest>(),
-    range_of<InitProducerIdRequest>(),          range_of<DescribeConfigsRequest>(),
-    range_of<AlterConfigsRequest>(),            range_of<CreatePartitionsRequest>(),
-    range_of<DeleteGroupsRequest>(),            range_of<IncrementalAlterConfigsRequest>(),
-    range_of<DescribeClusterRequest>(),         range_of<ConsumerGroupHeartbeatRequest>(),
-    range_of<ConsumerGroupDescribeRequest>(),
+    range_of<DeleteRecordsRequest>(),           range_of<InitProducerIdRequest>(),
+    range_of<DescribeConfigsRequest>(),         range_of<AlterConfigsRequest>(),
+    range_of<CreatePartitionsRequest>(),        range_of<DeleteGroupsRequest>(),
+    range_of<IncrementalAlterConfigsRequest>(), range_of<DescribeClusterRequest>(),
+    range_of<ConsumerGroupHeartbeatRequest>(),  range_of<ConsumerGroupDescribeRequest>(),
 };
 
 }  // namespace

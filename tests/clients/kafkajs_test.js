@@ -18,7 +18,8 @@
 // are read back exactly too. admin.createTopics (true for a new topic, false for an existing
 // one, INVALID_REPLICATION_FACTOR, validateOnly) and admin.deleteTopics (gone from
 // listTopics; UNKNOWN_TOPIC_OR_PARTITION for a second delete); the topic created again under
-// the same name starts empty. admin.createPartitions, describeConfigs and alterConfigs.
+// the same name starts empty. admin.createPartitions, describeConfigs, alterConfigs and
+// deleteTopicRecords.
 //
 // Usage: kafkajs_test.js KEEL_BINARY. Exit 77 (skipped) if tests/clients/kafkajs/node_modules
 // has no kafkajs (cmake/install_deps.sh runs npm install there).
@@ -475,10 +476,25 @@ async function adminConfigs(kafka, nodes) {
     for (let x = e; x && bad === 'none'; x = x.originalError || x.cause) if (x.type) bad = x.type
   }
   if (bad !== 'INVALID_CONFIG') fail(`alterConfigs with retention.ms=soon: ${bad}`)
+  await deleteRecords(kafka, admin, topic)
   await admin.deleteTopics({ topics: [topic], timeout: 30000 })
   await strict.disconnect()
   await admin.disconnect()
-  console.log('ok: admin.createPartitions (1 -> 3, INVALID_PARTITIONS), describeConfigs, alterConfigs (INVALID_CONFIG)')
+  console.log('ok: admin.createPartitions (1 -> 3, INVALID_PARTITIONS), describeConfigs, alterConfigs (INVALID_CONFIG), ' +
+              'deleteTopicRecords')
+}
+
+// admin.deleteTopicRecords (DeleteRecords): partition 0's log then starts at the offset
+// (fetchTopicOffsets' low), and a consumer from the beginning reads from there.
+async function deleteRecords(kafka, admin, topic) {
+  const producer = kafka.producer()
+  await producer.connect()
+  await producer.send({ topic, messages: [0, 1, 2, 3, 4].map(i => ({ partition: 0, value: `r${i}` })) })
+  await producer.disconnect()
+  await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '3' }] })
+  const offsets = await admin.fetchTopicOffsets(topic)
+  const p0 = offsets.find(o => o.partition === 0)
+  if (p0.low !== '3' || p0.high !== '5') fail(`after deleteTopicRecords to 3: ${JSON.stringify(p0)}`)
 }
 
 async function scenario(kafka, nodes) {

@@ -16,8 +16,7 @@ and reach the APIs the mock cluster does not implement:
   * ApiVersions responses gain CreateTopics, DeleteTopics and DescribeConfigs (Kafka 3.x
     ranges) if absent, so admin clients send them (the mock then fails them; the request
     bytes are what we keep).
-With --advertise keel (in front of a real `keel server`) only the ports are changed and
-ApiVersions gains DeleteRecords, which Keel does not serve yet.
+With --advertise keel (in front of a real `keel server`) only the ports are changed.
 Usage: record_proxy.py --upstream 127.0.0.1:M[,127.0.0.1:M2] --listen P[,P2] --client NAME
                        --client-version V --out DIR
 """
@@ -36,9 +35,9 @@ API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "Offs
              21: "DeleteRecords", 33: "AlterConfigs", 37: "CreatePartitions",
              44: "IncrementalAlterConfigs", 68: "ConsumerGroupHeartbeat", 69: "ConsumerGroupDescribe"}
 EXTRA_APIS = [(19, 0, 7), (20, 0, 6), (32, 0, 4)]
-# --advertise keel: `keel server` does not serve DeleteRecords yet; advertised so clients
-# send it (Keel then drops the connection; the request bytes are what we keep).
-KEEL_EXTRA_APIS = [(21, 0, 2)]
+# --advertise keel: nothing added. (The +keel captures of DeleteRecords were taken when
+# `keel server` did not serve it yet and this list added it, v0-2.)
+KEEL_EXTRA_APIS = []
 # --advertise kafka3: every client API at Kafka 3.7's newest version, so clients send
 # their newest requests (the mock rejects what it does not implement; we keep the bytes).
 KAFKA3_MAX = {0: 10, 1: 16, 2: 8, 3: 12, 8: 9, 9: 9, 10: 4, 11: 9, 12: 4, 13: 5, 14: 5, 15: 5,
@@ -246,7 +245,7 @@ async def main():
     p.add_argument("--client-version", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--per-version", type=int, default=2)
-    # keel: in front of a real keel server; only DeleteRecords is added (KEEL_EXTRA_APIS)
+    # keel: in front of a real keel server, responses unchanged but for the ports
     p.add_argument("--advertise", choices=["mock", "kafka3", "keel"], default="mock")
     args = p.parse_args()
     ups = [int(u.rsplit(":", 1)[1]) for u in args.upstream.split(",")]
