@@ -1,8 +1,11 @@
 // keel topics: Kafka's kafka-topics.sh for any Kafka-compatible cluster — create, list,
 // describe (partitions with leader, replicas, ISR, the topic's own configs), delete, and
-// alter (more partitions with CreatePartitions, configs with IncrementalAlterConfigs).
+// alter (more partitions with CreatePartitions, configs with IncrementalAlterConfigs), and
+// delete a partition's records below an offset (kafka-delete-records.sh: DeleteRecords).
 // Runs client::TopicAdmin; this file only parses and prints.
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -29,6 +32,9 @@ The topics of a Kafka-compatible cluster (kafka-topics.sh). One action:
   --alter --topic T [--partitions N] [--config k=v ...] [--delete-config k ...]
                      grow a topic to N partitions (CreatePartitions), set or remove
                      topic configs (IncrementalAlterConfigs); at least one of them
+  --delete-records --topic T --partition P --offset O
+                     delete partition P's records below offset O (-1: below its high
+                     watermark); its log then starts at O (DeleteRecords)
 
 options:
   --bootstrap-server HOST:PORT,...  brokers to ask first (default localhost:9092)
@@ -45,6 +51,8 @@ struct TopicsArgs {
     client::NewTopic create;
     int32_t partitions = -1;
     std::vector<std::string> delete_configs;  // --alter --delete-config
+    int32_t partition = -1;                   // --delete-records
+    int64_t offset = -1;
     bool json = false;
     Duration timeout = ms(30'000);
 };
@@ -133,8 +141,22 @@ int list(client::TopicAdmin& admin, const TopicsArgs& a) {
     return 0;
 }
 
+int delete_records(client::TopicAdmin& admin, const TopicsArgs& a) {
+    auto low = admin.delete_records(a.topic, a.partition, a.offset);
+    if (!low.ok()) return client_error("topics", low.error().to_string());
+    if (a.json) {
+        std::printf("{\"topic\":%s,\"partition\":%d,\"low_watermark\":%lld}\n", json_string(a.topic).c_str(),
+                    a.partition, static_cast<long long>(*low));
+    } else {
+        std::printf("Records of %s-%d deleted: its log starts at %lld.\n", a.topic.c_str(), a.partition,
+                    static_cast<long long>(*low));
+    }
+    return 0;
+}
+
 int run_action(client::TopicAdmin& admin, const TopicsArgs& a) {
     if (a.action == "--list") return list(admin, a);
+    if (a.action == "--delete-records") return delete_records(admin, a);
     if (a.action == "--describe") return describe(admin, a);
     if (a.action == "--create") {
         auto id = admin.create_topic(a.create);
@@ -166,20 +188,39 @@ int run_action(client::TopicAdmin& admin, const TopicsArgs& a) {
     return 0;
 }
 
+// --delete-records' --partition and --offset; an error message for a usage error.
+std::string parse_delete_records(Args& args, TopicsArgs& a) {
+    auto partition = args.value("--partition");
+    auto offset = args.value("--offset");
+    if (a.action != "--delete-records") {
+        return partition || offset ? "--partition and --offset go with --delete-records" : "";
+    }
+    if (!partition || !offset) return "--delete-records needs --partition P and --offset O";
+    char* end = nullptr;
+    long long p = std::strtoll(partition->c_str(), &end, 10);
+    if (partition->empty() || *end != 0 || p < 0 || p > INT32_MAX) return "--partition must be 0 to 2147483647";
+    long long o = std::strtoll(offset->c_str(), &end, 10);
+    if (offset->empty() || *end != 0 || o < -1) return "--offset must be -1 (the high watermark) or an offset";
+    a.partition = static_cast<int32_t>(p);
+    a.offset = o;
+    return {};
+}
+
 // The action and its arguments; an error message for a usage error.
 std::string parse(Args& args, TopicsArgs& a) {
     int actions = 0;
-    for (const char* act : {"--create", "--list", "--describe", "--delete", "--alter"}) {
+    for (const char* act : {"--create", "--list", "--describe", "--delete", "--alter", "--delete-records"}) {
         if (args.flag(act)) {
             a.action = act;
             ++actions;
         }
     }
-    if (actions != 1) return "expected exactly one of --create, --list, --describe, --delete, --alter";
+    if (actions != 1) return "expected exactly one of --create, --list, --describe, --delete, --alter, --delete-records";
     if (!args.positionals().empty()) return "unexpected argument '" + args.positionals()[0] + "'";
     a.topic = args.value("--topic").value_or("");
-    bool needs_topic = a.action == "--create" || a.action == "--delete" || a.action == "--alter";
+    bool needs_topic = a.action != "--list" && a.action != "--describe";
     if (needs_topic && a.topic.empty()) return a.action + " needs --topic";
+    if (std::string err = parse_delete_records(args, a); !err.empty()) return err;
     auto partitions = args.u64("--partitions");
     auto rf = args.u64("--replication-factor");
     auto timeout = args.u64("--timeout-ms");
@@ -213,8 +254,10 @@ std::string parse(Args& args, TopicsArgs& a) {
 
 int cmd_topics(int argc, char** argv) {
     Args args(argc, argv, 2,
-              ArgSpec{{"--bootstrap-server", "--timeout-ms", "--topic", "--partitions", "--replication-factor"},
-                      {"--help", "--json", "--create", "--list", "--describe", "--delete", "--alter"},
+              ArgSpec{{"--bootstrap-server", "--timeout-ms", "--topic", "--partitions", "--replication-factor",
+                       "--partition", "--offset"},
+                      {"--help", "--json", "--create", "--list", "--describe", "--delete", "--alter",
+                       "--delete-records"},
                       {"--config", "--delete-config"}});
     if (!args.ok()) return usage_error("topics", args.error());
     if (args.flag("--help")) {

@@ -5,6 +5,8 @@
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/generated/create_partitions_request.h"
 #include "core/protocol/generated/create_partitions_response.h"
+#include "core/protocol/generated/delete_records_request.h"
+#include "core/protocol/generated/delete_records_response.h"
 #include "core/protocol/generated/delete_topics_request.h"
 #include "core/protocol/generated/delete_topics_response.h"
 #include "core/protocol/generated/describe_cluster_request.h"
@@ -142,6 +144,41 @@ Status TopicAdmin::create_partitions(const std::string& topic, int32_t count) {
         if (r.name == topic) return topic_status(r.error_code, r.error_message, "CreatePartitions " + topic);
     }
     return Status(Errc::invalid_request, "CreatePartitions: no answer for topic " + topic);
+}
+
+Result<int64_t> TopicAdmin::delete_records(const std::string& topic, int32_t partition, int64_t offset) {
+    Instant deadline = env_.now() + timeout_;
+    metadata_.add_topic(topic);
+    TopicPartitionName tp{topic, PartitionIndex(partition)};
+    protocol::DeleteRecordsRequest req;
+    req.timeout_ms = static_cast<int32_t>(timeout_.count() / 1'000'000);
+    req.topics.push_back({topic, {{PartitionIndex(partition), offset, {}}}, {}});
+    Status last = Status(Errc::timeout, "DeleteRecords " + tp.to_string() + ": no leader answered");
+    int unknown = 0;  // Metadata without the topic (or with its error) several times: unknown
+    while (env_.now() < deadline) {
+        KEEL_TRY(metadata_.refresh(deadline));
+        if (metadata_.topic(topic) == nullptr && ++unknown >= 3) {
+            return protocol::status_from(protocol::ErrorCode::unknown_topic_or_partition, "topic " + topic).error();
+        }
+        auto leader = metadata_.partition(tp);
+        auto address = leader ? metadata_.broker_address(leader->leader) : std::nullopt;
+        if (address) {
+            auto resp = pool_.get(*address).call<protocol::DeleteRecordsResponse>(req, 0, 2, deadline);
+            if (!resp.ok() && resp.error().code == Errc::unsupported_version) {
+                return Error{Errc::unsupported_version, "DeleteRecords is not supported by this server"};
+            }
+            if (resp.ok() && !resp->topics.empty() && !resp->topics[0].partitions.empty()) {
+                const auto& r = resp->topics[0].partitions[0];
+                if (r.error_code == protocol::ErrorCode::none) return r.low_watermark;
+                last = protocol::status_from(r.error_code, "DeleteRecords " + tp.to_string());
+                if (!protocol::is_retriable(r.error_code)) return last.error();
+            } else if (!resp.ok()) {
+                last = resp.error();
+            }
+        }
+        env_.executor().sleep_for(ms(200));  // a leader is being elected, or moved
+    }
+    return last.error();
 }
 
 namespace {

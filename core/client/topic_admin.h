@@ -1,7 +1,8 @@
 // TopicAdmin: what Kafka's kafka-topics.sh does, over the wire protocol — create a topic
 // (CreateTopics, api 19), delete one (DeleteTopics, api 20), list the topics and describe
 // their partitions with leader, replicas and ISR (Metadata, api 3), and grow a topic's
-// partition count (CreatePartitions, api 37) where the broker serves it.
+// partition count (CreatePartitions, api 37) where the broker serves it; and what
+// kafka-delete-records.sh does (DeleteRecords, api 21, sent to the partition's leader).
 //
 //   client::TopicAdmin admin(env, {{"localhost", 9092}});
 //   KEEL_TRY(admin.create_topic({"orders", 6, 3, {{"cleanup.policy", "compact"}}}));
@@ -102,6 +103,12 @@ public:
     // INVALID_CONFIG (an unknown name or bad value), UNKNOWN_TOPIC_OR_PARTITION, ...
     Status alter_configs(const std::string& topic, const std::vector<std::pair<std::string, std::string>>& set,
                          const std::vector<std::string>& remove);
+    // Deletes the records of one partition below `offset` (-1: below its high watermark):
+    // the partition's log then starts there. The low watermark (the smallest log start of
+    // its in-sync replicas) on success. Errors: OFFSET_OUT_OF_RANGE (past the high
+    // watermark), UNKNOWN_TOPIC_OR_PARTITION, POLICY_VIOLATION (a compact-only topic),
+    // REQUEST_TIMED_OUT, unsupported_version (no DeleteRecords); a moved leader is retried.
+    Result<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
 
 private:
     template <typename Resp, typename Req>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The client tools end to end against a real `keel server` on loopback: keel topics
-# (create, list, describe, alter, delete), keel produce and keel consume (100
+# (create, list, describe, alter, delete, delete-records), keel produce and keel consume (100
 # keyed lines back exactly: keys, values, partitions, offsets, order per partition; acks,
 # idempotence, compression), --group consumption with commits and `keel groups` showing
 # lag 0, --reset-offsets (dry run, execute, refused while the group has a member), the
@@ -33,6 +33,8 @@ check "topics bad --config" 2 "$keel" topics --create --topic x --config novalue
 check "topics --alter without --partitions" 2 "$keel" topics --alter --topic x
 check "topics --delete-config without --alter" 2 "$keel" topics --create --topic x --delete-config retention.ms
 check "topics --alter with --replication-factor" 2 "$keel" topics --alter --topic x --replication-factor 3
+check "topics --delete-records without --offset" 2 "$keel" topics --delete-records --topic x --partition 0
+check "topics --offset without --delete-records" 2 "$keel" topics --list --offset 3
 check "topics bad --bootstrap-server" 2 "$keel" topics --list --bootstrap-server nocolon
 check "topics bad entry in a --bootstrap-server list" 2 "$keel" topics --list --bootstrap-server 127.0.0.1:1,nocolon
 check "topics unknown option" 2 "$keel" topics --list --bogus
@@ -188,6 +190,17 @@ n=$(wc -l <"$work/out")
 if [ "$n" -eq 3 ]; then echo "ok   three records from partition 1"; else echo "FAIL $n records, wanted 3"; fail=1; fi
 has "--print-key prints key<TAB>value" "$work/out" "^key-[0-9]	value-[0-9]*$"
 check "consume an unknown partition" 1 k consume --topic orders --partition 9 --timeout-ms 1000
+# --- delete records below an offset (DeleteRecords): the partition then starts there ---
+check "topics --create purge" 0 k topics --create --topic purge --partitions 1
+printf 'p0\np1\np2\np3\np4\n' >"$work/five"
+stdin="$work/five" check "produce five records to purge" 0 k produce --topic purge
+check "topics --delete-records" 0 k topics --delete-records --topic purge --partition 0 --offset 2 --json
+has "the low watermark is the offset" "$work/out" '"partition":0,"low_watermark":2'
+check "consume purge from its start" 0 k consume --topic purge --from-beginning --max-messages 3 --timeout-ms 30000
+if [ "$(tr '\n' ' ' <"$work/out")" = "p2 p3 p4 " ]; then echo "ok   the records left start at offset 2"; else echo "FAIL after delete-records: $(cat "$work/out")"; fail=1; fi
+check "topics --delete-records past the end" 1 k topics --delete-records --topic purge --partition 0 --offset 100
+has "past the end is refused by name" "$work/err" "OFFSET_OUT_OF_RANGE"
+check "topics --delete-records of an unknown topic" 1 k topics --delete-records --topic nosuch --partition 0 --offset 1 --timeout-ms 5000
 for opts in "--acks 0" "--acks 1" "--idempotence" "--compression gzip" "--compression snappy" "--compression lz4" \
             "--compression zstd"; do
     t="t$(echo "$opts" | tr -dc 'a-z0-9')"
