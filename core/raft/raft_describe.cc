@@ -24,6 +24,9 @@ DescribeQuorumResponse partition_errors(const DescribeQuorumRequest& request, Er
             pd.partition_index = p.partition_index;
             pd.error_code = error;
             pd.error_message = message;
+            pd.leader_id = NodeId(-1);
+            pd.leader_epoch = QuorumEpoch(-1);
+            pd.high_watermark = Offset(-1);
             td.partitions.push_back(std::move(pd));
         }
         resp.topics.push_back(std::move(td));

@@ -195,7 +195,8 @@ TEST(DescribeQuorumMessages, ResponseV2FrameMatchesKafkaLayout) {
     EXPECT_EQ(*back, m);
 }
 
-TEST(DescribeQuorumMessages, UnknownTaggedFieldsAreSkipped) {
+// Unknown tagged fields are kept and written back (Kafka relays them the same way).
+TEST(DescribeQuorumMessages, UnknownTaggedFieldsAreKept) {
     DescribeQuorumRequest m;
     m.topics.push_back({"__cluster_metadata", {{0}}});
     Bytes body = encode_body(m, 1);
@@ -203,7 +204,9 @@ TEST(DescribeQuorumMessages, UnknownTaggedFieldsAreSkipped) {
     for (uint8_t b : Bytes{0x05, 0x02, 0xaa, 0xbb}) body.push_back(b);  // tag 5, 2 bytes
     auto back = decode_body<DescribeQuorumRequest>(body, 1);
     ASSERT_TRUE(back.ok()) << back.error().to_string();
-    EXPECT_EQ(*back, m);
+    EXPECT_EQ(back->topics, m.topics);
+    EXPECT_EQ(back->unknown_tagged_fields, (RawTaggedFields{{5, Bytes{0xaa, 0xbb}}}));
+    EXPECT_EQ(encode_body(*back, 1), body);
 }
 
 TEST(DescribeQuorumMessages, VersionThreeIsRefusedByName) {

@@ -30,6 +30,8 @@
 #include "core/protocol/generated/describe_configs_response.h"
 #include "core/protocol/generated/describe_groups_request.h"
 #include "core/protocol/generated/describe_groups_response.h"
+#include "core/protocol/generated/describe_quorum_request.h"
+#include "core/protocol/generated/describe_quorum_response.h"
 #include "core/protocol/generated/end_quorum_epoch_request.h"
 #include "core/protocol/generated/end_quorum_epoch_response.h"
 #include "core/protocol/generated/fence_broker_record.h"

@@ -6,7 +6,7 @@
 namespace keel::protocol {
 namespace {
 
-constexpr std::array<SchemaApi, 31> apis{{
+constexpr std::array<SchemaApi, 32> apis{{
     {0, "Produce", 0, 11, 9},
     {2, "ListOffsets", 0, 9, 6},
     {3, "Metadata", 0, 12, 9},
@@ -33,6 +33,7 @@ constexpr std::array<SchemaApi, 31> apis{{
     {52, "Vote", 0, 2, 0},
     {53, "BeginQuorumEpoch", 0, 1, 1},
     {54, "EndQuorumEpoch", 0, 1, 1},
+    {55, "DescribeQuorum", 0, 2, 0},
     {59, "FetchSnapshot", 0, 1, 0},
     {60, "DescribeCluster", 0, 1, 0},
     {67, "AllocateProducerIds", 0, 0, 0},

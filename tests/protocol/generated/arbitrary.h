@@ -331,6 +331,51 @@ struct Arbitrary<keel::protocol::DescribeGroupsResponse> {
 };
 
 template <>
+struct Arbitrary<keel::protocol::DescribeQuorumRequest::PartitionData> {
+    static Gen<keel::protocol::DescribeQuorumRequest::PartitionData> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumRequest::TopicData> {
+    static Gen<keel::protocol::DescribeQuorumRequest::TopicData> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumRequest> {
+    static Gen<keel::protocol::DescribeQuorumRequest> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumResponse::ReplicaState> {
+    static Gen<keel::protocol::DescribeQuorumResponse::ReplicaState> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumResponse::PartitionData> {
+    static Gen<keel::protocol::DescribeQuorumResponse::PartitionData> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumResponse::TopicData> {
+    static Gen<keel::protocol::DescribeQuorumResponse::TopicData> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumResponse::Listener> {
+    static Gen<keel::protocol::DescribeQuorumResponse::Listener> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumResponse::Node> {
+    static Gen<keel::protocol::DescribeQuorumResponse::Node> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::DescribeQuorumResponse> {
+    static Gen<keel::protocol::DescribeQuorumResponse> arbitrary();
+};
+
+template <>
 struct Arbitrary<keel::protocol::EndQuorumEpochRequest::ReplicaInfo> {
     static Gen<keel::protocol::EndQuorumEpochRequest::ReplicaInfo> arbitrary();
 };
@@ -903,6 +948,8 @@ using GeneratedMessages = ::testing::Types<
     DescribeConfigsResponse,
     DescribeGroupsRequest,
     DescribeGroupsResponse,
+    DescribeQuorumRequest,
+    DescribeQuorumResponse,
     EndQuorumEpochRequest,
     EndQuorumEpochResponse,
     FenceBrokerRecord,

@@ -196,6 +196,43 @@ Gen<keel::protocol::DescribeConfigsRequest> Arbitrary<keel::protocol::DescribeCo
     });
 }
 
+Gen<keel::protocol::DescribeQuorumRequest::PartitionData> Arbitrary<keel::protocol::DescribeQuorumRequest::PartitionData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumRequest::PartitionData m;
+        m.partition_index = *gen_wire<int32_t, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeQuorumRequest::TopicData> Arbitrary<keel::protocol::DescribeQuorumRequest::TopicData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumRequest::TopicData m;
+        m.topic_name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumRequest::PartitionData>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeQuorumRequest> Arbitrary<keel::protocol::DescribeQuorumRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumRequest m;
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumRequest::TopicData>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
 Gen<keel::protocol::EndQuorumEpochRequest::ReplicaInfo> Arbitrary<keel::protocol::EndQuorumEpochRequest::ReplicaInfo>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
@@ -266,85 +303,88 @@ Gen<keel::protocol::EndQuorumEpochRequest> Arbitrary<keel::protocol::EndQuorumEp
     });
 }
 
-Gen<keel::protocol::FindCoordinatorRequest> Arbitrary<keel::protocol::FindCoordinatorRequest>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotResponse::SnapshotId> Arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FindCoordinatorRequest m;
-        m.key = *gen_string();
-        m.key_type = *gen_wire<int8_t, int8_t>();
-        m.coordinator_keys = *gen_vector(gen_string(), false);
+        keel::protocol::FetchSnapshotResponse::SnapshotId m;
+        m.end_offset = *gen_wire<Offset, int64_t>();
+        m.epoch = *gen_wire<QuorumEpoch, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::HeartbeatRequest> Arbitrary<keel::protocol::HeartbeatRequest>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch> Arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::HeartbeatRequest m;
-        m.group_id = *gen_string();
-        m.generation_id = *gen_wire<int32_t, int32_t>();
-        m.member_id = *gen_string();
-        m.group_instance_id = *gen_optional(gen_string());
+        keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch m;
+        m.leader_id = *gen_wire<NodeId, int32_t>();
+        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::HeartbeatResponse> Arbitrary<keel::protocol::HeartbeatResponse>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotResponse::PartitionSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::HeartbeatResponse m;
+        keel::protocol::FetchSnapshotResponse::PartitionSnapshot m;
+        m.index = *gen_wire<int32_t, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.snapshot_id = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>();
+        m.current_leader = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>();
+        m.size = *gen_wire<int64_t, int64_t>();
+        m.position = *gen_wire<int64_t, int64_t>();
+        m.unaligned_records = *gen_bytes();
+        m.unknown_tagged_fields = *gen_unknown_tags({0});
+        return m;
+    });
+}
+
+Gen<keel::protocol::FetchSnapshotResponse::TopicSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FetchSnapshotResponse::TopicSnapshot m;
+        m.name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::FetchSnapshotResponse::NodeEndpoint> Arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FetchSnapshotResponse::NodeEndpoint m;
+        m.node_id = *gen_wire<NodeId, int32_t>();
+        m.host = *gen_string();
+        m.port = *gen_wire<uint16_t, uint16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::FetchSnapshotResponse> Arbitrary<keel::protocol::FetchSnapshotResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FetchSnapshotResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig m;
-        m.name = *gen_string();
-        m.config_operation = *gen_wire<int8_t, int8_t>();
-        m.value = *gen_optional(gen_string());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource m;
-        m.resource_type = *gen_wire<int8_t, int8_t>();
-        m.resource_name = *gen_string();
-        m.configs = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::IncrementalAlterConfigsRequest> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsRequest m;
-        m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>(), true);
-        m.validate_only = *rc::gen::arbitrary<bool>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>(), true);
+        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({0});
         return m;
     });
 }
@@ -556,47 +596,55 @@ Gen<keel::protocol::SaslAuthenticateRequest> Arbitrary<keel::protocol::SaslAuthe
     });
 }
 
-Gen<keel::protocol::SaslAuthenticateResponse> Arbitrary<keel::protocol::SaslAuthenticateResponse>::arbitrary() {
+Gen<keel::protocol::SaslHandshakeRequest> Arbitrary<keel::protocol::SaslHandshakeRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::SaslAuthenticateResponse m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.error_message = *gen_optional(gen_string());
-        m.auth_bytes = *gen_bytes();
-        m.session_lifetime_ms = *gen_wire<int64_t, int64_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
+        keel::protocol::SaslHandshakeRequest m;
+        m.mechanism = *gen_string();
+        // never flexible: no tagged fields
         return m;
     });
 }
 
-Gen<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment> Arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>::arbitrary() {
+Gen<keel::protocol::SaslHandshakeResponse> Arbitrary<keel::protocol::SaslHandshakeResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment m;
-        m.member_id = *gen_string();
+        keel::protocol::SaslHandshakeResponse m;
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.mechanisms = *gen_vector(gen_string(), false);
+        // never flexible: no tagged fields
+        return m;
+    });
+}
+
+Gen<keel::protocol::SyncGroupResponse> Arbitrary<keel::protocol::SyncGroupResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::SyncGroupResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.protocol_type = *gen_optional(gen_string());
+        m.protocol_name = *gen_optional(gen_string());
         m.assignment = *gen_bytes();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::SyncGroupRequest> Arbitrary<keel::protocol::SyncGroupRequest>::arbitrary() {
+Gen<keel::protocol::UnfenceBrokerRecord> Arbitrary<keel::protocol::UnfenceBrokerRecord>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::SyncGroupRequest m;
-        m.group_id = *gen_string();
-        m.generation_id = *gen_wire<int32_t, int32_t>();
-        m.member_id = *gen_string();
-        m.group_instance_id = *gen_optional(gen_string());
-        m.protocol_type = *gen_optional(gen_string());
-        m.protocol_name = *gen_optional(gen_string());
-        m.assignments = *gen_vector(rc::gen::arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>(), true);
+        keel::protocol::UnfenceBrokerRecord m;
+        m.id = *gen_wire<NodeId, int32_t>();
+        m.epoch = *gen_wire<BrokerEpoch, int64_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });

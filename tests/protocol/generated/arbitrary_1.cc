@@ -221,41 +221,61 @@ Gen<keel::protocol::DescribeClusterResponse> Arbitrary<keel::protocol::DescribeC
     });
 }
 
-Gen<keel::protocol::EndQuorumEpochResponse::PartitionData> Arbitrary<keel::protocol::EndQuorumEpochResponse::PartitionData>::arbitrary() {
+Gen<keel::protocol::DescribeQuorumResponse::ReplicaState> Arbitrary<keel::protocol::DescribeQuorumResponse::ReplicaState>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::EndQuorumEpochResponse::PartitionData m;
+        keel::protocol::DescribeQuorumResponse::ReplicaState m;
+        m.replica_id = *gen_wire<NodeId, int32_t>();
+        m.replica_directory_id = *gen_uuid();
+        m.log_end_offset = *gen_wire<Offset, int64_t>();
+        m.last_fetch_timestamp = *gen_wire<int64_t, int64_t>();
+        m.last_caught_up_timestamp = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeQuorumResponse::PartitionData> Arbitrary<keel::protocol::DescribeQuorumResponse::PartitionData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumResponse::PartitionData m;
         m.partition_index = *gen_wire<int32_t, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.error_message = *gen_optional(gen_string());
         m.leader_id = *gen_wire<NodeId, int32_t>();
         m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.high_watermark = *gen_wire<Offset, int64_t>();
+        m.current_voters = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumResponse::ReplicaState>(), true);
+        m.observers = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumResponse::ReplicaState>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::EndQuorumEpochResponse::TopicData> Arbitrary<keel::protocol::EndQuorumEpochResponse::TopicData>::arbitrary() {
+Gen<keel::protocol::DescribeQuorumResponse::TopicData> Arbitrary<keel::protocol::DescribeQuorumResponse::TopicData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::EndQuorumEpochResponse::TopicData m;
+        keel::protocol::DescribeQuorumResponse::TopicData m;
         m.topic_name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochResponse::PartitionData>(), true);
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumResponse::PartitionData>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::EndQuorumEpochResponse::NodeEndpoint> Arbitrary<keel::protocol::EndQuorumEpochResponse::NodeEndpoint>::arbitrary() {
+Gen<keel::protocol::DescribeQuorumResponse::Listener> Arbitrary<keel::protocol::DescribeQuorumResponse::Listener>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::EndQuorumEpochResponse::NodeEndpoint m;
-        m.node_id = *gen_wire<NodeId, int32_t>();
+        keel::protocol::DescribeQuorumResponse::Listener m;
+        m.name = *gen_string();
         m.host = *gen_string();
         m.port = *gen_wire<uint16_t, uint16_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
@@ -263,16 +283,30 @@ Gen<keel::protocol::EndQuorumEpochResponse::NodeEndpoint> Arbitrary<keel::protoc
     });
 }
 
-Gen<keel::protocol::EndQuorumEpochResponse> Arbitrary<keel::protocol::EndQuorumEpochResponse>::arbitrary() {
+Gen<keel::protocol::DescribeQuorumResponse::Node> Arbitrary<keel::protocol::DescribeQuorumResponse::Node>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::EndQuorumEpochResponse m;
+        keel::protocol::DescribeQuorumResponse::Node m;
+        m.node_id = *gen_wire<NodeId, int32_t>();
+        m.listeners = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumResponse::Listener>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeQuorumResponse> Arbitrary<keel::protocol::DescribeQuorumResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumResponse m;
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochResponse::TopicData>(), true);
-        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochResponse::NodeEndpoint>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({0});
+        m.error_message = *gen_optional(gen_string());
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumResponse::TopicData>(), true);
+        m.nodes = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumResponse::Node>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
@@ -307,21 +341,6 @@ Gen<keel::protocol::FindCoordinatorResponse> Arbitrary<keel::protocol::FindCoord
         m.host = *gen_string();
         m.port = *gen_wire<int32_t, int32_t>();
         m.coordinators = *gen_vector(rc::gen::arbitrary<keel::protocol::FindCoordinatorResponse::Coordinator>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::InitProducerIdRequest> Arbitrary<keel::protocol::InitProducerIdRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::InitProducerIdRequest m;
-        m.transactional_id = *gen_optional(gen_string());
-        m.transaction_timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.producer_id = *gen_wire<int64_t, int64_t>();
-        m.producer_epoch = *gen_wire<int16_t, int16_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });

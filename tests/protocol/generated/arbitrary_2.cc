@@ -252,38 +252,14 @@ Gen<keel::protocol::DescribeConfigsResponse> Arbitrary<keel::protocol::DescribeC
     });
 }
 
-Gen<keel::protocol::FenceBrokerRecord> Arbitrary<keel::protocol::FenceBrokerRecord>::arbitrary() {
+Gen<keel::protocol::EndQuorumEpochResponse::PartitionData> Arbitrary<keel::protocol::EndQuorumEpochResponse::PartitionData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FenceBrokerRecord m;
-        m.id = *gen_wire<NodeId, int32_t>();
-        m.epoch = *gen_wire<BrokerEpoch, int64_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotResponse::SnapshotId> Arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::SnapshotId m;
-        m.end_offset = *gen_wire<Offset, int64_t>();
-        m.epoch = *gen_wire<QuorumEpoch, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch> Arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch m;
+        keel::protocol::EndQuorumEpochResponse::PartitionData m;
+        m.partition_index = *gen_wire<int32_t, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
         m.leader_id = *gen_wire<NodeId, int32_t>();
         m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
@@ -291,43 +267,25 @@ Gen<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch> Arbitrary<keel::pro
     });
 }
 
-Gen<keel::protocol::FetchSnapshotResponse::PartitionSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>::arbitrary() {
+Gen<keel::protocol::EndQuorumEpochResponse::TopicData> Arbitrary<keel::protocol::EndQuorumEpochResponse::TopicData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::PartitionSnapshot m;
-        m.index = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.snapshot_id = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>();
-        m.current_leader = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>();
-        m.size = *gen_wire<int64_t, int64_t>();
-        m.position = *gen_wire<int64_t, int64_t>();
-        m.unaligned_records = *gen_bytes();
-        m.unknown_tagged_fields = *gen_unknown_tags({0});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotResponse::TopicSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::TopicSnapshot m;
-        m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>(), true);
+        keel::protocol::EndQuorumEpochResponse::TopicData m;
+        m.topic_name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochResponse::PartitionData>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::FetchSnapshotResponse::NodeEndpoint> Arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>::arbitrary() {
+Gen<keel::protocol::EndQuorumEpochResponse::NodeEndpoint> Arbitrary<keel::protocol::EndQuorumEpochResponse::NodeEndpoint>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::NodeEndpoint m;
+        keel::protocol::EndQuorumEpochResponse::NodeEndpoint m;
         m.node_id = *gen_wire<NodeId, int32_t>();
         m.host = *gen_string();
         m.port = *gen_wire<uint16_t, uint16_t>();
@@ -336,17 +294,88 @@ Gen<keel::protocol::FetchSnapshotResponse::NodeEndpoint> Arbitrary<keel::protoco
     });
 }
 
-Gen<keel::protocol::FetchSnapshotResponse> Arbitrary<keel::protocol::FetchSnapshotResponse>::arbitrary() {
+Gen<keel::protocol::EndQuorumEpochResponse> Arbitrary<keel::protocol::EndQuorumEpochResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        keel::protocol::EndQuorumEpochResponse m;
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>(), true);
-        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>(), true);
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochResponse::TopicData>(), true);
+        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochResponse::NodeEndpoint>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({0});
+        return m;
+    });
+}
+
+Gen<keel::protocol::FindCoordinatorRequest> Arbitrary<keel::protocol::FindCoordinatorRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FindCoordinatorRequest m;
+        m.key = *gen_string();
+        m.key_type = *gen_wire<int8_t, int8_t>();
+        m.coordinator_keys = *gen_vector(gen_string(), false);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::HeartbeatRequest> Arbitrary<keel::protocol::HeartbeatRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::HeartbeatRequest m;
+        m.group_id = *gen_string();
+        m.generation_id = *gen_wire<int32_t, int32_t>();
+        m.member_id = *gen_string();
+        m.group_instance_id = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse m;
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.error_message = *gen_optional(gen_string());
+        m.resource_type = *gen_wire<int8_t, int8_t>();
+        m.resource_name = *gen_string();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::IncrementalAlterConfigsResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::IncrementalAlterConfigsResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::InitProducerIdRequest> Arbitrary<keel::protocol::InitProducerIdRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::InitProducerIdRequest m;
+        m.transactional_id = *gen_optional(gen_string());
+        m.transaction_timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.producer_id = *gen_wire<int64_t, int64_t>();
+        m.producer_epoch = *gen_wire<int16_t, int16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
@@ -586,55 +615,47 @@ Gen<keel::protocol::RequestHeaderData> Arbitrary<keel::protocol::RequestHeaderDa
     });
 }
 
-Gen<keel::protocol::SaslHandshakeRequest> Arbitrary<keel::protocol::SaslHandshakeRequest>::arbitrary() {
+Gen<keel::protocol::SaslAuthenticateResponse> Arbitrary<keel::protocol::SaslAuthenticateResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::SaslHandshakeRequest m;
-        m.mechanism = *gen_string();
-        // never flexible: no tagged fields
+        keel::protocol::SaslAuthenticateResponse m;
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.error_message = *gen_optional(gen_string());
+        m.auth_bytes = *gen_bytes();
+        m.session_lifetime_ms = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::SaslHandshakeResponse> Arbitrary<keel::protocol::SaslHandshakeResponse>::arbitrary() {
+Gen<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment> Arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::SaslHandshakeResponse m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.mechanisms = *gen_vector(gen_string(), false);
-        // never flexible: no tagged fields
-        return m;
-    });
-}
-
-Gen<keel::protocol::SyncGroupResponse> Arbitrary<keel::protocol::SyncGroupResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::SyncGroupResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.protocol_type = *gen_optional(gen_string());
-        m.protocol_name = *gen_optional(gen_string());
+        keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment m;
+        m.member_id = *gen_string();
         m.assignment = *gen_bytes();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::UnfenceBrokerRecord> Arbitrary<keel::protocol::UnfenceBrokerRecord>::arbitrary() {
+Gen<keel::protocol::SyncGroupRequest> Arbitrary<keel::protocol::SyncGroupRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::UnfenceBrokerRecord m;
-        m.id = *gen_wire<NodeId, int32_t>();
-        m.epoch = *gen_wire<BrokerEpoch, int64_t>();
+        keel::protocol::SyncGroupRequest m;
+        m.group_id = *gen_string();
+        m.generation_id = *gen_wire<int32_t, int32_t>();
+        m.member_id = *gen_string();
+        m.group_instance_id = *gen_optional(gen_string());
+        m.protocol_type = *gen_optional(gen_string());
+        m.protocol_name = *gen_optional(gen_string());
+        m.assignments = *gen_vector(rc::gen::arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });

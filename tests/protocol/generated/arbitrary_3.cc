@@ -272,6 +272,19 @@ Gen<keel::protocol::DescribeGroupsResponse> Arbitrary<keel::protocol::DescribeGr
     });
 }
 
+Gen<keel::protocol::FenceBrokerRecord> Arbitrary<keel::protocol::FenceBrokerRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FenceBrokerRecord m;
+        m.id = *gen_wire<NodeId, int32_t>();
+        m.epoch = *gen_wire<BrokerEpoch, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
 Gen<keel::protocol::FetchSnapshotRequest::SnapshotId> Arbitrary<keel::protocol::FetchSnapshotRequest::SnapshotId>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
@@ -329,29 +342,55 @@ Gen<keel::protocol::FetchSnapshotRequest> Arbitrary<keel::protocol::FetchSnapsho
     });
 }
 
-Gen<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>::arbitrary() {
+Gen<keel::protocol::HeartbeatResponse> Arbitrary<keel::protocol::HeartbeatResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse m;
+        keel::protocol::HeartbeatResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.error_message = *gen_optional(gen_string());
-        m.resource_type = *gen_wire<int8_t, int8_t>();
-        m.resource_name = *gen_string();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::IncrementalAlterConfigsResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse>::arbitrary() {
+Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>(), true);
+        keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig m;
+        m.name = *gen_string();
+        m.config_operation = *gen_wire<int8_t, int8_t>();
+        m.value = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource m;
+        m.resource_type = *gen_wire<int8_t, int8_t>();
+        m.resource_name = *gen_string();
+        m.configs = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::IncrementalAlterConfigsRequest> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::IncrementalAlterConfigsRequest m;
+        m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>(), true);
+        m.validate_only = *rc::gen::arbitrary<bool>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
