@@ -59,27 +59,25 @@ void expect_golden(const M& m, int16_t version, std::string_view expected, const
 }
 
 TEST(BrokerHeartbeatGolden, Request) {
-    expect_golden(request(false), 0,
-                  "00000004000000000000002500000000000004d2000100", request(false));
-    expect_golden(request(false), 1,
-                  "00000004000000000000002500000000000004d2000100", request(false));
-    expect_golden(request(true), 0,
-                  "00000004000000000000002500000000000004d2000100", request(false));  // v0 has no OfflineLogDirs
+    expect_golden(request(false), 0, "00000004000000000000002500000000000004d2000100",
+                  request(false));
+    expect_golden(request(false), 1, "00000004000000000000002500000000000004d2000100",
+                  request(false));
+    expect_golden(request(true), 0, "00000004000000000000002500000000000004d2000100",
+                  request(false));  // v0 has no OfflineLogDirs
     expect_golden(request(true), 1,
-                  "00000004000000000000002500000000000004d20001010021030102030405060708111213141516171821222324252627283132333435363738", request(true));
+                  "00000004000000000000002500000000000004d200010100210301020304050607081112131415"
+                  "16171821222324252627283132333435363738",
+                  request(true));
 }
 
 TEST(BrokerHeartbeatGolden, Response) {
     auto ok = response(ErrorCode::none, true, false, false);
     auto stale = response(ErrorCode::stale_broker_epoch, false, true, true);
-    expect_golden(ok, 0,
-                  "00000005000001000000", ok);
-    expect_golden(ok, 1,
-                  "00000005000001000000", ok);
-    expect_golden(stale, 0,
-                  "00000005004d00010100", stale);
-    expect_golden(stale, 1,
-                  "00000005004d00010100", stale);
+    expect_golden(ok, 0, "00000005000001000000", ok);
+    expect_golden(ok, 1, "00000005000001000000", ok);
+    expect_golden(stale, 0, "00000005004d00010100", stale);
+    expect_golden(stale, 1, "00000005004d00010100", stale);
 }
 
 }  // namespace
