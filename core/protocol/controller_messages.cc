@@ -89,56 +89,6 @@ BrokerRegistrationResponse BrokerRegistrationResponse::decode(Reader& r, int16_t
     return m;
 }
 
-// ------------------------------------------------------------------ BrokerHeartbeat
-
-void BrokerHeartbeatRequest::encode(Writer& w, int16_t version) const {
-    w.i32(broker_id.value());
-    w.i64(broker_epoch);
-    w.i64(current_metadata_offset);
-    w.boolean(want_fence);
-    w.boolean(want_shut_down);
-    std::vector<Writer::TaggedField> tags;
-    if (version >= 1 && !offline_log_dirs.empty()) {
-        tags.push_back(tagged(0, [&](Writer& t) { write_uuids(t, offline_log_dirs); }));
-    }
-    w.tagged_fields(tags);
-}
-
-BrokerHeartbeatRequest BrokerHeartbeatRequest::decode(Reader& r, int16_t version) {
-    BrokerHeartbeatRequest m;
-    m.broker_id = NodeId(r.i32());
-    m.broker_epoch = r.i64();
-    m.current_metadata_offset = r.i64();
-    m.want_fence = r.boolean();
-    m.want_shut_down = r.boolean();
-    r.tagged_fields([&](uint32_t tag, Reader& t) {
-        if (tag != 0 || version < 1) return false;
-        read_uuids(t, m.offline_log_dirs);
-        return true;
-    });
-    return m;
-}
-
-void BrokerHeartbeatResponse::encode(Writer& w, int16_t) const {
-    w.i32(throttle_time_ms);
-    write_error(w, error_code);
-    w.boolean(is_caught_up);
-    w.boolean(is_fenced);
-    w.boolean(should_shut_down);
-    w.empty_tagged_fields();
-}
-
-BrokerHeartbeatResponse BrokerHeartbeatResponse::decode(Reader& r, int16_t) {
-    BrokerHeartbeatResponse m;
-    m.throttle_time_ms = r.i32();
-    m.error_code = read_error(r);
-    m.is_caught_up = r.boolean();
-    m.is_fenced = r.boolean();
-    m.should_shut_down = r.boolean();
-    r.skip_tagged_fields();
-    return m;
-}
-
 // ------------------------------------------------------------------- AlterPartition
 
 void AlterPartitionRequest::encode(Writer& w, int16_t version) const {

@@ -6,7 +6,8 @@
 // Versions implemented (all of Kafka's as of 4.0):
 //   BrokerRegistration  v0-v4, flexible from v0 (v1: IsMigratingZkBroker, v2: LogDirs,
 //                       v3: PreviousBrokerEpoch, v4: same fields)
-//   BrokerHeartbeat     v0-v1, flexible from v0 (v1: OfflineLogDirs, tag 0)
+//   BrokerHeartbeat     v0-v1, flexible from v0 (v1: OfflineLogDirs, tag 0); generated from
+//                       core/protocol/schemas/BrokerHeartbeat{Request,Response}.json
 //   AlterPartition      v0-v3, flexible from v0 (v1: LeaderRecoveryState, v2: topic ids
 //                       instead of names, v3: NewIsrWithEpochs instead of NewIsr)
 //   CreateTopics        v0-v7, flexible from v5 (v1: validate_only, error messages; v2:
@@ -24,6 +25,8 @@
 #include "core/protocol/api_keys.h"
 #include "core/protocol/codec.h"
 #include "core/protocol/error_codes.h"
+#include "core/protocol/generated/broker_heartbeat_request.h"
+#include "core/protocol/generated/broker_heartbeat_response.h"
 
 namespace keel::protocol {
 
@@ -77,43 +80,6 @@ struct BrokerRegistrationResponse {
     void encode(Writer& w, int16_t version) const;
     static BrokerRegistrationResponse decode(Reader& r, int16_t version);
     bool operator==(const BrokerRegistrationResponse&) const = default;
-};
-
-// ------------------------------------------------------------------- BrokerHeartbeat
-
-struct BrokerHeartbeatRequest {
-    static constexpr ApiKey api_key = ApiKey::broker_heartbeat;
-    static constexpr std::string_view name = "BrokerHeartbeatRequest";
-    static constexpr int16_t version_min = 0;
-    static constexpr int16_t version_max = 1;
-
-    NodeId broker_id{-1};
-    int64_t broker_epoch = -1;
-    int64_t current_metadata_offset = -1;
-    bool want_fence = false;
-    bool want_shut_down = false;
-    std::vector<Uuid> offline_log_dirs;  // tag 0 (v1+)
-
-    void encode(Writer& w, int16_t version) const;
-    static BrokerHeartbeatRequest decode(Reader& r, int16_t version);
-    bool operator==(const BrokerHeartbeatRequest&) const = default;
-};
-
-struct BrokerHeartbeatResponse {
-    static constexpr ApiKey api_key = ApiKey::broker_heartbeat;
-    static constexpr std::string_view name = "BrokerHeartbeatResponse";
-    static constexpr int16_t version_min = 0;
-    static constexpr int16_t version_max = 1;
-
-    int32_t throttle_time_ms = 0;
-    ErrorCode error_code = ErrorCode::none;
-    bool is_caught_up = false;
-    bool is_fenced = true;
-    bool should_shut_down = false;
-
-    void encode(Writer& w, int16_t version) const;
-    static BrokerHeartbeatResponse decode(Reader& r, int16_t version);
-    bool operator==(const BrokerHeartbeatResponse&) const = default;
 };
 
 // -------------------------------------------------------------------- AlterPartition

@@ -10,6 +10,8 @@
 #include "core/protocol/generated/api_versions_response.h"
 #include "core/protocol/generated/begin_quorum_epoch_request.h"
 #include "core/protocol/generated/begin_quorum_epoch_response.h"
+#include "core/protocol/generated/broker_heartbeat_request.h"
+#include "core/protocol/generated/broker_heartbeat_response.h"
 #include "core/protocol/generated/broker_registration_change_record.h"
 #include "core/protocol/generated/config_record.h"
 #include "core/protocol/generated/consumer_group_describe_request.h"

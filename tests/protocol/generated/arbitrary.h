@@ -111,6 +111,16 @@ struct Arbitrary<keel::protocol::BeginQuorumEpochResponse> {
 };
 
 template <>
+struct Arbitrary<keel::protocol::BrokerHeartbeatRequest> {
+    static Gen<keel::protocol::BrokerHeartbeatRequest> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::BrokerHeartbeatResponse> {
+    static Gen<keel::protocol::BrokerHeartbeatResponse> arbitrary();
+};
+
+template <>
 struct Arbitrary<keel::protocol::BrokerRegistrationChangeRecord> {
     static Gen<keel::protocol::BrokerRegistrationChangeRecord> arbitrary();
 };
@@ -928,6 +938,8 @@ using GeneratedMessages = ::testing::Types<
     ApiVersionsResponse,
     BeginQuorumEpochRequest,
     BeginQuorumEpochResponse,
+    BrokerHeartbeatRequest,
+    BrokerHeartbeatResponse,
     BrokerRegistrationChangeRecord,
     ConfigRecord,
     ConsumerGroupDescribeRequest,

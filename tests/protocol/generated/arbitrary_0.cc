@@ -88,81 +88,124 @@ Gen<keel::protocol::BeginQuorumEpochRequest> Arbitrary<keel::protocol::BeginQuor
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>::arbitrary() {
+Gen<keel::protocol::BrokerRegistrationChangeRecord> Arbitrary<keel::protocol::BrokerRegistrationChangeRecord>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions m;
-        m.topic_id = *gen_uuid();
-        m.topic_name = *gen_string();
-        m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+        keel::protocol::BrokerRegistrationChangeRecord m;
+        m.broker_id = *gen_wire<NodeId, int32_t>();
+        m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
+        m.fenced = *gen_wire<int8_t, int8_t>();
+        m.in_controlled_shutdown = *gen_wire<int8_t, int8_t>();
+        m.log_dirs = *gen_vector(gen_uuid(), false);
+        m.unknown_tagged_fields = *gen_unknown_tags({0, 1, 2});
+        return m;
+    });
+}
+
+Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment m;
+        m.broker_ids = *gen_vector(gen_wire<NodeId, int32_t>(), false);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse::Assignment> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>::arbitrary() {
+Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::Assignment m;
-        m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>(), true);
+        keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic m;
+        m.name = *gen_string();
+        m.count = *gen_wire<int32_t, int32_t>();
+        m.assignments = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>(), true));
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse::Member> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>::arbitrary() {
+Gen<keel::protocol::CreatePartitionsRequest> Arbitrary<keel::protocol::CreatePartitionsRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::Member m;
-        m.member_id = *gen_string();
-        m.instance_id = *gen_optional(gen_string());
-        m.rack_id = *gen_optional(gen_string());
-        m.member_epoch = *gen_wire<int32_t, int32_t>();
-        m.client_id = *gen_string();
-        m.client_host = *gen_string();
-        m.subscribed_topic_names = *gen_vector(gen_string(), false);
-        m.subscribed_topic_regex = *gen_optional(gen_string());
-        m.assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
-        m.target_assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
+        keel::protocol::CreatePartitionsRequest m;
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>(), true);
+        m.timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.validate_only = *rc::gen::arbitrary<bool>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>::arbitrary() {
+Gen<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult> Arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup m;
+        keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult m;
+        m.name = *gen_string();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
         m.error_message = *gen_optional(gen_string());
-        m.group_id = *gen_string();
-        m.group_state = *gen_string();
-        m.group_epoch = *gen_wire<int32_t, int32_t>();
-        m.assignment_epoch = *gen_wire<int32_t, int32_t>();
-        m.assignor_name = *gen_string();
-        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>(), true);
-        m.authorized_operations = *gen_wire<int32_t, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse>::arbitrary() {
+Gen<keel::protocol::CreatePartitionsResponse> Arbitrary<keel::protocol::CreatePartitionsResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse m;
+        keel::protocol::CreatePartitionsResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>(), true);
+        m.results = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.low_watermark = *gen_wire<int64_t, int64_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult m;
+        m.name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsResponse> Arbitrary<keel::protocol::DeleteRecordsResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });

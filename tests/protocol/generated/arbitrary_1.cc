@@ -80,108 +80,81 @@ Gen<keel::protocol::ApiVersionsResponse> Arbitrary<keel::protocol::ApiVersionsRe
     });
 }
 
-Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment m;
-        m.broker_ids = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions m;
+        m.topic_id = *gen_uuid();
+        m.topic_name = *gen_string();
+        m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::Assignment> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic m;
-        m.name = *gen_string();
-        m.count = *gen_wire<int32_t, int32_t>();
-        m.assignments = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>(), true));
+        keel::protocol::ConsumerGroupDescribeResponse::Assignment m;
+        m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::CreatePartitionsRequest> Arbitrary<keel::protocol::CreatePartitionsRequest>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::Member> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsRequest m;
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>(), true);
-        m.timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.validate_only = *rc::gen::arbitrary<bool>();
+        keel::protocol::ConsumerGroupDescribeResponse::Member m;
+        m.member_id = *gen_string();
+        m.instance_id = *gen_optional(gen_string());
+        m.rack_id = *gen_optional(gen_string());
+        m.member_epoch = *gen_wire<int32_t, int32_t>();
+        m.client_id = *gen_string();
+        m.client_host = *gen_string();
+        m.subscribed_topic_names = *gen_vector(gen_string(), false);
+        m.subscribed_topic_regex = *gen_optional(gen_string());
+        m.assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
+        m.target_assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult> Arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult m;
-        m.name = *gen_string();
+        keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup m;
         m.error_code = *gen_wire<ErrorCode, int16_t>();
         m.error_message = *gen_optional(gen_string());
+        m.group_id = *gen_string();
+        m.group_state = *gen_string();
+        m.group_epoch = *gen_wire<int32_t, int32_t>();
+        m.assignment_epoch = *gen_wire<int32_t, int32_t>();
+        m.assignor_name = *gen_string();
+        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>(), true);
+        m.authorized_operations = *gen_wire<int32_t, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::CreatePartitionsResponse> Arbitrary<keel::protocol::CreatePartitionsResponse>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsResponse m;
+        keel::protocol::ConsumerGroupDescribeResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.results = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult m;
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.low_watermark = *gen_wire<int64_t, int64_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult m;
-        m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteRecordsResponse> Arbitrary<keel::protocol::DeleteRecordsResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteRecordsResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>(), true);
+        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
@@ -389,41 +362,193 @@ Gen<keel::protocol::LeaveGroupRequest> Arbitrary<keel::protocol::LeaveGroupReque
     });
 }
 
-Gen<keel::protocol::ListGroupsResponse::ListedGroup> Arbitrary<keel::protocol::ListGroupsResponse::ListedGroup>::arbitrary() {
+Gen<keel::protocol::ListGroupsRequest> Arbitrary<keel::protocol::ListGroupsRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ListGroupsResponse::ListedGroup m;
+        keel::protocol::ListGroupsRequest m;
+        m.states_filter = *gen_vector(gen_string(), false);
+        m.types_filter = *gen_vector(gen_string(), false);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListOffsetsRequest::ListOffsetsPartition> Arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsPartition>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListOffsetsRequest::ListOffsetsPartition m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.current_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.timestamp = *gen_wire<int64_t, int64_t>();
+        m.max_num_offsets = *gen_wire<int32_t, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListOffsetsRequest::ListOffsetsTopic> Arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsTopic>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListOffsetsRequest::ListOffsetsTopic m;
+        m.name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsPartition>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListOffsetsRequest> Arbitrary<keel::protocol::ListOffsetsRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListOffsetsRequest m;
+        m.replica_id = *gen_wire<NodeId, int32_t>();
+        m.isolation_level = *gen_wire<int8_t, int8_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsRequest::ListOffsetsTopic>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition> Arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.committed_offset = *gen_wire<int64_t, int64_t>();
+        m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.commit_timestamp = *gen_wire<int64_t, int64_t>();
+        m.committed_metadata = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic> Arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic m;
+        m.name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestPartition>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetCommitRequest> Arbitrary<keel::protocol::OffsetCommitRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetCommitRequest m;
         m.group_id = *gen_string();
-        m.protocol_type = *gen_string();
-        m.group_state = *gen_string();
-        m.group_type = *gen_string();
+        m.generation_id_or_member_epoch = *gen_wire<int32_t, int32_t>();
+        m.member_id = *gen_string();
+        m.group_instance_id = *gen_optional(gen_string());
+        m.retention_time_ms = *gen_wire<int64_t, int64_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitRequest::OffsetCommitRequestTopic>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ListGroupsResponse> Arbitrary<keel::protocol::ListGroupsResponse>::arbitrary() {
+Gen<keel::protocol::PartitionChangeRecord> Arbitrary<keel::protocol::PartitionChangeRecord>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ListGroupsResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        keel::protocol::PartitionChangeRecord m;
+        m.partition_id = *gen_wire<PartitionIndex, int32_t>();
+        m.topic_id = *gen_uuid();
+        m.isr = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.leader = *gen_wire<NodeId, int32_t>();
+        m.replicas = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.removing_replicas = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.adding_replicas = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.leader_recovery_state = *gen_wire<int8_t, int8_t>();
+        m.eligible_leader_replicas = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.last_known_elr = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.directories = *gen_optional(gen_vector(gen_uuid(), false));
+        m.unknown_tagged_fields = *gen_unknown_tags({0, 1, 2, 3, 4, 5, 6, 7, 8});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ProduceResponse::BatchIndexAndErrorMessage> Arbitrary<keel::protocol::ProduceResponse::BatchIndexAndErrorMessage>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ProduceResponse::BatchIndexAndErrorMessage m;
+        m.batch_index = *gen_wire<int32_t, int32_t>();
+        m.batch_index_error_message = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ProduceResponse::LeaderIdAndEpoch> Arbitrary<keel::protocol::ProduceResponse::LeaderIdAndEpoch>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ProduceResponse::LeaderIdAndEpoch m;
+        m.leader_id = *gen_wire<NodeId, int32_t>();
+        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ProduceResponse::PartitionProduceResponse> Arbitrary<keel::protocol::ProduceResponse::PartitionProduceResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ProduceResponse::PartitionProduceResponse m;
+        m.index = *gen_wire<PartitionIndex, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ListGroupsResponse::ListedGroup>(), true);
+        m.base_offset = *gen_wire<int64_t, int64_t>();
+        m.log_append_time_ms = *gen_wire<int64_t, int64_t>();
+        m.log_start_offset = *gen_wire<int64_t, int64_t>();
+        m.record_errors = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::BatchIndexAndErrorMessage>(), true);
+        m.error_message = *gen_optional(gen_string());
+        m.current_leader = *rc::gen::arbitrary<keel::protocol::ProduceResponse::LeaderIdAndEpoch>();
+        m.unknown_tagged_fields = *gen_unknown_tags({0});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ProduceResponse::TopicProduceResponse> Arbitrary<keel::protocol::ProduceResponse::TopicProduceResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ProduceResponse::TopicProduceResponse m;
+        m.name = *gen_string();
+        m.partition_responses = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::PartitionProduceResponse>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::MetadataResponse::MetadataResponseBroker> Arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker>::arbitrary() {
+Gen<keel::protocol::ProduceResponse::NodeEndpoint> Arbitrary<keel::protocol::ProduceResponse::NodeEndpoint>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::MetadataResponse::MetadataResponseBroker m;
+        keel::protocol::ProduceResponse::NodeEndpoint m;
         m.node_id = *gen_wire<NodeId, int32_t>();
         m.host = *gen_string();
         m.port = *gen_wire<int32_t, int32_t>();
@@ -433,215 +558,62 @@ Gen<keel::protocol::MetadataResponse::MetadataResponseBroker> Arbitrary<keel::pr
     });
 }
 
-Gen<keel::protocol::MetadataResponse::MetadataResponsePartition> Arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition>::arbitrary() {
+Gen<keel::protocol::ProduceResponse> Arbitrary<keel::protocol::ProduceResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::MetadataResponse::MetadataResponsePartition m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.leader_id = *gen_wire<NodeId, int32_t>();
-        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
-        m.replica_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.isr_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.offline_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::MetadataResponse::MetadataResponseTopic> Arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::MetadataResponse::MetadataResponseTopic m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.name = *gen_optional(gen_string());
-        m.topic_id = *gen_uuid();
-        m.is_internal = *rc::gen::arbitrary<bool>();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition>(), true);
-        m.topic_authorized_operations = *gen_wire<int32_t, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::MetadataResponse> Arbitrary<keel::protocol::MetadataResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::MetadataResponse m;
+        keel::protocol::ProduceResponse m;
+        m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::TopicProduceResponse>(), true);
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.brokers = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker>(), true);
-        m.cluster_id = *gen_optional(gen_string());
-        m.controller_id = *gen_wire<NodeId, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic>(), true);
-        m.cluster_authorized_operations = *gen_wire<int32_t, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ProduceRequest::PartitionProduceData> Arbitrary<keel::protocol::ProduceRequest::PartitionProduceData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ProduceRequest::PartitionProduceData m;
-        m.index = *gen_wire<PartitionIndex, int32_t>();
-        m.records = *gen_optional(gen_bytes());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ProduceRequest::TopicProduceData> Arbitrary<keel::protocol::ProduceRequest::TopicProduceData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ProduceRequest::TopicProduceData m;
-        m.name = *gen_string();
-        m.partition_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::PartitionProduceData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ProduceRequest> Arbitrary<keel::protocol::ProduceRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ProduceRequest m;
-        m.transactional_id = *gen_optional(gen_string());
-        m.acks = *gen_wire<int16_t, int16_t>();
-        m.timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.topic_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::TopicProduceData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::RegisterBrokerRecord::BrokerEndpoint> Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::RegisterBrokerRecord::BrokerEndpoint m;
-        m.name = *gen_string();
-        m.host = *gen_string();
-        m.port = *gen_wire<uint16_t, uint16_t>();
-        m.security_protocol = *gen_wire<int16_t, int16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::RegisterBrokerRecord::BrokerFeature> Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerFeature>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::RegisterBrokerRecord::BrokerFeature m;
-        m.name = *gen_string();
-        m.min_supported_version = *gen_wire<int16_t, int16_t>();
-        m.max_supported_version = *gen_wire<int16_t, int16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::RegisterBrokerRecord> Arbitrary<keel::protocol::RegisterBrokerRecord>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::RegisterBrokerRecord m;
-        m.broker_id = *gen_wire<NodeId, int32_t>();
-        m.is_migrating_zk_broker = *rc::gen::arbitrary<bool>();
-        m.incarnation_id = *gen_uuid();
-        m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
-        m.endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint>(), true);
-        m.features = *gen_vector(rc::gen::arbitrary<keel::protocol::RegisterBrokerRecord::BrokerFeature>(), true);
-        m.rack = *gen_optional(gen_string());
-        m.fenced = *rc::gen::arbitrary<bool>();
-        m.in_controlled_shutdown = *rc::gen::arbitrary<bool>();
-        m.log_dirs = *gen_vector(gen_uuid(), false);
+        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceResponse::NodeEndpoint>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({0});
         return m;
     });
 }
 
-Gen<keel::protocol::TopicRecord> Arbitrary<keel::protocol::TopicRecord>::arbitrary() {
+Gen<keel::protocol::VoteRequest::PartitionData> Arbitrary<keel::protocol::VoteRequest::PartitionData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::TopicRecord m;
-        m.name = *gen_string();
-        m.topic_id = *gen_uuid();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::VoteResponse::PartitionData> Arbitrary<keel::protocol::VoteResponse::PartitionData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::VoteResponse::PartitionData m;
+        keel::protocol::VoteRequest::PartitionData m;
         m.partition_index = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.leader_id = *gen_wire<NodeId, int32_t>();
-        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
-        m.vote_granted = *rc::gen::arbitrary<bool>();
+        m.candidate_epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.candidate_id = *gen_wire<NodeId, int32_t>();
+        m.candidate_directory_id = *gen_uuid();
+        m.voter_directory_id = *gen_uuid();
+        m.last_offset_epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.last_offset = *gen_wire<Offset, int64_t>();
+        m.pre_vote = *rc::gen::arbitrary<bool>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::VoteResponse::TopicData> Arbitrary<keel::protocol::VoteResponse::TopicData>::arbitrary() {
+Gen<keel::protocol::VoteRequest::TopicData> Arbitrary<keel::protocol::VoteRequest::TopicData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::VoteResponse::TopicData m;
+        keel::protocol::VoteRequest::TopicData m;
         m.topic_name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::PartitionData>(), true);
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteRequest::PartitionData>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::VoteResponse::NodeEndpoint> Arbitrary<keel::protocol::VoteResponse::NodeEndpoint>::arbitrary() {
+Gen<keel::protocol::VoteRequest> Arbitrary<keel::protocol::VoteRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::VoteResponse::NodeEndpoint m;
-        m.node_id = *gen_wire<NodeId, int32_t>();
-        m.host = *gen_string();
-        m.port = *gen_wire<uint16_t, uint16_t>();
+        keel::protocol::VoteRequest m;
+        m.cluster_id = *gen_optional(gen_string());
+        m.voter_id = *gen_wire<NodeId, int32_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteRequest::TopicData>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::VoteResponse> Arbitrary<keel::protocol::VoteResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::VoteResponse m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::TopicData>(), true);
-        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::NodeEndpoint>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({0});
         return m;
     });
 }
