@@ -12,82 +12,8 @@ void write_ids(Writer& w, const std::vector<NodeId>& ids) {
 void read_ids(Reader& r, std::vector<NodeId>& ids) {
     r.array(ids, [&](NodeId& n) { n = NodeId(r.i32()); });
 }
-void write_uuids(Writer& w, const std::vector<Uuid>& ids) {
-    w.array(ids, [&](const Uuid& u) { w.uuid(u); });
-}
-void read_uuids(Reader& r, std::vector<Uuid>& ids) {
-    r.array(ids, [&](Uuid& u) { u = r.uuid(); });
-}
 
 }  // namespace
-
-// --------------------------------------------------------------- BrokerRegistration
-
-void BrokerRegistrationRequest::encode(Writer& w, int16_t version) const {
-    w.i32(broker_id.value());
-    w.str(cluster_id);
-    w.uuid(incarnation_id);
-    w.array(listeners, [&](const Listener& l) {
-        w.str(l.name);
-        w.str(l.host);
-        w.u16(l.port);
-        w.i16(l.security_protocol);
-        w.empty_tagged_fields();
-    });
-    w.array(features, [&](const Feature& f) {
-        w.str(f.name);
-        w.i16(f.min_supported_version);
-        w.i16(f.max_supported_version);
-        w.empty_tagged_fields();
-    });
-    w.nullable_str(rack);
-    if (version >= 1) w.boolean(is_migrating_zk_broker);
-    if (version >= 2) write_uuids(w, log_dirs);
-    if (version >= 3) w.i64(previous_broker_epoch);
-    w.empty_tagged_fields();
-}
-
-BrokerRegistrationRequest BrokerRegistrationRequest::decode(Reader& r, int16_t version) {
-    BrokerRegistrationRequest m;
-    m.broker_id = NodeId(r.i32());
-    m.cluster_id = r.str();
-    m.incarnation_id = r.uuid();
-    r.array(m.listeners, [&](Listener& l) {
-        l.name = r.str();
-        l.host = r.str();
-        l.port = r.u16();
-        l.security_protocol = r.i16();
-        r.skip_tagged_fields();
-    });
-    r.array(m.features, [&](Feature& f) {
-        f.name = r.str();
-        f.min_supported_version = r.i16();
-        f.max_supported_version = r.i16();
-        r.skip_tagged_fields();
-    });
-    m.rack = r.nullable_str();
-    if (version >= 1) m.is_migrating_zk_broker = r.boolean();
-    if (version >= 2) read_uuids(r, m.log_dirs);
-    if (version >= 3) m.previous_broker_epoch = r.i64();
-    r.skip_tagged_fields();
-    return m;
-}
-
-void BrokerRegistrationResponse::encode(Writer& w, int16_t) const {
-    w.i32(throttle_time_ms);
-    write_error(w, error_code);
-    w.i64(broker_epoch);
-    w.empty_tagged_fields();
-}
-
-BrokerRegistrationResponse BrokerRegistrationResponse::decode(Reader& r, int16_t) {
-    BrokerRegistrationResponse m;
-    m.throttle_time_ms = r.i32();
-    m.error_code = read_error(r);
-    m.broker_epoch = r.i64();
-    r.skip_tagged_fields();
-    return m;
-}
 
 // ------------------------------------------------------------------- AlterPartition
 

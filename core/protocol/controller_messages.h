@@ -5,7 +5,8 @@
 //
 // Versions implemented (all of Kafka's as of 4.0):
 //   BrokerRegistration  v0-v4, flexible from v0 (v1: IsMigratingZkBroker, v2: LogDirs,
-//                       v3: PreviousBrokerEpoch, v4: same fields)
+//                       v3: PreviousBrokerEpoch, v4: same fields); generated from
+//                       core/protocol/schemas/BrokerRegistration{Request,Response}.json
 //   BrokerHeartbeat     v0-v1, flexible from v0 (v1: OfflineLogDirs, tag 0); generated from
 //                       core/protocol/schemas/BrokerHeartbeat{Request,Response}.json
 //   AlterPartition      v0-v3, flexible from v0 (v1: LeaderRecoveryState, v2: topic ids
@@ -27,60 +28,10 @@
 #include "core/protocol/error_codes.h"
 #include "core/protocol/generated/broker_heartbeat_request.h"
 #include "core/protocol/generated/broker_heartbeat_response.h"
+#include "core/protocol/generated/broker_registration_request.h"
+#include "core/protocol/generated/broker_registration_response.h"
 
 namespace keel::protocol {
-
-// ---------------------------------------------------------------- BrokerRegistration
-
-struct BrokerRegistrationRequest {
-    static constexpr ApiKey api_key = ApiKey::broker_registration;
-    static constexpr std::string_view name = "BrokerRegistrationRequest";
-    static constexpr int16_t version_min = 0;
-    static constexpr int16_t version_max = 4;
-
-    struct Listener {
-        std::string name;
-        std::string host;
-        uint16_t port = 0;
-        int16_t security_protocol = 0;
-        bool operator==(const Listener&) const = default;
-    };
-    struct Feature {
-        std::string name;
-        int16_t min_supported_version = 0;
-        int16_t max_supported_version = 0;
-        bool operator==(const Feature&) const = default;
-    };
-
-    NodeId broker_id{-1};
-    std::string cluster_id;
-    Uuid incarnation_id;
-    std::vector<Listener> listeners;
-    std::vector<Feature> features;
-    std::optional<std::string> rack;
-    bool is_migrating_zk_broker = false;    // (v1+)
-    std::vector<Uuid> log_dirs;             // (v2+)
-    int64_t previous_broker_epoch = -1;     // (v3+)
-
-    void encode(Writer& w, int16_t version) const;
-    static BrokerRegistrationRequest decode(Reader& r, int16_t version);
-    bool operator==(const BrokerRegistrationRequest&) const = default;
-};
-
-struct BrokerRegistrationResponse {
-    static constexpr ApiKey api_key = ApiKey::broker_registration;
-    static constexpr std::string_view name = "BrokerRegistrationResponse";
-    static constexpr int16_t version_min = 0;
-    static constexpr int16_t version_max = 4;
-
-    int32_t throttle_time_ms = 0;
-    ErrorCode error_code = ErrorCode::none;
-    int64_t broker_epoch = -1;
-
-    void encode(Writer& w, int16_t version) const;
-    static BrokerRegistrationResponse decode(Reader& r, int16_t version);
-    bool operator==(const BrokerRegistrationResponse&) const = default;
-};
 
 // -------------------------------------------------------------------- AlterPartition
 

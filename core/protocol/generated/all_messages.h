@@ -13,6 +13,8 @@
 #include "core/protocol/generated/broker_heartbeat_request.h"
 #include "core/protocol/generated/broker_heartbeat_response.h"
 #include "core/protocol/generated/broker_registration_change_record.h"
+#include "core/protocol/generated/broker_registration_request.h"
+#include "core/protocol/generated/broker_registration_response.h"
 #include "core/protocol/generated/config_record.h"
 #include "core/protocol/generated/consumer_group_describe_request.h"
 #include "core/protocol/generated/consumer_group_describe_response.h"

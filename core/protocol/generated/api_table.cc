@@ -6,7 +6,7 @@
 namespace keel::protocol {
 namespace {
 
-constexpr std::array<SchemaApi, 33> apis{{
+constexpr std::array<SchemaApi, 34> apis{{
     {0, "Produce", 0, 11, 9},
     {2, "ListOffsets", 0, 9, 6},
     {3, "Metadata", 0, 12, 9},
@@ -36,6 +36,7 @@ constexpr std::array<SchemaApi, 33> apis{{
     {55, "DescribeQuorum", 0, 2, 0},
     {59, "FetchSnapshot", 0, 1, 0},
     {60, "DescribeCluster", 0, 1, 0},
+    {62, "BrokerRegistration", 0, 4, 0},
     {63, "BrokerHeartbeat", 0, 1, 0},
     {67, "AllocateProducerIds", 0, 0, 0},
     {68, "ConsumerGroupHeartbeat", 0, 1, 0},

@@ -126,6 +126,26 @@ struct Arbitrary<keel::protocol::BrokerRegistrationChangeRecord> {
 };
 
 template <>
+struct Arbitrary<keel::protocol::BrokerRegistrationRequest::Listener> {
+    static Gen<keel::protocol::BrokerRegistrationRequest::Listener> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::BrokerRegistrationRequest::Feature> {
+    static Gen<keel::protocol::BrokerRegistrationRequest::Feature> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::BrokerRegistrationRequest> {
+    static Gen<keel::protocol::BrokerRegistrationRequest> arbitrary();
+};
+
+template <>
+struct Arbitrary<keel::protocol::BrokerRegistrationResponse> {
+    static Gen<keel::protocol::BrokerRegistrationResponse> arbitrary();
+};
+
+template <>
 struct Arbitrary<keel::protocol::ConfigRecord> {
     static Gen<keel::protocol::ConfigRecord> arbitrary();
 };
@@ -941,6 +961,8 @@ using GeneratedMessages = ::testing::Types<
     BrokerHeartbeatRequest,
     BrokerHeartbeatResponse,
     BrokerRegistrationChangeRecord,
+    BrokerRegistrationRequest,
+    BrokerRegistrationResponse,
     ConfigRecord,
     ConsumerGroupDescribeRequest,
     ConsumerGroupDescribeResponse,

@@ -104,53 +104,94 @@ Gen<keel::protocol::BrokerRegistrationChangeRecord> Arbitrary<keel::protocol::Br
     });
 }
 
-Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment m;
-        m.broker_ids = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions m;
+        m.topic_id = *gen_uuid();
+        m.topic_name = *gen_string();
+        m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::Assignment> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic m;
-        m.name = *gen_string();
-        m.count = *gen_wire<int32_t, int32_t>();
-        m.assignments = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>(), true));
+        keel::protocol::ConsumerGroupDescribeResponse::Assignment m;
+        m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::CreatePartitionsRequest> Arbitrary<keel::protocol::CreatePartitionsRequest>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::Member> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsRequest m;
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>(), true);
-        m.timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.validate_only = *rc::gen::arbitrary<bool>();
+        keel::protocol::ConsumerGroupDescribeResponse::Member m;
+        m.member_id = *gen_string();
+        m.instance_id = *gen_optional(gen_string());
+        m.rack_id = *gen_optional(gen_string());
+        m.member_epoch = *gen_wire<int32_t, int32_t>();
+        m.client_id = *gen_string();
+        m.client_host = *gen_string();
+        m.subscribed_topic_names = *gen_vector(gen_string(), false);
+        m.subscribed_topic_regex = *gen_optional(gen_string());
+        m.assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
+        m.target_assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult> Arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult m;
-        m.name = *gen_string();
+        keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup m;
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.error_message = *gen_optional(gen_string());
+        m.group_id = *gen_string();
+        m.group_state = *gen_string();
+        m.group_epoch = *gen_wire<int32_t, int32_t>();
+        m.assignment_epoch = *gen_wire<int32_t, int32_t>();
+        m.assignor_name = *gen_string();
+        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>(), true);
+        m.authorized_operations = *gen_wire<int32_t, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ConsumerGroupDescribeResponse> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ConsumerGroupDescribeResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteTopicsResponse::DeletableTopicResult> Arbitrary<keel::protocol::DeleteTopicsResponse::DeletableTopicResult>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteTopicsResponse::DeletableTopicResult m;
+        m.name = *gen_optional(gen_string());
+        m.topic_id = *gen_uuid();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
         m.error_message = *gen_optional(gen_string());
         m.unknown_tagged_fields = *gen_unknown_tags({});
@@ -158,200 +199,99 @@ Gen<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult> Arbit
     });
 }
 
-Gen<keel::protocol::CreatePartitionsResponse> Arbitrary<keel::protocol::CreatePartitionsResponse>::arbitrary() {
+Gen<keel::protocol::DeleteTopicsResponse> Arbitrary<keel::protocol::DeleteTopicsResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::CreatePartitionsResponse m;
+        keel::protocol::DeleteTopicsResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.results = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>(), true);
+        m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteTopicsResponse::DeletableTopicResult>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>::arbitrary() {
+Gen<keel::protocol::DescribeGroupsRequest> Arbitrary<keel::protocol::DescribeGroupsRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult m;
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.low_watermark = *gen_wire<int64_t, int64_t>();
+        keel::protocol::DescribeGroupsRequest m;
+        m.groups = *gen_vector(gen_string(), false);
+        m.include_authorized_operations = *rc::gen::arbitrary<bool>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeGroupsResponse::DescribedGroupMember> Arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroupMember>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeGroupsResponse::DescribedGroupMember m;
+        m.member_id = *gen_string();
+        m.group_instance_id = *gen_optional(gen_string());
+        m.client_id = *gen_string();
+        m.client_host = *gen_string();
+        m.member_metadata = *gen_bytes();
+        m.member_assignment = *gen_bytes();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeGroupsResponse::DescribedGroup> Arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroup>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeGroupsResponse::DescribedGroup m;
         m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.group_id = *gen_string();
+        m.group_state = *gen_string();
+        m.protocol_type = *gen_string();
+        m.protocol_data = *gen_string();
+        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroupMember>(), true);
+        m.authorized_operations = *gen_wire<int32_t, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>::arbitrary() {
+Gen<keel::protocol::DescribeGroupsResponse> Arbitrary<keel::protocol::DescribeGroupsResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult m;
-        m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteRecordsResponse> Arbitrary<keel::protocol::DeleteRecordsResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteRecordsResponse m;
+        keel::protocol::DescribeGroupsResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>(), true);
+        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroup>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource> Arbitrary<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource>::arbitrary() {
+Gen<keel::protocol::FenceBrokerRecord> Arbitrary<keel::protocol::FenceBrokerRecord>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::DescribeConfigsRequest::DescribeConfigsResource m;
-        m.resource_type = *gen_wire<int8_t, int8_t>();
-        m.resource_name = *gen_string();
-        m.configuration_keys = *gen_optional(gen_vector(gen_string(), false));
+        keel::protocol::FenceBrokerRecord m;
+        m.id = *gen_wire<NodeId, int32_t>();
+        m.epoch = *gen_wire<BrokerEpoch, int64_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::DescribeConfigsRequest> Arbitrary<keel::protocol::DescribeConfigsRequest>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotRequest::SnapshotId> Arbitrary<keel::protocol::FetchSnapshotRequest::SnapshotId>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::DescribeConfigsRequest m;
-        m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource>(), true);
-        m.include_synonyms = *rc::gen::arbitrary<bool>();
-        m.include_documentation = *rc::gen::arbitrary<bool>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DescribeQuorumRequest::PartitionData> Arbitrary<keel::protocol::DescribeQuorumRequest::PartitionData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DescribeQuorumRequest::PartitionData m;
-        m.partition_index = *gen_wire<int32_t, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DescribeQuorumRequest::TopicData> Arbitrary<keel::protocol::DescribeQuorumRequest::TopicData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DescribeQuorumRequest::TopicData m;
-        m.topic_name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumRequest::PartitionData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DescribeQuorumRequest> Arbitrary<keel::protocol::DescribeQuorumRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DescribeQuorumRequest m;
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumRequest::TopicData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::EndQuorumEpochRequest::ReplicaInfo> Arbitrary<keel::protocol::EndQuorumEpochRequest::ReplicaInfo>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::EndQuorumEpochRequest::ReplicaInfo m;
-        m.candidate_id = *gen_wire<NodeId, int32_t>();
-        m.candidate_directory_id = *gen_uuid();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::EndQuorumEpochRequest::PartitionData> Arbitrary<keel::protocol::EndQuorumEpochRequest::PartitionData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::EndQuorumEpochRequest::PartitionData m;
-        m.partition_index = *gen_wire<int32_t, int32_t>();
-        m.leader_id = *gen_wire<NodeId, int32_t>();
-        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
-        m.preferred_successors = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.preferred_candidates = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::ReplicaInfo>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::EndQuorumEpochRequest::TopicData> Arbitrary<keel::protocol::EndQuorumEpochRequest::TopicData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::EndQuorumEpochRequest::TopicData m;
-        m.topic_name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::PartitionData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::EndQuorumEpochRequest::LeaderEndpoint> Arbitrary<keel::protocol::EndQuorumEpochRequest::LeaderEndpoint>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::EndQuorumEpochRequest::LeaderEndpoint m;
-        m.name = *gen_string();
-        m.host = *gen_string();
-        m.port = *gen_wire<uint16_t, uint16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::EndQuorumEpochRequest> Arbitrary<keel::protocol::EndQuorumEpochRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::EndQuorumEpochRequest m;
-        m.cluster_id = *gen_optional(gen_string());
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::TopicData>(), true);
-        m.leader_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::LeaderEndpoint>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotResponse::SnapshotId> Arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::SnapshotId m;
+        keel::protocol::FetchSnapshotRequest::SnapshotId m;
         m.end_offset = *gen_wire<Offset, int64_t>();
         m.epoch = *gen_wire<QuorumEpoch, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
@@ -359,245 +299,321 @@ Gen<keel::protocol::FetchSnapshotResponse::SnapshotId> Arbitrary<keel::protocol:
     });
 }
 
-Gen<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch> Arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotRequest::PartitionSnapshot> Arbitrary<keel::protocol::FetchSnapshotRequest::PartitionSnapshot>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch m;
-        m.leader_id = *gen_wire<NodeId, int32_t>();
-        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotResponse::PartitionSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::PartitionSnapshot m;
-        m.index = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.snapshot_id = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>();
-        m.current_leader = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>();
-        m.size = *gen_wire<int64_t, int64_t>();
+        keel::protocol::FetchSnapshotRequest::PartitionSnapshot m;
+        m.partition = *gen_wire<int32_t, int32_t>();
+        m.current_leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.snapshot_id = *rc::gen::arbitrary<keel::protocol::FetchSnapshotRequest::SnapshotId>();
         m.position = *gen_wire<int64_t, int64_t>();
-        m.unaligned_records = *gen_bytes();
+        m.replica_directory_id = *gen_uuid();
         m.unknown_tagged_fields = *gen_unknown_tags({0});
         return m;
     });
 }
 
-Gen<keel::protocol::FetchSnapshotResponse::TopicSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotRequest::TopicSnapshot> Arbitrary<keel::protocol::FetchSnapshotRequest::TopicSnapshot>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::TopicSnapshot m;
+        keel::protocol::FetchSnapshotRequest::TopicSnapshot m;
         m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>(), true);
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotRequest::PartitionSnapshot>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::FetchSnapshotResponse::NodeEndpoint> Arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotRequest> Arbitrary<keel::protocol::FetchSnapshotRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse::NodeEndpoint m;
-        m.node_id = *gen_wire<NodeId, int32_t>();
-        m.host = *gen_string();
-        m.port = *gen_wire<uint16_t, uint16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
+        keel::protocol::FetchSnapshotRequest m;
+        m.cluster_id = *gen_optional(gen_string());
+        m.replica_id = *gen_wire<NodeId, int32_t>();
+        m.max_bytes = *gen_wire<int32_t, int32_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotRequest::TopicSnapshot>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({0});
         return m;
     });
 }
 
-Gen<keel::protocol::FetchSnapshotResponse> Arbitrary<keel::protocol::FetchSnapshotResponse>::arbitrary() {
+Gen<keel::protocol::HeartbeatResponse> Arbitrary<keel::protocol::HeartbeatResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::FetchSnapshotResponse m;
+        keel::protocol::HeartbeatResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>(), true);
-        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({0});
+        m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::JoinGroupResponse::JoinGroupResponseMember> Arbitrary<keel::protocol::JoinGroupResponse::JoinGroupResponseMember>::arbitrary() {
+Gen<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::JoinGroupResponse::JoinGroupResponseMember m;
+        keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse m;
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.error_message = *gen_optional(gen_string());
+        m.resource_type = *gen_wire<int8_t, int8_t>();
+        m.resource_name = *gen_string();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::IncrementalAlterConfigsResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::IncrementalAlterConfigsResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::InitProducerIdRequest> Arbitrary<keel::protocol::InitProducerIdRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::InitProducerIdRequest m;
+        m.transactional_id = *gen_optional(gen_string());
+        m.transaction_timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.producer_id = *gen_wire<int64_t, int64_t>();
+        m.producer_epoch = *gen_wire<int16_t, int16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::LeaderChangeMessage::Voter> Arbitrary<keel::protocol::LeaderChangeMessage::Voter>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::LeaderChangeMessage::Voter m;
+        m.voter_id = *gen_wire<NodeId, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::LeaderChangeMessage> Arbitrary<keel::protocol::LeaderChangeMessage>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::LeaderChangeMessage m;
+        m.version = *gen_wire<int16_t, int16_t>();
+        m.leader_id = *gen_wire<NodeId, int32_t>();
+        m.voters = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaderChangeMessage::Voter>(), true);
+        m.granting_voters = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaderChangeMessage::Voter>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::LeaveGroupResponse::MemberResponse> Arbitrary<keel::protocol::LeaveGroupResponse::MemberResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::LeaveGroupResponse::MemberResponse m;
         m.member_id = *gen_string();
         m.group_instance_id = *gen_optional(gen_string());
-        m.metadata = *gen_bytes();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::JoinGroupResponse> Arbitrary<keel::protocol::JoinGroupResponse>::arbitrary() {
+Gen<keel::protocol::LeaveGroupResponse> Arbitrary<keel::protocol::LeaveGroupResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::JoinGroupResponse m;
+        keel::protocol::LeaveGroupResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.generation_id = *gen_wire<int32_t, int32_t>();
-        m.protocol_type = *gen_optional(gen_string());
-        m.protocol_name = *gen_optional(gen_string());
-        m.leader = *gen_string();
-        m.skip_assignment = *rc::gen::arbitrary<bool>();
-        m.member_id = *gen_string();
-        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::JoinGroupResponse::JoinGroupResponseMember>(), true);
+        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaveGroupResponse::MemberResponse>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse> Arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse>::arbitrary() {
+Gen<keel::protocol::MetadataRequest::MetadataRequestTopic> Arbitrary<keel::protocol::MetadataRequest::MetadataRequestTopic>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse m;
+        keel::protocol::MetadataRequest::MetadataRequestTopic m;
+        m.topic_id = *gen_uuid();
+        m.name = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::MetadataRequest> Arbitrary<keel::protocol::MetadataRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::MetadataRequest m;
+        m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::MetadataRequest::MetadataRequestTopic>(), true));
+        m.allow_auto_topic_creation = *rc::gen::arbitrary<bool>();
+        m.include_cluster_authorized_operations = *rc::gen::arbitrary<bool>();
+        m.include_topic_authorized_operations = *rc::gen::arbitrary<bool>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::NoOpRecord> Arbitrary<keel::protocol::NoOpRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::NoOpRecord m;
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition> Arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition m;
         m.partition_index = *gen_wire<PartitionIndex, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.old_style_offsets = *gen_vector(gen_wire<int64_t, int64_t>(), false);
-        m.timestamp = *gen_wire<int64_t, int64_t>();
-        m.offset = *gen_wire<int64_t, int64_t>();
-        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse> Arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse>::arbitrary() {
+Gen<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic> Arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse m;
+        keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic m;
         m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse>(), true);
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ListOffsetsResponse> Arbitrary<keel::protocol::ListOffsetsResponse>::arbitrary() {
+Gen<keel::protocol::OffsetCommitResponse> Arbitrary<keel::protocol::OffsetCommitResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ListOffsetsResponse m;
+        keel::protocol::OffsetCommitResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse>(), true);
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic> Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic>::arbitrary() {
+Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic m;
+        keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.committed_offset = *gen_wire<int64_t, int64_t>();
+        m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.metadata = *gen_optional(gen_string());
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic m;
         m.name = *gen_string();
-        m.partition_indexes = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics> Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics>::arbitrary() {
+Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics m;
+        keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.committed_offset = *gen_wire<int64_t, int64_t>();
+        m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.metadata = *gen_optional(gen_string());
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics m;
         m.name = *gen_string();
-        m.partition_indexes = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup> Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup>::arbitrary() {
+Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup m;
+        keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup m;
         m.group_id = *gen_string();
-        m.member_id = *gen_optional(gen_string());
-        m.member_epoch = *gen_wire<int32_t, int32_t>();
-        m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics>(), true));
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics>(), true);
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchRequest> Arbitrary<keel::protocol::OffsetFetchRequest>::arbitrary() {
+Gen<keel::protocol::OffsetFetchResponse> Arbitrary<keel::protocol::OffsetFetchResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchRequest m;
-        m.group_id = *gen_string();
-        m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic>(), true));
-        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup>(), true);
-        m.require_stable = *rc::gen::arbitrary<bool>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::PartitionRecord> Arbitrary<keel::protocol::PartitionRecord>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::PartitionRecord m;
-        m.partition_id = *gen_wire<PartitionIndex, int32_t>();
-        m.topic_id = *gen_uuid();
-        m.replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.isr = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.removing_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.adding_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.leader = *gen_wire<NodeId, int32_t>();
-        m.leader_recovery_state = *gen_wire<int8_t, int8_t>();
-        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
-        m.partition_epoch = *gen_wire<PartitionEpoch, int32_t>();
-        m.directories = *gen_vector(gen_uuid(), false);
-        m.eligible_leader_replicas = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
-        m.last_known_elr = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
-        m.unknown_tagged_fields = *gen_unknown_tags({0, 1, 2});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ProducerIdsRecord> Arbitrary<keel::protocol::ProducerIdsRecord>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ProducerIdsRecord m;
-        m.broker_id = *gen_wire<NodeId, int32_t>();
-        m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
-        m.next_producer_id = *gen_wire<int64_t, int64_t>();
+        keel::protocol::OffsetFetchResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(), true);
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });

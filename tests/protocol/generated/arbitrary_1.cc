@@ -80,81 +80,116 @@ Gen<keel::protocol::ApiVersionsResponse> Arbitrary<keel::protocol::ApiVersionsRe
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>::arbitrary() {
+Gen<keel::protocol::ConfigRecord> Arbitrary<keel::protocol::ConfigRecord>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions m;
+        keel::protocol::ConfigRecord m;
+        m.resource_type = *gen_wire<int8_t, int8_t>();
+        m.resource_name = *gen_string();
+        m.name = *gen_string();
+        m.value = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions m;
         m.topic_id = *gen_uuid();
-        m.topic_name = *gen_string();
         m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse::Assignment> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupHeartbeatRequest> Arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::Assignment m;
-        m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::TopicPartitions>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ConsumerGroupDescribeResponse::Member> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::Member m;
+        keel::protocol::ConsumerGroupHeartbeatRequest m;
+        m.group_id = *gen_string();
         m.member_id = *gen_string();
+        m.member_epoch = *gen_wire<int32_t, int32_t>();
         m.instance_id = *gen_optional(gen_string());
         m.rack_id = *gen_optional(gen_string());
-        m.member_epoch = *gen_wire<int32_t, int32_t>();
-        m.client_id = *gen_string();
-        m.client_host = *gen_string();
-        m.subscribed_topic_names = *gen_vector(gen_string(), false);
+        m.rebalance_timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.subscribed_topic_names = *gen_optional(gen_vector(gen_string(), false));
         m.subscribed_topic_regex = *gen_optional(gen_string());
-        m.assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
-        m.target_assignment = *rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Assignment>();
+        m.server_assignor = *gen_optional(gen_string());
+        m.topic_partitions = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions>(), true));
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>::arbitrary() {
+Gen<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult> Arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup m;
+        keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult m;
+        m.name = *gen_string();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
         m.error_message = *gen_optional(gen_string());
-        m.group_id = *gen_string();
-        m.group_state = *gen_string();
-        m.group_epoch = *gen_wire<int32_t, int32_t>();
-        m.assignment_epoch = *gen_wire<int32_t, int32_t>();
-        m.assignor_name = *gen_string();
-        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::Member>(), true);
-        m.authorized_operations = *gen_wire<int32_t, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::ConsumerGroupDescribeResponse> Arbitrary<keel::protocol::ConsumerGroupDescribeResponse>::arbitrary() {
+Gen<keel::protocol::CreatePartitionsResponse> Arbitrary<keel::protocol::CreatePartitionsResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupDescribeResponse m;
+        keel::protocol::CreatePartitionsResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupDescribeResponse::DescribedGroup>(), true);
+        m.results = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsResponse::CreatePartitionsTopicResult>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition> Arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.offset = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic> Arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic m;
+        m.name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsRequest> Arbitrary<keel::protocol::DeleteRecordsRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsRequest m;
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic>(), true);
+        m.timeout_ms = *gen_wire<int32_t, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });

@@ -78,503 +78,12 @@ Gen<keel::protocol::BrokerHeartbeatResponse> Arbitrary<keel::protocol::BrokerHea
     });
 }
 
-Gen<keel::protocol::ConfigRecord> Arbitrary<keel::protocol::ConfigRecord>::arbitrary() {
+Gen<keel::protocol::BrokerRegistrationRequest::Listener> Arbitrary<keel::protocol::BrokerRegistrationRequest::Listener>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConfigRecord m;
-        m.resource_type = *gen_wire<int8_t, int8_t>();
-        m.resource_name = *gen_string();
-        m.name = *gen_string();
-        m.value = *gen_optional(gen_string());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions m;
-        m.topic_id = *gen_uuid();
-        m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment> Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ConsumerGroupHeartbeatResponse::Assignment m;
-        m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ConsumerGroupHeartbeatResponse> Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ConsumerGroupHeartbeatResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.error_message = *gen_optional(gen_string());
-        m.member_id = *gen_optional(gen_string());
-        m.member_epoch = *gen_wire<int32_t, int32_t>();
-        m.heartbeat_interval_ms = *gen_wire<int32_t, int32_t>();
-        m.assignment = *gen_optional(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment>());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteGroupsRequest> Arbitrary<keel::protocol::DeleteGroupsRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteGroupsRequest m;
-        m.groups_names = *gen_vector(gen_string(), false);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition> Arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition m;
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.offset = *gen_wire<int64_t, int64_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic> Arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic m;
-        m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsPartition>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteRecordsRequest> Arbitrary<keel::protocol::DeleteRecordsRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteRecordsRequest m;
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsRequest::DeleteRecordsTopic>(), true);
-        m.timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteTopicsResponse::DeletableTopicResult> Arbitrary<keel::protocol::DeleteTopicsResponse::DeletableTopicResult>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteTopicsResponse::DeletableTopicResult m;
-        m.name = *gen_optional(gen_string());
-        m.topic_id = *gen_uuid();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.error_message = *gen_optional(gen_string());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DeleteTopicsResponse> Arbitrary<keel::protocol::DeleteTopicsResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DeleteTopicsResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteTopicsResponse::DeletableTopicResult>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DescribeGroupsRequest> Arbitrary<keel::protocol::DescribeGroupsRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DescribeGroupsRequest m;
-        m.groups = *gen_vector(gen_string(), false);
-        m.include_authorized_operations = *rc::gen::arbitrary<bool>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DescribeGroupsResponse::DescribedGroupMember> Arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroupMember>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DescribeGroupsResponse::DescribedGroupMember m;
-        m.member_id = *gen_string();
-        m.group_instance_id = *gen_optional(gen_string());
-        m.client_id = *gen_string();
-        m.client_host = *gen_string();
-        m.member_metadata = *gen_bytes();
-        m.member_assignment = *gen_bytes();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DescribeGroupsResponse::DescribedGroup> Arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroup>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DescribeGroupsResponse::DescribedGroup m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.group_id = *gen_string();
-        m.group_state = *gen_string();
-        m.protocol_type = *gen_string();
-        m.protocol_data = *gen_string();
-        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroupMember>(), true);
-        m.authorized_operations = *gen_wire<int32_t, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::DescribeGroupsResponse> Arbitrary<keel::protocol::DescribeGroupsResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::DescribeGroupsResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeGroupsResponse::DescribedGroup>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FenceBrokerRecord> Arbitrary<keel::protocol::FenceBrokerRecord>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FenceBrokerRecord m;
-        m.id = *gen_wire<NodeId, int32_t>();
-        m.epoch = *gen_wire<BrokerEpoch, int64_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotRequest::SnapshotId> Arbitrary<keel::protocol::FetchSnapshotRequest::SnapshotId>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotRequest::SnapshotId m;
-        m.end_offset = *gen_wire<Offset, int64_t>();
-        m.epoch = *gen_wire<QuorumEpoch, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotRequest::PartitionSnapshot> Arbitrary<keel::protocol::FetchSnapshotRequest::PartitionSnapshot>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotRequest::PartitionSnapshot m;
-        m.partition = *gen_wire<int32_t, int32_t>();
-        m.current_leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
-        m.snapshot_id = *rc::gen::arbitrary<keel::protocol::FetchSnapshotRequest::SnapshotId>();
-        m.position = *gen_wire<int64_t, int64_t>();
-        m.replica_directory_id = *gen_uuid();
-        m.unknown_tagged_fields = *gen_unknown_tags({0});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotRequest::TopicSnapshot> Arbitrary<keel::protocol::FetchSnapshotRequest::TopicSnapshot>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotRequest::TopicSnapshot m;
-        m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotRequest::PartitionSnapshot>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::FetchSnapshotRequest> Arbitrary<keel::protocol::FetchSnapshotRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::FetchSnapshotRequest m;
-        m.cluster_id = *gen_optional(gen_string());
-        m.replica_id = *gen_wire<NodeId, int32_t>();
-        m.max_bytes = *gen_wire<int32_t, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotRequest::TopicSnapshot>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({0});
-        return m;
-    });
-}
-
-Gen<keel::protocol::HeartbeatResponse> Arbitrary<keel::protocol::HeartbeatResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::HeartbeatResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig m;
-        m.name = *gen_string();
-        m.config_operation = *gen_wire<int8_t, int8_t>();
-        m.value = *gen_optional(gen_string());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource m;
-        m.resource_type = *gen_wire<int8_t, int8_t>();
-        m.resource_name = *gen_string();
-        m.configs = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::IncrementalAlterConfigsRequest> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsRequest m;
-        m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>(), true);
-        m.validate_only = *rc::gen::arbitrary<bool>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol> Arbitrary<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol m;
-        m.name = *gen_string();
-        m.metadata = *gen_bytes();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::JoinGroupRequest> Arbitrary<keel::protocol::JoinGroupRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::JoinGroupRequest m;
-        m.group_id = *gen_string();
-        m.session_timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.rebalance_timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.member_id = *gen_string();
-        m.group_instance_id = *gen_optional(gen_string());
-        m.protocol_type = *gen_string();
-        m.protocols = *gen_vector(rc::gen::arbitrary<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol>(), true);
-        m.reason = *gen_optional(gen_string());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ListGroupsResponse::ListedGroup> Arbitrary<keel::protocol::ListGroupsResponse::ListedGroup>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ListGroupsResponse::ListedGroup m;
-        m.group_id = *gen_string();
-        m.protocol_type = *gen_string();
-        m.group_state = *gen_string();
-        m.group_type = *gen_string();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ListGroupsResponse> Arbitrary<keel::protocol::ListGroupsResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ListGroupsResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ListGroupsResponse::ListedGroup>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::MetadataResponse::MetadataResponseBroker> Arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::MetadataResponse::MetadataResponseBroker m;
-        m.node_id = *gen_wire<NodeId, int32_t>();
-        m.host = *gen_string();
-        m.port = *gen_wire<int32_t, int32_t>();
-        m.rack = *gen_optional(gen_string());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::MetadataResponse::MetadataResponsePartition> Arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::MetadataResponse::MetadataResponsePartition m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.leader_id = *gen_wire<NodeId, int32_t>();
-        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
-        m.replica_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.isr_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.offline_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::MetadataResponse::MetadataResponseTopic> Arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::MetadataResponse::MetadataResponseTopic m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.name = *gen_optional(gen_string());
-        m.topic_id = *gen_uuid();
-        m.is_internal = *rc::gen::arbitrary<bool>();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition>(), true);
-        m.topic_authorized_operations = *gen_wire<int32_t, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::MetadataResponse> Arbitrary<keel::protocol::MetadataResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::MetadataResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.brokers = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker>(), true);
-        m.cluster_id = *gen_optional(gen_string());
-        m.controller_id = *gen_wire<NodeId, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic>(), true);
-        m.cluster_authorized_operations = *gen_wire<int32_t, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ProduceRequest::PartitionProduceData> Arbitrary<keel::protocol::ProduceRequest::PartitionProduceData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ProduceRequest::PartitionProduceData m;
-        m.index = *gen_wire<PartitionIndex, int32_t>();
-        m.records = *gen_optional(gen_bytes());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ProduceRequest::TopicProduceData> Arbitrary<keel::protocol::ProduceRequest::TopicProduceData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ProduceRequest::TopicProduceData m;
-        m.name = *gen_string();
-        m.partition_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::PartitionProduceData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::ProduceRequest> Arbitrary<keel::protocol::ProduceRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::ProduceRequest m;
-        m.transactional_id = *gen_optional(gen_string());
-        m.acks = *gen_wire<int16_t, int16_t>();
-        m.timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.topic_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::TopicProduceData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::RegisterBrokerRecord::BrokerEndpoint> Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::RegisterBrokerRecord::BrokerEndpoint m;
+        keel::protocol::BrokerRegistrationRequest::Listener m;
         m.name = *gen_string();
         m.host = *gen_string();
         m.port = *gen_wire<uint16_t, uint16_t>();
@@ -584,12 +93,12 @@ Gen<keel::protocol::RegisterBrokerRecord::BrokerEndpoint> Arbitrary<keel::protoc
     });
 }
 
-Gen<keel::protocol::RegisterBrokerRecord::BrokerFeature> Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerFeature>::arbitrary() {
+Gen<keel::protocol::BrokerRegistrationRequest::Feature> Arbitrary<keel::protocol::BrokerRegistrationRequest::Feature>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::RegisterBrokerRecord::BrokerFeature m;
+        keel::protocol::BrokerRegistrationRequest::Feature m;
         m.name = *gen_string();
         m.min_supported_version = *gen_wire<int16_t, int16_t>();
         m.max_supported_version = *gen_wire<int16_t, int16_t>();
@@ -598,75 +107,304 @@ Gen<keel::protocol::RegisterBrokerRecord::BrokerFeature> Arbitrary<keel::protoco
     });
 }
 
-Gen<keel::protocol::RegisterBrokerRecord> Arbitrary<keel::protocol::RegisterBrokerRecord>::arbitrary() {
+Gen<keel::protocol::BrokerRegistrationRequest> Arbitrary<keel::protocol::BrokerRegistrationRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::RegisterBrokerRecord m;
+        keel::protocol::BrokerRegistrationRequest m;
         m.broker_id = *gen_wire<NodeId, int32_t>();
-        m.is_migrating_zk_broker = *rc::gen::arbitrary<bool>();
+        m.cluster_id = *gen_string();
         m.incarnation_id = *gen_uuid();
-        m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
-        m.endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint>(), true);
-        m.features = *gen_vector(rc::gen::arbitrary<keel::protocol::RegisterBrokerRecord::BrokerFeature>(), true);
+        m.listeners = *gen_vector(rc::gen::arbitrary<keel::protocol::BrokerRegistrationRequest::Listener>(), true);
+        m.features = *gen_vector(rc::gen::arbitrary<keel::protocol::BrokerRegistrationRequest::Feature>(), true);
         m.rack = *gen_optional(gen_string());
-        m.fenced = *rc::gen::arbitrary<bool>();
-        m.in_controlled_shutdown = *rc::gen::arbitrary<bool>();
+        m.is_migrating_zk_broker = *rc::gen::arbitrary<bool>();
         m.log_dirs = *gen_vector(gen_uuid(), false);
+        m.previous_broker_epoch = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment m;
+        m.broker_ids = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic> Arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic m;
+        m.name = *gen_string();
+        m.count = *gen_wire<int32_t, int32_t>();
+        m.assignments = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsAssignment>(), true));
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::CreatePartitionsRequest> Arbitrary<keel::protocol::CreatePartitionsRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::CreatePartitionsRequest m;
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::CreatePartitionsRequest::CreatePartitionsTopic>(), true);
+        m.timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.validate_only = *rc::gen::arbitrary<bool>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.low_watermark = *gen_wire<int64_t, int64_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult> Arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult m;
+        m.name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsPartitionResult>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteRecordsResponse> Arbitrary<keel::protocol::DeleteRecordsResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteRecordsResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DeleteRecordsResponse::DeleteRecordsTopicResult>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource> Arbitrary<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeConfigsRequest::DescribeConfigsResource m;
+        m.resource_type = *gen_wire<int8_t, int8_t>();
+        m.resource_name = *gen_string();
+        m.configuration_keys = *gen_optional(gen_vector(gen_string(), false));
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeConfigsRequest> Arbitrary<keel::protocol::DescribeConfigsRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeConfigsRequest m;
+        m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeConfigsRequest::DescribeConfigsResource>(), true);
+        m.include_synonyms = *rc::gen::arbitrary<bool>();
+        m.include_documentation = *rc::gen::arbitrary<bool>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeQuorumRequest::PartitionData> Arbitrary<keel::protocol::DescribeQuorumRequest::PartitionData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumRequest::PartitionData m;
+        m.partition_index = *gen_wire<int32_t, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeQuorumRequest::TopicData> Arbitrary<keel::protocol::DescribeQuorumRequest::TopicData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumRequest::TopicData m;
+        m.topic_name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumRequest::PartitionData>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DescribeQuorumRequest> Arbitrary<keel::protocol::DescribeQuorumRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DescribeQuorumRequest m;
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::DescribeQuorumRequest::TopicData>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::EndQuorumEpochRequest::ReplicaInfo> Arbitrary<keel::protocol::EndQuorumEpochRequest::ReplicaInfo>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::EndQuorumEpochRequest::ReplicaInfo m;
+        m.candidate_id = *gen_wire<NodeId, int32_t>();
+        m.candidate_directory_id = *gen_uuid();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::EndQuorumEpochRequest::PartitionData> Arbitrary<keel::protocol::EndQuorumEpochRequest::PartitionData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::EndQuorumEpochRequest::PartitionData m;
+        m.partition_index = *gen_wire<int32_t, int32_t>();
+        m.leader_id = *gen_wire<NodeId, int32_t>();
+        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.preferred_successors = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.preferred_candidates = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::ReplicaInfo>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::EndQuorumEpochRequest::TopicData> Arbitrary<keel::protocol::EndQuorumEpochRequest::TopicData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::EndQuorumEpochRequest::TopicData m;
+        m.topic_name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::PartitionData>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::EndQuorumEpochRequest::LeaderEndpoint> Arbitrary<keel::protocol::EndQuorumEpochRequest::LeaderEndpoint>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::EndQuorumEpochRequest::LeaderEndpoint m;
+        m.name = *gen_string();
+        m.host = *gen_string();
+        m.port = *gen_wire<uint16_t, uint16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::EndQuorumEpochRequest> Arbitrary<keel::protocol::EndQuorumEpochRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::EndQuorumEpochRequest m;
+        m.cluster_id = *gen_optional(gen_string());
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::TopicData>(), true);
+        m.leader_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::EndQuorumEpochRequest::LeaderEndpoint>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::FetchSnapshotResponse::SnapshotId> Arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FetchSnapshotResponse::SnapshotId m;
+        m.end_offset = *gen_wire<Offset, int64_t>();
+        m.epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch> Arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch m;
+        m.leader_id = *gen_wire<NodeId, int32_t>();
+        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::FetchSnapshotResponse::PartitionSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::FetchSnapshotResponse::PartitionSnapshot m;
+        m.index = *gen_wire<int32_t, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.snapshot_id = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::SnapshotId>();
+        m.current_leader = *rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::LeaderIdAndEpoch>();
+        m.size = *gen_wire<int64_t, int64_t>();
+        m.position = *gen_wire<int64_t, int64_t>();
+        m.unaligned_records = *gen_bytes();
         m.unknown_tagged_fields = *gen_unknown_tags({0});
         return m;
     });
 }
 
-Gen<keel::protocol::TopicRecord> Arbitrary<keel::protocol::TopicRecord>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotResponse::TopicSnapshot> Arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::TopicRecord m;
+        keel::protocol::FetchSnapshotResponse::TopicSnapshot m;
         m.name = *gen_string();
-        m.topic_id = *gen_uuid();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::PartitionSnapshot>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::VoteResponse::PartitionData> Arbitrary<keel::protocol::VoteResponse::PartitionData>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotResponse::NodeEndpoint> Arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::VoteResponse::PartitionData m;
-        m.partition_index = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.leader_id = *gen_wire<NodeId, int32_t>();
-        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
-        m.vote_granted = *rc::gen::arbitrary<bool>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::VoteResponse::TopicData> Arbitrary<keel::protocol::VoteResponse::TopicData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::VoteResponse::TopicData m;
-        m.topic_name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::PartitionData>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::VoteResponse::NodeEndpoint> Arbitrary<keel::protocol::VoteResponse::NodeEndpoint>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::VoteResponse::NodeEndpoint m;
+        keel::protocol::FetchSnapshotResponse::NodeEndpoint m;
         m.node_id = *gen_wire<NodeId, int32_t>();
         m.host = *gen_string();
         m.port = *gen_wire<uint16_t, uint16_t>();
@@ -675,16 +413,249 @@ Gen<keel::protocol::VoteResponse::NodeEndpoint> Arbitrary<keel::protocol::VoteRe
     });
 }
 
-Gen<keel::protocol::VoteResponse> Arbitrary<keel::protocol::VoteResponse>::arbitrary() {
+Gen<keel::protocol::FetchSnapshotResponse> Arbitrary<keel::protocol::FetchSnapshotResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::VoteResponse m;
+        keel::protocol::FetchSnapshotResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::TopicData>(), true);
-        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::NodeEndpoint>(), true);
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::TopicSnapshot>(), true);
+        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::FetchSnapshotResponse::NodeEndpoint>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({0});
+        return m;
+    });
+}
+
+Gen<keel::protocol::JoinGroupResponse::JoinGroupResponseMember> Arbitrary<keel::protocol::JoinGroupResponse::JoinGroupResponseMember>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::JoinGroupResponse::JoinGroupResponseMember m;
+        m.member_id = *gen_string();
+        m.group_instance_id = *gen_optional(gen_string());
+        m.metadata = *gen_bytes();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::JoinGroupResponse> Arbitrary<keel::protocol::JoinGroupResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::JoinGroupResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.generation_id = *gen_wire<int32_t, int32_t>();
+        m.protocol_type = *gen_optional(gen_string());
+        m.protocol_name = *gen_optional(gen_string());
+        m.leader = *gen_string();
+        m.skip_assignment = *rc::gen::arbitrary<bool>();
+        m.member_id = *gen_string();
+        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::JoinGroupResponse::JoinGroupResponseMember>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse> Arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse m;
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.old_style_offsets = *gen_vector(gen_wire<int64_t, int64_t>(), false);
+        m.timestamp = *gen_wire<int64_t, int64_t>();
+        m.offset = *gen_wire<int64_t, int64_t>();
+        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse> Arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse m;
+        m.name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsPartitionResponse>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListOffsetsResponse> Arbitrary<keel::protocol::ListOffsetsResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListOffsetsResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::ListOffsetsResponse::ListOffsetsTopicResponse>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic> Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic m;
+        m.name = *gen_string();
+        m.partition_indexes = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics> Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics m;
+        m.name = *gen_string();
+        m.partition_indexes = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup> Arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup m;
+        m.group_id = *gen_string();
+        m.member_id = *gen_optional(gen_string());
+        m.member_epoch = *gen_wire<int32_t, int32_t>();
+        m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopics>(), true));
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::OffsetFetchRequest> Arbitrary<keel::protocol::OffsetFetchRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::OffsetFetchRequest m;
+        m.group_id = *gen_string();
+        m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestTopic>(), true));
+        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchRequest::OffsetFetchRequestGroup>(), true);
+        m.require_stable = *rc::gen::arbitrary<bool>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::PartitionRecord> Arbitrary<keel::protocol::PartitionRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::PartitionRecord m;
+        m.partition_id = *gen_wire<PartitionIndex, int32_t>();
+        m.topic_id = *gen_uuid();
+        m.replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.isr = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.removing_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.adding_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.leader = *gen_wire<NodeId, int32_t>();
+        m.leader_recovery_state = *gen_wire<int8_t, int8_t>();
+        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.partition_epoch = *gen_wire<PartitionEpoch, int32_t>();
+        m.directories = *gen_vector(gen_uuid(), false);
+        m.eligible_leader_replicas = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.last_known_elr = *gen_optional(gen_vector(gen_wire<NodeId, int32_t>(), false));
+        m.unknown_tagged_fields = *gen_unknown_tags({0, 1, 2});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ProducerIdsRecord> Arbitrary<keel::protocol::ProducerIdsRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ProducerIdsRecord m;
+        m.broker_id = *gen_wire<NodeId, int32_t>();
+        m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
+        m.next_producer_id = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::RequestHeaderData> Arbitrary<keel::protocol::RequestHeaderData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::RequestHeaderData m;
+        m.request_api_key = *gen_wire<int16_t, int16_t>();
+        m.request_api_version = *gen_wire<int16_t, int16_t>();
+        m.correlation_id = *gen_wire<int32_t, int32_t>();
+        m.client_id = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::SaslAuthenticateResponse> Arbitrary<keel::protocol::SaslAuthenticateResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::SaslAuthenticateResponse m;
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.error_message = *gen_optional(gen_string());
+        m.auth_bytes = *gen_bytes();
+        m.session_lifetime_ms = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment> Arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment m;
+        m.member_id = *gen_string();
+        m.assignment = *gen_bytes();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::SyncGroupRequest> Arbitrary<keel::protocol::SyncGroupRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::SyncGroupRequest m;
+        m.group_id = *gen_string();
+        m.generation_id = *gen_wire<int32_t, int32_t>();
+        m.member_id = *gen_string();
+        m.group_instance_id = *gen_optional(gen_string());
+        m.protocol_type = *gen_optional(gen_string());
+        m.protocol_name = *gen_optional(gen_string());
+        m.assignments = *gen_vector(rc::gen::arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }

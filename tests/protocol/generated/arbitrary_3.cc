@@ -89,6 +89,20 @@ Gen<keel::protocol::BeginQuorumEpochResponse> Arbitrary<keel::protocol::BeginQuo
     });
 }
 
+Gen<keel::protocol::BrokerRegistrationResponse> Arbitrary<keel::protocol::BrokerRegistrationResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::BrokerRegistrationResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.broker_epoch = *gen_wire<int64_t, int64_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
 Gen<keel::protocol::ConsumerGroupDescribeRequest> Arbitrary<keel::protocol::ConsumerGroupDescribeRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
@@ -102,12 +116,12 @@ Gen<keel::protocol::ConsumerGroupDescribeRequest> Arbitrary<keel::protocol::Cons
     });
 }
 
-Gen<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions> Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions m;
+        keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions m;
         m.topic_id = *gen_uuid();
         m.partitions = *gen_vector(gen_wire<PartitionIndex, int32_t>(), false);
         m.unknown_tagged_fields = *gen_unknown_tags({});
@@ -115,22 +129,43 @@ Gen<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions> Arbitrary<ke
     });
 }
 
-Gen<keel::protocol::ConsumerGroupHeartbeatRequest> Arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest>::arbitrary() {
+Gen<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment> Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::ConsumerGroupHeartbeatRequest m;
-        m.group_id = *gen_string();
-        m.member_id = *gen_string();
+        keel::protocol::ConsumerGroupHeartbeatResponse::Assignment m;
+        m.topic_partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::TopicPartitions>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ConsumerGroupHeartbeatResponse> Arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ConsumerGroupHeartbeatResponse m;
+        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.error_message = *gen_optional(gen_string());
+        m.member_id = *gen_optional(gen_string());
         m.member_epoch = *gen_wire<int32_t, int32_t>();
-        m.instance_id = *gen_optional(gen_string());
-        m.rack_id = *gen_optional(gen_string());
-        m.rebalance_timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.subscribed_topic_names = *gen_optional(gen_vector(gen_string(), false));
-        m.subscribed_topic_regex = *gen_optional(gen_string());
-        m.server_assignor = *gen_optional(gen_string());
-        m.topic_partitions = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatRequest::TopicPartitions>(), true));
+        m.heartbeat_interval_ms = *gen_wire<int32_t, int32_t>();
+        m.assignment = *gen_optional(rc::gen::arbitrary<keel::protocol::ConsumerGroupHeartbeatResponse::Assignment>());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::DeleteGroupsRequest> Arbitrary<keel::protocol::DeleteGroupsRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::DeleteGroupsRequest m;
+        m.groups_names = *gen_vector(gen_string(), false);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
@@ -350,326 +385,332 @@ Gen<keel::protocol::HeartbeatRequest> Arbitrary<keel::protocol::HeartbeatRequest
     });
 }
 
-Gen<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>::arbitrary() {
+Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.error_message = *gen_optional(gen_string());
+        keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig m;
+        m.name = *gen_string();
+        m.config_operation = *gen_wire<int8_t, int8_t>();
+        m.value = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource m;
         m.resource_type = *gen_wire<int8_t, int8_t>();
         m.resource_name = *gen_string();
+        m.configs = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterableConfig>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::IncrementalAlterConfigsResponse> Arbitrary<keel::protocol::IncrementalAlterConfigsResponse>::arbitrary() {
+Gen<keel::protocol::IncrementalAlterConfigsRequest> Arbitrary<keel::protocol::IncrementalAlterConfigsRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::IncrementalAlterConfigsResponse m;
+        keel::protocol::IncrementalAlterConfigsRequest m;
+        m.resources = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsRequest::AlterConfigsResource>(), true);
+        m.validate_only = *rc::gen::arbitrary<bool>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol> Arbitrary<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol m;
+        m.name = *gen_string();
+        m.metadata = *gen_bytes();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::JoinGroupRequest> Arbitrary<keel::protocol::JoinGroupRequest>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::JoinGroupRequest m;
+        m.group_id = *gen_string();
+        m.session_timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.rebalance_timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.member_id = *gen_string();
+        m.group_instance_id = *gen_optional(gen_string());
+        m.protocol_type = *gen_string();
+        m.protocols = *gen_vector(rc::gen::arbitrary<keel::protocol::JoinGroupRequest::JoinGroupRequestProtocol>(), true);
+        m.reason = *gen_optional(gen_string());
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListGroupsResponse::ListedGroup> Arbitrary<keel::protocol::ListGroupsResponse::ListedGroup>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListGroupsResponse::ListedGroup m;
+        m.group_id = *gen_string();
+        m.protocol_type = *gen_string();
+        m.group_state = *gen_string();
+        m.group_type = *gen_string();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::ListGroupsResponse> Arbitrary<keel::protocol::ListGroupsResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::ListGroupsResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.responses = *gen_vector(rc::gen::arbitrary<keel::protocol::IncrementalAlterConfigsResponse::AlterConfigsResourceResponse>(), true);
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::ListGroupsResponse::ListedGroup>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::InitProducerIdRequest> Arbitrary<keel::protocol::InitProducerIdRequest>::arbitrary() {
+Gen<keel::protocol::MetadataResponse::MetadataResponseBroker> Arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::InitProducerIdRequest m;
-        m.transactional_id = *gen_optional(gen_string());
-        m.transaction_timeout_ms = *gen_wire<int32_t, int32_t>();
-        m.producer_id = *gen_wire<int64_t, int64_t>();
-        m.producer_epoch = *gen_wire<int16_t, int16_t>();
+        keel::protocol::MetadataResponse::MetadataResponseBroker m;
+        m.node_id = *gen_wire<NodeId, int32_t>();
+        m.host = *gen_string();
+        m.port = *gen_wire<int32_t, int32_t>();
+        m.rack = *gen_optional(gen_string());
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::LeaderChangeMessage::Voter> Arbitrary<keel::protocol::LeaderChangeMessage::Voter>::arbitrary() {
+Gen<keel::protocol::MetadataResponse::MetadataResponsePartition> Arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::LeaderChangeMessage::Voter m;
-        m.voter_id = *gen_wire<NodeId, int32_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::LeaderChangeMessage> Arbitrary<keel::protocol::LeaderChangeMessage>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::LeaderChangeMessage m;
-        m.version = *gen_wire<int16_t, int16_t>();
+        keel::protocol::MetadataResponse::MetadataResponsePartition m;
+        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
         m.leader_id = *gen_wire<NodeId, int32_t>();
-        m.voters = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaderChangeMessage::Voter>(), true);
-        m.granting_voters = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaderChangeMessage::Voter>(), true);
+        m.leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
+        m.replica_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.isr_nodes = *gen_vector(gen_wire<NodeId, int32_t>(), false);
+        m.offline_replicas = *gen_vector(gen_wire<NodeId, int32_t>(), false);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::LeaveGroupResponse::MemberResponse> Arbitrary<keel::protocol::LeaveGroupResponse::MemberResponse>::arbitrary() {
+Gen<keel::protocol::MetadataResponse::MetadataResponseTopic> Arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::LeaveGroupResponse::MemberResponse m;
-        m.member_id = *gen_string();
-        m.group_instance_id = *gen_optional(gen_string());
+        keel::protocol::MetadataResponse::MetadataResponseTopic m;
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::LeaveGroupResponse> Arbitrary<keel::protocol::LeaveGroupResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::LeaveGroupResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.members = *gen_vector(rc::gen::arbitrary<keel::protocol::LeaveGroupResponse::MemberResponse>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::MetadataRequest::MetadataRequestTopic> Arbitrary<keel::protocol::MetadataRequest::MetadataRequestTopic>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::MetadataRequest::MetadataRequestTopic m;
-        m.topic_id = *gen_uuid();
         m.name = *gen_optional(gen_string());
+        m.topic_id = *gen_uuid();
+        m.is_internal = *rc::gen::arbitrary<bool>();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponsePartition>(), true);
+        m.topic_authorized_operations = *gen_wire<int32_t, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::MetadataRequest> Arbitrary<keel::protocol::MetadataRequest>::arbitrary() {
+Gen<keel::protocol::MetadataResponse> Arbitrary<keel::protocol::MetadataResponse>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::MetadataRequest m;
-        m.topics = *gen_optional(gen_vector(rc::gen::arbitrary<keel::protocol::MetadataRequest::MetadataRequestTopic>(), true));
-        m.allow_auto_topic_creation = *rc::gen::arbitrary<bool>();
-        m.include_cluster_authorized_operations = *rc::gen::arbitrary<bool>();
-        m.include_topic_authorized_operations = *rc::gen::arbitrary<bool>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::NoOpRecord> Arbitrary<keel::protocol::NoOpRecord>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::NoOpRecord m;
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition> Arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition m;
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic> Arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic m;
-        m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponsePartition>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::OffsetCommitResponse> Arbitrary<keel::protocol::OffsetCommitResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::OffsetCommitResponse m;
+        keel::protocol::MetadataResponse m;
         m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetCommitResponse::OffsetCommitResponseTopic>(), true);
+        m.brokers = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseBroker>(), true);
+        m.cluster_id = *gen_optional(gen_string());
+        m.controller_id = *gen_wire<NodeId, int32_t>();
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::MetadataResponse::MetadataResponseTopic>(), true);
+        m.cluster_authorized_operations = *gen_wire<int32_t, int32_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition>::arbitrary() {
+Gen<keel::protocol::ProduceRequest::PartitionProduceData> Arbitrary<keel::protocol::ProduceRequest::PartitionProduceData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition m;
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.committed_offset = *gen_wire<int64_t, int64_t>();
-        m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
-        m.metadata = *gen_optional(gen_string());
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        keel::protocol::ProduceRequest::PartitionProduceData m;
+        m.index = *gen_wire<PartitionIndex, int32_t>();
+        m.records = *gen_optional(gen_bytes());
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic>::arbitrary() {
+Gen<keel::protocol::ProduceRequest::TopicProduceData> Arbitrary<keel::protocol::ProduceRequest::TopicProduceData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic m;
+        keel::protocol::ProduceRequest::TopicProduceData m;
         m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartition>(), true);
+        m.partition_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::PartitionProduceData>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions>::arbitrary() {
+Gen<keel::protocol::ProduceRequest> Arbitrary<keel::protocol::ProduceRequest>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions m;
-        m.partition_index = *gen_wire<PartitionIndex, int32_t>();
-        m.committed_offset = *gen_wire<int64_t, int64_t>();
-        m.committed_leader_epoch = *gen_wire<LeaderEpoch, int32_t>();
-        m.metadata = *gen_optional(gen_string());
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
+        keel::protocol::ProduceRequest m;
+        m.transactional_id = *gen_optional(gen_string());
+        m.acks = *gen_wire<int16_t, int16_t>();
+        m.timeout_ms = *gen_wire<int32_t, int32_t>();
+        m.topic_data = *gen_vector(rc::gen::arbitrary<keel::protocol::ProduceRequest::TopicProduceData>(), true);
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics>::arbitrary() {
+Gen<keel::protocol::RegisterBrokerRecord::BrokerEndpoint> Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics m;
+        keel::protocol::RegisterBrokerRecord::BrokerEndpoint m;
         m.name = *gen_string();
-        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponsePartitions>(), true);
+        m.host = *gen_string();
+        m.port = *gen_wire<uint16_t, uint16_t>();
+        m.security_protocol = *gen_wire<int16_t, int16_t>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup> Arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup>::arbitrary() {
+Gen<keel::protocol::RegisterBrokerRecord::BrokerFeature> Arbitrary<keel::protocol::RegisterBrokerRecord::BrokerFeature>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup m;
-        m.group_id = *gen_string();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopics>(), true);
+        keel::protocol::RegisterBrokerRecord::BrokerFeature m;
+        m.name = *gen_string();
+        m.min_supported_version = *gen_wire<int16_t, int16_t>();
+        m.max_supported_version = *gen_wire<int16_t, int16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::RegisterBrokerRecord> Arbitrary<keel::protocol::RegisterBrokerRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::RegisterBrokerRecord m;
+        m.broker_id = *gen_wire<NodeId, int32_t>();
+        m.is_migrating_zk_broker = *rc::gen::arbitrary<bool>();
+        m.incarnation_id = *gen_uuid();
+        m.broker_epoch = *gen_wire<BrokerEpoch, int64_t>();
+        m.endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::RegisterBrokerRecord::BrokerEndpoint>(), true);
+        m.features = *gen_vector(rc::gen::arbitrary<keel::protocol::RegisterBrokerRecord::BrokerFeature>(), true);
+        m.rack = *gen_optional(gen_string());
+        m.fenced = *rc::gen::arbitrary<bool>();
+        m.in_controlled_shutdown = *rc::gen::arbitrary<bool>();
+        m.log_dirs = *gen_vector(gen_uuid(), false);
+        m.unknown_tagged_fields = *gen_unknown_tags({0});
+        return m;
+    });
+}
+
+Gen<keel::protocol::TopicRecord> Arbitrary<keel::protocol::TopicRecord>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::TopicRecord m;
+        m.name = *gen_string();
+        m.topic_id = *gen_uuid();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::VoteResponse::PartitionData> Arbitrary<keel::protocol::VoteResponse::PartitionData>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::VoteResponse::PartitionData m;
+        m.partition_index = *gen_wire<int32_t, int32_t>();
         m.error_code = *gen_wire<ErrorCode, int16_t>();
+        m.leader_id = *gen_wire<NodeId, int32_t>();
+        m.leader_epoch = *gen_wire<QuorumEpoch, int32_t>();
+        m.vote_granted = *rc::gen::arbitrary<bool>();
         m.unknown_tagged_fields = *gen_unknown_tags({});
         return m;
     });
 }
 
-Gen<keel::protocol::OffsetFetchResponse> Arbitrary<keel::protocol::OffsetFetchResponse>::arbitrary() {
+Gen<keel::protocol::VoteResponse::TopicData> Arbitrary<keel::protocol::VoteResponse::TopicData>::arbitrary() {
     using namespace keel;
     using namespace keel::protocol;
     using namespace keel::protocol::generated_testing;
     return gen::exec([] {
-        keel::protocol::OffsetFetchResponse m;
-        m.throttle_time_ms = *gen_wire<int32_t, int32_t>();
-        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseTopic>(), true);
+        keel::protocol::VoteResponse::TopicData m;
+        m.topic_name = *gen_string();
+        m.partitions = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::PartitionData>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::VoteResponse::NodeEndpoint> Arbitrary<keel::protocol::VoteResponse::NodeEndpoint>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::VoteResponse::NodeEndpoint m;
+        m.node_id = *gen_wire<NodeId, int32_t>();
+        m.host = *gen_string();
+        m.port = *gen_wire<uint16_t, uint16_t>();
+        m.unknown_tagged_fields = *gen_unknown_tags({});
+        return m;
+    });
+}
+
+Gen<keel::protocol::VoteResponse> Arbitrary<keel::protocol::VoteResponse>::arbitrary() {
+    using namespace keel;
+    using namespace keel::protocol;
+    using namespace keel::protocol::generated_testing;
+    return gen::exec([] {
+        keel::protocol::VoteResponse m;
         m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.groups = *gen_vector(rc::gen::arbitrary<keel::protocol::OffsetFetchResponse::OffsetFetchResponseGroup>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::RequestHeaderData> Arbitrary<keel::protocol::RequestHeaderData>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::RequestHeaderData m;
-        m.request_api_key = *gen_wire<int16_t, int16_t>();
-        m.request_api_version = *gen_wire<int16_t, int16_t>();
-        m.correlation_id = *gen_wire<int32_t, int32_t>();
-        m.client_id = *gen_optional(gen_string());
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::SaslAuthenticateResponse> Arbitrary<keel::protocol::SaslAuthenticateResponse>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::SaslAuthenticateResponse m;
-        m.error_code = *gen_wire<ErrorCode, int16_t>();
-        m.error_message = *gen_optional(gen_string());
-        m.auth_bytes = *gen_bytes();
-        m.session_lifetime_ms = *gen_wire<int64_t, int64_t>();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment> Arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment m;
-        m.member_id = *gen_string();
-        m.assignment = *gen_bytes();
-        m.unknown_tagged_fields = *gen_unknown_tags({});
-        return m;
-    });
-}
-
-Gen<keel::protocol::SyncGroupRequest> Arbitrary<keel::protocol::SyncGroupRequest>::arbitrary() {
-    using namespace keel;
-    using namespace keel::protocol;
-    using namespace keel::protocol::generated_testing;
-    return gen::exec([] {
-        keel::protocol::SyncGroupRequest m;
-        m.group_id = *gen_string();
-        m.generation_id = *gen_wire<int32_t, int32_t>();
-        m.member_id = *gen_string();
-        m.group_instance_id = *gen_optional(gen_string());
-        m.protocol_type = *gen_optional(gen_string());
-        m.protocol_name = *gen_optional(gen_string());
-        m.assignments = *gen_vector(rc::gen::arbitrary<keel::protocol::SyncGroupRequest::SyncGroupRequestAssignment>(), true);
-        m.unknown_tagged_fields = *gen_unknown_tags({});
+        m.topics = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::TopicData>(), true);
+        m.node_endpoints = *gen_vector(rc::gen::arbitrary<keel::protocol::VoteResponse::NodeEndpoint>(), true);
+        m.unknown_tagged_fields = *gen_unknown_tags({0});
         return m;
     });
 }
