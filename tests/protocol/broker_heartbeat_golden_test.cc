@@ -10,19 +10,12 @@
 
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/frame.h"
+#include "tests/protocol/golden_bytes.h"
 
 namespace keel::protocol {
-namespace {
+namespace broker_heartbeat_golden {
 
-std::string to_hex(ByteView b) {
-    std::string out;
-    char buf[3];
-    for (uint8_t c : b) {
-        std::snprintf(buf, sizeof buf, "%02x", c);
-        out += buf;
-    }
-    return out;
-}
+using testing::expect_golden;
 
 BrokerHeartbeatRequest request(bool offline_dirs) {
     BrokerHeartbeatRequest m;
@@ -48,16 +41,6 @@ BrokerHeartbeatResponse response(ErrorCode error, bool caught_up, bool fenced, b
     return m;
 }
 
-template <typename M>
-void expect_golden(const M& m, int16_t version, std::string_view expected, const M& seen) {
-    SCOPED_TRACE(std::string(M::name) + " v" + std::to_string(version));
-    Bytes bytes = encode_body(m, version);
-    EXPECT_EQ(to_hex(bytes), expected);
-    auto back = decode_body<M>(bytes, version);
-    ASSERT_TRUE(back.ok()) << back.error().message;
-    EXPECT_EQ(*back, seen);
-}
-
 TEST(BrokerHeartbeatGolden, Request) {
     expect_golden(request(false), 0, "00000004000000000000002500000000000004d2000100",
                   request(false));
@@ -80,5 +63,5 @@ TEST(BrokerHeartbeatGolden, Response) {
     expect_golden(stale, 1, "00000005004d00010100", stale);
 }
 
-}  // namespace
+}  // namespace broker_heartbeat_golden
 }  // namespace keel::protocol

@@ -10,19 +10,12 @@
 
 #include "core/protocol/controller_messages.h"
 #include "core/protocol/frame.h"
+#include "tests/protocol/golden_bytes.h"
 
 namespace keel::protocol {
-namespace {
+namespace broker_registration_golden {
 
-std::string to_hex(ByteView b) {
-    std::string out;
-    char buf[3];
-    for (uint8_t c : b) {
-        std::snprintf(buf, sizeof buf, "%02x", c);
-        out += buf;
-    }
-    return out;
-}
+using testing::expect_golden;
 
 BrokerRegistrationRequest request(bool rack) {
     BrokerRegistrationRequest m;
@@ -60,16 +53,6 @@ BrokerRegistrationResponse response(ErrorCode error, int64_t epoch) {
     m.error_code = error;
     m.broker_epoch = epoch;
     return m;
-}
-
-template <typename M>
-void expect_golden(const M& m, int16_t version, std::string_view expected, const M& seen) {
-    SCOPED_TRACE(std::string(M::name) + " v" + std::to_string(version));
-    Bytes bytes = encode_body(m, version);
-    EXPECT_EQ(to_hex(bytes), expected);
-    auto back = decode_body<M>(bytes, version);
-    ASSERT_TRUE(back.ok()) << back.error().message;
-    EXPECT_EQ(*back, seen);
 }
 
 struct Golden {
@@ -136,5 +119,5 @@ TEST(BrokerRegistrationGolden, RefusalResponse) {
     }
 }
 
-}  // namespace
+}  // namespace broker_registration_golden
 }  // namespace keel::protocol

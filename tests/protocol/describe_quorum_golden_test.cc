@@ -10,21 +10,14 @@
 
 #include "core/protocol/describe_quorum.h"
 #include "core/protocol/frame.h"
+#include "tests/protocol/golden_bytes.h"
 
 namespace keel::protocol {
-namespace {
+namespace describe_quorum_golden {
+
+using testing::expect_golden;
 
 using Response = DescribeQuorumResponse;
-
-std::string to_hex(ByteView b) {
-    std::string out;
-    char buf[3];
-    for (uint8_t c : b) {
-        std::snprintf(buf, sizeof buf, "%02x", c);
-        out += buf;
-    }
-    return out;
-}
 
 DescribeQuorumRequest sample_request() {
     DescribeQuorumRequest m;
@@ -115,16 +108,6 @@ Response as_seen_at(Response m, int16_t version) {
     return m;
 }
 
-template <typename M>
-void expect_golden(const M& m, int16_t version, std::string_view expected, const M& seen) {
-    SCOPED_TRACE(std::string(M::name) + " v" + std::to_string(version));
-    Bytes bytes = encode_body(m, version);
-    EXPECT_EQ(to_hex(bytes), expected);
-    auto back = decode_body<M>(bytes, version);
-    ASSERT_TRUE(back.ok()) << back.error().message;
-    EXPECT_EQ(*back, seen);
-}
-
 struct Golden {
     int16_t version;
     std::string_view hex;
@@ -178,5 +161,5 @@ TEST(DescribeQuorumGolden, ErrorResponse) {
     }
 }
 
-}  // namespace
+}  // namespace describe_quorum_golden
 }  // namespace keel::protocol
