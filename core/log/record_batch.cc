@@ -126,8 +126,14 @@ bool parse_record_body(ByteReader& r, const BatchHeader& h, Record& rec, bool ke
     int64_t ts_delta = r.varint();
     int32_t offset_delta = 0;
     if (!r.ok() || !read_length(r, 0, offset_delta)) return false;
-    rec.timestamp = h.base_timestamp + ts_delta;
-    rec.offset = h.base_offset + offset_delta;
+    // Both sums can leave int64 on a hostile batch (a base offset or timestamp near the
+    // limit): malformed, not undefined behaviour (found by fuzz_record_batch).
+    int64_t offset = 0;
+    if (__builtin_add_overflow(h.base_timestamp, ts_delta, &rec.timestamp) ||
+        __builtin_add_overflow(h.base_offset.value(), int64_t{offset_delta}, &offset)) {
+        return false;
+    }
+    rec.offset = Offset(offset);
     bool ok = true;
     rec.key = read_nullable(r, ok);
     rec.value = read_nullable(r, ok);

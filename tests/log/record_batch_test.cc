@@ -2,6 +2,8 @@
 // checks on producer input, and the header rewrites the broker does.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "core/log/record_batch.h"
 #include "tests/log/log_test_util.h"
 
@@ -94,6 +96,16 @@ TEST(RecordBatch, BaseOffsetAndEpochRewritesLeaveTheCrcValid) {
     EXPECT_EQ(h->crc, crc_before);
     EXPECT_EQ(h->base_offset, Offset(123456789));
     EXPECT_EQ(h->partition_leader_epoch, LeaderEpoch(9));
+}
+
+// A hostile base offset (outside the CRC) near the int64 limit: a record's offset
+// (base + delta) would overflow. Decoding refuses the batch instead of wrapping
+// (fuzz/regressions/fuzz_record_batch/record-offset-past-int64).
+TEST(RecordBatch, ARecordOffsetPastTheLargestOffsetIsMalformedNotWrapped) {
+    Bytes batch = testing::numbered_batch(0, 3);
+    set_base_offset(batch, Offset(INT64_MAX - 1));
+    auto d = decode_batch(batch, nullptr);
+    EXPECT_FALSE(d.ok());
 }
 
 TEST(RecordBatch, LogAppendTimeSetsTheAttributeAndMaxTimestampAndANewCrc) {
