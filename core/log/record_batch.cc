@@ -213,15 +213,18 @@ inline bool skip_bytes(const uint8_t*& p, const uint8_t* end, bool nullable) {
     return true;
 }
 
-bool records_are_sequential(ByteView section, int32_t count) {
+bool records_are_sequential(ByteView section, const BatchHeader& h) {
     const uint8_t* p = section.data();
     const uint8_t* end = p + section.size();
-    for (int32_t i = 0; i < count; i++) {
+    int64_t sum = 0;  // a record's offset or timestamp must stay within int64 (parse_record_body)
+    if (__builtin_add_overflow(h.base_offset.value(), int64_t{h.records_count}, &sum)) return false;
+    for (int32_t i = 0; i < h.records_count; i++) {
         int64_t len = 0, ts = 0, delta = 0, headers = 0;
         if (!varint_in(p, end, len) || len < 1 || len > end - p) return false;
         const uint8_t* rec_end = p + len;
         p++;  // attributes
         if (!varint_in(p, rec_end, ts) || !varint_in(p, rec_end, delta) || delta != i) return false;
+        if (__builtin_add_overflow(h.base_timestamp, ts, &sum)) return false;
         if (!skip_bytes(p, rec_end, true) || !skip_bytes(p, rec_end, true)) return false;  // key, value
         if (!varint_in(p, rec_end, headers) || headers < 0 || headers > rec_end - p) return false;
         for (int64_t h = 0; h < headers; h++) {
@@ -245,7 +248,7 @@ Status validate_producer_batch(const BatchHeader& h, ByteView batch) {
     }
     if (h.compression() != Compression::none) return ok_status();
     ByteView section = records_section(batch.first(h.size_bytes()));
-    if (records_are_sequential(section, h.records_count)) return ok_status();
+    if (records_are_sequential(section, h)) return ok_status();
     // Slow path, only to say what is wrong.
     KEEL_TRY(walk_records(h, section, false, [](Record&&, int32_t) {}));
     return invalid("record offset deltas must run 0..n-1");
