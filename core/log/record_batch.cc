@@ -213,18 +213,18 @@ inline bool skip_bytes(const uint8_t*& p, const uint8_t* end, bool nullable) {
     return true;
 }
 
-bool records_are_sequential(ByteView section, const BatchHeader& h) {
+bool records_are_sequential(ByteView section, const BatchHeader& header) {
     const uint8_t* p = section.data();
     const uint8_t* end = p + section.size();
     int64_t sum = 0;  // a record's offset or timestamp must stay within int64 (parse_record_body)
-    if (__builtin_add_overflow(h.base_offset.value(), int64_t{h.records_count}, &sum)) return false;
-    for (int32_t i = 0; i < h.records_count; i++) {
+    if (__builtin_add_overflow(header.base_offset.value(), int64_t{header.records_count}, &sum)) return false;
+    for (int32_t i = 0; i < header.records_count; i++) {
         int64_t len = 0, ts = 0, delta = 0, headers = 0;
         if (!varint_in(p, end, len) || len < 1 || len > end - p) return false;
         const uint8_t* rec_end = p + len;
         p++;  // attributes
         if (!varint_in(p, rec_end, ts) || !varint_in(p, rec_end, delta) || delta != i) return false;
-        if (__builtin_add_overflow(h.base_timestamp, ts, &sum)) return false;
+        if (__builtin_add_overflow(header.base_timestamp, ts, &sum)) return false;
         if (!skip_bytes(p, rec_end, true) || !skip_bytes(p, rec_end, true)) return false;  // key, value
         if (!varint_in(p, rec_end, headers) || headers < 0 || headers > rec_end - p) return false;
         for (int64_t h = 0; h < headers; h++) {
